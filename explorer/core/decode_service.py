@@ -1,0 +1,235 @@
+"""The decode worker: one thread owns the model and turns latent points into images.
+
+Qt-free (plain ``threading``) so it can be tested and benchmarked without a GUI. The GUI side wraps
+the callbacks into Qt signals (``explorer/qt/bridge.py``).
+
+- ``request(z)`` returns an increasing id at once; it never blocks on torch.
+- Each *channel* ("point", "interp", "grid", ...) has a single pending slot: a newer request
+  replaces an older one that has not started, so dragging at any speed never builds a queue and
+  the newest position is always the one decoded next.
+- Results carry their id; consumers drop any result older than the newest they have shown
+  (:class:`LatestOnly`), so the pane is never stale.
+- Exceptions in the worker are caught and reported through ``on_error``; the worker keeps running.
+- ``close()`` cancels what is pending, stops the thread and joins it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+_ids = itertools.count(1)  # process-wide, so ids from different services never collide
+
+
+@dataclass
+class DecodeRequest:
+    id: int
+    channel: str
+    z: np.ndarray  # (N, D) float32
+    labels: np.ndarray | None = None  # (N,) for conditional models
+    meta: Any = None  # passed back untouched (e.g. the view rect a grid was made for)
+    posted: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class DecodeResult:
+    id: int
+    channel: str
+    z: np.ndarray  # (N, D)
+    images: np.ndarray  # (N, H, W) or (N, H, W, 3), float32 in [0, 1], row-major
+    meta: Any
+    posted: float  # perf_counter when requested
+    seconds: float  # time spent decoding
+
+
+@dataclass
+class DecodeFailure:
+    id: int
+    channel: str
+    message: str
+    meta: Any = None
+
+
+class LatestOnly:
+    """Per-channel filter: accept a result only if it is newer than the last one accepted."""
+
+    def __init__(self) -> None:
+        self._shown: dict[str, int] = {}
+
+    def accept(self, channel: str, id: int) -> bool:
+        if id <= self._shown.get(channel, 0):
+            return False
+        self._shown[channel] = id
+        return True
+
+
+def to_display(x: np.ndarray) -> np.ndarray:
+    """(N, C, H, W) in [0, 1] -> row-major (N, H, W) for grey or (N, H, W, 3) for colour, float32."""
+    x = np.clip(np.asarray(x, np.float32), 0.0, 1.0)
+    if x.shape[1] == 1:
+        return np.ascontiguousarray(x[:, 0])
+    return np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+
+
+class DecodeService:
+    """One worker thread that owns a model; single pending slot per channel.
+
+    ``decode_fn(z, labels) -> images (N, C, H, W)`` does the work on the worker thread; by default
+    it is built from a model with :func:`torch_decoder`. ``on_result`` / ``on_error`` are called on
+    the worker thread; the Qt bridge forwards them to the GUI thread as queued signals.
+    """
+
+    def __init__(
+        self,
+        decode_fn: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None = None,
+        *,
+        on_result: Callable[[DecodeResult], None] | None = None,
+        on_error: Callable[[DecodeFailure], None] | None = None,
+        threads: int = 1,
+        priority: tuple[str, ...] = ("point", "interp", "vector"),
+        name: str = "decode-worker",
+    ) -> None:
+        self._decode_fn = decode_fn
+        self.on_result = on_result
+        self.on_error = on_error
+        self._threads = threads
+        self._priority = priority
+        self._cond = threading.Condition()
+        self._pending: dict[str, DecodeRequest] = {}
+        self._stopping = False
+        self.decoded = 0  # requests actually decoded (for tests and benchmarks)
+        self.replaced = 0  # requests overwritten before they started
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    # ------------------------------------------------------------------ GUI-thread side (cheap)
+
+    def set_decoder(self, decode_fn: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None) -> None:
+        """Swap the model; pending requests made for the old one are dropped."""
+        with self._cond:
+            self._decode_fn = decode_fn
+            self._pending.clear()
+
+    def request(self, z: Any, *, channel: str = "point", labels: Any = None, meta: Any = None) -> int:
+        z = np.atleast_2d(np.asarray(z, dtype=np.float32))
+        req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.asarray(labels), meta)
+        with self._cond:
+            if self._stopping:
+                return req.id
+            if channel in self._pending:
+                self.replaced += 1
+            self._pending[channel] = req
+            self._cond.notify()
+        return req.id
+
+    def cancel(self, channel: str | None = None) -> None:
+        with self._cond:
+            if channel is None:
+                self._pending.clear()
+            else:
+                self._pending.pop(channel, None)
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Block until nothing is pending or running (tests and benchmarks only)."""
+        end = time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._busy:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._pending.clear()
+            self._cond.notify_all()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    # ------------------------------------------------------------------ worker side
+
+    _busy = False
+
+    def _take(self) -> DecodeRequest | None:
+        with self._cond:
+            while not self._pending and not self._stopping:
+                self._cond.wait()
+            if self._stopping:
+                return None
+            for ch in self._priority:  # interactive channels before bulk ones
+                if ch in self._pending:
+                    req = self._pending.pop(ch)
+                    break
+            else:
+                req = min(self._pending.values(), key=lambda r: r.id)
+                del self._pending[req.channel]
+            self._busy = True
+            return req
+
+    def _run(self) -> None:
+        try:
+            import torch
+
+            torch.set_num_threads(self._threads)  # per worker: never oversubscribe the cores
+        except Exception:  # noqa: BLE001 - torch-free decode functions (tests) need no threads
+            pass
+        while True:
+            req = self._take()
+            if req is None:
+                return
+            fn = self._decode_fn
+            try:
+                if fn is None:
+                    raise RuntimeError("no model is loaded")
+                t0 = time.perf_counter()
+                images = to_display(fn(req.z, req.labels))
+                res = DecodeResult(req.id, req.channel, req.z, images, req.meta, req.posted, time.perf_counter() - t0)
+                self.decoded += 1
+                if self.on_result is not None:
+                    self.on_result(res)
+            except Exception as e:  # noqa: BLE001 - the worker reports every failure and lives on
+                msg = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+                if self.on_error is not None:
+                    try:
+                        self.on_error(DecodeFailure(req.id, req.channel, msg, req.meta))
+                    except Exception:  # noqa: BLE001
+                        traceback.print_exc()
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+
+def torch_decoder(model: Any, batch_size: int = 1024) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray]:
+    """A decode function for :class:`DecodeService` from a model obeying the DESIGN.md contract."""
+    import torch
+
+    def decode(z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+        if not np.all(np.isfinite(z)):
+            raise ValueError("the latent point is not finite")
+        out = []
+        with torch.inference_mode():
+            zt = torch.from_numpy(np.ascontiguousarray(z, np.float32))
+            yt = None if labels is None else torch.from_numpy(np.asarray(labels, np.int64))
+            for i in range(0, len(zt), batch_size):
+                yb = None if yt is None else yt[i : i + batch_size]
+                out.append(model.decode(zt[i : i + batch_size], yb).float().numpy())
+        return np.concatenate(out)
+
+    return decode

@@ -1,0 +1,196 @@
+"""Latent-space maths, numpy only: interpolation, manifold grids, attribute vectors, neighbours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+# ----------------------------------------------------------------------------- interpolation
+
+
+def lerp(a: np.ndarray, b: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+    """(1 - t) a + t b; t may be a scalar or an array (-> (len(t), D)); t outside [0, 1] overshoots."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    t_arr = np.asarray(t, np.float64)
+    if t_arr.ndim == 0:
+        return ((1 - t_arr) * a + t_arr * b).astype(np.float32)
+    return ((1 - t_arr)[:, None] * a + t_arr[:, None] * b).astype(np.float32)
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+    """Spherical interpolation (Shoemake 1985; White 2016 for generative models).
+
+    Moves along the great circle between the directions of a and b while the norm is interpolated
+    linearly, so for |a| = |b| the norm is preserved all the way. Falls back to lerp when the angle
+    is tiny or a point is at the origin; for opposite points it turns through a fixed perpendicular.
+    """
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    t_arr = np.atleast_1d(np.asarray(t, np.float64))
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    if na < 1e-12 or nb < 1e-12:
+        return lerp(a, b, t)
+    ua, ub = a / na, b / nb
+    cos = float(np.clip(ua @ ub, -1.0, 1.0))
+    omega = np.arccos(cos)
+    if omega < 1e-6:
+        return lerp(a, b, t)
+    if np.pi - omega < 1e-6:  # antipodal: the great circle is not unique; pick one perpendicular
+        perp = np.zeros_like(ua)
+        perp[np.argmin(np.abs(ua))] = 1.0
+        perp -= (perp @ ua) * ua
+        perp /= np.linalg.norm(perp)
+        dirs = np.cos(np.pi * t_arr)[:, None] * ua + np.sin(np.pi * t_arr)[:, None] * perp
+    else:
+        s = np.sin(omega)
+        dirs = (np.sin((1 - t_arr) * omega) / s)[:, None] * ua + (np.sin(t_arr * omega) / s)[:, None] * ub
+    norms = (1 - t_arr) * na + t_arr * nb
+    out = (dirs * norms[:, None]).astype(np.float32)
+    return out[0] if np.ndim(t) == 0 else out
+
+
+def interpolate(a: np.ndarray, b: np.ndarray, t: float | np.ndarray, method: str = "linear") -> np.ndarray:
+    if method == "linear":
+        return lerp(a, b, t)
+    if method == "spherical":
+        return slerp(a, b, t)
+    raise ValueError(f"unknown interpolation {method!r} (linear or spherical)")
+
+
+# ----------------------------------------------------------------------------- manifold grid
+
+
+@dataclass(frozen=True)
+class Grid:
+    """An n_x by n_y grid of cell centres covering a rectangle of the plane."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    nx: int
+    ny: int
+
+    def centres(self) -> np.ndarray:
+        """(ny * nx, 2) float32, row-major from the bottom row (y0) upwards."""
+        xs = self.x0 + (np.arange(self.nx) + 0.5) * (self.x1 - self.x0) / self.nx
+        ys = self.y0 + (np.arange(self.ny) + 0.5) * (self.y1 - self.y0) / self.ny
+        gx, gy = np.meshgrid(xs, ys)
+        return np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float32)
+
+
+def grid_for_view(x0: float, x1: float, y0: float, y1: float, density: int) -> Grid:
+    """Cells that are square in latent units, ``density`` across the longer side of the view."""
+    w, h = max(x1 - x0, 1e-9), max(y1 - y0, 1e-9)
+    density = max(int(density), 1)
+    if w >= h:
+        nx, ny = density, max(1, round(density * h / w))
+    else:
+        nx, ny = max(1, round(density * w / h)), density
+    return Grid(x0, y0, x1, y1, nx, ny)
+
+
+def tile(images: np.ndarray, grid: Grid) -> np.ndarray:
+    """Decoded cells (ny*nx, h, w[, 3]) in centres() order -> one row-major mosaic, bottom row first.
+
+    The mosaic's row 0 is at y0 (pyqtgraph's ImageItem with a y-up view draws row 0 at the bottom
+    once it is given a transform whose y scale is positive).
+    """
+    n, h, w = images.shape[:3]
+    rest = images.shape[3:]
+    assert n == grid.nx * grid.ny, "one image per grid cell"
+    imgs = images.reshape(grid.ny, grid.nx, h, w, *rest)
+    imgs = imgs[:, :, ::-1]  # each tile's own rows: image row 0 is the top, the view's y grows upwards
+    mosaic = imgs.transpose(0, 2, 1, 3, *range(4, 4 + len(rest))).reshape(grid.ny * h, grid.nx * w, *rest)
+    return np.ascontiguousarray(mosaic)
+
+
+# ----------------------------------------------------------------------------- attribute vectors
+
+
+def attribute_vector(points: np.ndarray, group_a: np.ndarray, group_b: np.ndarray) -> np.ndarray:
+    """mean(points[A]) - mean(points[B]); groups are boolean masks or index arrays."""
+    pa, pb = np.asarray(points)[group_a], np.asarray(points)[group_b]
+    if len(pa) == 0 or len(pb) == 0:
+        raise ValueError("both groups need at least one point")
+    return (pa.mean(axis=0) - pb.mean(axis=0)).astype(np.float32)
+
+
+def projection_auc(points: np.ndarray, group_a: np.ndarray, group_b: np.ndarray, vector: np.ndarray) -> float:
+    """AUC of the projection on ``vector`` separating A (positive) from B: P(proj a > proj b).
+
+    1.0 = the direction separates the groups perfectly; 0.5 = no better than chance (noise).
+    Mann-Whitney U statistic with ties counted as half.
+    """
+    v = np.asarray(vector, np.float64)
+    sa = np.asarray(points, np.float64)[group_a] @ v
+    sb = np.asarray(points, np.float64)[group_b] @ v
+    if len(sa) == 0 or len(sb) == 0:
+        raise ValueError("both groups need at least one point")
+    both = np.concatenate([sa, sb])
+    order = both.argsort(kind="mergesort")
+    ranks = np.empty(len(both), np.float64)
+    sorted_vals = both[order]
+    # average ranks for ties
+    _, first, counts = np.unique(sorted_vals, return_index=True, return_counts=True)
+    avg = first + (counts - 1) / 2.0 + 1.0
+    ranks[order] = np.repeat(avg, counts)
+    u = ranks[: len(sa)].sum() - len(sa) * (len(sa) + 1) / 2.0
+    return float(u / (len(sa) * len(sb)))
+
+
+def apply_vectors(z: np.ndarray, vectors: list[np.ndarray], strengths: list[float]) -> np.ndarray:
+    """z + sum_i strength_i * vector_i."""
+    out = np.asarray(z, np.float64).copy()
+    for v, s in zip(vectors, strengths, strict=True):
+        out += float(s) * np.asarray(v, np.float64)
+    return out.astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- neighbours
+
+
+class NearestIndex:
+    """Nearest dataset point to a query in the plane (brute force: ~0.3 ms at 70,000 points)."""
+
+    def __init__(self, points: np.ndarray, labels: np.ndarray | None = None):
+        self.points = np.ascontiguousarray(points, np.float32)
+        self.labels = labels
+        self._visible = np.ones(len(self.points), bool)
+
+    def set_visible_labels(self, visible: set[int] | None) -> None:
+        if visible is None or self.labels is None:
+            self._visible[:] = True
+        else:
+            self._visible = np.isin(self.labels, list(visible))
+
+    def nearest(self, z: np.ndarray, k: int = 1) -> np.ndarray:
+        """Indices of the k nearest (visible) points, nearest first; empty if none is visible."""
+        if len(self.points) == 0 or not self._visible.any():
+            return np.zeros(0, np.int64)
+        d = ((self.points - np.asarray(z, np.float32)[None, :2]) ** 2).sum(axis=1)
+        d[~self._visible] = np.inf
+        k = min(k, int(self._visible.sum()))
+        if k == 1:
+            return np.array([int(d.argmin())])
+        idx = np.argpartition(d, k - 1)[:k]
+        return idx[np.argsort(d[idx])]
+
+    def inside(self, polygon: np.ndarray) -> np.ndarray:
+        """Boolean mask of (visible) points inside a polygon (M, 2) — lasso / rectangle selection."""
+        poly = np.asarray(polygon, np.float64)
+        if len(poly) < 3:
+            return np.zeros(len(self.points), bool)
+        x, y = self.points[:, 0].astype(np.float64), self.points[:, 1].astype(np.float64)
+        inside = np.zeros(len(x), bool)
+        j = len(poly) - 1
+        for i in range(len(poly)):  # even-odd ray casting, vectorised over points
+            xi, yi = poly[i]
+            xj, yj = poly[j]
+            crosses = (yi > y) != (yj > y)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x_at = (xj - xi) * (y - yi) / (yj - yi) + xi
+            inside ^= crosses & (x < x_at)
+            j = i
+        return inside & self._visible

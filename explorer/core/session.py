@@ -1,0 +1,187 @@
+"""A session: one model, the dataset it shows, and the dataset's encoded means. Qt-free.
+
+Everything here that touches torch runs on a background thread (see ``jobs.py``); the GUI gets
+numpy arrays only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from explorer.core.decode_service import to_display
+from explorer.core.latent import NearestIndex
+
+ASSETS = Path(os.environ.get("LATENT_EXPLORER_ASSETS") or Path(__file__).resolve().parents[2] / "assets")
+DEFAULT_MODEL = "fashion-mnist-vae.safetensors"
+# bundled data shown with a bundled model: dataset name -> (data_dir under assets, split)
+BUNDLED_DATA = {"fashion-mnist": ("fashion-mnist", "test"), "mnist-5k": (None, "all")}
+
+
+class SessionError(ValueError):
+    """A model or dataset cannot be opened; one sentence naming the file and the problem."""
+
+
+class Cancelled(Exception):
+    """A background job was cancelled."""
+
+
+def default_model_path() -> Path:
+    return ASSETS / DEFAULT_MODEL
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass
+class Session:
+    model_path: Path
+    model: Any  # torch module (used on worker threads only)
+    metadata: dict[str, Any]
+    config: dict[str, Any]
+    dataset_name: str
+    images: np.ndarray  # (N, C, H, W) float32 in [0, 1]
+    labels: np.ndarray  # (N,) int64
+    label_names: list[str]
+    sha256: str
+    means: np.ndarray | None = None  # (N, 2) float32 after encoding
+    index: NearestIndex | None = field(default=None, repr=False)
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return tuple(self.config["image_shape"])  # type: ignore[return-value]
+
+    @property
+    def colour(self) -> bool:
+        return self.image_shape[0] == 3
+
+    def display_image(self, i: int) -> np.ndarray:
+        """Dataset image i, row-major (H, W) or (H, W, 3) in [0, 1]."""
+        return to_display(self.images[i : i + 1])[0]
+
+    def label_name(self, i: int) -> str:
+        y = int(self.labels[i])
+        return self.label_names[y] if 0 <= y < len(self.label_names) else str(y)
+
+    def info(self) -> list[tuple[str, str]]:
+        """Rows for the info panel: kind, beta, dataset, test ELBO..."""
+        c, m, d = self.config, self.metadata.get("metrics", {}), self.metadata.get("dataset", {})
+
+        def num(key: str, fmt: str = "{:.2f}") -> str:
+            v = m.get(key)
+            return fmt.format(v) if isinstance(v, (int, float)) else "-"
+
+        return [
+            ("file", self.model_path.name),
+            ("kind", f"{c['kind']} ({c['arch']})"),
+            ("beta", f"{c['beta']:g}"),
+            ("likelihood", c["likelihood"]),
+            ("image", "x".join(str(v) for v in c["image_shape"][1:]) + (" colour" if c["image_shape"][0] == 3 else " grey")),
+            ("trained on", str(d.get("name", "?"))),
+            ("shown", f"{self.dataset_name} ({len(self.labels):,} images)"),
+            ("epochs", num("epochs", "{}")),
+            ("test -ELBO", num("test_neg_elbo") + " nats"),
+            ("reconstruction", num("test_recon")),
+            ("KL", num("test_kl")),
+            ("5-NN accuracy", num("test_knn5_acc", "{:.3f}")),
+            ("sha256", self.sha256[:12]),
+        ]
+
+
+def load_model(path: str | os.PathLike) -> Any:
+    """Validated load (never runs code from the file); SessionError with the loader's sentence."""
+    from training.checkpoint import CheckpointError, load
+
+    try:
+        model = load(path)
+    except CheckpointError as e:
+        raise SessionError(str(e)) from None
+    if model.config.latent_dim != 2:
+        raise SessionError(f"{path}: has a {model.config.latent_dim}-D latent space; the explorer shows 2-D models only.")
+    return model
+
+
+def load_data_for(model: Any, dataset: str | None = None, split: str | None = None, data_dir: str | None = None):
+    """The dataset to show: the one named, else the one the model was trained on (bundled if possible)."""
+    from training.data import DatasetError, load_dataset
+
+    trained_on = model.metadata.get("dataset", {}).get("name")
+    name = dataset or trained_on or "synthetic"
+    if data_dir is None and name in BUNDLED_DATA and dataset is None:
+        sub, bundled_split = BUNDLED_DATA[name]
+        if sub is not None and (ASSETS / sub).is_dir():
+            data_dir = str(ASSETS / sub)
+        split = split or bundled_split
+    c, h, w = model.config.image_shape
+    try:
+        ds = load_dataset(name, split or "test", data_dir=data_dir, image_size=h if h == w else None,
+                          grayscale=(c == 1), download=False)
+    except DatasetError as e:
+        raise SessionError(str(e)) from None
+    if tuple(ds.image_shape) != tuple(model.config.image_shape):
+        raise SessionError(
+            f"dataset {name} has images of shape {tuple(ds.image_shape)}, but the model expects {tuple(model.config.image_shape)}."
+        )
+    return ds
+
+
+def open_session(
+    path: str | os.PathLike,
+    dataset: str | None = None,
+    split: str | None = None,
+    data_dir: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+    batch_size: int = 2000,
+) -> Session:
+    """Load model and data, encode the means. Runs on a background thread; reports progress."""
+    path = Path(path)
+    say = progress or (lambda stage, done, total: None)
+    say("loading model", 0, 1)
+    model = load_model(path)
+    say("loading data", 0, 1)
+    ds = load_data_for(model, dataset, split, data_dir)
+    s = Session(path, model, model.metadata, model.config.to_dict(), ds.name, ds.images, ds.labels,
+                list(ds.label_names), file_sha256(path))
+    s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size)
+    s.index = NearestIndex(s.means, s.labels)
+    return s
+
+
+def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
+                 cancel: threading.Event | None = None, batch_size: int = 2000) -> np.ndarray:
+    import torch
+
+    n = len(images)
+    out = np.zeros((n, 2), np.float32)
+    with torch.inference_mode():
+        for i in range(0, n, batch_size):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            x = torch.from_numpy(images[i : i + batch_size])
+            out[i : i + len(x)] = model.encode(x)[0].numpy()
+            if progress:
+                progress(min(i + batch_size, n), n)
+    if not np.isfinite(out).all():
+        raise SessionError("the model encodes some images to non-finite points; it cannot be shown.")
+    return out
+
+
+def encode_images(model: Any, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Means (N, 2) and reconstructions (N, C, H, W) of a few images (draw-to-encode)."""
+    import torch
+
+    with torch.inference_mode():
+        mean, _ = model.encode(torch.from_numpy(np.ascontiguousarray(images, np.float32)))
+        return mean.numpy(), model.decode(mean).numpy()

@@ -1,0 +1,27 @@
+"""Loss terms, per image, in nats (Kingma & Welling 2014, arXiv:1312.6114, eq. 10 and appendix B).
+
+negative ELBO = reconstruction + KL(q(z|x) || N(0, I)); a beta-VAE weights the KL by beta.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def reconstruction(logits: torch.Tensor, x: torch.Tensor, likelihood: str, sigma: float = 0.1) -> torch.Tensor:
+    """-log p(x|z) per image, (N,). Logits in, so BCE is fused with the sigmoid (stable and fast)."""
+    if likelihood == "bernoulli":
+        per_pixel = F.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    elif likelihood == "gaussian":  # fixed-variance gaussian: MSE / (2 sigma^2) + normaliser
+        per_pixel = 0.5 * ((x - torch.sigmoid(logits)) / sigma) ** 2 + math.log(sigma) + 0.5 * math.log(2 * math.pi)
+    else:
+        raise ValueError(f"unknown likelihood {likelihood!r}")
+    return per_pixel.flatten(1).sum(1)
+
+
+def kl_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """Closed-form KL(N(mean, exp(logvar)) || N(0, I)) per image, (N,)."""
+    return -0.5 * torch.sum(1 + logvar - mean.pow(2) - logvar.exp(), dim=1)
