@@ -47,6 +47,9 @@ def save(
     """Write ``model`` to ``path`` atomically (temp file in the same folder, fsync, os.replace)."""
     path = Path(path)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    for name, t in tensors.items():  # never write a file that load() would refuse
+        if not torch.isfinite(t).all():
+            raise CheckpointError(f"{path}: not written: weight {name!r} contains NaN or infinite values.")
     meta = {
         "format": FORMAT,
         "schema": str(SCHEMA),
@@ -99,8 +102,8 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> V
     """Load and validate a checkpoint; returns the model in eval mode with .config and .metadata."""
     path = Path(path)
     tensors, meta, cfg = _read(path)
-    model = build_model(cfg)
-    expected = model.state_dict()
+    with torch.device("meta"):  # shapes only: a hostile config must not make us allocate gigabytes
+        expected = build_model(cfg).state_dict()
     missing = sorted(set(expected) - set(tensors))
     extra = sorted(set(tensors) - set(expected))
     if missing:
@@ -118,13 +121,20 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> V
     for name in expected:
         if not torch.isfinite(tensors[name]).all():
             raise CheckpointError(f"{path}: weight {name!r} contains NaN or infinite values.")
+    model = build_model(cfg)
     model.load_state_dict(tensors, strict=True)
     model.metadata = meta
     return model.to(map_location).eval()
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    """repr() cut to ``limit`` characters: a hostile file must not make a message of megabytes."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _few(names: list[str]) -> str:
-    return ", ".join(repr(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return ", ".join(_short(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
 def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], ModelConfig]:
@@ -167,7 +177,7 @@ def _parse_header(path: Path, data: bytes) -> dict[str, str]:
         raise CheckpointError(f"{path}: is truncated or not a safetensors file (header length {n} does not fit the file).")
     try:
         header = json.loads(data[8 : 8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # bad UTF-8 / JSON, too-long ints, too-deep nesting
         raise CheckpointError(f"{path}: has a header that is not valid JSON; it is not a safetensors checkpoint.") from None
     if not isinstance(header, dict):
         raise CheckpointError(f"{path}: has a header that is not a JSON object.")
@@ -179,10 +189,10 @@ def _parse_header(path: Path, data: bytes) -> dict[str, str]:
 
 def _check_metadata(path: Path, raw: dict[str, str]) -> dict[str, Any]:
     if raw.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: is a safetensors file but not a latent-explorer checkpoint (format is {raw.get('format')!r}).")
+        raise CheckpointError(f"{path}: is a safetensors file but not a latent-explorer checkpoint (format is {_short(raw.get('format'))}).")
     schema = raw.get("schema", "")
-    if not schema.isdigit():
-        raise CheckpointError(f"{path}: has an invalid schema {schema!r}.")
+    if not (schema.isascii() and schema.isdigit() and len(schema) <= 6):
+        raise CheckpointError(f"{path}: has an invalid schema {_short(schema)}.")
     if int(schema) > SCHEMA:
         raise CheckpointError(f"{path}: was made by a newer version of latent-explorer (schema {schema}; this version reads {SCHEMA}); please upgrade.")
     if int(schema) < 1:
@@ -197,7 +207,7 @@ def _check_metadata(path: Path, raw: dict[str, str]) -> dict[str, Any]:
             continue
         try:
             out[key] = json.loads(text)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):
             raise CheckpointError(f"{path}: metadata field {key!r} is not valid JSON.") from None
         if not isinstance(out[key], type(default if default is not None else {})):
             raise CheckpointError(f"{path}: metadata field {key!r} has the wrong type.")

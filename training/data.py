@@ -83,6 +83,7 @@ SYNTHETIC_SIZES = {"train": 3000, "test": 600}
 SYNTHETIC_SEED = 0
 SYNTHETIC_NAMES = ["horizontal bar", "rising bar", "vertical bar", "falling bar", "small ring",
                    "medium ring", "large ring", "plus", "cross", "square"]
+SYNTHETIC_ANGLES = [0, 45, 90, 135, 0, 0, 0, 0, 45, 0]  # degrees, before jitter
 
 GREY_MODES = {"1", "L", "LA", "I", "F", "I;16", "I;16B", "I;16L"}  # Pillow modes without colour
 
@@ -539,7 +540,7 @@ def synthetic_shapes(n: int, seed: int = 0, size: int = 28) -> tuple[np.ndarray,
         m = len(rows)
         jitter = lambda low, high: rng.uniform(low, high, (m, 1, 1)).astype(np.float32)  # noqa: E731
         x, y = xs - jitter(-2, 2) * scale, ys - jitter(-2, 2) * scale
-        angle = np.deg2rad(45 * (label % 4) + jitter(-8, 8))
+        angle = np.deg2rad(SYNTHETIC_ANGLES[label] + jitter(-8, 8))
         along = x * np.cos(angle) - y * np.sin(angle)  # rotated coordinates (y points down)
         across = x * np.sin(angle) + y * np.cos(angle)
         distance = _stroke_distance(label, along, across, x, y, jitter, scale)
@@ -556,7 +557,7 @@ def _stroke_distance(label, along, across, x, y, jitter, scale) -> np.ndarray:
         half_length = jitter(8, 11) * scale
         return np.hypot(v, np.maximum(np.abs(u) - half_length, 0))
 
-    if label < 4:  # one bar; the angle already depends on the label
+    if label < 4:  # one bar, at the class's angle
         return bar(along, across)
     if label < 7:  # rings of radius 3.5 / 6.5 / 9.5
         radius = (3.5 + 3 * (label - 4) + jitter(-0.7, 0.7)) * scale

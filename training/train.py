@@ -140,7 +140,7 @@ def fit(
                 if i % 10 == 0 or i == steps_per_epoch - 1:
                     m = sums / seen
                     bar.set_postfix_str(
-                        f"loss {m[0]:.1f} recon {m[1]:.1f} kl {m[2]:.2f} {seen / (time.perf_counter() - t0):.0f} img/s",
+                        f"loss {m[0]:.1f} recon {m[1]:.1f} kl {m[2]:.2f}",
                         refresh=False,
                     )
             bar.close()

@@ -1,0 +1,48 @@
+"""``latent-explorer [FILE.safetensors] [--dataset NAME] [--screenshot OUT.png] [--scene FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+        if w < 200 or h < 150 or w > 8000 or h > 8000:
+            raise ValueError
+        return w, h
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a size like 1280x800, got {text!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="latent-explorer", description="Explore the 2-D latent plane of an autoencoder-family model.")
+    p.add_argument("model", nargs="?", help="a .safetensors checkpoint made by latent-train (default: the bundled Fashion-MNIST VAE)")
+    p.add_argument("--dataset", help="dataset to show: mnist, fashion-mnist, mnist-5k, synthetic, npz:PATH, folder:PATH")
+    p.add_argument("--split", choices=["train", "test", "all"], help="which split of the dataset to show")
+    p.add_argument("--data-dir", help="folder holding the dataset files")
+    p.add_argument("--scene", help="open a scene file (JSON)")
+    p.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to OUT.png and exit")
+    p.add_argument("--size", type=_size, default=(1280, 800), help="window size for --screenshot (default 1280x800)")
+    p.add_argument("--underlay", action="store_true", help="start with the manifold underlay on")
+    p.add_argument("--presentation", action="store_true", help="start in presentation mode")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.model and not Path(args.model).exists():
+        print(f"latent-explorer: error: {args.model}: no such file", file=sys.stderr)
+        return 2
+    if args.screenshot:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from explorer.qt.app import run
+
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Application start-up: QApplication, the main window, ``--screenshot`` rendering."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from argparse import Namespace
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer, qInstallMessageHandler
+from PySide6.QtWidgets import QApplication
+
+
+_QUIET = ("propagateSizeHints",)  # harmless offscreen-platform chatter
+
+
+def _qt_messages(mode, context, message: str) -> None:
+    if not any(q in message for q in _QUIET):
+        print(message, file=sys.stderr)
+
+
+def make_app() -> QApplication:
+    qInstallMessageHandler(_qt_messages)
+    pg.setConfigOptions(imageAxisOrder="row-major", antialias=False, background="w", foreground="k")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Latent Explorer")
+    app.setOrganizationName("latent-explorer")
+    return app
+
+
+def run(args: Namespace) -> int:
+    app = make_app()
+    from explorer.qt.main_window import MainWindow
+
+    win = MainWindow(args.model, dataset=args.dataset, split=args.split, data_dir=args.data_dir)
+    if args.underlay:
+        win.set_underlay(True)
+    if getattr(args, "scene", None):
+        win.pending_scene = args.scene
+    if getattr(args, "presentation", False) and hasattr(win, "set_presentation"):
+        win.set_presentation(True)
+    signal.signal(signal.SIGINT, lambda *_: win.close())  # Ctrl-C in the terminal quits cleanly
+    tick = QTimer()
+    tick.start(200)  # lets Python see the SIGINT while Qt's loop runs
+    tick.timeout.connect(lambda: None)
+    if args.screenshot:
+        return _screenshot(app, win, Path(args.screenshot), args.size, args.underlay)
+    win.show()
+    return app.exec()
+
+
+def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underlay: bool, timeout_s: float = 120) -> int:
+    """Render once the model is open, the first decode shown (and the underlay, if on); then exit."""
+    state = {"code": None}
+    waiting = {"decode"} | ({"underlay"} if underlay else set())
+
+    def finish(code: int, message: str | None = None) -> None:
+        if state["code"] is not None:
+            return
+        state["code"] = code
+        if message:
+            print(f"latent-explorer: {message}", file=sys.stderr)
+        win.close()
+        app.quit()
+
+    def ready(what: str) -> None:
+        waiting.discard(what)
+        if not waiting:
+            QTimer.singleShot(150, grab)  # let the last paint settle
+
+    def grab() -> None:
+        app.processEvents()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if not win.grab().save(str(out)):
+            finish(1, f"error: could not write {out}")
+        else:
+            print(f"wrote {out}", file=sys.stderr)
+            finish(0)
+
+    win.decodeShown.connect(lambda _r: ready("decode"))
+    win.underlayShown.connect(lambda _r: ready("underlay"))
+    win.errorShown.connect(lambda msg: finish(1, f"error: {msg}") if win.session is None else None)
+    QTimer.singleShot(int(timeout_s * 1000), lambda: finish(1, "error: timed out waiting for the model"))
+    win.resize(*size)
+    win.show()
+    app.exec()
+    return state["code"] if state["code"] is not None else 1

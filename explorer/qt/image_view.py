@@ -1,0 +1,62 @@
+"""Crisp image display: a numpy image in [0, 1] shown with nearest-neighbour upscaling."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtWidgets import QLabel, QSizePolicy
+
+
+def to_qimage(img: np.ndarray) -> QImage:
+    """(H, W) grey or (H, W, 3) colour float in [0, 1] -> QImage (a copy; fixed levels 0..1)."""
+    a = np.clip(np.round(np.asarray(img, np.float32) * 255.0), 0, 255).astype(np.uint8)
+    if a.ndim == 2:
+        a = np.ascontiguousarray(a)
+        q = QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_Grayscale8)
+    else:
+        a = np.ascontiguousarray(a[..., :3])
+        q = QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_RGB888)
+    return q.copy()
+
+
+class ImageView(QLabel):
+    """Shows ``image`` scaled to fit with nearest-neighbour pixels (no blur on a projector)."""
+
+    def __init__(self, min_size: int = 96, parent=None):
+        super().__init__(parent)
+        self.image: np.ndarray | None = None  # exactly what is shown, in [0, 1]
+        self._qimage: QImage | None = None
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setMinimumSize(min_size, min_size)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # no pixmap-driven growth
+        self.setStyleSheet("background: #000;")
+
+    def set_image(self, img: np.ndarray | None) -> None:
+        self.image = None if img is None else np.asarray(img)
+        self._qimage = None if img is None else to_qimage(img)
+        self._rescale()
+
+    def qimage(self) -> QImage | None:
+        return self._qimage
+
+    def _rescale(self) -> None:
+        if self._qimage is None:
+            self.clear()
+            return
+        side = max(1, min(self.width(), self.height()))
+        w, h = self._qimage.width(), self._qimage.height()
+        k = max(1, side // max(w, h))  # integer scale factor: every source pixel the same size
+        if side >= max(w, h) * 2:
+            size = QSize(w * k, h * k)
+        else:
+            size = QSize(side, side)
+        self.setPixmap(QPixmap.fromImage(self._qimage).scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+                                                              Qt.TransformationMode.FastTransformation))
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(ev)
+        self._rescale()
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(280, 280)

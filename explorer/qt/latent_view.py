@@ -1,0 +1,166 @@
+"""The latent plane: scatter of encoded means by class, legend, prior circles, marker, manifold underlay."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPen
+
+# Colour-blind-safe, projector-friendly palette (Okabe-Ito + Tableau extras), cycled for > 10 classes.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#8C564B",
+           "#7F7F7F", "#17BECF", "#BCBD22", "#1F77B4"]
+
+
+def class_colour(i: int) -> QColor:
+    return QColor(PALETTE[i % len(PALETTE)])
+
+
+class LatentView(pg.PlotWidget):
+    """Plot of the plane; emits z positions in data coordinates.
+
+    ``clicked(x, y)``  a left click on the plane (not on the marker)
+    ``hovered(x, y)``  the mouse moved over the plane
+    ``markerMoved(x, y)``  the decode marker is being dragged
+    ``classVisibilityChanged()``  a legend entry was clicked
+    ``viewChanged()``  pan / zoom finished changing (debounced by the window)
+    """
+
+    clicked = Signal(float, float)
+    hovered = Signal(float, float)
+    markerMoved = Signal(float, float)
+    classVisibilityChanged = Signal()
+    viewChanged = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent, background="w")
+        self.plot_item = self.getPlotItem()
+        self.vb = self.plot_item.getViewBox()
+        self.vb.setAspectLocked(True)
+        self.plot_item.setLabel("bottom", "z1")
+        self.plot_item.setLabel("left", "z2")
+        self.plot_item.showGrid(x=True, y=True, alpha=0.12)
+        self.plot_item.setMenuEnabled(False)
+        self.setAntialiasing(False)
+        self.scatters: list[pg.ScatterPlotItem] = []
+        self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextSize="10pt", brush=pg.mkBrush(255, 255, 255, 210))
+        self._point_size = 4.0
+        self._circles = []
+        for r, alpha in ((1.0, 130), (2.0, 80), (3.0, 50)):  # prior N(0, I): 1, 2, 3 sigma
+            t = np.linspace(0, 2 * np.pi, 181)
+            c = pg.PlotCurveItem(r * np.cos(t), r * np.sin(t), pen=pg.mkPen(QColor(60, 60, 60, alpha), width=1, style=Qt.PenStyle.DashLine))
+            c.setZValue(-5)
+            self.plot_item.addItem(c, ignoreBounds=True)
+            self._circles.append(c)
+        # manifold underlay: one ImageItem under everything, positioned in data coordinates
+        self.underlay = pg.ImageItem(axisOrder="row-major")
+        self.underlay.setZValue(-20)
+        self.underlay.setOpacity(0.85)
+        self.underlay.setVisible(False)
+        self.plot_item.addItem(self.underlay, ignoreBounds=True)
+        # decode marker
+        self.marker = pg.TargetItem(pos=(0, 0), size=16, movable=True, pen=pg.mkPen("#111", width=2),
+                                    brush=pg.mkBrush(255, 255, 255, 60))
+        self.marker.setZValue(20)
+        self.marker.setVisible(False)
+        self.plot_item.addItem(self.marker, ignoreBounds=True)
+        self.marker.sigPositionChanged.connect(self._on_marker)
+        self._setting_marker = False
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.scene().sigMouseMoved.connect(self._on_move)
+        self.vb.sigRangeChanged.connect(lambda *a: self.viewChanged.emit())
+
+    # ---------------------------------------------------------------- data
+
+    def set_points(self, means: np.ndarray, labels: np.ndarray, label_names: list[str]) -> None:
+        """One ScatterPlotItem per class with one shared brush: 70,000 points build in ~0.2 s."""
+        for s in self.scatters:
+            self.plot_item.removeItem(s)
+        self.legend.clear()
+        self.scatters = []
+        pen = None
+        for k, name in enumerate(label_names):
+            pts = means[labels == k]
+            s = pg.ScatterPlotItem(pos=pts, size=self._point_size, pen=pen, brush=pg.mkBrush(class_colour(k)),
+                                   symbol="o", pxMode=True, antialias=False)
+            s.setZValue(0)
+            self.plot_item.addItem(s)
+            self.legend.addItem(s, name)
+            s.visibleChanged.connect(self.classVisibilityChanged.emit)
+            self.scatters.append(s)
+        self.reset_view(means)
+
+    def reset_view(self, means: np.ndarray | None = None) -> None:
+        """Frame the bulk of the points (0.5..99.5 percentiles), or everything shown."""
+        if means is not None and len(means):
+            lo, hi = np.percentile(means, [0.5, 99.5], axis=0)
+            pad = 0.08 * (hi - lo).max()
+            self.vb.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
+        else:
+            self.vb.autoRange()
+
+    def visible_classes(self) -> set[int]:
+        return {k for k, s in enumerate(self.scatters) if s.isVisible()}
+
+    def set_class_visible(self, k: int, visible: bool) -> None:
+        self.scatters[k].setVisible(visible)
+
+    def set_point_size(self, size: float) -> None:
+        self._point_size = size
+        for s in self.scatters:
+            s.setSize(size)
+
+    # ---------------------------------------------------------------- marker + underlay
+
+    def set_marker(self, x: float, y: float) -> None:
+        self._setting_marker = True
+        try:
+            self.marker.setPos(QPointF(float(x), float(y)))
+            self.marker.setVisible(True)
+        finally:
+            self._setting_marker = False
+
+    def set_underlay(self, mosaic: np.ndarray | None, rect: tuple[float, float, float, float] | None = None) -> None:
+        """mosaic row 0 at y0 (see explorer.core.latent.tile); rect = (x0, y0, width, height)."""
+        if mosaic is None:
+            self.underlay.setVisible(False)
+            return
+        self.underlay.setImage(mosaic, levels=(0.0, 1.0), autoLevels=False)
+        self.underlay.setRect(QRectF(*rect))
+        self.underlay.setVisible(True)
+
+    def view_rect(self) -> tuple[float, float, float, float]:
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        return x0, x1, y0, y1
+
+    # ---------------------------------------------------------------- mouse
+
+    def to_data(self, scene_pos) -> tuple[float, float] | None:
+        if not self.vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = self.vb.mapSceneToView(scene_pos)
+        return p.x(), p.y()
+
+    def _on_click(self, ev) -> None:
+        if ev.button() != Qt.MouseButton.LeftButton or ev.double():
+            return
+        if self.marker.isVisible() and self.marker.mouseShape().contains(self.marker.mapFromScene(ev.scenePos())):
+            return
+        p = self.to_data(ev.scenePos())
+        if p is not None:
+            self.clicked.emit(*p)
+
+    def _on_move(self, scene_pos) -> None:
+        p = self.to_data(scene_pos)
+        if p is not None:
+            self.hovered.emit(*p)
+
+    def _on_marker(self, *_a) -> None:
+        if not self._setting_marker:
+            p = self.marker.pos()
+            self.markerMoved.emit(p.x(), p.y())
+
+    def data_to_widget(self, x: float, y: float):
+        """Widget pixel position of a data point (for tests and benchmarks driving real events)."""
+        scene = self.vb.mapViewToScene(QPointF(x, y))
+        return self.mapFromScene(scene)
