@@ -55,11 +55,12 @@ MIRRORS = {
     "mnist": ["https://ossci-datasets.s3.amazonaws.com/mnist/",
               "https://storage.googleapis.com/cvdf-datasets/mnist/"],
 }
-# SHA-256 of the official .gz downloads. Both sets are the values published with the
-# datasets and used by many projects (torchvision's MD5s, TFDS, ...); neither was
-# re-downloaded here. Debian's dataset-fashion-mnist files (/usr/share/datasets) are
-# re-compressed copies with different gzip headers, so they do NOT have these hashes;
-# local files are read without a hash check, only downloads are checked.
+# SHA-256 of the official .gz downloads: the published values that many projects pin
+# (the Fashion-MNIST files are the ones whose MD5s the Fashion-MNIST README lists).
+# They were not re-verified here: this machine has no network and no official copy.
+# Debian's dataset-fashion-mnist files (/usr/share/datasets) are re-compressed (other
+# gzip header and MD5s), so they do NOT match; local files are read without a hash
+# check, only downloads are checked.
 SHA256 = {
     "fashion-mnist": {
         "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
@@ -298,8 +299,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
-            raise DatasetError(f"{path} is a truncated or corrupt gzip file ({exc}); "
-                               "delete it so it can be fetched again.") from None
+            raise DatasetError(f"{path} is a truncated or corrupt gzip file ({exc}).") from None
     return _parse_idx(raw, path)
 
 
@@ -329,7 +329,7 @@ def _load_npz(path: Path, split: str) -> Dataset:
     """x, y and optional label_names from a .npz; train / test from a fixed 85/15 split."""
     x, y, names = _read_npz(path)
     chosen = _split_indices(len(y), split, path)
-    return Dataset(name=f"npz:{path}", split=split, images=_to_unit_float(x[chosen], path),
+    return Dataset(name=f"npz:{path}", split=split, images=_to_unit_float(x[chosen]),
                    labels=y[chosen], label_names=names, source=str(path))
 
 
@@ -347,7 +347,7 @@ def _load_mnist_5k(split: str) -> Dataset:
                            "(set LATENT_EXPLORER_ASSETS to the folder that holds it).")
     x, y, names = _read_npz(path)
     chosen = {"train": slice(0, MNIST_5K_TRAIN), "test": slice(MNIST_5K_TRAIN, None), "all": slice(None)}[split]
-    return Dataset(name="mnist-5k", split=split, images=_to_unit_float(x[chosen], path),
+    return Dataset(name="mnist-5k", split=split, images=_to_unit_float(x[chosen]),
                    labels=y[chosen], label_names=names, source=str(path))
 
 
@@ -366,7 +366,7 @@ def _read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
         if missing:
             raise DatasetError(f"{path} has no array {' or '.join(missing)} "
                                f"(it holds: {', '.join(archive.files) or 'nothing'}).")
-        x = _channels_first(_npz_array(archive, "x", path), path)
+        x = _checked_images(_npz_array(archive, "x", path), path)
         labels = _checked_labels(_npz_array(archive, "y", path), len(x), path)
         names = _npz_array(archive, "label_names", path) if "label_names" in archive.files else None
     return x, labels, _checked_label_names(names, labels, path)
@@ -385,8 +385,9 @@ def _npz_array(archive, key: str, path: Path) -> np.ndarray:
         raise DatasetError(f"array {key} in {path} is corrupt ({exc}).") from None
 
 
-def _channels_first(x: np.ndarray, path: Path) -> np.ndarray:
-    """x as (N, C, H, W) with C in {1, 3}, from (N, H, W), (N, H, W, C) or (N, C, H, W)."""
+def _checked_images(x: np.ndarray, path: Path) -> np.ndarray:
+    """x as (N, C, H, W) with C in {1, 3}, from (N, H, W), (N, H, W, C) or (N, C, H, W),
+    with integer values in 0..255 or float values in [0, 1]."""
     if x.ndim == 3:
         x = x[:, None]
     elif x.ndim == 4 and x.shape[-1] in (1, 3):
@@ -398,6 +399,14 @@ def _channels_first(x: np.ndarray, path: Path) -> np.ndarray:
         raise DatasetError(f"x in {path} has shape {x.shape}, which holds no images.")
     if x.dtype.kind not in "uif":
         raise DatasetError(f"x in {path} has dtype {x.dtype}; expected uint8 (0..255) or float in [0, 1].")
+    low, high = x.min(), x.max()  # NaN and inf show up here too
+    if x.dtype.kind == "f" and not (np.isfinite(low) and np.isfinite(high)):
+        raise DatasetError(f"x in {path} has NaN or infinite values.")
+    if x.dtype.kind == "f" and (low < 0 or high > 1):
+        raise DatasetError(f"x in {path} has float values outside [0, 1] (min {low:g}, max {high:g}); "
+                           "scale them to [0, 1] or save uint8 0..255.")
+    if x.dtype.kind in "iu" and (low < 0 or high > 255):
+        raise DatasetError(f"x in {path} has integer values outside 0..255 (min {low}, max {high}).")
     return x
 
 
@@ -587,17 +596,11 @@ def _split_indices(count: int, split: str, path: Path) -> np.ndarray:
     return chosen
 
 
-def _to_unit_float(pixels: np.ndarray, path: Path | None = None) -> np.ndarray:
-    """uint8 0..255 (or any integer 0..255) or float in [0, 1] -> C-contiguous float32 in [0, 1]."""
-    if pixels.dtype.kind in "iu" and pixels.dtype != np.uint8 and (pixels.min() < 0 or pixels.max() > 255):
-        raise DatasetError(f"x in {path} has integer values outside 0..255 "
-                           f"(min {pixels.min()}, max {pixels.max()}).")
+def _to_unit_float(pixels: np.ndarray) -> np.ndarray:
+    """Integer 0..255 or float [0, 1] pixels -> C-contiguous float32 in [0, 1]."""
     images = np.array(pixels, dtype=np.float32, order="C")
     if pixels.dtype.kind in "iu":
         images /= 255
-    elif not np.all(np.isfinite(images)) or images.min() < 0 or images.max() > 1:
-        raise DatasetError(f"x in {path} has float values outside [0, 1] (min {np.nanmin(images):g}, "
-                           f"max {np.nanmax(images):g}, or NaN / inf); scale them to [0, 1] or save uint8.")
     return images
 
 

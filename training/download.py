@@ -85,7 +85,11 @@ def fetch(
     dest = Path(dest)
     if not urls:
         raise DatasetError(f"cannot download {dest.name}: no mirror URL was given.")
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(f"cannot create {dest.parent} to download {dest.name} into: "
+                           f"{exc.strerror or exc}.") from None
     part = dest.with_suffix(dest.suffix + ".part")
     failures = []
     try:

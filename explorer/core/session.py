@@ -55,6 +55,7 @@ class Session:
     labels: np.ndarray  # (N,) int64
     label_names: list[str]
     sha256: str
+    split: str = "test"
     means: np.ndarray | None = None  # (N, 2) float32 after encoding
     index: NearestIndex | None = field(default=None, repr=False)
 
@@ -153,7 +154,7 @@ def open_session(
     say("loading data", 0, 1)
     ds = load_data_for(model, dataset, split, data_dir)
     s = Session(path, model, model.metadata, model.config.to_dict(), ds.name, ds.images, ds.labels,
-                list(ds.label_names), file_sha256(path))
+                list(ds.label_names), file_sha256(path), split=ds.split)
     s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size)
     s.index = NearestIndex(s.means, s.labels)
     return s

@@ -33,11 +33,26 @@ def run(args: Namespace) -> int:
     app = make_app()
     from explorer.qt.main_window import MainWindow
 
-    win = MainWindow(args.model, dataset=args.dataset, split=args.split, data_dir=args.data_dir)
+    model, dataset, split, underlay = args.model, args.dataset, args.split, args.underlay
+    if args.scene:  # the scene names its model (and data) unless given on the command line
+        from explorer.core.scene import SceneError, load_scene
+
+        try:
+            scene = load_scene(args.scene)
+        except SceneError as e:
+            print(f"latent-explorer: error: {e}", file=sys.stderr)
+            return 1
+        if model is None:
+            model = scene.resolved_model(args.scene)
+            dataset, split = dataset or scene.dataset, split or scene.split
+            if not Path(model).exists():
+                print(f"latent-explorer: error: {args.scene}: its model {model} does not exist.", file=sys.stderr)
+                return 1
+        underlay = underlay or scene.underlay
+    win = MainWindow(model, dataset=dataset, split=split, data_dir=args.data_dir)
     if args.underlay:
         win.set_underlay(True)
-    if getattr(args, "scene", None):
-        win.pending_scene = args.scene
+    win.pending_scene = args.scene
     if getattr(args, "presentation", False) and hasattr(win, "set_presentation"):
         win.set_presentation(True)
     signal.signal(signal.SIGINT, lambda *_: win.close())  # Ctrl-C in the terminal quits cleanly
@@ -45,12 +60,13 @@ def run(args: Namespace) -> int:
     tick.start(200)  # lets Python see the SIGINT while Qt's loop runs
     tick.timeout.connect(lambda: None)
     if args.screenshot:
-        return _screenshot(app, win, Path(args.screenshot), args.size, args.underlay)
+        return _screenshot(app, win, Path(args.screenshot), args.size, underlay, strict=bool(args.scene))
     win.show()
     return app.exec()
 
 
-def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underlay: bool, timeout_s: float = 120) -> int:
+def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underlay: bool, strict: bool = False,
+                timeout_s: float = 120) -> int:
     """Render once the model is open, the first decode shown (and the underlay, if on); then exit."""
     state = {"code": None}
     waiting = {"decode"} | ({"underlay"} if underlay else set())
@@ -80,7 +96,8 @@ def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underl
 
     win.decodeShown.connect(lambda _r: ready("decode"))
     win.underlayShown.connect(lambda _r: ready("underlay"))
-    win.errorShown.connect(lambda msg: finish(1, f"error: {msg}") if win.session is None else None)
+    # before a model is open every error is fatal; with a scene, so is an error applying it
+    win.errorShown.connect(lambda msg: finish(1, f"error: {msg}") if (win.session is None or strict) else None)
     QTimer.singleShot(int(timeout_s * 1000), lambda: finish(1, "error: timed out waiting for the model"))
     win.resize(*size)
     win.show()

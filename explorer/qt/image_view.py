@@ -30,7 +30,7 @@ class ImageView(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(min_size, min_size)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # no pixmap-driven growth
-        self.setStyleSheet("background: #000;")
+        self.setStyleSheet("background: transparent;")
 
     def set_image(self, img: np.ndarray | None) -> None:
         self.image = None if img is None else np.asarray(img)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QProgressBar,
                                QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget)
 
 from explorer.core import latent
@@ -24,20 +24,6 @@ from explorer.qt.decode_pane import DecodePane
 from explorer.qt.info_panel import InfoPanel
 from explorer.qt.latent_view import LatentView
 
-HELP_TEXT = """<h3>Latent Explorer</h3>
-<p>The scatter shows where the encoder puts each dataset image (its posterior mean), coloured by label.
-Click anywhere to decode that point; drag the marker to decode continuously.</p>
-<table>
-<tr><td><b>Click</b></td><td>decode the point under the mouse</td></tr>
-<tr><td><b>Drag marker</b></td><td>decode continuously</td></tr>
-<tr><td><b>Legend click</b></td><td>hide / show a class</td></tr>
-<tr><td><b>Wheel / right-drag</b></td><td>zoom; left-drag pans</td></tr>
-<tr><td><b>H</b></td><td>hover preview (decode while the mouse moves)</td></tr>
-<tr><td><b>M</b></td><td>manifold underlay (decoded images tiled under the scatter)</td></tr>
-<tr><td><b>R</b></td><td>reset the view</td></tr>
-<tr><td><b>Ctrl+O</b></td><td>open a model (.safetensors); a dataset via File menu; or drop a file</td></tr>
-<tr><td><b>F1</b></td><td>this help</td></tr><tr><td><b>Ctrl+Q</b></td><td>quit</td></tr>
-</table>"""
 
 
 class MainWindow(QMainWindow):
@@ -82,6 +68,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([640, 400])
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.setContentsMargins(4, 4, 4, 4)
@@ -105,6 +92,7 @@ class MainWindow(QMainWindow):
         self.view.viewChanged.connect(self._on_view_changed)
         self.view.classVisibilityChanged.connect(self._on_classes_changed)
         self._build_actions()
+        self._install_panels()
         if model_path is not None or open_default:
             self.open_model(model_path or default_model_path(), dataset=dataset, split=split, data_dir=data_dir)
 
@@ -155,7 +143,7 @@ class MainWindow(QMainWindow):
             v.addAction(a)
         self.view_menu = v
         h = m.addMenu("&Help")
-        self.act_help = self._action("&Keys and help", self.show_help, "F1")
+        self.act_help = self._action("&Keys and help", lambda: self.show_help(), "F1")
         h.addAction(self.act_help)
         tb = QToolBar("Main")
         tb.setObjectName("main-toolbar")
@@ -174,6 +162,98 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_reset)
         self.toolbar = tb
         self.addToolBar(tb)
+
+    def _install_panels(self) -> None:
+        """The feature panels (issue 4): each is a QWidget that wires itself to this window."""
+        from explorer.qt.bookmarks_panel import BookmarksPanel
+        from explorer.qt.interp_panel import InterpolationPanel
+        from explorer.qt.presentation import HelpOverlay, Presentation
+
+        self.interp = InterpolationPanel(self)
+        self.interp_dock = self.add_dock("Interpolation", self.interp)
+        self.tabifyDockWidget(self.info_dock, self.interp_dock)
+        self.bookmarks = BookmarksPanel(self)
+        self.bookmarks_dock = self.add_dock("Bookmarks", self.bookmarks)
+        self.tabifyDockWidget(self.info_dock, self.bookmarks_dock)
+        self.act_set_a = self._action("Set interpolation A to the current point", lambda: self.interp.set_point("a"), "A")
+        self.act_set_b = self._action("Set interpolation B to the current point", lambda: self.interp.set_point("b"), "B")
+        self.act_play = self._action("Play / stop the interpolation", lambda: self.interp.play(not self.interp.btn_play.isChecked()), "Space")
+        self.act_bookmark = self._action("Bookmark the current point", lambda: self.bookmarks.add(), "Ctrl+D")
+        self.act_next = self._action("Next bookmark", lambda: self.bookmarks.step(+1), "Right")
+        self.act_prev = self._action("Previous bookmark", lambda: self.bookmarks.step(-1), "Left")
+        self.presentation = Presentation(self)
+        self.help_overlay = HelpOverlay(self)
+        self.act_present = self._action("Presentation mode", lambda: self.set_presentation(not self.presentation.on), "F11")
+        self.act_escape = self._action("Leave presentation mode / close help", self._escape, "Esc")
+        self.act_save_scene = self._action("&Save scene…", self.choose_save_scene, "Ctrl+S")
+        self.act_open_scene = self._action("Open &scene…", self.choose_open_scene, "Ctrl+Shift+O")
+        self.file_menu.insertAction(self.act_quit, self.act_open_scene)
+        self.file_menu.insertAction(self.act_quit, self.act_save_scene)
+        self.file_menu.insertSeparator(self.act_quit)
+        for a in (self.act_bookmark, self.act_next, self.act_prev, self.act_present):
+            self.view_menu.addAction(a)
+        self.info_dock.raise_()
+        self.panels: list[QWidget] = [self.interp, self.bookmarks]
+        self.pending_scene: str | None = None
+        self.sessionChanged.connect(self._apply_pending_scene)
+
+    def set_presentation(self, on: bool) -> None:
+        self.presentation.set(on)
+
+    def _escape(self) -> None:
+        if self.help_overlay.isVisible():
+            self.help_overlay.setVisible(False)
+        elif self.presentation.on:
+            self.set_presentation(False)
+
+    # ---------------------------------------------------------------- scenes
+
+    def choose_save_scene(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save scene", "scene.json", "Scenes (*.json)")
+        if path:
+            self.save_scene(path)
+
+    def save_scene(self, path: str) -> bool:
+        from explorer.core.scene import SceneError, save_scene
+        from explorer.qt import scene_io
+
+        try:
+            save_scene(scene_io.capture(self, path), path)
+        except SceneError as e:
+            self.show_error(str(e))
+            return False
+        except OSError as e:
+            self.show_error(f"{path}: could not be written ({e.strerror or e}).")
+            return False
+        self.statusBar().showMessage(f"saved scene {path}", 5000)
+        return True
+
+    def choose_open_scene(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open scene", "", "Scenes (*.json);;All files (*)")
+        if path:
+            self.open_scene(path)
+
+    def open_scene(self, path: str) -> bool:
+        """Apply a scene to the open model; a scene for another model or a malformed file changes nothing."""
+        from explorer.core.scene import SceneError, load_scene
+        from explorer.qt import scene_io
+
+        try:
+            scene_io.apply(self, load_scene(path), str(path))
+        except SceneError as e:
+            self.show_error(str(e))
+            return False
+        self.statusBar().showMessage(f"opened scene {path}", 5000)
+        return True
+
+    def _apply_pending_scene(self, _session) -> None:
+        if self.pending_scene:
+            path, self.pending_scene = self.pending_scene, None
+            self.open_scene(path)
+
+    def register_job(self, job: JobBridge) -> None:
+        """Background jobs started by panels; cancelled and joined on quit."""
+        self._jobs.append(job)
 
     # ---------------------------------------------------------------- files
 
@@ -359,10 +439,8 @@ class MainWindow(QMainWindow):
         self.errorShown.emit(message)
 
     def show_help(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.NoIcon, "Latent Explorer — help", HELP_TEXT, QMessageBox.StandardButton.Close, self)
-        box.setModal(False)
-        box.show()
-        self._help = box
+        """F1: the shortcut overlay (also readable on a projector)."""
+        self.help_overlay.toggle()
 
     # ---------------------------------------------------------------- quit
 
@@ -373,6 +451,9 @@ class MainWindow(QMainWindow):
     def shutdown(self) -> None:
         """Cancel, stop, join every thread (no 'QThread destroyed while running')."""
         self._grid_timer.stop()
+        for panel in getattr(self, "panels", []):
+            if hasattr(panel, "shutdown"):
+                panel.shutdown()
         for job in self._jobs:
             job.cancel_and_join()
         self._jobs.clear()
