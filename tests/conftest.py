@@ -101,4 +101,8 @@ def _leaks(w) -> bool:
 
     if w.isVisible():
         return True
-    return not (isinstance(w, QMenu) and w.parent() is None)
+    while isinstance(w, QMenu):  # a menu, or a submenu of a menu, that no widget owns
+        if w.parent() is None:
+            return False
+        w = w.parent()
+    return True

@@ -70,6 +70,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.chmod(tmp, _file_mode())  # mkstemp makes 0600; give the usual umask-based mode
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -77,6 +78,13 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _file_mode() -> int:
+    """0o666 minus the umask, as open() would give (os has no umask getter: set and restore)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _versions() -> dict[str, str]:

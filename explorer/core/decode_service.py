@@ -117,8 +117,9 @@ class DecodeService:
             self._pending.clear()
 
     def request(self, z: Any, *, channel: str = "point", labels: Any = None, meta: Any = None) -> int:
-        z = np.atleast_2d(np.asarray(z, dtype=np.float32))
-        req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.asarray(labels), meta)
+        # copies (np.array, not asarray): the caller may reuse its buffer before the worker reads it
+        z = np.array(z, dtype=np.float32, ndmin=2)
+        req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.array(labels), meta)
         with self._cond:
             if self._stopping:
                 return req.id

@@ -25,6 +25,9 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float | np.ndarray) -> np.ndarray:
     Moves along the great circle between the directions of a and b while the norm is interpolated
     linearly, so for |a| = |b| the norm is preserved all the way. Falls back to lerp when the angle
     is tiny or a point is at the origin; for opposite points it turns through a fixed perpendicular.
+
+    Uses the rotation form cos(t w) u_a + sin(t w) u_perp with w = atan2(sin, cos): arccos of the dot
+    product loses precision near 0 and pi, which bent the norm of nearly opposite paths.
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     t_arr = np.atleast_1d(np.asarray(t, np.float64))
@@ -32,19 +35,20 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float | np.ndarray) -> np.ndarray:
     if na < 1e-12 or nb < 1e-12:
         return lerp(a, b, t)
     ua, ub = a / na, b / nb
-    cos = float(np.clip(ua @ ub, -1.0, 1.0))
-    omega = np.arccos(cos)
-    if omega < 1e-6:
+    cos = float(ua @ ub)
+    perp = ub - cos * ua  # the part of ub at right angles to ua; its length is sin(omega)
+    sin = float(np.linalg.norm(perp))
+    if sin < 1e-9 and cos > 0:  # same direction
         return lerp(a, b, t)
-    if np.pi - omega < 1e-6:  # antipodal: the great circle is not unique; pick one perpendicular
+    if sin < 1e-9:  # antipodal: the great circle is not unique; pick one perpendicular
         perp = np.zeros_like(ua)
         perp[np.argmin(np.abs(ua))] = 1.0
-        perp -= (perp @ ua) * ua
-        perp /= np.linalg.norm(perp)
-        dirs = np.cos(np.pi * t_arr)[:, None] * ua + np.sin(np.pi * t_arr)[:, None] * perp
+        omega = np.pi
     else:
-        s = np.sin(omega)
-        dirs = (np.sin((1 - t_arr) * omega) / s)[:, None] * ua + (np.sin(t_arr * omega) / s)[:, None] * ub
+        omega = np.arctan2(sin, cos)
+    perp -= (perp @ ua) * ua  # (re-)orthogonalise, then normalise
+    perp /= np.linalg.norm(perp)
+    dirs = np.cos(omega * t_arr)[:, None] * ua + np.sin(omega * t_arr)[:, None] * perp
     norms = (1 - t_arr) * na + t_arr * nb
     out = (dirs * norms[:, None]).astype(np.float32)
     return out[0] if np.ndim(t) == 0 else out
@@ -169,7 +173,8 @@ class NearestIndex:
         """Indices of the k nearest (visible) points, nearest first; empty if none is visible."""
         if len(self.points) == 0 or not self._visible.any():
             return np.zeros(0, np.int64)
-        d = ((self.points - np.asarray(z, np.float32)[None, :2]) ** 2).sum(axis=1)
+        q = np.asarray(z, np.float32).reshape(-1)[:2]  # a point (2,) or a row (1, 2)
+        d = ((self.points - q[None, :]) ** 2).sum(axis=1)
         d[~self._visible] = np.inf
         k = min(k, int(self._visible.sum()))
         if k == 1:

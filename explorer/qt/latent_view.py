@@ -144,11 +144,21 @@ class LatentView(pg.PlotWidget):
     def _on_click(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or ev.double():
             return
-        if self.marker.isVisible() and self.marker.mouseShape().contains(self.marker.mapFromScene(ev.scenePos())):
+        if self.on_marker(ev.scenePos()):
             return
         p = self.to_data(ev.scenePos())
         if p is not None:
             self.clicked.emit(*p)
+
+    def on_marker(self, scene_pos) -> bool:
+        """Is this scene point on the decode marker (2 px slack)?
+
+        Not ``TargetItem.mouseShape()``: in pyqtgraph 0.14.0 it raises AttributeError (a typo,
+        ``stroker.setWidh``), which made every click on the plane fail.
+        """
+        if not self.marker.isVisible():
+            return False
+        return self.marker.sceneBoundingRect().adjusted(-2, -2, 2, 2).contains(scene_pos)
 
     def _on_move(self, scene_pos) -> None:
         p = self.to_data(scene_pos)

@@ -403,3 +403,15 @@ def test_fuzzed_files_only_ever_raise_checkpoint_error(tmp_path, data):
         assert str(path) in str(e) and "\n" not in str(e)
     else:  # loaded: then it is a valid, finite, float32 model
         assert all(torch.isfinite(t).all() and t.dtype == torch.float32 for t in m.state_dict().values())
+
+
+def test_saved_file_gets_the_usual_permissions(tmp_path, model):
+    old = os.umask(0o022)
+    try:
+        path = checkpoint.save(model, tmp_path / "m.safetensors")
+        assert path.stat().st_mode & 0o777 == 0o644  # readable by others, like any file open() makes
+        os.umask(0o077)
+        checkpoint.save(model, path)
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        os.umask(old)

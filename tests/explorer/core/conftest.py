@@ -2,8 +2,8 @@
 
 - ``tiny_checkpoint``: a real checkpoint made by the ``latent-train`` command (synthetic data,
   1 epoch on 256 images, conv 4,8, hidden 8), trained once per test session. Training starts
-  in a background process as soon as collection finds a test that needs it, so it overlaps
-  with the fast tests; the fixture waits for it.
+  in a background process as soon as collection finds a test that needs it, and those tests
+  are moved to the end of the run, so training overlaps with the fast tests.
 - ``make_model`` / ``save_checkpoint``: small random-weight models built in-process with
   ``training.models.build_model`` and written with ``training.checkpoint.save``.
 - ``no_leaked_threads`` (autouse): fails a test that leaves a thread running, e.g. a
@@ -67,8 +67,12 @@ def _finish_training() -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    if any("tiny_checkpoint" in getattr(item, "fixturenames", ()) for item in items):
+    """Start training early and run the tests that need its checkpoint last, so the two overlap."""
+    needs = [item for item in items if "tiny_checkpoint" in getattr(item, "fixturenames", ())]
+    if needs:
         _start_training()
+        late = {id(item) for item in needs}
+        items[:] = [item for item in items if id(item) not in late] + needs
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -1,17 +1,32 @@
 import numpy as np, time, threading
-from PySide6.QtCore import Qt, QPoint
+from PySide6.QtCore import Qt, QPoint, QPointF, QEvent
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 def test_probe(window, qtbot, model):
     v = window.view
     s = window.session
-    print("means range", s.means.min(0), s.means.max(0), "view", v.view_rect(), "vp", v.viewport().size(), "win", window.size())
+    got = []
+    v.scene().sigMouseClicked.connect(lambda ev: got.append(("scene", ev.scenePos())))
+    v.clicked.connect(lambda x, y: got.append(("clicked", x, y)))
     m = s.means[s.labels == 3].mean(0)
-    pos = v.data_to_widget(*m)
-    print("pos", pos, "marker", v.marker.pos(), v.data_to_widget(v.marker.pos().x(), v.marker.pos().y()))
-    p = pos.toPoint()
-    with qtbot.waitSignal(window.decodeShown, timeout=5000) as b:
-        qtbot.mouseMove(v.viewport(), p)
-        qtbot.mouseClick(v.viewport(), Qt.LeftButton, pos=p)
-    print("pane z", window.pane.z, "want", m, window.status_label.text())
-    print([type(w).__name__ + ":" + w.windowTitle() + str(w.isVisible()) + str(w.parent()) for w in QApplication.topLevelWidgets()])
+    p = v.data_to_widget(*m)
+    qtbot.mouseMove(v.viewport(), p)
+    qtbot.mouseClick(v.viewport(), Qt.LeftButton, pos=p)
+    qtbot.wait(200)
+    print("qtbot", got)
+    got.clear()
+    vp = v.viewport()
+    for t in (QEvent.MouseMove, QEvent.MouseButtonPress, QEvent.MouseButtonRelease):
+        b = Qt.NoButton if t == QEvent.MouseMove else Qt.LeftButton
+        bs = Qt.NoButton if t != QEvent.MouseButtonPress else Qt.LeftButton
+        ev = QMouseEvent(t, QPointF(p), QPointF(vp.mapToGlobal(p)), b, bs, Qt.NoModifier)
+        QApplication.sendEvent(vp, ev)
+    qtbot.wait(200)
+    print("send", got, window.pane.z, m)
+    evs = []
+    v.scene().sigMouseClicked.connect(lambda ev: evs.append(ev))
+    qtbot.mouseMove(v.viewport(), p)
+    qtbot.mouseClick(v.viewport(), Qt.LeftButton, pos=p)
+    ev = evs[-1]
+    print("button", ev.button(), ev.double(), v.marker.isVisible(), v.marker.mouseShape().contains(v.marker.mapFromScene(ev.scenePos())), v.marker.mapFromScene(ev.scenePos()), v.marker.mouseShape().boundingRect(), v.to_data(ev.scenePos()))

@@ -1,0 +1,284 @@
+"""Draw to encode: a small canvas (white strokes on black) or a dropped image file is encoded off the
+GUI thread; its mean appears on the plane as a star and its reconstruction next to the canvas.
+The conversion canvas -> model input is explorer.core.drawing.to_model_input (pure, tested).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+
+from explorer.core import drawing
+from explorer.core.decode_service import to_display
+from explorer.qt.bridge import JobBridge
+from explorer.qt.image_view import ImageView
+
+CANVAS_PX = 224  # on screen
+STAR_COLOUR = "#CC79A7"
+
+
+class DrawCanvas(QWidget):
+    """A black QImage at k x the model's resolution, shown at CANVAS_PX; the mouse draws white strokes.
+
+    ``strokeFinished`` fires on mouse release; ``fileDropped(path)`` when a file is dropped on it.
+    """
+
+    strokeFinished = Signal()
+    fileDropped = Signal(str)
+
+    def __init__(self, image_shape=(1, 28, 28)):
+        super().__init__()
+        self.setFixedSize(CANVAS_PX, CANVAS_PX)
+        self.setAcceptDrops(True)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setToolTip("Draw with the left mouse button (white on black), or drop an image file here")
+        self.brush = 2  # stroke width in model pixels
+        self._last: QPointF | None = None
+        self.scale = 1
+        self.image = QImage()
+        self.set_shape(image_shape)
+
+    def set_shape(self, image_shape) -> None:
+        """A blank canvas for a model with image_shape (C, H, W)."""
+        self.scale = drawing.canvas_scale(image_shape, CANVAS_PX)
+        h, w = int(image_shape[1]), int(image_shape[2])
+        self.image = QImage(w * self.scale, h * self.scale, QImage.Format.Format_RGB888)
+        self.clear()
+
+    def clear(self) -> None:
+        self.image.fill(QColor(0, 0, 0))
+        self.update()
+
+    def is_blank(self) -> bool:
+        return not self.array().any()
+
+    def array(self) -> np.ndarray:
+        """The canvas as an RGB uint8 array (H, W, 3) (a copy)."""
+        img = self.image
+        h, w, bpl = img.height(), img.width(), img.bytesPerLine()
+        buf = np.frombuffer(img.constBits(), np.uint8, count=img.sizeInBytes()).reshape(h, bpl)
+        return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+    def set_array(self, rgb: np.ndarray) -> None:
+        """Replace the canvas with an RGB uint8 array of the canvas's size."""
+        a = np.ascontiguousarray(rgb, np.uint8)
+        if a.shape != (self.image.height(), self.image.width(), 3):
+            raise ValueError(f"canvas is {self.image.height()}x{self.image.width()}, not {a.shape[:2]}")
+        self.image = QImage(a.data, a.shape[1], a.shape[0], a.strides[0], QImage.Format.Format_RGB888).copy()
+        self.update()
+
+    # ---------------------------------------------------------------- painting
+
+    def _target(self) -> QRectF:
+        """Where the image is drawn in the widget: as large as fits, aspect kept, centred."""
+        iw, ih = self.image.width(), self.image.height()
+        k = min(self.width() / iw, self.height() / ih)
+        w, h = iw * k, ih * k
+        return QRectF((self.width() - w) / 2, (self.height() - h) / 2, w, h)
+
+    def to_image(self, pos: QPointF) -> QPointF:
+        t = self._target()
+        return QPointF((pos.x() - t.x()) * self.image.width() / t.width(),
+                       (pos.y() - t.y()) * self.image.height() / t.height())
+
+    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt API
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor("#333"))
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        p.drawImage(self._target(), self.image)
+        p.end()
+
+    def _stroke(self, a: QPointF, b: QPointF | None) -> None:
+        p = QPainter(self.image)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        p.setPen(QPen(QColor(255, 255, 255), self.brush * self.scale, Qt.PenStyle.SolidLine, Qt.PenCapStyle.RoundCap,
+                      Qt.PenJoinStyle.RoundJoin))
+        if b is None:
+            p.drawPoint(a)
+        else:
+            p.drawLine(a, b)
+        p.end()
+        self.update()
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton:
+            self._last = self.to_image(ev.position())
+            self._stroke(self._last, None)
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+        if self._last is not None and ev.buttons() & Qt.MouseButton.LeftButton:
+            cur = self.to_image(ev.position())
+            self._stroke(self._last, cur)
+            self._last = cur
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+        if ev.button() == Qt.MouseButton.LeftButton and self._last is not None:
+            self._last = None
+            self.strokeFinished.emit()
+
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802
+        if ev.mimeData().hasUrls():
+            ev.acceptProposedAction()
+
+    def dropEvent(self, ev) -> None:  # noqa: N802
+        urls = ev.mimeData().urls()
+        if urls:
+            ev.acceptProposedAction()  # consumed here: the window must not try to open it as a model
+            self.fileDropped.emit(urls[0].toLocalFile())
+
+    def sizeHint(self) -> QSize:  # noqa: N802
+        return QSize(CANVAS_PX, CANVAS_PX)
+
+
+class DrawPanel(QWidget):
+    encoded = Signal(object)  # (mean (2,), reconstruction (C, H, W)) of the drawing just encoded
+
+    def __init__(self, window):
+        super().__init__()
+        self.window = window
+        self.mean: np.ndarray | None = None
+        self.reconstruction: np.ndarray | None = None
+        self.last_input: np.ndarray | None = None  # (C, H, W) that was encoded last
+        self._jobs: list[JobBridge] = []
+        self._seq = 0
+        self._shown_seq = 0
+
+        self.canvas = DrawCanvas()
+        self.recon_view = ImageView(min_size=112)
+        self.recon_view.setToolTip("The model's reconstruction of the drawing: decode(encode(drawing))")
+        self.brush = QSpinBox()
+        self.brush.setRange(1, 8)
+        self.brush.setValue(self.canvas.brush)
+        self.brush.setPrefix("brush ")
+        self.brush.setSuffix(" px")
+        self.brush.setToolTip("Stroke width in the model's pixels")
+        self.btn_clear = QPushButton("Clear")
+        self.btn_open = QPushButton("Open image\u2026")
+        self.status = QLabel("Draw (white on black) or drop an image; it is encoded when you let go.")
+        self.status.setWordWrap(True)
+
+        grid = QGridLayout()
+        grid.addWidget(QLabel("drawing"), 0, 0, Qt.AlignmentFlag.AlignCenter)
+        grid.addWidget(QLabel("reconstruction"), 0, 1, Qt.AlignmentFlag.AlignCenter)
+        grid.addWidget(self.canvas, 1, 0)
+        grid.addWidget(self.recon_view, 1, 1)
+        grid.setColumnStretch(1, 1)
+        row = QHBoxLayout()
+        row.addWidget(self.brush)
+        row.addWidget(self.btn_clear)
+        row.addWidget(self.btn_open)
+        row.addStretch(1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(grid)
+        lay.addLayout(row)
+        lay.addWidget(self.status)
+        lay.addStretch(1)
+
+        self.star = pg.ScatterPlotItem(size=24, symbol="star", pen=pg.mkPen("#000", width=1.5),
+                                       brush=pg.mkBrush(STAR_COLOUR))
+        self.star.setZValue(18)  # above the scatter and the paths, below the decode marker
+        self.star.setVisible(False)
+        window.view.plot_item.addItem(self.star, ignoreBounds=True)
+
+        self.brush.valueChanged.connect(self._on_brush)
+        self.btn_clear.clicked.connect(self.clear)
+        self.btn_open.clicked.connect(self.open_dialog)
+        self.canvas.strokeFinished.connect(self.encode)
+        self.canvas.fileDropped.connect(self.load_image)
+        window.sessionChanged.connect(self._on_session)
+
+    # ---------------------------------------------------------------- input
+
+    def _on_brush(self, v: int) -> None:
+        self.canvas.brush = int(v)
+
+    def _on_session(self, session) -> None:
+        self._seq += 1  # results of jobs started for the previous model are dropped
+        self.canvas.set_shape(session.image_shape)
+        self.clear()
+
+    def clear(self) -> None:
+        self.canvas.clear()
+        self.mean = self.reconstruction = self.last_input = None
+        self.recon_view.set_image(None)
+        self.star.setVisible(False)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
+        if path:
+            self.load_image(path)
+
+    def load_image(self, path: str) -> bool:
+        """Put an image file on the canvas (resized to the model's size) and encode it.
+
+        An unreadable file shows one sentence and leaves the canvas as it was."""
+        s = self.window.session
+        if s is None:
+            self.window.show_error("Open a model first: a drawing is encoded by a model.")
+            return False
+        try:
+            img = drawing.load_image(path)
+            x = drawing.to_model_input(img, s.image_shape)
+        except ValueError as e:  # ImageFileError: one sentence naming the file
+            self.window.show_error(str(e))
+            return False
+        self.canvas.set_array(drawing.to_canvas(x, self.canvas.scale))
+        self.status.setText(f"{Path(path).name}: resized to {s.image_shape[2]}x{s.image_shape[1]}.")
+        self.encode()
+        return True
+
+    # ---------------------------------------------------------------- encoding
+
+    def model_input(self) -> np.ndarray | None:
+        s = self.window.session
+        if s is None:
+            return None
+        return drawing.to_model_input(self.canvas.array(), s.image_shape)
+
+    def encode(self) -> JobBridge | None:
+        """Encode the canvas on a background thread (the GUI thread never runs torch)."""
+        session = self.window.session
+        if session is None:
+            self.window.show_error("Open a model first: a drawing is encoded by a model.")
+            return None
+        x = drawing.to_model_input(self.canvas.array(), session.image_shape)[None]  # (1, C, H, W)
+        self._seq += 1
+        seq = self._seq
+
+        def work(progress, cancel):
+            from explorer.core.session import encode_images
+
+            mean, recon = encode_images(session.model, x)
+            return seq, session, x[0], mean[0], recon[0]
+
+        job = JobBridge(work, self, threads=1, name="encode-drawing")
+        job.done.connect(self._on_encoded)
+        job.error.connect(lambda msg: self.window.show_error(f"Encoding the drawing failed: {msg}"))
+        self._jobs = [j for j in self._jobs if j.running]
+        self._jobs.append(job)
+        return job.start()
+
+    def _on_encoded(self, result) -> None:
+        seq, session, x, mean, recon = result
+        if session is not self.window.session or seq < self._shown_seq:
+            return  # for another model, or older than what is already shown
+        self._shown_seq = seq
+        self.last_input = x
+        self.mean = np.asarray(mean, np.float32)
+        self.reconstruction = np.asarray(recon, np.float32)
+        self.recon_view.set_image(to_display(self.reconstruction[None])[0])
+        self.star.setData(pos=self.mean[None, :])
+        self.star.setVisible(True)
+        self.window.decode_at(float(self.mean[0]), float(self.mean[1]))
+        self.status.setText(f"encoded at z = ({self.mean[0]:+.3f}, {self.mean[1]:+.3f}) (the star on the plane)")
+        self.encoded.emit((self.mean, self.reconstruction))
+
+    def shutdown(self) -> None:
+        for j in self._jobs:
+            j.cancel_and_join()
+        self._jobs.clear()
