@@ -54,12 +54,13 @@ def _widget_key(w) -> int:
     return shiboken6.getCppPointer(w)[0]
 
 
-def _flush_deletes() -> None:
+def _flush_deletes(collect: bool = False) -> None:
     """Run pending deleteLater()s (processEvents alone leaves them queued outside an event loop)."""
     from PySide6.QtCore import QCoreApplication, QEvent
 
-    for _ in range(3):
-        gc.collect()
+    for _ in range(2):
+        if collect:
+            gc.collect()
         QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         QCoreApplication.processEvents()
 
@@ -78,16 +79,22 @@ def leak_check(request):
     lingering = _lingering_threads(threads_before, grace=2.0)
     if lingering:
         problems.append("threads still running after the test: " + ", ".join(t.name for t in lingering))
-    _flush_deletes()
-    import shiboken6
-
-    leaked = [w for w in app.topLevelWidgets()
-              if _widget_key(w) not in widgets_before and shiboken6.isValid(w) and _leaks(w)]
+    leaked = _new_windows(app, widgets_before)
+    if leaked:  # maybe only unreachable Python wrappers keep them: collect, then look again
+        _flush_deletes(collect=True)
+        leaked = _new_windows(app, widgets_before)
     if leaked:
         problems.append("top-level widgets left alive after the test: "
                         + ", ".join(f"{type(w).__name__}({w.windowTitle()!r}, visible={w.isVisible()})" for w in leaked))
     if problems:
         pytest.fail("; ".join(problems), pytrace=False)
+
+
+def _new_windows(app, before: set[int]) -> list:
+    import shiboken6
+
+    _flush_deletes()
+    return [w for w in app.topLevelWidgets() if _widget_key(w) not in before and shiboken6.isValid(w) and _leaks(w)]
 
 
 def _leaks(w) -> bool:

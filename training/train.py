@@ -17,6 +17,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -243,13 +244,18 @@ def _check_args(a: argparse.Namespace) -> None:
 
 def _resume_state(out: Path) -> dict[str, Any]:
     rp = resume_path(out)
-    if not out.exists() or not rp.exists():
-        raise TrainError(f"--resume needs {out} and {rp}, and {'neither' if not out.exists() else rp.name} exists")
+    missing = [p.name for p in (out, rp) if not p.exists()]
+    if missing:
+        raise TrainError(f"--resume needs {out} and {rp}, but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
     try:
-        state = torch.load(rp, map_location="cpu", weights_only=True)  # never unpickles code
+        with warnings.catch_warnings():  # torch warns about unusual pickle protocols; the error says enough
+            warnings.simplefilter("ignore")
+            state = torch.load(rp, map_location="cpu", weights_only=True)  # never unpickles code
     except Exception as e:  # noqa: BLE001 - any failure here is a bad file, reported in one line
-        raise TrainError(f"{rp}: cannot be read as resume state ({str(e).splitlines()[0][:200]})") from None
-    if not isinstance(state, dict) or not {"epoch", "optimizer", "train_config"} <= set(state):
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]  # EOFError has no message
+        raise TrainError(f"{rp}: cannot be read as resume state ({why})") from None
+    if (not isinstance(state, dict) or not {"epoch", "optimizer", "train_config"} <= set(state)
+            or not isinstance(state["epoch"], int) or state["epoch"] < 0 or not isinstance(state["optimizer"], dict)):
         raise TrainError(f"{rp}: is not a latent-train resume file")
     return state
 
@@ -346,7 +352,8 @@ def run_info(argv: list[str]) -> int:
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
     a = p.parse_args(argv)
-    meta = checkpoint.read_metadata(a.file)
+    model = checkpoint.load(a.file)  # every check, weights included: info never vouches for a file load refuses
+    meta = {**model.metadata, "config": model.config.to_dict()}
     if a.json:
         print(json.dumps({k: v for k, v in meta.items()}, indent=2))
         return 0

@@ -63,7 +63,7 @@ class Scene:
         p = Path(self.model_path).expanduser()
         if not p.is_absolute() and scene_file is not None:
             p = Path(scene_file).resolve().parent / p
-        return p
+        return p.resolve()
 
     def to_json(self) -> dict[str, Any]:
         return {

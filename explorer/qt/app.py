@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from argparse import Namespace
@@ -62,7 +63,27 @@ def run(args: Namespace) -> int:
     if args.screenshot:
         return _screenshot(app, win, Path(args.screenshot), args.size, underlay, strict=bool(args.scene))
     win.show()
+    if os.environ.get("LATENT_EXPLORER_STARTUP_PROBE"):
+        _startup_probe(app, win)
     return app.exec()
+
+
+def _startup_probe(app: QApplication, win) -> None:
+    """For benchmarks/explorer_speed.py: print when the window is shown and first interactive, then quit."""
+    import time
+
+    state = {"done": False}
+
+    def finish(code: int, what: str) -> None:
+        if not state["done"]:
+            state["done"] = True
+            print(f"startup-probe {what}", file=sys.stderr, flush=True)
+            win.close()
+            app.exit(code)
+
+    QTimer.singleShot(0, lambda: print(f"startup-probe shown {time.time():.6f}", file=sys.stderr, flush=True))
+    win.decodeShown.connect(lambda _r: finish(0, f"interactive {time.time():.6f}"))
+    win.errorShown.connect(lambda msg: finish(1, f"error {msg}") if win.session is None else None)
 
 
 def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underlay: bool, strict: bool = False,

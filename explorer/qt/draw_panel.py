@@ -188,7 +188,7 @@ class DrawPanel(QWidget):
         self.brush.valueChanged.connect(self._on_brush)
         self.btn_clear.clicked.connect(self.clear)
         self.btn_open.clicked.connect(self.open_dialog)
-        self.canvas.strokeFinished.connect(self.encode)
+        self.canvas.strokeFinished.connect(lambda: self.encode())
         self.canvas.fileDropped.connect(self.load_image)
         window.sessionChanged.connect(self._on_session)
 
@@ -228,8 +228,7 @@ class DrawPanel(QWidget):
             self.window.show_error(str(e))
             return False
         self.canvas.set_array(drawing.to_canvas(x, self.canvas.scale))
-        self.status.setText(f"{Path(path).name}: resized to {s.image_shape[2]}x{s.image_shape[1]}.")
-        self.encode()
+        self.encode(f"{Path(path).name} (resized to {s.image_shape[2]}x{s.image_shape[1]})")
         return True
 
     # ---------------------------------------------------------------- encoding
@@ -240,7 +239,7 @@ class DrawPanel(QWidget):
             return None
         return drawing.to_model_input(self.canvas.array(), s.image_shape)
 
-    def encode(self) -> JobBridge | None:
+    def encode(self, source: str = "the drawing") -> JobBridge | None:
         """Encode the canvas on a background thread (the GUI thread never runs torch)."""
         session = self.window.session
         if session is None:
@@ -254,9 +253,9 @@ class DrawPanel(QWidget):
             from explorer.core.session import encode_images
 
             mean, recon = encode_images(session.model, x)
-            return seq, session, x[0], mean[0], recon[0]
+            return seq, session, source, x[0], mean[0], recon[0]
 
-        job = JobBridge(work, self, threads=1, name="encode-drawing")
+        job = JobBridge(work, self, threads=1, name="job-encode-drawing")
         job.done.connect(self._on_encoded)
         job.error.connect(lambda msg: self.window.show_error(f"Encoding the drawing failed: {msg}"))
         self._jobs = [j for j in self._jobs if j.running]
@@ -264,7 +263,7 @@ class DrawPanel(QWidget):
         return job.start()
 
     def _on_encoded(self, result) -> None:
-        seq, session, x, mean, recon = result
+        seq, session, source, x, mean, recon = result
         if session is not self.window.session or seq < self._shown_seq:
             return  # for another model, or older than what is already shown
         self._shown_seq = seq
@@ -275,7 +274,7 @@ class DrawPanel(QWidget):
         self.star.setData(pos=self.mean[None, :])
         self.star.setVisible(True)
         self.window.decode_at(float(self.mean[0]), float(self.mean[1]))
-        self.status.setText(f"encoded at z = ({self.mean[0]:+.3f}, {self.mean[1]:+.3f}) (the star on the plane)")
+        self.status.setText(f"{source}: encoded at z = ({self.mean[0]:+.3f}, {self.mean[1]:+.3f}), the star on the plane.")
         self.encoded.emit((self.mean, self.reconstruction))
 
     def shutdown(self) -> None:

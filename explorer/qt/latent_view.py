@@ -67,7 +67,6 @@ class LatentView(pg.PlotWidget):
         self.marker.sigPositionChanged.connect(self._on_marker)
         self._setting_marker = False
         self.scene().sigMouseClicked.connect(self._on_click)
-        self.scene().sigMouseMoved.connect(self._on_move)
         self.vb.sigRangeChanged.connect(lambda *a: self.viewChanged.emit())
 
     # ---------------------------------------------------------------- data
@@ -120,6 +119,11 @@ class LatentView(pg.PlotWidget):
         finally:
             self._setting_marker = False
 
+    def set_marker_size(self, px: float) -> None:
+        """Marker size in screen pixels (pyqtgraph's TargetItem has no setter; its shape is cached)."""
+        self.marker.scale = float(px)
+        self.marker.viewTransformChanged()  # drops the cached shape and repaints
+
     def set_underlay(self, mosaic: np.ndarray | None, rect: tuple[float, float, float, float] | None = None) -> None:
         """mosaic row 0 at y0 (see explorer.core.latent.tile); rect = (x0, y0, width, height)."""
         if mosaic is None:
@@ -144,8 +148,8 @@ class LatentView(pg.PlotWidget):
     def _on_click(self, ev) -> None:
         if ev.button() != Qt.MouseButton.LeftButton or ev.double():
             return
-        if self.on_marker(ev.scenePos()):
-            return
+        if self.on_marker(ev.scenePos()) or self.on_legend(ev.scenePos()):
+            return  # the marker is dragged, a legend entry toggles its class: neither is a point to decode
         p = self.to_data(ev.scenePos())
         if p is not None:
             self.clicked.emit(*p)
@@ -160,10 +164,23 @@ class LatentView(pg.PlotWidget):
             return False
         return self.marker.sceneBoundingRect().adjusted(-2, -2, 2, 2).contains(scene_pos)
 
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        """Report every move, not the scene's ``sigMouseMoved``.
+
+        pyqtgraph's scene drops moves that come faster than its ``mouseRateLimit`` (100/s), the last
+        one of a quick sweep included, so hover preview stopped short of where the mouse came to rest.
+        """
+        super().mouseMoveEvent(ev)
+        self._on_move(self.mapToScene(ev.position().toPoint()))
+
     def _on_move(self, scene_pos) -> None:
         p = self.to_data(scene_pos)
         if p is not None:
             self.hovered.emit(*p)
+
+    def on_legend(self, scene_pos) -> bool:
+        """Is this scene point on the legend box? (pyqtgraph also reports clicks that an item took.)"""
+        return self.legend.isVisible() and self.legend.sceneBoundingRect().contains(scene_pos)
 
     def _on_marker(self, *_a) -> None:
         if not self._setting_marker:

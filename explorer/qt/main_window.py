@@ -192,8 +192,18 @@ class MainWindow(QMainWindow):
         self.file_menu.insertSeparator(self.act_quit)
         for a in (self.act_bookmark, self.act_next, self.act_prev, self.act_present):
             self.view_menu.addAction(a)
+        from explorer.qt.draw_panel import DrawPanel
+        from explorer.qt.vector_panel import VectorPanel
+
+        self.vectors = VectorPanel(self)
+        self.vectors_dock = self.add_dock("Vectors", self.vectors)
+        self.tabifyDockWidget(self.info_dock, self.vectors_dock)
+        self.draw = DrawPanel(self)
+        self.draw_dock = self.add_dock("Draw", self.draw)
+        self.tabifyDockWidget(self.info_dock, self.draw_dock)
         self.info_dock.raise_()
         self.panels: list[QWidget] = [self.interp, self.bookmarks]
+        self.panels += [self.vectors, self.draw]
         self.pending_scene: str | None = None
         self.sessionChanged.connect(self._apply_pending_scene)
 
@@ -395,7 +405,9 @@ class MainWindow(QMainWindow):
         self.act_hover.setChecked(on)
 
     def set_underlay(self, on: bool) -> None:
-        self.act_underlay.setChecked(on)
+        if self.act_underlay.isChecked() != on:
+            self.act_underlay.setChecked(on)  # toggled -> set_underlay(on) again, which does the work once
+            return
         if on:
             self.request_underlay()
         else:

@@ -88,7 +88,7 @@ class Presentation:
             f.setPointSizeF(f.pointSizeF() * self.SCALE)
             w.setFont(f)
             w.view.set_point_size(8)
-            w.view.marker.setSize(30)
+            w.view.set_marker_size(30)
             total = sum(w.splitter.sizes())
             w.splitter.setSizes([total // 2, total - total // 2])
             w.showFullScreen()
@@ -102,7 +102,7 @@ class Presentation:
             if "font" in s:
                 w.setFont(s["font"])
             w.view.set_point_size(4)
-            w.view.marker.setSize(16)
+            w.view.set_marker_size(16)
             if s.get("sizes"):
                 w.splitter.setSizes(s["sizes"])
             if s.get("maximized"):

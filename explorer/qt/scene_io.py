@@ -21,7 +21,7 @@ def capture(w, scene_path: str | os.PathLike | None = None) -> Scene:
         except ValueError:  # other drive (Windows)
             pass
     ip = w.interp
-    vec_panel = getattr(w, "vectors_panel", None)
+    vec_panel = getattr(w, "vectors", None)
     x0, x1, y0, y1 = w.view.view_rect()
     hidden = [k for k in range(len(w.view.scatters)) if not w.view.scatters[k].isVisible()]
     return Scene(
@@ -56,7 +56,7 @@ def apply(w, scene: Scene, source: str = "scene") -> None:
     bad = [k for k in scene.hidden_classes if k >= n_classes]
     if bad:
         raise SceneError(f"{source}: hides class {bad[0]}, but the dataset shown has {n_classes} classes; nothing was changed.")
-    vec_panel = getattr(w, "vectors_panel", None)
+    vec_panel = getattr(w, "vectors", None)
     if scene.vectors and vec_panel is None:
         raise SceneError(f"{source}: has attribute vectors, but this window has no vector panel; nothing was changed.")
 

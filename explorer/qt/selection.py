@@ -96,7 +96,8 @@ class LassoSelector(QObject):
         if not self._armed:
             return False
         t = ev.type()
-        if t == QEvent.Type.KeyPress and ev.key() == Qt.Key.Key_Escape:
+        if t in (QEvent.Type.ShortcutOverride, QEvent.Type.KeyPress) and ev.key() == Qt.Key.Key_Escape:
+            ev.accept()  # an accepted override keeps the window's own Esc action from firing
             self.cancel()
             return True
         if obj is not self.view.viewport():

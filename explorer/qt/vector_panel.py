@@ -215,7 +215,7 @@ class VectorPanel(QWidget):
             combo.blockSignals(True)
             combo.clear()
             for k, name in enumerate(session.label_names):
-                combo.addItem(name, ("class", k))
+                combo.addItem(name, f"class:{k}")
             combo.blockSignals(False)
         if len(session.label_names) > 1:
             self.combo_a.setCurrentIndex(1)
@@ -238,14 +238,14 @@ class VectorPanel(QWidget):
         s = self.window.session
         if data is None or s is None:
             return None
-        kind, value = data
+        kind, _, value = str(data).partition(":")  # "class:3" or "sel:A"
         if kind == "sel":
             return self._selections.get(value)
-        return vectors.class_group(s.labels, value, s.label_names)
+        return vectors.class_group(s.labels, int(value), s.label_names)
 
     def set_class(self, tag: str, k: int) -> None:
         combo = self.combo_a if tag == "A" else self.combo_b
-        i = combo.findData(("class", int(k)))
+        i = combo.findData(f"class:{int(k)}")
         if i >= 0:
             combo.setCurrentIndex(i)
 
@@ -263,9 +263,9 @@ class VectorPanel(QWidget):
         g = vectors.selection_group(mask, tag)
         self._selections[tag] = g
         combo = self.combo_a if tag == "A" else self.combo_b
-        i = combo.findData(("sel", tag))
+        i = combo.findData(f"sel:{tag}")
         if i < 0:
-            combo.insertItem(0, g.name, ("sel", tag))
+            combo.insertItem(0, g.name, f"sel:{tag}")
             i = 0
         combo.setItemText(i, g.name)
         combo.setCurrentIndex(i)

@@ -51,15 +51,74 @@ def model(checkpoint):
     return load(checkpoint)
 
 
-def decode_numpy(model, z) -> np.ndarray:
-    """What the app must show for z: the model's decoder output, row-major (N, H, W[, 3])."""
+@pytest.fixture(scope="session")
+def decode(model):
+    """decode(z) -> what the app must show for z: the decoder's output, row-major (N, H, W[, 3])."""
     import torch
 
     from explorer.core.decode_service import to_display
 
-    with torch.inference_mode():
-        out = model.decode(torch.from_numpy(np.atleast_2d(np.asarray(z, np.float32)))).numpy()
-    return to_display(out)
+    def run(z) -> np.ndarray:
+        with torch.inference_mode():
+            out = model.decode(torch.from_numpy(np.atleast_2d(np.asarray(z, np.float32)))).numpy()
+        return to_display(out)
+
+    return run
+
+
+class Mouse:
+    """Real mouse events on a LatentView's viewport, the way a user produces them.
+
+    ``click`` moves the pointer there first (as a hand does; pyqtgraph routes a click to the items
+    under the last hover position), then presses and releases with QTest. ``move`` sends one
+    MouseMove event synchronously and processes nothing else, so a burst of moves arrives faster
+    than any decode can finish.
+    """
+
+    def __init__(self, qtbot, view):
+        self.qtbot, self.view = qtbot, view
+
+    def pixel(self, x: float, y: float):
+        """The viewport pixel (QPoint) showing data point (x, y)."""
+        return self.view.data_to_widget(float(x), float(y))
+
+    def data_at(self, pos) -> np.ndarray:
+        """The z the view reports for a viewport pixel (float32, as a decode request carries it)."""
+        p = self.view.vb.mapSceneToView(self.view.mapToScene(pos))
+        return np.array([p.x(), p.y()], np.float32)
+
+    def pixel_size(self) -> float:
+        """Data units per screen pixel (the larger of the two axes)."""
+        x0, x1, y0, y1 = self.view.view_rect()
+        r = self.view.vb.sceneBoundingRect()
+        return max((x1 - x0) / r.width(), (y1 - y0) / r.height())
+
+    def plot_pixels(self, margin: int = 12):
+        """(left, top, right, bottom) viewport pixels of the plot area, ``margin`` px inside."""
+        r = self.view.mapFromScene(self.view.vb.sceneBoundingRect()).boundingRect()
+        return r.left() + margin, r.top() + margin, r.right() - margin, r.bottom() - margin
+
+    def click(self, pos, button=None) -> None:
+        from PySide6.QtCore import Qt
+
+        vp = self.view.viewport()
+        self.qtbot.mouseMove(vp, pos)
+        self.qtbot.mouseClick(vp, button or Qt.MouseButton.LeftButton, pos=pos)
+
+    def move(self, pos) -> None:
+        from PySide6.QtCore import QEvent, QPointF, Qt
+        from PySide6.QtGui import QMouseEvent
+        from PySide6.QtWidgets import QApplication
+
+        vp = self.view.viewport()
+        ev = QMouseEvent(QEvent.Type.MouseMove, QPointF(pos), QPointF(vp.mapToGlobal(pos)), Qt.MouseButton.NoButton,
+                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(vp, ev)
+
+
+@pytest.fixture
+def mouse(qtbot, window) -> Mouse:
+    return Mouse(qtbot, window.view)
 
 
 @pytest.fixture

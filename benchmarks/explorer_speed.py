@@ -1,0 +1,741 @@
+"""Speed of the explorer as a user feels it, driven through real Qt mouse events.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/explorer_speed.py                 # the table in benchmarks/README.md
+    QT_QPA_PLATFORM=offscreen python benchmarks/explorer_speed.py --model /tmp/syn.safetensors \\
+        --dataset synthetic --clicks 30 --drag-seconds 2 --scatter-repeats 2 --pan-repeats 5 \\
+        --startup-repeats 1 --grid-repeats 2                                         # a quick smoke test
+
+Every measurement goes through the real window (explorer.qt.main_window.MainWindow, shown on the
+offscreen platform): mouse events are QMouseEvents sent to ``window.view.viewport()``, and the
+driver loop only calls ``QApplication.processEvents`` and reads the window's signals — it never
+calls a slot itself. What each row measures is printed in the table's "how" column.
+
+1. click: press + release at a random point of the data; latency = from just before the press
+   to ``window.decodeShown`` for that click's request (matched by the request id, recorded by a
+   wrapper around ``window.decoder.request``).
+2. drag: press on the decode marker (pyqtgraph TargetItem), MouseMove at 120 events/s along a
+   circle through the data, release (``--drag-mode hover``: moves with hover preview on instead).
+   Distinct decoded frames shown per second, and the longest gaps between driver-loop iterations
+   (each iteration = deliver one due mouse event + one ``processEvents``), i.e. GUI-thread blocking.
+3. scatter: ``view.set_points`` with 70,000 encoded Fashion-MNIST means (train + test) + the first
+   synchronous repaint of the plot.
+4. pan/zoom: ``vb.setRange`` to a new range + synchronous repaint, 70,000 points shown.
+5. startup: the real ``latent-explorer`` command in a subprocess with LATENT_EXPLORER_STARTUP_PROBE=1
+   (explorer/qt/app.py prints the wall time when the window is first shown and when the first
+   decode is shown), from just before ``Popen``.
+6. grid: the manifold underlay at density 30 on a square view (a 30 x 30 grid: 900 centres in one
+   request to ``window.grid_decoder``, 2 torch threads, then ``latent.tile``); from the request
+   (``set_underlay(True)``) to ``window.underlayShown``; plus the one-call-per-cell baseline.
+
+The counts are options (``--help``); run it on a quiet machine for numbers worth quoting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
+from PySide6.QtGui import QMouseEvent  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from explorer.core import latent  # noqa: E402
+from explorer.core.session import default_model_path  # noqa: E402
+
+BENCHES = ("startup", "click", "drag", "grid", "scatter", "pan")
+LEFT, NOBTN = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+
+
+class RefGuard:
+    """Keep this process alive on Python < 3.12 with PySide6 6.12 (its abi3 wheel).
+
+    There every void PySide6 call (``processEvents()``, ``repaint()``, each QPainter call in a paint...)
+    returns None without a new reference, so ``sys.getrefcount(None)`` falls by one per call until
+    Python aborts with "Fatal Python error: none_dealloc" (True / False likewise). Holding a few
+    million extra references, topped up between (never during) measurements, keeps the benchmark
+    running; the count lost per benchmark is reported, since the app itself has no such guard.
+    """
+
+    def __init__(self, floor: int = 5_000_000):
+        self.active = sys.version_info < (3, 12)
+        self.floor = floor
+        self.keep: list[list] = []
+        self.lost: dict[str, int] = {}
+        self._start: tuple[str, int] | None = None
+
+    def top_up(self) -> None:
+        if self.active:
+            for obj in (None, True, False):
+                if sys.getrefcount(obj) < self.floor:
+                    self.keep.append([obj] * self.floor)
+
+    def begin(self, name: str) -> None:
+        self.top_up()
+        self._start = (name, sys.getrefcount(None))
+
+    def end(self) -> None:
+        if self.active and self._start:
+            name, n0 = self._start
+            self.lost[name] = n0 - sys.getrefcount(None)
+        self._start = None
+
+
+GUARD = RefGuard()
+
+
+def ms(s: float) -> str:
+    return f"{s * 1e3:.1f} ms"
+
+
+def pct(xs, q: float) -> float:
+    return float(np.percentile(np.asarray(xs, float), q)) if len(xs) else float("nan")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", help="a .safetensors model (default: the bundled assets/fashion-mnist-vae.safetensors)")
+    p.add_argument("--dataset", help="dataset the window shows (default: the model's own)")
+    p.add_argument("--split", choices=["train", "test", "all"], help="split the window shows (default: the app's)")
+    p.add_argument("--data-dir")
+    p.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated subset of {','.join(BENCHES)}")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--size", default="1280x800", help="window size")
+    p.add_argument("--clicks", type=int, default=300)
+    p.add_argument("--click-warmup", type=int, default=10, help="clicks before the measured ones (not counted)")
+    p.add_argument("--click-gap-ms", type=float, default=20.0, help="event processing between clicks")
+    p.add_argument("--drag-seconds", type=float, default=5.0)
+    p.add_argument("--drag-rate", type=float, default=120.0, help="mouse-move events per second")
+    p.add_argument("--drag-mode", choices=["marker", "hover", "both"], default="marker")
+    p.add_argument("--scatter-points", type=int, default=70000)
+    p.add_argument("--scatter-data", choices=["auto", "encode", "random"], default="auto",
+                   help="encode Fashion-MNIST (train+test) with the model, or random 10-class blobs; auto = encode if found")
+    p.add_argument("--scatter-repeats", type=int, default=5)
+    p.add_argument("--pan-repeats", type=int, default=20)
+    p.add_argument("--startup-repeats", type=int, default=3)
+    p.add_argument("--startup-timeout", type=float, default=300.0)
+    p.add_argument("--grid-density", type=int, default=30)
+    p.add_argument("--grid-repeats", type=int, default=5)
+    p.add_argument("--baseline-cells", type=int, default=None, help="one-call-per-cell baseline size (default density^2)")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for any one result")
+    p.add_argument("--switch-interval", type=float, help="experiment: sys.setswitchinterval(S) in this process "
+                   "(Python's default is 0.005; the app does not change it)")
+    p.add_argument("--json", help="also write the raw results here")
+    args = p.parse_args(argv)
+    args.only = [b.strip() for b in args.only.split(",") if b.strip()]
+    bad = [b for b in args.only if b not in BENCHES]
+    if bad:
+        p.error(f"unknown benchmark(s) {bad}; choose from {BENCHES}")
+    if args.model is None:
+        if not default_model_path().exists():
+            p.error(f"the bundled model {default_model_path()} does not exist yet; give --model FILE")
+        args.default_model = True
+        args.model = str(default_model_path())
+    else:
+        args.default_model = False
+    args.width, args.height = (int(v) for v in args.size.lower().split("x"))
+    return args
+
+
+class Driver:
+    """The shown window, its viewport, and helpers to send mouse events and spin the event loop."""
+
+    def __init__(self, args: argparse.Namespace):
+        from explorer.qt.app import make_app
+
+        self.args = args
+        self.app = make_app()
+        from explorer.qt.main_window import MainWindow
+
+        self.win = MainWindow(args.model, dataset=args.dataset, split=args.split, data_dir=args.data_dir)
+        self.win.resize(args.width, args.height)
+        self.win.show()
+        self.view, self.vp = self.win.view, self.win.view.viewport()
+        self.shown: dict[int, tuple[float, object]] = {}  # request id -> (perf_counter when shown, result)
+        self.frames: list[tuple[float, object]] = []  # every "point" result shown, in order
+        self.grids: dict[int, tuple[float, object]] = {}
+        self.win.decodeShown.connect(self._on_shown)
+        self.win.underlayShown.connect(lambda r: self.grids.__setitem__(r.id, (time.perf_counter(), r)))
+        self.errors: list[str] = []
+        self.win.errorShown.connect(self.errors.append)
+        # record the ids of requests the window makes (the click path does not return them)
+        self.point_ids: list[int] = []
+        self.grid_reqs: list[tuple[int, object]] = []
+        self._wrap(self.win.decoder, self.point_ids, lambda rid, a, k: rid)
+        self._wrap(self.win.grid_decoder, self.grid_reqs, lambda rid, a, k: (rid, k.get("meta")))
+        if not self.wait(lambda: self.win.session is not None and self.frames, args.timeout):
+            raise SystemExit(f"the model did not open in {args.timeout:.0f} s: {self.errors}")
+        self.settle(0.3)
+
+    @staticmethod
+    def _wrap(bridge, log: list, entry) -> None:
+        orig = bridge.request
+
+        def request(*a, **k):
+            rid = orig(*a, **k)
+            log.append(entry(rid, a, k))
+            return rid
+
+        bridge.request = request  # instance attribute: the window's calls go through it
+
+    def _on_shown(self, res) -> None:
+        if res.channel == "point":
+            t = time.perf_counter()
+            self.shown[res.id] = (t, res)
+            self.frames.append((t, res))
+
+    def wait(self, pred, timeout: float) -> bool:
+        end = time.perf_counter() + timeout
+        while not pred():
+            if time.perf_counter() > end:
+                return False
+            self.app.processEvents()
+        return True
+
+    def settle(self, seconds: float) -> None:
+        GUARD.top_up()  # untimed: between measurements only
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            self.app.processEvents()
+            time.sleep(0.001)
+
+    def pixel(self, x: float, y: float) -> QPointF:
+        """Viewport pixel of a data point (integer, as a real mouse reports it).
+
+        ``data_to_widget`` is QGraphicsView.mapFromScene, which gives viewport coordinates."""
+        return QPointF(self.view.data_to_widget(x, y))
+
+    def clickable(self, p: QPointF) -> bool:
+        """A plain click here decodes: on the plot, not on the marker (a drag) or the legend (toggles a class)."""
+        sp = self.view.mapToScene(p.toPoint())
+        if self.view.to_data(sp) is None:
+            return False
+        if hasattr(self.view, "on_marker"):
+            on_marker = self.view.on_marker(sp)
+        else:
+            m = self.view.marker.pos()
+            mp = self.pixel(m.x(), m.y())
+            on_marker = self.view.marker.isVisible() and np.hypot(p.x() - mp.x(), p.y() - mp.y()) < 40
+        on_legend = self.view.legend.isVisible() and self.view.legend.sceneBoundingRect().contains(sp)
+        return not on_marker and not on_legend
+
+    def mouse(self, kind: QEvent.Type, pos: QPointF, button, buttons) -> None:
+        ev = QMouseEvent(kind, pos, QPointF(self.vp.mapToGlobal(pos.toPoint())), button, buttons,
+                         Qt.KeyboardModifier.NoModifier)
+        QApplication.sendEvent(self.vp, ev)
+
+    def data_box(self) -> tuple[np.ndarray, np.ndarray]:
+        """1st..99th percentile box of the shown means, clipped to the visible plot."""
+        lo, hi = np.percentile(self.win.session.means, [1, 99], axis=0)
+        x0, x1, y0, y1 = self.view.view_rect()
+        return np.maximum(lo, [x0, y0]), np.minimum(hi, [x1, y1])
+
+    def close(self) -> None:
+        self.win.close()
+        self.win.deleteLater()
+        self.app.processEvents()
+
+
+# ------------------------------------------------------------------------------------------- 1. click
+
+
+def bench_click(d: Driver, args, rng) -> dict:
+    lo, hi = d.data_box()
+    lat, gui, dec, wait, missed = [], [], [], [], 0
+    total = args.click_warmup + args.clicks
+    for i in range(total):
+        for _ in range(1000):  # a point of the plot that a click decodes (not the marker, not the legend)
+            x, y = lo + rng.random(2) * (hi - lo)
+            p = d.pixel(x, y)
+            if d.clickable(p):
+                break
+        n_before = len(d.point_ids)
+        t0 = time.perf_counter()
+        d.mouse(QEvent.Type.MouseButtonPress, p, LEFT, LEFT)
+        d.mouse(QEvent.Type.MouseButtonRelease, p, LEFT, NOBTN)
+        t_sent = time.perf_counter()
+        if len(d.point_ids) == n_before:
+            missed += 1
+            if os.environ.get("EXPLORER_SPEED_DEBUG"):
+                print(f"click at pixel ({p.x():.0f}, {p.y():.0f}) = z ({x:.3f}, {y:.3f}) made no request", file=sys.stderr)
+            d.settle(args.click_gap_ms / 1e3)
+            continue
+        rid = d.point_ids[-1]
+        if not d.wait(lambda: rid in d.shown, args.timeout):
+            raise SystemExit(f"click {i}: no decode shown within {args.timeout} s ({d.errors})")
+        t1, res = d.shown[rid]
+        if i >= args.click_warmup:
+            lat.append(t1 - t0)
+            gui.append(t_sent - t0)
+            dec.append(res.seconds)
+            wait.append(t1 - res.posted - res.seconds)
+        d.settle(args.click_gap_ms / 1e3)
+    return {"n": len(lat), "missed": missed, "median": pct(lat, 50), "p99": pct(lat, 99), "max": max(lat, default=float("nan")),
+            "gui_median": pct(gui, 50), "gui_max": max(gui, default=float("nan")), "decode_median": pct(dec, 50), "wait_median": pct(wait, 50),
+            "latencies": lat}
+
+
+# ------------------------------------------------------------------------------------------- 2. drag
+
+
+def bench_drag(d: Driver, args, mode: str) -> dict:
+    win, view = d.win, d.view
+    lo, hi = d.data_box()
+    c = (lo + hi) / 2
+    r = 0.4 * float((hi - lo).min())
+    start = (c[0] + r, c[1])
+    # put the marker at the start of the circle with a click, and wait for its decode
+    n0 = len(d.point_ids)
+    p = d.pixel(*start)
+    d.mouse(QEvent.Type.MouseButtonPress, p, LEFT, LEFT)
+    d.mouse(QEvent.Type.MouseButtonRelease, p, LEFT, NOBTN)
+    if len(d.point_ids) == n0 or not d.wait(lambda: d.point_ids[-1] in d.shown, args.timeout):
+        raise SystemExit("drag: could not place the marker with a click")
+    d.settle(0.2)
+    moved = []
+    conn = view.markerMoved.connect(lambda x, y: moved.append((x, y)))
+    if mode == "hover":
+        win.set_hover(True)
+    else:
+        m = view.marker.pos()
+        d.mouse(QEvent.Type.MouseButtonPress, d.pixel(m.x(), m.y()), LEFT, LEFT)
+    buttons = NOBTN if mode == "hover" else LEFT
+    svc = win.decoder.service
+    dec0, rep0, req0, fr0 = svc.decoded, svc.replaced, len(d.point_ids), len(d.frames)
+    period, dur = 1.0 / args.drag_rate, args.drag_seconds
+    iters, sends, pe_times, late = [], [], [], 0
+    t0 = time.perf_counter()
+    next_t, sent, last_pos = t0, 0, p
+    while True:
+        now = time.perf_counter()
+        iters.append(now)
+        if now - t0 >= dur:
+            break
+        if now >= next_t:
+            th = 2 * np.pi * (now - t0) / dur
+            last_pos = d.pixel(c[0] + r * np.cos(th), c[1] + r * np.sin(th))
+            d.mouse(QEvent.Type.MouseMove, last_pos, NOBTN, buttons)
+            sent += 1
+            sends.append(time.perf_counter() - now)
+            next_t += period
+            if next_t < time.perf_counter():  # fell behind by a whole period: skip, as Qt compresses moves
+                late += 1
+                next_t = t0 + period * (int((time.perf_counter() - t0) / period) + 1)
+        a = time.perf_counter()
+        d.app.processEvents()
+        pe_times.append(time.perf_counter() - a)
+    t_end = time.perf_counter()
+    if mode == "hover":
+        win.set_hover(False)
+    else:
+        d.mouse(QEvent.Type.MouseButtonRelease, last_pos, LEFT, NOBTN)
+    d.wait(lambda: svc.pending() == 0, args.timeout)
+    d.settle(0.2)
+    view.markerMoved.disconnect(conn)
+    frames = [(t, res) for t, res in d.frames[fr0:] if t0 <= t <= t_end]
+    distinct, last_z = 0, None
+    for _t, res in frames:
+        z = tuple(np.round(res.z[0], 7))
+        if z != last_z:
+            distinct += 1
+        last_z = z
+    gaps = np.diff(iters)
+    return {"mode": mode, "seconds": t_end - t0, "events_sent": sent, "late_skips": late, "marker_moves": len(moved),
+            "requests": len(d.point_ids) - req0, "decoded": svc.decoded - dec0, "replaced": svc.replaced - rep0,
+            "frames_per_s": distinct / (t_end - t0), "distinct_frames": distinct,
+            "gap_max": float(gaps.max()), "gap_p99": pct(gaps, 99), "gap_median": pct(gaps, 50),
+            "gaps_over_16ms": int((gaps > 0.016).sum()), "process_events_max": max(pe_times),
+            "send_max": max(sends, default=float("nan")), "send_median": pct(sends, 50)}
+
+
+# ------------------------------------------------------------------------------------------- 6. grid
+
+
+def bench_grid(d: Driver, args) -> dict:
+    import torch
+
+    win, view, vb = d.win, d.view, d.view.vb
+    lo, hi = np.percentile(win.session.means, [0.5, 99.5], axis=0)
+    cx, cy = (lo + hi) / 2
+    half = float((hi - lo).max()) / 2 * 1.1
+    vb.setAspectLocked(False)  # a square range on a non-square plot: grid_for_view gives density x density
+    vb.setRange(xRange=(cx - half, cx + half), yRange=(cy - half, cy + half), padding=0)
+    win.density.setValue(args.grid_density)
+    d.settle(0.3)
+    e2e, worker, queue, tile_s, repaint, shape = [], [], [], [], [], None
+    for i in range(1 + args.grid_repeats):  # one warm-up
+        win.set_underlay(False)
+        d.settle(0.05)
+        n0 = len(d.grid_reqs)
+        t0 = time.perf_counter()
+        win.set_underlay(True)
+        if len(d.grid_reqs) == n0:
+            raise SystemExit("grid: set_underlay(True) made no request")
+        rid, grid = d.grid_reqs[-1]
+        if not d.wait(lambda: rid in d.grids, args.timeout):
+            raise SystemExit(f"grid: no underlay within {args.timeout} s ({d.errors})")
+        t1, res = d.grids[rid]
+        a = time.perf_counter()
+        d.vp.repaint()
+        rp = time.perf_counter() - a
+        shape = (grid.nx, grid.ny)
+        a = time.perf_counter()
+        latent.tile(res.images, grid)
+        ts = time.perf_counter() - a
+        if i > 0:
+            e2e.append(t1 - t0)
+            worker.append(res.seconds)
+            queue.append(res.posted - t0)
+            tile_s.append(ts)
+            repaint.append(rp)
+    win.set_underlay(False)
+    vb.setAspectLocked(True)
+    win.reset_view()
+    d.settle(0.3)
+    # baseline: one model.decode per cell, one z each, on one thread (as a naive worker would)
+    n = args.baseline_cells or args.grid_density ** 2
+    zs = torch.from_numpy(np.ascontiguousarray(grid.centres()[:n] if n <= grid.nx * grid.ny else
+                                               np.resize(grid.centres(), (n, 2)), np.float32))
+    model, out = win.session.model, {}
+
+    def baseline():
+        torch.set_num_threads(1)
+        with torch.inference_mode():
+            model.decode(zs[:1])
+            a = time.perf_counter()
+            for k in range(n):
+                model.decode(zs[k : k + 1])
+            out["per_cell"] = time.perf_counter() - a
+            a = time.perf_counter()
+            model.decode(zs)
+            out["one_batch_1thread"] = time.perf_counter() - a
+
+    th = threading.Thread(target=baseline, name="baseline")
+    th.start()
+    th.join()
+    return {"grid": shape, "cells": shape[0] * shape[1], "e2e_median": pct(e2e, 50), "e2e_max": max(e2e),
+            "worker_median": pct(worker, 50), "tile_median": pct(tile_s, 50), "repaint_after_median": pct(repaint, 50),
+            "baseline_cells": n, "baseline_per_cell_s": out["per_cell"], "baseline_one_batch_1thread_s": out["one_batch_1thread"]}
+
+
+# ------------------------------------------------------------------------------------------- 3 + 4. scatter, pan/zoom
+
+
+def scatter_points(d: Driver, args, rng) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    n = args.scatter_points
+    if args.scatter_data in ("auto", "encode"):
+        from training.data import DatasetError, load_dataset
+
+        try:
+            ds = load_dataset("fashion-mnist", "all", data_dir=args.data_dir, download=False)
+        except DatasetError as e:
+            if args.scatter_data == "encode":
+                raise SystemExit(f"scatter: {e}") from None
+            ds = None
+        if ds is not None and tuple(ds.image_shape) == tuple(d.win.session.image_shape):
+            from explorer.core.session import encode_means
+
+            idx = np.arange(n) % len(ds.images)
+            a = time.perf_counter()
+            means = encode_means(d.win.session.model, ds.images[idx])
+            how = (f"Fashion-MNIST train+test ({len(ds.images):,} images) encoded by {Path(args.model).name} "
+                   f"in {time.perf_counter() - a:.1f} s")
+            return means, ds.labels[idx], list(ds.label_names), how
+    centres = rng.normal(0, 1.5, (10, 2))
+    labels = rng.integers(0, 10, n)
+    means = (centres[labels] + rng.normal(0, 0.5, (n, 2))).astype(np.float32)
+    return means, labels, [f"class {k}" for k in range(10)], "random: 10 Gaussian blobs (Fashion-MNIST not used)"
+
+
+def count_paints():
+    """Count ScatterPlotItem.paint calls, to check that a 'repaint' really painted the points."""
+    import pyqtgraph as pg
+
+    counter = {"n": 0}
+    orig = pg.ScatterPlotItem.paint
+
+    def paint(self, *a, **k):
+        counter["n"] += 1
+        return orig(self, *a, **k)
+
+    pg.ScatterPlotItem.paint = paint
+    return counter, lambda: setattr(pg.ScatterPlotItem, "paint", orig)
+
+
+def bench_scatter(d: Driver, args, rng, means, labels, names) -> dict:
+    view = d.view
+    build, paint, total, painted, cpu = [], [], [], [], []
+    counter, restore = count_paints()
+    try:
+        for _ in range(args.scatter_repeats):
+            view.set_points(np.zeros((0, 2), np.float32), np.zeros(0, np.int64), [])  # start empty (untimed)
+            d.settle(0.1)
+            counter["n"] = 0
+            c0 = time.thread_time()
+            t0 = time.perf_counter()
+            view.set_points(means, labels, names)
+            t1 = time.perf_counter()
+            d.vp.repaint()
+            t2 = time.perf_counter()
+            cpu.append(time.thread_time() - c0)
+            build.append(t1 - t0)
+            paint.append(t2 - t1)
+            total.append(t2 - t0)
+            painted.append(counter["n"])
+            d.settle(0.1)
+    finally:
+        restore()
+    return {"points": len(means), "total_median": pct(total, 50), "total_max": max(total), "build_median": pct(build, 50),
+            "paint_median": pct(paint, 50), "cpu_median": pct(cpu, 50), "scatter_paint_calls": painted}
+
+
+def bench_pan(d: Driver, args, rng) -> dict:
+    vb = d.view.vb
+    (x0, x1), (y0, y1) = vb.viewRange()
+    cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
+    times, counter_paints, cpu = [], [], []
+    counter, restore = count_paints()
+    try:
+        for i in range(args.pan_repeats + 1):  # one warm-up
+            if i % 2:  # zoom in or out around a nearby centre
+                s = float(rng.choice([0.6, 0.8, 1.25, 1.6]))
+            else:  # pan by up to a fifth of the view
+                s = 1.0
+            dx, dy = (rng.random(2) - 0.5) * 0.4 * np.array([w, h])
+            nx, ny = cx + dx, cy + dy
+            counter["n"] = 0
+            c0 = time.thread_time()
+            t0 = time.perf_counter()
+            vb.setRange(xRange=(nx - s * w / 2, nx + s * w / 2), yRange=(ny - s * h / 2, ny + s * h / 2), padding=0)
+            d.vp.repaint()
+            t = time.perf_counter() - t0
+            if i > 0:
+                times.append(t)
+                cpu.append(time.thread_time() - c0)
+                counter_paints.append(counter["n"])
+            d.settle(0.05)
+    finally:
+        restore()
+    d.win.reset_view()
+    return {"n": len(times), "median": pct(times, 50), "max": max(times), "p90": pct(times, 90), "cpu_median": pct(cpu, 50),
+            "scatter_paint_calls_min": min(counter_paints)}
+
+
+# ------------------------------------------------------------------------------------------- 5. startup
+
+
+def startup_command(args) -> list[str]:
+    exe = shutil.which("latent-explorer", path=str(Path(sys.executable).parent)) or shutil.which("latent-explorer")
+    cmd = [exe] if exe else [sys.executable, "-m", "explorer"]
+    if not args.default_model:
+        cmd.append(args.model)
+    for opt, val in (("--dataset", args.dataset), ("--split", args.split), ("--data-dir", args.data_dir)):
+        if val:
+            cmd += [opt, val]
+    return cmd
+
+
+def bench_startup(args) -> dict:
+    cmd = startup_command(args)
+    env = dict(os.environ, LATENT_EXPLORER_STARTUP_PROBE="1", QT_QPA_PLATFORM="offscreen")
+    shown, inter, exited = [], [], []
+    for _ in range(args.startup_repeats):
+        t0 = time.time()
+        p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+        try:
+            _out, err = p.communicate(timeout=args.startup_timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise SystemExit(f"startup: {shlex.join(cmd)} did not finish in {args.startup_timeout} s") from None
+        exited.append(time.time() - t0)
+        got = {}
+        for line in err.splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[0] == "startup-probe":
+                got[parts[1]] = float(parts[2])
+        if p.returncode != 0 or "interactive" not in got or "shown" not in got:
+            raise SystemExit(f"startup: {shlex.join(cmd)} exited {p.returncode} without the probe lines:\n{err[-2000:]}")
+        shown.append(got["shown"] - t0)
+        inter.append(got["interactive"] - t0)
+    return {"command": "LATENT_EXPLORER_STARTUP_PROBE=1 QT_QPA_PLATFORM=offscreen " + shlex.join(cmd),
+            "shown_median": statistics.median(shown), "interactive_median": statistics.median(inter),
+            "exit_median": statistics.median(exited), "shown": shown, "interactive": inter}
+
+
+# ------------------------------------------------------------------------------------------- report
+
+
+def report(args, env: dict, r: dict) -> str:
+    rows = []
+    if "click" in r:
+        c = r["click"]
+        how = (f"{c['n']} clicks (press+release QMouseEvents on the viewport) at random points of the data, after "
+               f"{args.click_warmup} warm-up; from before the press to window.decodeShown for that click's request id; "
+               f"GUI part (press+release handling) median {ms(c['gui_median'])}, max {ms(c['gui_max'])}; "
+               f"worker decode (DecodeResult.seconds) median {ms(c['decode_median'])}; waiting for the worker + delivery "
+               f"to the GUI median {ms(c['wait_median'])}; max {ms(c['max'])}"
+               + (f"; {c['missed']} clicks made no request" if c["missed"] else ""))
+        rows += [("click-to-image latency, median", "< 5 ms", ms(c["median"]), how),
+                 ("click-to-image latency, p99", "< 16 ms", ms(c["p99"]), "same clicks")]
+    for key in ("drag-marker", "drag-hover"):
+        if key in r:
+            g = r[key]
+            what = ("press on the decode marker (TargetItem), MouseMove" if g["mode"] == "marker"
+                    else "hover preview on, MouseMove (no button)")
+            how = (f"{what} at {args.drag_rate:g}/s along a circle for {g['seconds']:.1f} s "
+                   f"({g['events_sent']} moves sent, {g['late_skips']} late; {g['requests']} requests, "
+                   f"{g['decoded']} decoded, {g['replaced']} replaced in the pending slot); frames = decodeShown with a new z")
+            rows.append((f"drag ({g['mode']}): distinct frames shown per s", ">= 55/s", f"{g['frames_per_s']:.1f}/s", how))
+            how = (f"gaps between driver-loop iterations (one due MouseMove sent + one processEvents each): "
+                   f"median {ms(g['gap_median'])}, {g['gaps_over_16ms']} over 16 ms; longest processEvents "
+                   f"{ms(g['process_events_max'])}; MouseMove handling median {ms(g['send_median'])}, max {ms(g['send_max'])}")
+            rows.append((f"drag ({g['mode']}): GUI-thread blocking, max / p99", "never > 16 ms",
+                         f"{ms(g['gap_max'])} / {ms(g['gap_p99'])}", how))
+    if "scatter" in r:
+        s = r["scatter"]
+        how = (f"view.set_points(means, labels, names) + view.viewport().repaint(), median of {args.scatter_repeats} "
+               f"(from an empty plot); build {ms(s['build_median'])} + paint {ms(s['paint_median'])}; GUI-thread CPU time "
+               f"{ms(s['cpu_median'])}; "
+               f"points: {env['scatter_source']}")
+        rows.append((f"scatter build + first paint, {s['points']:,} points", "< 0.3 s", f"{s['total_median']:.3f} s", how))
+    if "pan" in r:
+        p = r["pan"]
+        how = (f"vb.setRange (alternately a pan by up to 20 % and a zoom x0.6..1.6) + view.viewport().repaint(), "
+               f"median of {p['n']} after 1 warm-up; p90 {ms(p['p90'])}, max {ms(p['max'])}; GUI-thread CPU time median {ms(p['cpu_median'])}; points: {env['scatter_source']}")
+        rows.append((f"pan/zoom repaint, {env['scatter_points']:,} points", "< 16 ms (no goal set; one 60 Hz frame)",
+                     ms(p["median"]), how))
+    if "startup" in r:
+        s = r["startup"]
+        how = (f"`{s['command']}` from just before Popen to the probe's 'shown' line (QTimer 0 after win.show()), "
+               f"median of {args.startup_repeats}: " + ", ".join(f"{v:.2f}" for v in s["shown"]) + " s")
+        rows.append(("time to first window", "(no goal set)", f"{s['shown_median']:.2f} s", how))
+        how = (f"same runs, to the first window.decodeShown after the model opened: "
+               + ", ".join(f"{v:.2f}" for v in s["interactive"]) + f" s; process exit after {s['exit_median']:.2f} s")
+        rows.append(("time to interactive", "(no goal set)", f"{s['interactive_median']:.2f} s", how))
+    if "grid" in r:
+        g = r["grid"]
+        how = (f"set_underlay(True) at density {args.grid_density} on a square view -> grid {g['grid'][0]}x{g['grid'][1]} = "
+               f"{g['cells']} centres in one request to window.grid_decoder (2 threads) -> latent.tile -> underlayShown; "
+               f"median of {args.grid_repeats} after 1 warm-up; max {ms(g['e2e_max'])}; tile {ms(g['tile_median'])}; "
+               f"repaint after {ms(g['repaint_after_median'])} (not included)")
+        rows.append((f"manifold grid {g['grid'][0]}x{g['grid'][1]}, end-to-end", "< 0.2 s", f"{g['e2e_median']:.3f} s", how))
+        rows.append(("manifold grid, worker decode", "", f"{g['worker_median']:.3f} s", "DecodeResult.seconds (one batched model.decode, 2 torch threads)"))
+        rows.append((f"one call per cell ({g['baseline_cells']} x model.decode of 1 z, 1 thread)", "(baseline)",
+                     f"{g['baseline_per_cell_s']:.3f} s",
+                     f"for comparison; the same {g['baseline_cells']} z in one call on 1 thread: {g['baseline_one_batch_1thread_s']:.3f} s"))
+    if "scatter" in r and min(r["scatter"]["scatter_paint_calls"]) == 0 or "pan" in r and r["pan"]["scatter_paint_calls_min"] == 0:
+        rows.append(("WARNING", "", "", "a timed repaint did not call ScatterPlotItem.paint: the paint times are not valid"))
+    out = ["| metric | goal | measured | how |", "|---|---|---|---|"]
+    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
+    rng = np.random.default_rng(args.seed)
+    cmdline = f"QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']} python " + shlex.join(sys.argv)
+    load0 = os.getloadavg()
+    results: dict = {}
+    env: dict = {}
+    if "startup" in args.only:
+        print("startup ...", file=sys.stderr, flush=True)
+        results["startup"] = bench_startup(args)
+    d = None
+    if set(args.only) - {"startup"}:
+        GUARD.begin("open the window and the model")
+        d = Driver(args)
+        GUARD.end()
+        s = d.win.session
+        env["shown"] = f"{s.dataset_name}/{s.split}, {len(s.labels):,} points"
+        for name in ("click", "drag", "grid"):
+            if name not in args.only:
+                continue
+            print(f"{name} ...", file=sys.stderr, flush=True)
+            if name == "click":
+                GUARD.begin(f"{args.click_warmup + args.clicks} clicks")
+                results["click"] = bench_click(d, args, rng)
+                GUARD.end()
+            elif name == "drag":
+                for mode in (("marker", "hover") if args.drag_mode == "both" else (args.drag_mode,)):
+                    GUARD.begin(f"{args.drag_seconds:g} s drag ({mode})")
+                    results[f"drag-{mode}"] = bench_drag(d, args, mode)
+                    GUARD.end()
+            else:
+                GUARD.begin(f"grid ({1 + args.grid_repeats} underlays)")
+                results["grid"] = bench_grid(d, args)
+                GUARD.end()
+        if "scatter" in args.only or "pan" in args.only:
+            print("scatter points ...", file=sys.stderr, flush=True)
+            means, labels, names, env["scatter_source"] = scatter_points(d, args, rng)
+            if "scatter" in args.only:
+                print("scatter ...", file=sys.stderr, flush=True)
+                GUARD.begin(f"scatter ({args.scatter_repeats} builds + paints)")
+                results["scatter"] = bench_scatter(d, args, rng, means, labels, names)
+                GUARD.end()
+            else:
+                d.view.set_points(means, labels, names)
+                d.settle(0.2)
+            env["scatter_points"] = len(means)
+            if "pan" in args.only:
+                print("pan ...", file=sys.stderr, flush=True)
+                GUARD.begin(f"pan/zoom ({args.pan_repeats + 1} repaints)")
+                results["pan"] = bench_pan(d, args, rng)
+                GUARD.end()
+            d.view.set_points(s.means, s.labels, s.label_names)
+        if d.errors:
+            print(f"errors shown by the window: {d.errors}", file=sys.stderr)
+    import PySide6
+    import pyqtgraph
+    import torch
+
+    meta = {}
+    try:
+        from training.checkpoint import load
+
+        md = load(args.model).metadata
+        meta = {"epochs": md.get("metrics", {}).get("epochs"), "dataset": md.get("dataset", {}).get("name")}
+    except Exception:  # noqa: BLE001 - the header line only
+        pass
+    table = report(args, env, results)
+    print(f"\nModel: {args.model} (trained on {meta.get('dataset')}, {meta.get('epochs')} epochs); window shows "
+          f"{env.get('shown', '-')}; {os.cpu_count()} CPUs, load average {load0[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end; "
+          f"torch {torch.__version__}, PySide6 {PySide6.__version__}, pyqtgraph {pyqtgraph.__version__}, "
+          f"QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}\n")
+    print(table)
+    print(f"\nCommand: `{cmdline}`")
+    if GUARD.lost:
+        print(f"\nPython {sys.version.split()[0]}: references to None lost (PySide6 void calls; the app aborts with "
+              f"'none_dealloc' once an app process has lost the ~60,000 it starts with): "
+              + "; ".join(f"{k}: {v:,}" for k, v in GUARD.lost.items()))
+    if args.json:
+        for v in results.values():
+            v.pop("latencies", None)
+        Path(args.json).write_text(json.dumps({"command": cmdline, "results": results, "env": env,
+                                               "none_refs_lost": GUARD.lost}, indent=1, default=str))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if d is not None:
+        d.close()
+    # PySide6 6.12 can crash in the interpreter's final garbage collection after a pyqtgraph window
+    # ("none_dealloc"); the results are printed, so leave without it.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Scene files: round trip, validation of every field, refusal of another model's scene."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from explorer.core.scene import Bookmark, Scene, SceneError, Vector, check_model, load_scene, parse_scene, save_scene
+
+SHA = "ab" * 32
+
+
+def full_scene() -> Scene:
+    return Scene(
+        model_path="../assets/m.safetensors", model_sha256=SHA, dataset="synthetic", split="test",
+        point=[0.5, -1.0], a=[-1.0, 0.25], b=[1.5, 0.75], t=0.35, method="spherical", frames=12,
+        vectors=[Vector("ring − bar", [0.5, -0.25], 1.5, True, 0.93), Vector("off", [1.0, 0.0], -2.0, False, None)],
+        bookmarks=[Bookmark("one", [0.0, 1.0]), Bookmark("two", [2.0, -2.0])],
+        view=(-3.0, 3.0, -2.0, 2.5), hover=True, underlay=True, density=30, hidden_classes=[2, 7], presentation=False,
+    )
+
+
+def test_round_trip_is_exact(tmp_path):
+    s = full_scene()
+    path = save_scene(s, tmp_path / "s.json")
+    assert load_scene(path) == s
+    assert not [p for p in tmp_path.iterdir() if p.name != "s.json"], "no temp file left behind"
+
+
+def test_readme_example_parses():
+    """The complete example in README.md is a valid scene (with a real-looking hash)."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    block = text.split("Complete example:")[1].split("```json")[1].split("```")[0]
+    block = block.replace("<64 hex digits: sha256sum of the model file>", SHA)
+    s = parse_scene(block, "README example")
+    assert s.method == "spherical" and s.vectors[0].strength == 1.5 and s.hidden_classes == [6]
+
+
+def test_relative_model_path_resolves_next_to_scene(tmp_path):
+    s = full_scene()
+    assert s.resolved_model(tmp_path / "talks" / "s.json") == (tmp_path / "assets" / "m.safetensors").resolve()
+
+
+def test_other_model_is_refused_with_both_hashes():
+    s = full_scene()
+    with pytest.raises(SceneError, match=r"s\.json: was made for another model.*nothing was changed"):
+        check_model(s, "cd" * 32, "s.json")
+    check_model(s, SHA)  # the right model passes
+
+
+def _mutated(**changes) -> str:
+    d = full_scene().to_json()
+    for path, value in changes.items():
+        node = d
+        keys = path.split("__")
+        for k in keys[:-1]:
+            node = node[int(k)] if k.isdigit() else node[k]
+        last = keys[-1]
+        if value is KeyError:
+            del node[last]
+        else:
+            node[int(last) if last.isdigit() else last] = value
+    return json.dumps(d)
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"format": "something"}, "is not a latent-explorer scene"),
+        ({"version": 99}, "newer version"),
+        ({"version": "1"}, "no valid 'version'"),
+        ({"model__sha256": "xyz"}, "64 lowercase hex"),
+        ({"model": KeyError}, "'model' must be an object"),
+        ({"interpolation__t": 7}, r"'interpolation.t' must be a finite number in \[-0.5, 1.5\]"),
+        ({"interpolation__method": "cubic"}, "linear or spherical"),
+        ({"interpolation__frames": 1}, "frames' must be an integer"),
+        ({"interpolation__a": [1, 2, 3]}, "'interpolation.a' must be a 2-D point"),
+        ({"point": ["x", 1]}, "'point' must be a finite number"),
+        ({"vectors__0__strength": 1e9}, "strength"),
+        ({"vectors__0__vector": None}, r"vectors\[0\].vector' must be a 2-D point"),
+        ({"vectors__0__auc": 2}, "auc"),
+        ({"bookmarks__1__name": 5}, r"bookmarks\[1\].name' must be a string"),
+        ({"view__x": [3, -3]}, "increasing"),
+        ({"toggles__density": 1000}, "density"),
+        ({"toggles__hidden_classes": [-1]}, "hidden_classes"),
+        ({"toggles__hover": "yes"}, "'toggles.hover' must be true or false"),
+        ({"dataset__split": "val"}, "train, test or all"),
+    ],
+)
+def test_malformed_fields_are_named(changes, message):
+    with pytest.raises(SceneError, match=message) as e:
+        parse_scene(_mutated(**changes), "bad.json")
+    assert str(e.value).startswith("bad.json: ")
+    assert "\n" not in str(e.value)
+
+
+def test_not_json_and_not_text(tmp_path):
+    (tmp_path / "a.json").write_text("{nope")
+    with pytest.raises(SceneError, match=r"a\.json: is not valid JSON \(line 1"):
+        load_scene(tmp_path / "a.json")
+    (tmp_path / "b.json").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(SceneError, match="not a text"):
+        load_scene(tmp_path / "b.json")
+    with pytest.raises(SceneError, match="no such file"):
+        load_scene(tmp_path / "missing.json")
+    with pytest.raises(SceneError, match="must be an object"):
+        parse_scene("[1, 2]", "list.json")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=5),
+                    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=4),
+                    max_leaves=20))
+def test_random_json_only_raises_scene_error(value):
+    try:
+        parse_scene(json.dumps(value), "fuzz.json")
+    except SceneError:
+        pass

@@ -1,0 +1,215 @@
+"""Interpolation panel, bookmarks, scenes, presentation mode and the help overlay, with real widgets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from explorer.core import latent
+from explorer.core.scene import load_scene
+
+TIMEOUT = 10_000
+
+
+def set_ab(qtbot, window, a, b):
+    """Set A and B the way a user does: put the current point there, press A / B."""
+    for key, z in (("a", a), ("b", b)):
+        with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
+            window.decode_at(*z)
+        qtbot.keyClick(window, getattr(Qt.Key, f"Key_{key.upper()}"))
+    assert window.interp.a is not None and window.interp.b is not None
+
+
+@pytest.mark.parametrize("method", ["linear", "spherical"])
+def test_slider_shows_decoder_output_at_interpolated_z(qtbot, window, decode, method):
+    ip = window.interp
+    a, b = np.array([-1.0, 0.5], np.float32), np.array([1.5, -0.25], np.float32)
+    set_ab(qtbot, window, a, b)
+    ip.method.setCurrentText(method)
+    for t in (0.0, 0.37, 1.0, 1.5, -0.5):
+        with qtbot.waitSignal(ip.frameShown, timeout=TIMEOUT, check_params_cb=lambda r, t=t: abs(r.meta - t) < 1e-9):
+            ip.slider.setValue(t)  # what dragging the slider does
+        want_z = latent.interpolate(a, b, t, method)
+        np.testing.assert_allclose(window.pane.z, want_z, atol=1e-6)
+        np.testing.assert_allclose(window.pane.decoded.image, decode(want_z)[0], atol=1e-6)
+        assert f"t = {t:+.2f}" in window.pane.caption.text()
+    # the marker at t sits on the path
+    pos = ip.t_item.getData()
+    np.testing.assert_allclose([pos[0][0], pos[1][0]], latent.interpolate(a, b, -0.5, method), atol=1e-6)
+
+
+def test_filmstrip_png_and_gif_export(qtbot, window, decode, tmp_path):
+    ip = window.interp
+    a, b = np.array([-1.0, 0.0], np.float32), np.array([1.0, 1.0], np.float32)
+    ip.frames.setValue(5)
+    with qtbot.waitSignal(ip.filmstripShown, timeout=TIMEOUT):
+        set_ab(qtbot, window, a, b)
+    want = decode(latent.lerp(a, b, np.linspace(0, 1, 5)))
+    np.testing.assert_allclose(ip.filmstrip_images, want, atol=1e-6)
+    png = tmp_path / "strip.png"
+    assert ip.export_png(str(png))
+    img = np.asarray(Image.open(png))
+    h, w = want.shape[1:3]
+    assert img.shape == (4 * h, 4 * (5 * w + 4 * 2))  # 4x nearest upscale, 2-px gaps
+    assert abs(int(img[0, 0]) - round(255 * float(want[0, 0, 0]))) <= 1
+    gif = tmp_path / "anim.gif"
+    with qtbot.waitSignal(ip.exported, timeout=30_000):
+        job = ip.export_gif(str(gif), n_frames=6)
+    assert job is not None and job.job.join(10)
+    with Image.open(gif) as im:
+        assert im.n_frames == 6 + 4  # ping-pong: forward 6, back 4
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_export_without_points_says_so(qtbot, window, tmp_path):
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
+        window.interp.export_png(str(tmp_path / "x.png"))
+    assert "Set A and B first" in window.error_label.text()
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_play_animates_back_and_forth(qtbot, window):
+    ip = window.interp
+    set_ab(qtbot, window, (-1.0, 0.0), (1.0, 0.0))
+    ip.set_t(0.98)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert ip.btn_play.isChecked()
+    seen = []
+    ip.slider.valueChanged.connect(lambda v: seen.append(float(v)))
+    qtbot.waitUntil(lambda: len(seen) > 8, timeout=TIMEOUT)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    assert not ip.btn_play.isChecked()
+    assert max(seen) <= 1.0 and min(seen) >= 0.0
+    assert any(b < a for a, b in zip(seen, seen[1:])), "it turned back at t = 1"
+
+
+def test_bookmarks_and_arrow_keys(qtbot, window):
+    bm = window.bookmarks
+    for z in ((0.1, 0.2), (-0.3, 0.4)):
+        with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
+            window.decode_at(*z)
+        qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert [m.z for m in bm.marks] == [[pytest.approx(0.1), pytest.approx(0.2)], [pytest.approx(-0.3), pytest.approx(0.4)]]
+    window.setFocus()
+    with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
+        qtbot.keyClick(window, Qt.Key.Key_Right)
+    np.testing.assert_allclose(window.pane.z, [0.1, 0.2], atol=1e-6)
+    with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
+        qtbot.keyClick(window, Qt.Key.Key_Right)
+    np.testing.assert_allclose(window.pane.z, [-0.3, 0.4], atol=1e-6)
+    with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
+        qtbot.keyClick(window, Qt.Key.Key_Left)
+    np.testing.assert_allclose(window.pane.z, [0.1, 0.2], atol=1e-6)
+
+
+def test_scene_round_trip(qtbot, window, tmp_path):
+    set_ab(qtbot, window, (-0.5, 0.25), (0.75, -0.5))
+    window.interp.method.setCurrentText("spherical")
+    window.interp.set_t(0.4)
+    window.bookmarks.add("here", (0.3, 0.3))
+    window.view.set_class_visible(2, False)
+    window.view.vb.setRange(xRange=(-2, 2), yRange=(-1.5, 1.5), padding=0)
+    window.density.setValue(12)
+    path = tmp_path / "scene.json"
+    assert window.save_scene(str(path))
+    saved = load_scene(path)
+    assert saved.model_sha256 == window.session.sha256
+    assert saved.hidden_classes == [2] and saved.method == "spherical" and saved.t == pytest.approx(0.4)
+
+    # change everything, then load the scene back
+    window.interp.set_endpoints(None, None)
+    window.bookmarks.set_bookmarks([])
+    window.view.set_class_visible(2, True)
+    window.view.vb.setRange(xRange=(-9, 9), yRange=(-9, 9), padding=0)
+    window.density.setValue(40)
+    assert window.open_scene(str(path))
+    np.testing.assert_allclose(window.interp.a, [-0.5, 0.25], atol=1e-6)
+    np.testing.assert_allclose(window.interp.b, [0.75, -0.5], atol=1e-6)
+    assert window.interp.current_method() == "spherical" and window.interp.t == pytest.approx(0.4)
+    assert [m.name for m in window.bookmarks.marks] == ["here"]
+    assert not window.view.scatters[2].isVisible() and window.view.scatters[1].isVisible()
+    assert window.density.value() == 12
+    x0, x1, y0, y1 = window.view.view_rect()
+    assert x0 <= -2 + 1e-6 and x1 >= 2 - 1e-6 and y0 <= -1.5 + 1e-6 and y1 >= 1.5 - 1e-6 and x1 - x0 < 6
+    assert capture_json(window, tmp_path) == json.loads(path.read_text())
+
+
+def capture_json(window, tmp_path):
+    p = tmp_path / "again.json"
+    assert window.save_scene(str(p))
+    d = json.loads(p.read_text())
+    d["model"]["path"] = json.loads((tmp_path / "scene.json").read_text())["model"]["path"]
+    return d
+
+
+def test_scene_for_another_model_changes_nothing(qtbot, window, tmp_path):
+    window.bookmarks.add("keep", (0.0, 0.0))
+    path = tmp_path / "other.json"
+    assert window.save_scene(str(path))
+    d = json.loads(path.read_text())
+    d["model"]["sha256"] = "0" * 64
+    d["bookmarks"] = []
+    d["toggles"]["density"] = 50
+    path.write_text(json.dumps(d))
+    with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
+        assert not window.open_scene(str(path))
+    assert "was made for another model" in window.error_label.text()
+    assert [m.name for m in window.bookmarks.marks] == ["keep"] and window.density.value() != 50
+    path.write_text("{ not json")
+    assert not window.open_scene(str(path))
+    assert "is not valid JSON" in window.error_label.text()
+
+
+def test_scene_screenshot_from_command_line(checkpoint, tmp_path):
+    """`latent-explorer --scene FILE --screenshot OUT.png` renders the scene and exits."""
+    import os
+    import subprocess
+
+    from tests.explorer.qt.conftest import tool
+
+    from explorer.core.scene import Scene, save_scene
+    from explorer.core.session import file_sha256
+
+    scene = tmp_path / "s.json"
+    save_scene(Scene(str(checkpoint), file_sha256(checkpoint), dataset="synthetic", a=[-1, 0], b=[1, 0], t=0.5,
+                     bookmarks=[], view=(-3, 3, -3, 3)), scene)
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    r = subprocess.run([tool("latent-explorer"), "--scene", str(scene), "--screenshot", str(out), "--size", "900x600"],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert Image.open(out).size == (900, 600)
+    # a scene for another model: one clear line, non-zero exit, no traceback
+    d = json.loads(scene.read_text())
+    d["model"]["sha256"] = "f" * 64
+    scene.write_text(json.dumps(d))
+    r = subprocess.run([tool("latent-explorer"), "--scene", str(scene), "--screenshot", str(tmp_path / "no.png")],
+                       env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "was made for another model" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "no.png").exists()
+
+
+def test_presentation_mode_and_help_overlay(qtbot, window):
+    assert window.toolbar.isVisible()
+    size_before = window.font().pointSizeF()
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    assert window.presentation.on and window.isFullScreen()
+    assert not window.toolbar.isVisible() and not window.menuBar().isVisible() and not window.info_dock.isVisible()
+    assert window.font().pointSizeF() > size_before * 1.3
+    assert window.view.scatters[0].opts["size"] >= 8
+    sizes = window.splitter.sizes()
+    assert sizes[1] >= 0.4 * sum(sizes), "the decode pane gets about half the screen"
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    assert window.help_overlay.isVisible()
+    text = window.help_overlay.text()
+    for key in ("F11", "F1", "Ctrl+D", "Space", "Right", "Ctrl+S"):
+        assert key in text
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not window.help_overlay.isVisible() and window.presentation.on
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not window.presentation.on and window.toolbar.isVisible() and not window.isFullScreen()
+    assert window.font().pointSizeF() == pytest.approx(size_before)

@@ -1,0 +1,111 @@
+"""The latent plane: legend clicks through the scene, and the one-scatter-per-class rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint
+
+WAIT_MS = 10_000
+
+
+def nearest_visible(session, z, visible: set[int]) -> int:
+    d = ((session.means - np.asarray(z, np.float32)) ** 2).sum(axis=1)
+    d[~np.isin(session.labels, list(visible))] = np.inf
+    return int(d.argmin())
+
+
+def legend_pixel(view, k: int) -> QPoint:
+    """Viewport pixel at the centre of class k's legend swatch."""
+    sample = view.legend.items[k][0]
+    return view.mapFromScene(sample.mapToScene(sample.boundingRect().center()))
+
+
+def test_legend_click_hides_the_class_and_the_nearest_lookup_skips_it(window, mouse, qtbot):
+    s, view = window.session, window.view
+    every = set(range(len(s.label_names)))
+    # a point of class k that is the nearest point to the z its own pixel decodes to
+    left, top, right, bottom = mouse.plot_pixels(margin=20)
+    legend_rect = view.mapFromScene(view.legend.sceneBoundingRect()).boundingRect()
+    marker_px = mouse.pixel(view.marker.pos().x(), view.marker.pos().y())
+    k = pos = None
+    for i in np.argsort(np.abs(s.means - np.median(s.means, axis=0)).sum(axis=1))[::-1]:
+        p = mouse.pixel(*s.means[i])
+        if not (left < p.x() < right and top < p.y() < bottom) or legend_rect.adjusted(-8, -8, 8, 8).contains(p):
+            continue
+        if abs(p.x() - marker_px.x()) + abs(p.y() - marker_px.y()) < 30:
+            continue
+        if s.labels[nearest_visible(s, mouse.data_at(p), every)] == s.labels[i]:
+            k, pos = int(s.labels[i]), p
+            break
+    assert k is not None, "no point of any class is alone under its pixel"
+    name = s.label_names[k]
+
+    # control: before hiding, the status bar names class k
+    with qtbot.waitSignal(window.decodeShown, timeout=WAIT_MS):
+        mouse.click(pos)
+    assert f"nearest: {name} (#" in window.status_label.text()
+    z_before = window.pane.z.copy()
+
+    # click class k's legend entry, through the scene like a user
+    decoded_before = window.decoder.service.decoded
+    marker_before = view.marker.pos()
+    mouse.click(legend_pixel(view, k))
+    qtbot.wait(100)
+    assert not view.scatters[k].isVisible()
+    assert all(sc.isVisible() for j, sc in enumerate(view.scatters) if j != k)
+    assert view.visible_classes() == every - {k}
+    # the click was for the legend: the marker and the decoded image stay where they were
+    assert view.marker.pos() == marker_before
+    assert window.decoder.service.wait_idle(5)
+    assert window.decoder.service.decoded == decoded_before
+    np.testing.assert_array_equal(window.pane.z, z_before)
+
+    # the same point now reports the nearest point of a visible class
+    left, top, right, bottom = mouse.plot_pixels(margin=20)
+    away = QPoint(left + 5 if pos.x() > (left + right) // 2 else right - 5, (top + bottom) // 2)
+    with qtbot.waitSignal(window.decodeShown, timeout=WAIT_MS):
+        mouse.click(away)  # move the marker off the point first, so the next click is on the plane
+    with qtbot.waitSignal(window.decodeShown, timeout=WAIT_MS):
+        mouse.click(pos)
+    z = window.pane.z
+    i = nearest_visible(s, z, every - {k})
+    text = window.status_label.text()
+    assert f"nearest: {s.label_name(i)} (#{i}," in text, text
+    assert s.labels[i] != k
+
+    # and a second legend click shows the class again
+    mouse.click(legend_pixel(view, k))
+    qtbot.wait(100)
+    assert view.scatters[k].isVisible() and view.visible_classes() == every
+
+
+def test_70k_points_make_one_scatter_per_class_without_per_point_brushes(window):
+    view = window.view
+    rng = np.random.default_rng(0)
+    n, classes = 70_000, 10
+    means = rng.normal(size=(n, 2)).astype(np.float32)
+    labels = rng.integers(0, classes, n)
+    names = [f"class {k}" for k in range(classes)]
+
+    def scatter_items():
+        return [it for it in view.scene().items() if isinstance(it, pg.ScatterPlotItem)]
+
+    others = [it for it in scatter_items() if it not in view.scatters]  # panels' own markers
+    for _ in range(2):  # a second dataset replaces the first; nothing piles up
+        view.set_points(means, labels, names)
+        scatters = [it for it in scatter_items() if it not in others]
+        assert len(scatters) == classes, f"{len(scatters)} scatter items for {classes} classes"
+        assert set(scatters) == set(view.scatters)
+        assert len(view.legend.items) == classes
+    scatters = view.scatters
+    for k, sc in enumerate(scatters):
+        assert sc is view.scatters[k]
+        pts = np.column_stack([sc.data["x"], sc.data["y"]])
+        np.testing.assert_array_equal(pts, means[labels == k])
+        # one shared brush for the class, none per point
+        assert all(b is None for b in sc.data["brush"]), f"class {k} has per-point brushes"
+        assert sc.opts["brush"].color() == pg.mkBrush(view.scatters[k].opts["brush"]).color()
+        assert not sc.opts.get("hoverable", False)
+    colours = {sc.opts["brush"].color().name() for sc in scatters}
+    assert len(colours) == classes
