@@ -105,7 +105,10 @@ def fit(
     # fused Adam: one kernel per step instead of ~10 elementwise passes (benchmarks/README.md)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr, fused=device.type in ("cpu", "cuda"))
     if optimizer_state is not None:
-        opt.load_state_dict(optimizer_state)
+        try:
+            opt.load_state_dict(optimizer_state)
+        except (ValueError, KeyError, RuntimeError):
+            raise TrainError("the optimizer state in the resume file does not fit this model") from None
     steps_per_epoch = math.ceil(len(x_all) / tc.batch_size)
     total_steps = steps_per_epoch * tc.epochs
 
@@ -161,9 +164,9 @@ def fit(
                 row["test"] = evaluate.evaluate(model, test_x)
                 model.train()
             history.append(row)
-            result.epochs_done = epoch + 1
             if on_epoch is not None:
                 on_epoch(epoch + 1, model, opt, history)
+            result.epochs_done = epoch + 1  # only once its checkpoint is on disk
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
@@ -410,6 +413,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(str(e).rstrip("."), 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except BrokenPipeError:  # e.g. `latent-train info FILE | head`
+        return 0
     except OSError as e:
         return _fail(f"{getattr(e, 'filename', None) or ''}: {e.strerror or e}".lstrip(": "), 1)
 

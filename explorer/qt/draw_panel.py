@@ -145,8 +145,7 @@ class DrawPanel(QWidget):
         self.reconstruction: np.ndarray | None = None
         self.last_input: np.ndarray | None = None  # (C, H, W) that was encoded last
         self._jobs: list[JobBridge] = []
-        self._seq = 0
-        self._shown_seq = 0
+        self._seq = 0  # the newest encode request; older results are dropped
 
         self.canvas = DrawCanvas()
         self.recon_view = ImageView(min_size=112)
@@ -198,11 +197,11 @@ class DrawPanel(QWidget):
         self.canvas.brush = int(v)
 
     def _on_session(self, session) -> None:
-        self._seq += 1  # results of jobs started for the previous model are dropped
         self.canvas.set_shape(session.image_shape)
         self.clear()
 
     def clear(self) -> None:
+        self._seq += 1  # a result still on its way is for a drawing that is gone
         self.canvas.clear()
         self.mean = self.reconstruction = self.last_input = None
         self.recon_view.set_image(None)
@@ -264,9 +263,8 @@ class DrawPanel(QWidget):
 
     def _on_encoded(self, result) -> None:
         seq, session, source, x, mean, recon = result
-        if session is not self.window.session or seq < self._shown_seq:
-            return  # for another model, or older than what is already shown
-        self._shown_seq = seq
+        if session is not self.window.session or seq != self._seq:
+            return  # for another model, or superseded by a newer stroke / a Clear
         self.last_input = x
         self.mean = np.asarray(mean, np.float32)
         self.reconstruction = np.asarray(recon, np.float32)
