@@ -2,13 +2,15 @@
 
     QT_QPA_PLATFORM=offscreen python benchmarks/explorer_speed.py                 # the table in benchmarks/README.md
     QT_QPA_PLATFORM=offscreen python benchmarks/explorer_speed.py --model /tmp/syn.safetensors \\
-        --dataset synthetic --clicks 30 --drag-seconds 2 --scatter-repeats 2 --pan-repeats 5 \\
-        --startup-repeats 1 --grid-repeats 2                                         # a quick smoke test
+        --dataset synthetic --clicks 30 --drag-seconds 3 --scatter-repeats 3 --pan-repeats 6 \\
+        --startup-repeats 1 --grid-repeats 3                                         # a quick smoke test
 
 Every measurement goes through the real window (explorer.qt.main_window.MainWindow, shown on the
-offscreen platform): mouse events are QMouseEvents sent to ``window.view.viewport()``, and the
-driver loop only calls ``QApplication.processEvents`` and reads the window's signals — it never
-calls a slot itself. What each row measures is printed in the table's "how" column.
+offscreen platform). Mouse input is QMouseEvents sent to ``window.view.viewport()`` (never a call
+to a click / move slot); results are read from the window's signals while the driver spins
+``QApplication.processEvents``. Settings a user makes in a menu (hover preview, underlay, grid
+density) are made with the window's own methods. What each row measures is printed in its "how"
+column; ``--json FILE`` keeps the raw numbers.
 
 1. click: press + release at a random point of the data; latency = from just before the press
    to ``window.decodeShown`` for that click's request (matched by the request id, recorded by a
@@ -67,8 +69,8 @@ class RefGuard:
     returns None without a new reference, so ``sys.getrefcount(None)`` falls by one per call until
     Python aborts with "Fatal Python error: none_dealloc" (True / False likewise). Holding a few
     million extra references, topped up between (never during) measurements, keeps the benchmark
-    running. The app itself has no such guard: the drag benchmark reports how many references one
-    mouse move costs it (an app process starts with ~30,000-60,000).
+    running. The app itself has no such guard (benchmarks/README.md: it aborts after a few hundred
+    mouse moves).
     """
 
     def __init__(self, floor: int = 5_000_000):
@@ -313,7 +315,6 @@ def bench_drag(d: Driver, args, mode: str) -> dict:
     period, dur = 1.0 / args.drag_rate, args.drag_seconds
     iters, sends, pe_times, late = [], [], [], 0
     GUARD.top_up()
-    none0 = sys.getrefcount(None)
     t0 = time.perf_counter()
     next_t, sent, last_pos = t0, 0, p
     while True:
@@ -335,7 +336,6 @@ def bench_drag(d: Driver, args, mode: str) -> dict:
         d.app.processEvents()
         pe_times.append(time.perf_counter() - a)
     t_end = time.perf_counter()
-    none_lost = none0 - sys.getrefcount(None) - len(pe_times)  # each processEvents() call of this driver costs one
     if mode == "hover":
         win.set_hover(False)
     else:
@@ -356,8 +356,7 @@ def bench_drag(d: Driver, args, mode: str) -> dict:
             "frames_per_s": distinct / (t_end - t0), "distinct_frames": distinct,
             "gap_max": float(gaps.max()), "gap_p99": pct(gaps, 99), "gap_median": pct(gaps, 50),
             "gaps_over_16ms": int((gaps > 0.016).sum()), "process_events_max": max(pe_times),
-            "send_max": max(sends, default=float("nan")), "send_median": pct(sends, 50),
-            "none_refs_lost_per_move": none_lost / max(sent, 1) if GUARD.active else None}
+            "send_max": max(sends, default=float("nan")), "send_median": pct(sends, 50)}
 
 
 # ------------------------------------------------------------------------------------------- 6. grid
@@ -459,8 +458,12 @@ def scatter_points(d: Driver, args, rng) -> tuple[np.ndarray, np.ndarray, list[s
     return means, labels, [f"class {k}" for k in range(10)], "random: 10 Gaussian blobs (Fashion-MNIST not used)"
 
 
-def count_paints():
-    """Count ScatterPlotItem.paint calls, to check that a 'repaint' really painted the points."""
+def _install_paint_counter() -> dict:
+    """Count ScatterPlotItem.paint calls, to check that a timed repaint really painted the points.
+
+    Installed once, before any item exists, and never removed: PySide6 caches a Python override of
+    a C++ virtual, so restoring the original later leaves it calling a freed function (a segfault).
+    """
     import pyqtgraph as pg
 
     counter = {"n": 0}
@@ -471,32 +474,32 @@ def count_paints():
         return orig(self, *a, **k)
 
     pg.ScatterPlotItem.paint = paint
-    return counter, lambda: setattr(pg.ScatterPlotItem, "paint", orig)
+    return counter
+
+
+PAINTS = _install_paint_counter()
 
 
 def bench_scatter(d: Driver, args, rng, means, labels, names) -> dict:
     view = d.view
     build, paint, total, painted, cpu = [], [], [], [], []
-    counter, restore = count_paints()
-    try:
-        for _ in range(args.scatter_repeats):
-            view.set_points(np.zeros((0, 2), np.float32), np.zeros(0, np.int64), [])  # start empty (untimed)
-            d.settle(0.1)
-            counter["n"] = 0
-            c0 = time.thread_time()
-            t0 = time.perf_counter()
-            view.set_points(means, labels, names)
-            t1 = time.perf_counter()
-            d.vp.repaint()
-            t2 = time.perf_counter()
-            cpu.append(time.thread_time() - c0)
-            build.append(t1 - t0)
-            paint.append(t2 - t1)
-            total.append(t2 - t0)
-            painted.append(counter["n"])
-            d.settle(0.1)
-    finally:
-        restore()
+    counter = PAINTS
+    for _ in range(args.scatter_repeats):
+        view.set_points(np.zeros((0, 2), np.float32), np.zeros(0, np.int64), [])  # start empty (untimed)
+        d.settle(0.1)
+        counter["n"] = 0
+        c0 = time.thread_time()
+        t0 = time.perf_counter()
+        view.set_points(means, labels, names)
+        t1 = time.perf_counter()
+        d.vp.repaint()
+        t2 = time.perf_counter()
+        cpu.append(time.thread_time() - c0)
+        build.append(t1 - t0)
+        paint.append(t2 - t1)
+        total.append(t2 - t0)
+        painted.append(counter["n"])
+        d.settle(0.1)
     return {"points": len(means), "total_median": pct(total, 50), "total_max": max(total), "build_median": pct(build, 50),
             "paint_median": pct(paint, 50), "cpu_median": pct(cpu, 50), "scatter_paint_calls": painted}
 
@@ -506,28 +509,25 @@ def bench_pan(d: Driver, args, rng) -> dict:
     (x0, x1), (y0, y1) = vb.viewRange()
     cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
     times, counter_paints, cpu = [], [], []
-    counter, restore = count_paints()
-    try:
-        for i in range(args.pan_repeats + 1):  # one warm-up
-            if i % 2:  # zoom in or out around a nearby centre
-                s = float(rng.choice([0.6, 0.8, 1.25, 1.6]))
-            else:  # pan by up to a fifth of the view
-                s = 1.0
-            dx, dy = (rng.random(2) - 0.5) * 0.4 * np.array([w, h])
-            nx, ny = cx + dx, cy + dy
-            counter["n"] = 0
-            c0 = time.thread_time()
-            t0 = time.perf_counter()
-            vb.setRange(xRange=(nx - s * w / 2, nx + s * w / 2), yRange=(ny - s * h / 2, ny + s * h / 2), padding=0)
-            d.vp.repaint()
-            t = time.perf_counter() - t0
-            if i > 0:
-                times.append(t)
-                cpu.append(time.thread_time() - c0)
-                counter_paints.append(counter["n"])
-            d.settle(0.05)
-    finally:
-        restore()
+    counter = PAINTS
+    for i in range(args.pan_repeats + 1):  # one warm-up
+        if i % 2:  # zoom in or out around a nearby centre
+            s = float(rng.choice([0.6, 0.8, 1.25, 1.6]))
+        else:  # pan by up to a fifth of the view
+            s = 1.0
+        dx, dy = (rng.random(2) - 0.5) * 0.4 * np.array([w, h])
+        nx, ny = cx + dx, cy + dy
+        counter["n"] = 0
+        c0 = time.thread_time()
+        t0 = time.perf_counter()
+        vb.setRange(xRange=(nx - s * w / 2, nx + s * w / 2), yRange=(ny - s * h / 2, ny + s * h / 2), padding=0)
+        d.vp.repaint()
+        t = time.perf_counter() - t0
+        if i > 0:
+            times.append(t)
+            cpu.append(time.thread_time() - c0)
+            counter_paints.append(counter["n"])
+        d.settle(0.05)
     d.win.reset_view()
     return {"n": len(times), "median": pct(times, 50), "max": max(times), "p90": pct(times, 90), "cpu_median": pct(cpu, 50),
             "scatter_paint_calls_min": min(counter_paints)}
@@ -604,11 +604,6 @@ def report(args, env: dict, r: dict) -> str:
                    f"{ms(g['process_events_max'])}; MouseMove handling median {ms(g['send_median'])}, max {ms(g['send_max'])}")
             rows.append((f"drag ({g['mode']}): GUI-thread blocking, max / p99", "never > 16 ms",
                          f"{ms(g['gap_max'])} / {ms(g['gap_p99'])}", how))
-            if g["none_refs_lost_per_move"] is not None:
-                rows.append((f"drag ({g['mode']}): references to None lost per move", "0",
-                             f"{g['none_refs_lost_per_move']:.0f}",
-                             f"Python {sys.version.split()[0]} + PySide6 6.12 void calls (net of this driver's own "
-                             f"processEvents calls); the app aborts with 'none_dealloc' when None's count reaches 0"))
     if "scatter" in r:
         s = r["scatter"]
         how = (f"view.set_points(means, labels, names) + view.viewport().repaint(), median of {args.scatter_repeats} "
@@ -648,6 +643,16 @@ def report(args, env: dict, r: dict) -> str:
     return "\n".join(out)
 
 
+def model_meta(path: str) -> dict:
+    try:
+        from training.checkpoint import load
+
+        md = load(path).metadata
+        return {"epochs": md.get("metrics", {}).get("epochs"), "dataset": md.get("dataset", {}).get("name")}
+    except Exception:  # noqa: BLE001 - the header line only
+        return {}
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     GUARD.top_up()
@@ -656,11 +661,22 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(args.seed)
     cmdline = f"QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']} python " + shlex.join(sys.argv)
     load0 = os.getloadavg()
+    meta = model_meta(args.model)
     results: dict = {}
     env: dict = {}
+
+    def done(*keys: str) -> None:
+        """Print each benchmark's rows as it finishes (a crash later loses only what is running)."""
+        print(report(args, env, {k: results[k] for k in keys}).split("\n", 2)[2], file=sys.stderr, flush=True)
+        if args.json:
+            raw = {k: {kk: vv for kk, vv in v.items() if kk != "latencies"} for k, v in results.items()}
+            Path(args.json).write_text(json.dumps({"command": cmdline, "model": args.model, "model_meta": meta,
+                                                   "results": raw, "env": env}, indent=1, default=str))
+
     if "startup" in args.only:
         print("startup ...", file=sys.stderr, flush=True)
         results["startup"] = bench_startup(args)
+        done("startup")
     d = None
     if set(args.only) - {"startup"}:
         d = Driver(args)
@@ -672,24 +688,29 @@ def main(argv=None) -> int:
             print(f"{name} ...", file=sys.stderr, flush=True)
             if name == "click":
                 results["click"] = bench_click(d, args, rng)
+                done("click")
             elif name == "drag":
                 for mode in (("marker", "hover") if args.drag_mode == "both" else (args.drag_mode,)):
                     results[f"drag-{mode}"] = bench_drag(d, args, mode)
+                    done(f"drag-{mode}")
             else:
                 results["grid"] = bench_grid(d, args)
+                done("grid")
         if "scatter" in args.only or "pan" in args.only:
             print("scatter points ...", file=sys.stderr, flush=True)
             means, labels, names, env["scatter_source"] = scatter_points(d, args, rng)
+            env["scatter_points"] = len(means)
             if "scatter" in args.only:
                 print("scatter ...", file=sys.stderr, flush=True)
                 results["scatter"] = bench_scatter(d, args, rng, means, labels, names)
+                done("scatter")
             else:
                 d.view.set_points(means, labels, names)
                 d.settle(0.2)
-            env["scatter_points"] = len(means)
             if "pan" in args.only:
                 print("pan ...", file=sys.stderr, flush=True)
                 results["pan"] = bench_pan(d, args, rng)
+                done("pan")
             d.view.set_points(s.means, s.labels, s.label_names)
         if d.errors:
             print(f"errors shown by the window: {d.errors}", file=sys.stderr)
@@ -697,33 +718,18 @@ def main(argv=None) -> int:
     import pyqtgraph
     import torch
 
-    meta = {}
-    try:
-        from training.checkpoint import load
-
-        md = load(args.model).metadata
-        meta = {"epochs": md.get("metrics", {}).get("epochs"), "dataset": md.get("dataset", {}).get("name")}
-    except Exception:  # noqa: BLE001 - the header line only
-        pass
-    table = report(args, env, results)
     print(f"\nModel: {args.model} (trained on {meta.get('dataset')}, {meta.get('epochs')} epochs); window shows "
           f"{env.get('shown', '-')}; {os.cpu_count()} CPUs, load average {load0[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end; "
-          f"torch {torch.__version__}, PySide6 {PySide6.__version__}, pyqtgraph {pyqtgraph.__version__}, "
-          f"QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}\n")
-    print(table)
+          f"Python {sys.version.split()[0]}, torch {torch.__version__}, PySide6 {PySide6.__version__}, "
+          f"pyqtgraph {pyqtgraph.__version__}, QT_QPA_PLATFORM={os.environ.get('QT_QPA_PLATFORM')}\n")
+    print(report(args, env, results))
     print(f"\nCommand: `{cmdline}`")
-
-    if args.json:
-        for v in results.values():
-            v.pop("latencies", None)
-        Path(args.json).write_text(json.dumps({"command": cmdline, "results": results, "env": env,
-                                               }, indent=1, default=str))
     sys.stdout.flush()
     sys.stderr.flush()
     if d is not None:
         d.close()
-    # PySide6 6.12 can crash in the interpreter's final garbage collection after a pyqtgraph window
-    # ("none_dealloc"); the results are printed, so leave without it.
+    # Leave without the interpreter's final garbage collection: with PySide6 6.12 on Python < 3.12 it
+    # can abort ("none_dealloc" / "bool_dealloc", see RefGuard) after the results are printed.
     os._exit(0)
 
 
