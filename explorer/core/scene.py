@@ -17,6 +17,7 @@ FORMAT = "latent-explorer-scene"
 VERSION = 1
 MAX_BYTES = 4 * 1024**2
 METHODS = ("linear", "spherical")
+STRENGTH_MIN, STRENGTH_MAX = -3.0, 3.0  # attribute-vector strengths: the vector panel's slider range
 
 
 class SceneError(ValueError):
@@ -187,7 +188,7 @@ class _Validator:
             vectors.append(Vector(
                 name=self.text(v.get("name"), f"vectors[{i}].name", max_len=200),
                 vector=self.point(v.get("vector"), f"vectors[{i}].vector", optional=False),
-                strength=self.num(v.get("strength", 1.0), f"vectors[{i}].strength", -100, 100),
+                strength=self.num(v.get("strength", 1.0), f"vectors[{i}].strength", STRENGTH_MIN, STRENGTH_MAX),
                 enabled=self.flag(v.get("enabled"), f"vectors[{i}].enabled", True),
                 auc=None if auc is None else self.num(auc, f"vectors[{i}].auc", 0, 1),
             ))

@@ -13,9 +13,8 @@ from typing import Sequence
 import numpy as np
 
 from explorer.core import latent
-from explorer.core.scene import Vector
+from explorer.core.scene import STRENGTH_MAX, STRENGTH_MIN, Vector
 
-STRENGTH_MIN, STRENGTH_MAX = -3.0, 3.0
 AUC_STRONG, AUC_WEAK = 0.9, 0.7  # >= strong; [weak, strong) weak; below: indistinguishable from noise
 
 

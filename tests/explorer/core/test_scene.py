@@ -79,7 +79,7 @@ def _mutated(**changes) -> str:
         ({"interpolation__frames": 1}, "frames' must be an integer"),
         ({"interpolation__a": [1, 2, 3]}, "'interpolation.a' must be a 2-D point"),
         ({"point": ["x", 1]}, "'point' must be a finite number"),
-        ({"vectors__0__strength": 1e9}, "strength"),
+        ({"vectors__0__strength": 3.5}, r"strength' must be a finite number in \[-3, 3\]"),
         ({"vectors__0__vector": None}, r"vectors\[0\].vector' must be a 2-D point"),
         ({"vectors__0__auc": 2}, "auc"),
         ({"bookmarks__1__name": 5}, r"bookmarks\[1\].name' must be a string"),
