@@ -16,6 +16,7 @@ the callbacks into Qt signals (``explorer/qt/bridge.py``).
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import time
 import traceback
@@ -183,17 +184,26 @@ class DecodeService:
             self._busy = True
             return req
 
-    def _run(self) -> None:
-        try:
-            import torch
+    def _set_threads(self) -> None:
+        """OpenMP thread count for this worker thread (torch keeps one per thread that sets it).
 
-            torch.set_num_threads(self._threads)  # per worker: never oversubscribe the cores
-        except Exception:  # noqa: BLE001 - torch-free decode functions (tests) need no threads
-            pass
+        Done before the first decode, not at thread start: importing torch here while the window
+        is being built would hold the GIL and delay the first paint by seconds.
+        """
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            torch.set_num_threads(self._threads)
+            self._threads_set = True
+
+    _threads_set = False
+
+    def _run(self) -> None:
         while True:
             req = self._take()
             if req is None:
                 return
+            if not self._threads_set:
+                self._set_threads()
             fn = self._decode_fn
             try:
                 if fn is None:

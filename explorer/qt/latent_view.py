@@ -66,7 +66,7 @@ class LatentView(pg.PlotWidget):
         self.plot_item.addItem(self.marker, ignoreBounds=True)
         self.marker.sigPositionChanged.connect(self._on_marker)
         self._setting_marker = False
-        self.scene().sigMouseClicked.connect(self._on_click)
+        self._press = None  # viewport position of a left press that may become a click
         self.vb.sigRangeChanged.connect(lambda *a: self.viewChanged.emit())
 
     # ---------------------------------------------------------------- data
@@ -145,12 +145,26 @@ class LatentView(pg.PlotWidget):
         p = self.vb.mapSceneToView(scene_pos)
         return p.x(), p.y()
 
-    def _on_click(self, ev) -> None:
-        if ev.button() != Qt.MouseButton.LeftButton or ev.double():
-            return
-        if self.on_marker(ev.scenePos()) or self.on_legend(ev.scenePos()):
+    CLICK_SLOP = 4  # px: a press and release closer than this is a click, farther is a pan
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        left = ev.button() == Qt.MouseButton.LeftButton
+        self._press = ev.position() if left else None
+        super().mousePressEvent(ev)
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        """A click decodes at once, before pyqtgraph's own click dispatch (which costs milliseconds)."""
+        press, self._press = self._press, None
+        if press is not None and ev.button() == Qt.MouseButton.LeftButton:
+            d = ev.position() - press
+            if abs(d.x()) + abs(d.y()) <= self.CLICK_SLOP:
+                self._on_click(self.mapToScene(ev.position().toPoint()))
+        super().mouseReleaseEvent(ev)
+
+    def _on_click(self, scene_pos) -> None:
+        if self.on_marker(scene_pos) or self.on_legend(scene_pos):
             return  # the marker is dragged, a legend entry toggles its class: neither is a point to decode
-        p = self.to_data(ev.scenePos())
+        p = self.to_data(scene_pos)
         if p is not None:
             self.clicked.emit(*p)
 

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.grid_decoder.result.connect(self._on_grid)
         self.grid_decoder.failed.connect(self._on_decode_failed)
         self.last_error = ""
+        self._closed = False
         self.current_z: np.ndarray | None = None
 
         self.view = LatentView()
@@ -94,7 +95,9 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._install_panels()
         if model_path is not None or open_default:
-            self.open_model(model_path or default_model_path(), dataset=dataset, split=split, data_dir=data_dir)
+            # after the first paint: the open job imports torch, which would slow building the window
+            QTimer.singleShot(0, lambda: self.open_model(model_path or default_model_path(), dataset=dataset,
+                                                         split=split, data_dir=data_dir))
 
     # ---------------------------------------------------------------- layout helpers
 
@@ -283,6 +286,8 @@ class MainWindow(QMainWindow):
     def open_model(self, path: str | Path, dataset: str | None = None, split: str | None = None,
                    data_dir: str | None = None) -> None:
         """Open in the background; on failure the current model stays loaded and the reason is shown."""
+        if self._closed:
+            return
         if self._open_job is not None and self._open_job.running:
             self._open_job.cancel_and_join()
         path = Path(path)
@@ -363,10 +368,11 @@ class MainWindow(QMainWindow):
             return None
         z = np.array([x, y], np.float32)
         self.current_z = z
+        req = self.decoder.request(z, channel=channel)  # first: the worker starts while the GUI updates
         if move_marker:
             self.view.set_marker(x, y)
         self._update_nearest(z)
-        return self.decoder.request(z, channel=channel)
+        return req
 
     def _update_nearest(self, z: np.ndarray) -> None:
         s = self.session
@@ -462,6 +468,7 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Cancel, stop, join every thread (no 'QThread destroyed while running')."""
+        self._closed = True
         self._grid_timer.stop()
         for panel in getattr(self, "panels", []):
             if hasattr(panel, "shutdown"):
