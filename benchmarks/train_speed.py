@@ -10,8 +10,10 @@ of steps, in one process, interleaved A B A B (this machine's speed drifts by up
 "A" (straightforward) is what the pytorch/examples VAE does: a DataLoader over a TensorDataset,
 sigmoid + F.binary_cross_entropy(reduction="sum"), contiguous NCHW, torch.optim.Adam defaults.
 "B" is ``training.train.fit``: data pre-laid out as one tensor batched with index_select,
-BCE fused with the sigmoid (binary_cross_entropy_with_logits), channels_last convolutions and
-fused Adam. The ablation adds these to A one at a time.
+BCE fused with the sigmoid (binary_cross_entropy_with_logits), channels_last convolutions, fused
+Adam, a cosine learning-rate schedule, and one worker thread per core each computing the gradient of
+a slice of the batch with single-threaded ops (training/parallel.py). The ablation adds the first four
+to A one at a time, and runs B without the worker threads.
 """
 
 from __future__ import annotations
@@ -102,10 +104,10 @@ def run_plain(train_x: torch.Tensor, steps: int, seed: int, *, loader: bool = Tr
     return model.eval(), n / (time.perf_counter() - t0)
 
 
-def run_fit(train_x: torch.Tensor, steps: int, seed: int):
+def run_fit(train_x: torch.Tensor, steps: int, seed: int, workers: int = 0):
     torch.manual_seed(seed)
     model = build_model(ModelConfig())  # the classic config: channels (32, 64), hidden (16,)
-    tc = TrainConfig(epochs=1, batch_size=128, lr=1e-3, seed=seed)
+    tc = TrainConfig(epochs=1, batch_size=128, lr=1e-3, seed=seed, workers=workers)
     t0 = time.perf_counter()
     res = fit(model, train_x[: steps * 128], tc, progress=False)
     return res.model, (steps * 128) / (time.perf_counter() - t0)
@@ -158,6 +160,7 @@ def main() -> None:
             "A + fused BCE-with-logits": lambda s: run_plain(train_x, a.steps, s, fused_loss=True),
             "A + channels_last": lambda s: run_plain(train_x, a.steps, s, channels_last=True),
             "A + fused Adam": lambda s: run_plain(train_x, a.steps, s, fused_adam=True),
+            "B without worker threads (1 OpenMP team)": lambda s: run_fit(train_x, a.steps, s, workers=1),
         })
     speeds: dict[str, list[float]] = {k: [] for k in variants}
     elbos: dict[str, list[float]] = {k: [] for k in variants}

@@ -238,11 +238,16 @@ class VAE(nn.Module):
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return torch.sigmoid(self.decode_logits(z, y))  # (N, C, H, W) in [0, 1]
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """One pass for training: returns the per-batch mean loss terms (per image, in nats)."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None,
+                eps: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """One pass for training: the batch-mean loss terms (per image, in nats).
+
+        ``eps`` (N, D) is the reparameterisation noise; drawn here if not given.
+        """
         mean, logvar = self.encode(x, y)
         if logvar is not None:  # reparameterization trick: z = mu + sigma * eps
-            z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+            eps = torch.randn_like(mean) if eps is None else eps
+            z = mean + torch.exp(0.5 * logvar) * eps
         else:
             z = mean
         logits = self.decode_logits(z, y)

@@ -28,6 +28,7 @@ import torch
 from training import checkpoint, evaluate
 from training.data import DatasetError, load_dataset
 from training.models import ConfigError, ModelConfig, VAE, build_model
+from training.parallel import ThreadedStep
 
 
 class TrainError(RuntimeError):
@@ -46,6 +47,7 @@ class TrainConfig:
     threads: int = 0  # torch intra-op threads; 0 = all cores
     channels_last: bool = True  # NHWC conv layout: ~20% faster on CPU (benchmarks/README.md)
     limit: int = 0  # use only the first N training images (0 = all), for quick runs
+    workers: int = 0  # CPU: data-parallel threads over batch slices (training/parallel.py); 0 = one per torch thread
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -118,6 +120,9 @@ def fit(
         frac = min(step / max(total_steps, 1), 1.0)
         return tc.lr * (tc.min_lr_frac + (1 - tc.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * frac)))
 
+    workers = tc.workers or (torch.get_num_threads() if device.type == "cpu" else 1)
+    step = ThreadedStep(model, workers) if workers > 1 else None
+    latent_dim = model.config.latent_dim
     history = list(history or [])
     result = FitResult(model=model, history=history, epochs_done=start_epoch)
     t_start = time.perf_counter()
@@ -137,17 +142,21 @@ def fit(
                 for g in opt.param_groups:
                     g["lr"] = lr_at(epoch * steps_per_epoch + i)
                 xb = x_all.index_select(0, order[i * tc.batch_size : (i + 1) * tc.batch_size])
-                out = model(xb)
-                loss = out["loss"]
-                if not torch.isfinite(loss):
-                    raise TrainError(
-                        f"the loss became {loss.item()} at epoch {epoch + 1}, step {i + 1}; training stopped"
-                    )
+                eps = torch.randn(len(xb), latent_dim, generator=gen).to(device)  # same noise on any path
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
+                if step is not None:
+                    stats = step(xb, eps)  # sets .grad
+                else:
+                    out = model(xb, eps=eps)
+                    out["loss"].backward()
+                    stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()])
+                if not torch.isfinite(stats[0]):
+                    raise TrainError(
+                        f"the loss became {stats[0].item()} at epoch {epoch + 1}, step {i + 1}; training stopped"
+                    )
                 opt.step()
                 n = len(xb)
-                sums += torch.stack([loss.detach(), out["recon"].detach(), out["kl"].detach()]).double().cpu() * n
+                sums += stats.double().cpu() * n
                 seen += n
                 bar.update(n)
                 if i % 10 == 0 or i == steps_per_epoch - 1:
@@ -170,6 +179,8 @@ def fit(
     except KeyboardInterrupt:
         result.interrupted = True
     finally:
+        if step is not None:
+            step.close()
         model.eval()
         result.seconds = time.perf_counter() - t_start
     model.to(memory_format=torch.contiguous_format)
@@ -210,6 +221,8 @@ def _parser_train() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="CPU data-parallel worker threads per step (0 = one per torch thread; 1 = off)")
     p.add_argument("--limit", type=int, default=0, help="train on the first N images only")
     p.add_argument("--out", default="runs/model.safetensors", help="checkpoint to write")
     p.add_argument("--resume", action="store_true", help="continue from OUT and OUT.resume.pt")
@@ -231,8 +244,8 @@ def _check_args(a: argparse.Namespace) -> None:
         raise TrainError(f"--lr must be a positive number (got {a.lr})")
     if not (math.isfinite(a.beta) and a.beta >= 0):
         raise TrainError(f"--beta must be a non-negative number (got {a.beta})")
-    if a.threads < 0 or a.limit < 0:
-        raise TrainError("--threads and --limit must not be negative")
+    if a.threads < 0 or a.limit < 0 or a.workers < 0:
+        raise TrainError("--threads, --workers and --limit must not be negative")
     out = Path(a.out)
     if out.suffix != ".safetensors":
         raise TrainError(f"--out {out} should end in .safetensors")
@@ -268,7 +281,7 @@ def run_train(argv: list[str]) -> int:
     _check_args(a)
     out = Path(a.out)
     tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, schedule=a.schedule, seed=a.seed,
-                     device=a.device, threads=a.threads, limit=a.limit)
+                     device=a.device, threads=a.threads, limit=a.limit, workers=a.workers)
     if tc.threads:
         torch.set_num_threads(tc.threads)
     device = pick_device(tc.device)
