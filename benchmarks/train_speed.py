@@ -107,7 +107,7 @@ def run_plain(train_x: torch.Tensor, steps: int, seed: int, *, loader: bool = Tr
 def run_fit(train_x: torch.Tensor, steps: int, seed: int, workers: int = 0):
     torch.manual_seed(seed)
     model = build_model(ModelConfig())  # the classic config: channels (32, 64), hidden (16,)
-    tc = TrainConfig(epochs=1, batch_size=128, lr=1e-3, seed=seed, workers=workers)
+    tc = TrainConfig(epochs=1, batch_size=128, lr=1e-3, seed=seed, workers=workers, schedule="constant")  # as A
     t0 = time.perf_counter()
     res = fit(model, train_x[: steps * 128], tc, progress=False)
     return res.model, (steps * 128) / (time.perf_counter() - t0)

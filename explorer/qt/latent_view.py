@@ -7,9 +7,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPen
 
-# Colour-blind-safe, projector-friendly palette (Okabe-Ito + Tableau extras), cycled for > 10 classes.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#8C564B",
-           "#7F7F7F", "#17BECF", "#BCBD22", "#1F77B4"]
+# matplotlib's tab10: ten distinct, familiar class colours that hold up on a projector; cycled beyond ten.
+PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+           "#17becf"]
 
 
 def class_colour(i: int) -> QColor:

@@ -1,0 +1,53 @@
+"""The bundled models load, open with their bundled data, and assets/README.md states their real metrics."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from training.checkpoint import load
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+MODELS = {"fashion-mnist-vae.safetensors": ("fashion-mnist", 60_000), "mnist-5k-vae.safetensors": ("mnist-5k", 4_000)}
+# README row label -> metadata metric key
+ROWS = {
+    "negative ELBO (nats per image)": "test_neg_elbo",
+    "reconstruction (nats per image)": "test_recon",
+    "KL (nats per image)": "test_kl",
+    "5-NN accuracy of the 2-D test means (train means as reference)": "test_knn5_acc",
+    "5-NN accuracy, leave-one-out among the test means": "test_knn5_loo_acc",
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_bundled_model_loads_with_its_metadata(name):
+    model = load(ASSETS / name)
+    dataset, n_train = MODELS[name]
+    assert model.config.latent_dim == 2 and model.config.kind == "vae" and model.config.beta == 1.0
+    assert model.metadata["dataset"]["name"] == dataset
+    assert model.metadata["dataset"]["num_train"] == n_train
+    assert model.metadata["metrics"]["epochs"] >= 1
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_readme_metrics_are_the_checkpoints_own(name):
+    """Every figure in assets/README.md for a model is what its checkpoint recorded."""
+    text = (ASSETS / "README.md").read_text()
+    section = text.split(f"### `{name}`")[1].split("### ")[0]
+    metrics = load(ASSETS / name).metadata["metrics"]
+    for label, key in ROWS.items():
+        m = re.search(rf"^\| {re.escape(label)} \| ([0-9.]+) \|", section, re.M)
+        assert m, f"assets/README.md has no row '{label}' for {name}"
+        shown = m.group(1)
+        decimals = len(shown.split(".")[1]) if "." in shown else 0
+        assert float(shown) == pytest.approx(round(metrics[key], decimals), abs=10 ** -decimals / 2), (label, shown, metrics[key])
+
+
+def test_default_model_shows_the_bundled_test_split():
+    """With no arguments the app shows the 10,000-image test split shipped in assets/, not a system copy."""
+    from explorer.core.session import default_model_path, load_data_for, load_model
+
+    model = load_model(default_model_path())
+    ds = load_data_for(model)
+    assert len(ds.labels) == 10_000 and ds.images.shape[1:] == (1, 28, 28)
+    assert str(ASSETS / "fashion-mnist") in ds.source
