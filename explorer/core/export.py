@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from training.fileio import atomic_write
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -30,27 +31,12 @@ def upscale(img: np.ndarray, k: int) -> np.ndarray:
     return np.repeat(np.repeat(img, k, axis=0), k, axis=1)
 
 
-def _atomic_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_png(path: str | os.PathLike, img: np.ndarray, scale: int = 4) -> Path:
     from PIL import Image
 
     buf = io.BytesIO()
     Image.fromarray(to_uint8(upscale(img, scale))).save(buf, format="PNG")
-    _atomic_bytes(Path(path), buf.getvalue())
+    atomic_write(Path(path), buf.getvalue())
     return Path(path)
 
 
@@ -66,5 +52,5 @@ def save_gif(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
     imgs = [im.convert("P", palette=Image.Palette.ADAPTIVE) if im.mode == "RGB" else im for im in imgs]
     buf = io.BytesIO()
     imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:], duration=int(1000 / fps), loop=0)
-    _atomic_bytes(Path(path), buf.getvalue())
+    atomic_write(Path(path), buf.getvalue())
     return Path(path)

@@ -83,10 +83,10 @@ class Scene:
 
 
 def save_scene(scene: Scene, path: str | os.PathLike) -> Path:
-    from explorer.core.export import _atomic_bytes
+    from training.fileio import atomic_write
 
     path = Path(path)
-    _atomic_bytes(path, (json.dumps(scene.to_json(), indent=2) + "\n").encode())
+    atomic_write(path, (json.dumps(scene.to_json(), indent=2) + "\n").encode())
     return path
 
 
