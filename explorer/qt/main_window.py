@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(right)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([640, 400])
+        self.splitter.setSizes([620, 330])
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.setContentsMargins(4, 4, 4, 4)
@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         self.draw_dock = self.add_dock("Draw", self.draw)
         self.tabifyDockWidget(self.info_dock, self.draw_dock)
         self.info_dock.raise_()
+        self.resizeDocks([self.info_dock], [330], Qt.Orientation.Horizontal)  # most of the width for the plane
         self.panels: list[QWidget] = [self.interp, self.bookmarks]
         self.panels += [self.vectors, self.draw]
         self.pending_scene: str | None = None
