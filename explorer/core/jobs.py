@@ -49,6 +49,11 @@ class Job:
     def running(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def finished(self) -> bool:
+        """Started and ended (done, failed or cancelled)."""
+        return self._thread.ident is not None and not self._thread.is_alive()
+
     def _run(self) -> None:
         from explorer.core.session import Cancelled
 

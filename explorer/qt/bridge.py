@@ -75,3 +75,7 @@ class JobBridge(QObject):
     @property
     def running(self) -> bool:
         return self.job.running
+
+    @property
+    def finished(self) -> bool:
+        return self.job.finished

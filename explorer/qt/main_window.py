@@ -267,6 +267,9 @@ class MainWindow(QMainWindow):
 
     def register_job(self, job: JobBridge) -> None:
         """Background jobs started by panels; cancelled and joined on quit."""
+        for done in [j for j in self._jobs if j.finished]:
+            self._jobs.remove(done)  # finished long ago: let Qt free it once its last signal is delivered
+            done.deleteLater()
         self._jobs.append(job)
 
     # ---------------------------------------------------------------- files
@@ -304,7 +307,7 @@ class MainWindow(QMainWindow):
         job.done.connect(self._on_session)
         job.error.connect(self._on_open_failed)
         self._open_job = job
-        self._jobs.append(job)
+        self.register_job(job)
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
         self.status_label.setText(f"opening {path.name} …")
