@@ -19,8 +19,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from explorer.core.decode_service import torch_decoder  # noqa: E402
-from training.checkpoint import load  # noqa: E402
+from explorer.core.decode_service import torch_decoder
+from training.checkpoint import load
 
 
 def timed(fn, z, repeats: int) -> tuple[float, float]:

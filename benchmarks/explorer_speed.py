@@ -51,12 +51,12 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QEvent, QPointF, Qt  # noqa: E402
-from PySide6.QtGui import QMouseEvent  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
-from explorer.core import latent  # noqa: E402
-from explorer.core.session import default_model_path  # noqa: E402
+from explorer.core import latent
+from explorer.core.session import default_model_path
 
 BENCHES = ("startup", "click", "drag", "grid", "scatter", "pan")
 LEFT, NOBTN = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
@@ -273,7 +273,7 @@ def bench_click(d: Driver, args, rng) -> dict:
             d.settle(args.click_gap_ms / 1e3)
             continue
         rid = d.point_ids[-1]
-        if not d.wait(lambda: rid in d.shown, args.timeout):
+        if not d.wait(lambda rid=rid: rid in d.shown, args.timeout):
             raise SystemExit(f"click {i}: no decode shown within {args.timeout} s ({d.errors})")
         t1, res = d.shown[rid]
         if i >= args.click_warmup:
@@ -370,7 +370,7 @@ def bench_drag(d: Driver, args, mode: str) -> dict:
 def bench_grid(d: Driver, args) -> dict:
     import torch
 
-    win, view, vb = d.win, d.view, d.view.vb
+    win, vb = d.win, d.view.vb
     lo, hi = np.percentile(win.session.means, [0.5, 99.5], axis=0)
     cx, cy = (lo + hi) / 2
     half = float((hi - lo).max()) / 2 * 1.1
@@ -388,7 +388,7 @@ def bench_grid(d: Driver, args) -> dict:
         if len(d.grid_reqs) == n0:
             raise SystemExit("grid: set_underlay(True) made no request")
         rid, grid = d.grid_reqs[-1]
-        if not d.wait(lambda: rid in d.grids, args.timeout):
+        if not d.wait(lambda rid=rid: rid in d.grids, args.timeout):
             raise SystemExit(f"grid: no underlay within {args.timeout} s ({d.errors})")
         t1, res = d.grids[rid]
         a = time.perf_counter()
@@ -628,7 +628,7 @@ def report(args, env: dict, r: dict) -> str:
         how = (f"`{s['command']}` from just before Popen to the probe's 'shown' line (QTimer 0 after win.show()), "
                f"median of {args.startup_repeats}: " + ", ".join(f"{v:.2f}" for v in s["shown"]) + " s")
         rows.append(("time to first window", "(no goal set)", f"{s['shown_median']:.2f} s", how))
-        how = (f"same runs, to the first window.decodeShown after the model opened: "
+        how = ("same runs, to the first window.decodeShown after the model opened: "
                + ", ".join(f"{v:.2f}" for v in s["interactive"]) + f" s; process exit after {s['exit_median']:.2f} s")
         rows.append(("time to interactive", "(no goal set)", f"{s['interactive_median']:.2f} s", how))
     if "grid" in r:
@@ -720,8 +720,8 @@ def main(argv=None) -> int:
             d.view.set_points(s.means, s.labels, s.label_names)
         if d.errors:
             print(f"errors shown by the window: {d.errors}", file=sys.stderr)
-    import PySide6
     import pyqtgraph
+    import PySide6
     import torch
 
     print(f"\nModel: {args.model} (trained on {meta.get('dataset')}, {meta.get('epochs')} epochs); window shows "

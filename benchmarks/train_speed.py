@@ -31,10 +31,10 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training import losses  # noqa: E402
-from training.data import load_dataset  # noqa: E402
-from training.models import ModelConfig, build_model  # noqa: E402
-from training.train import TrainConfig, fit  # noqa: E402
+from training import losses
+from training.data import load_dataset
+from training.models import ModelConfig, build_model
+from training.train import TrainConfig, fit
 
 
 class PlainVAE(nn.Module):

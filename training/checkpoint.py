@@ -23,8 +23,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
+from training.errors import UserError
 from training.fileio import atomic_write
-from training.models import ConfigError, ModelConfig, VAE, build_model
+from training.models import VAE, ConfigError, ModelConfig, build_model
 
 FORMAT = "latent-explorer"
 SCHEMA = 1
@@ -32,7 +33,7 @@ MAX_BYTES = 512 * 1024**2  # no model this tool trains comes near this
 MAX_HEADER_BYTES = 16 * 1024**2
 
 
-class CheckpointError(ValueError):
+class CheckpointError(UserError):
     """A checkpoint file cannot be used; the message names the file and the problem."""
 
 

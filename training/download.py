@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from training.errors import UserError
+
 __all__ = ["DatasetError", "cache_dir", "fetch"]
 
 CHUNK_BYTES = 1 << 16
@@ -30,7 +32,7 @@ MAX_BYTES = 1 << 28  # 256 MiB: a mirror that sends more than this is not sendin
 USER_AGENT = "latent-explorer (dataset download)"
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError):
     """A dataset could not be found, downloaded or read.
 
     The message is one sentence naming the file and the problem, fit to show a user as is.

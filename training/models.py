@@ -16,21 +16,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from training import losses
+from training.errors import UserError
 
 KINDS = ("vae", "ae")  # vae with beta > 0 is a (beta-)VAE; "ae" (or vae with beta = 0) is a plain AE
 ARCHS = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "gaussian")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A model configuration value is missing or out of range."""
 
 
@@ -52,7 +52,7 @@ class ModelConfig:
         self.channels = tuple(int(v) for v in self.channels)
         self.hidden = tuple(int(v) for v in self.hidden)
 
-    def validate(self) -> "ModelConfig":
+    def validate(self) -> ModelConfig:
         def need(ok: bool, what: str) -> None:
             if not ok:
                 raise ConfigError(what)
@@ -80,7 +80,7 @@ class ModelConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
     @classmethod
-    def from_dict(cls, d: Any) -> "ModelConfig":
+    def from_dict(cls, d: Any) -> ModelConfig:
         """Rebuild from JSON; unknown or ill-typed values raise ConfigError, never TypeError."""
         if not isinstance(d, dict):
             raise ConfigError("config is not a JSON object")

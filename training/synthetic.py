@@ -24,7 +24,7 @@ def synthetic_shapes(n: int, seed: int = 0, size: int = 28) -> tuple[np.ndarray,
     for label in range(10):
         rows = np.flatnonzero(labels == label)
         m = len(rows)
-        jitter = lambda low, high: rng.uniform(low, high, (m, 1, 1)).astype(np.float32)  # noqa: E731
+        jitter = lambda low, high, m=m: rng.uniform(low, high, (m, 1, 1)).astype(np.float32)  # noqa: E731
         x, y = xs - jitter(-2, 2) * scale, ys - jitter(-2, 2) * scale
         angle = np.deg2rad(SYNTHETIC_ANGLES[label] + jitter(-8, 8))
         along = x * np.cos(angle) - y * np.sin(angle)  # rotated coordinates (y points down)

@@ -18,20 +18,22 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
 from training import checkpoint, evaluate
 from training.data import DatasetError, load_dataset
-from training.models import ConfigError, ModelConfig, VAE, build_model
+from training.errors import UserError
+from training.models import VAE, ConfigError, ModelConfig, build_model
 from training.parallel import ThreadedStep
 
 
-class TrainError(RuntimeError):
+class TrainError(UserError):
     """Training cannot go on; the message says why and what was kept."""
 
 
@@ -422,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         if cmd is not None:
             return cmd(argv[1:])
         return run_train(argv)
-    except (TrainError, DatasetError, checkpoint.CheckpointError, ConfigError) as e:
+    except UserError as e:
         return _fail(str(e).rstrip("."), 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)

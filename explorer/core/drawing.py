@@ -8,16 +8,18 @@ model's resolution; it is area-averaged down to the model's size, so a 224 px dr
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
+
+from training.errors import UserError
 
 MAX_PIXELS = 40_000_000  # refuse absurd images before decoding them
 LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's "L"
 
 
-class ImageFileError(ValueError):
+class ImageFileError(UserError):
     """One sentence naming the image file and why it cannot be used."""
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import threading
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 class Job:
@@ -33,7 +34,7 @@ class Job:
         self._threads = threads
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def start(self) -> "Job":
+    def start(self) -> Job:
         self._thread.start()
         return self
 

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from training.errors import UserError
+
 FORMAT = "latent-explorer-scene"
 VERSION = 1
 MAX_BYTES = 4 * 1024**2
@@ -20,7 +22,7 @@ METHODS = ("linear", "spherical")
 STRENGTH_MIN, STRENGTH_MAX = -3.0, 3.0  # attribute-vector strengths: the vector panel's slider range
 
 
-class SceneError(ValueError):
+class SceneError(UserError):
     """One sentence naming the scene file and what is wrong with it."""
 
 

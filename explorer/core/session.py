@@ -9,14 +9,16 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from explorer.core.decode_service import to_display
 from explorer.core.latent import NearestIndex
+from training.errors import UserError
 
 ASSETS = Path(os.environ.get("LATENT_EXPLORER_ASSETS") or Path(__file__).resolve().parents[2] / "assets")
 DEFAULT_MODEL = "fashion-mnist-vae.safetensors"
@@ -24,7 +26,7 @@ DEFAULT_MODEL = "fashion-mnist-vae.safetensors"
 BUNDLED_DATA = {"fashion-mnist": ("fashion-mnist", "test"), "mnist-5k": (None, "all")}
 
 
-class SessionError(ValueError):
+class SessionError(UserError):
     """A model or dataset cannot be opened; one sentence naming the file and the problem."""
 
 

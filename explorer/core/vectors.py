@@ -7,8 +7,8 @@ so the panel's list is exactly what a scene file holds. A "subtract" is a negati
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

@@ -12,7 +12,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-
 _QUIET = ("propagateSizeHints",)  # harmless offscreen-platform chatter
 
 

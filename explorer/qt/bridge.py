@@ -6,11 +6,12 @@ call to the receiving QObject's thread (the GUI thread), which is all the bridgi
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from explorer.core.decode_service import DecodeFailure, DecodeResult, DecodeService, LatestOnly
+from explorer.core.decode_service import DecodeResult, DecodeService, LatestOnly
 from explorer.core.jobs import Job
 
 
@@ -64,7 +65,7 @@ class JobBridge(QObject):
         self.job = Job(fn, on_progress=self.progress.emit, on_done=self.done.emit, on_error=self.error.emit,
                        on_cancelled=self.cancelled.emit, threads=threads, name=name)
 
-    def start(self) -> "JobBridge":
+    def start(self) -> JobBridge:
         self.job.start()
         return self
 

@@ -86,7 +86,7 @@ class DrawCanvas(QWidget):
         return QPointF((pos.x() - t.x()) * self.image.width() / t.width(),
                        (pos.y() - t.y()) * self.image.height() / t.height())
 
-    def paintEvent(self, _ev) -> None:  # noqa: N802 - Qt API
+    def paintEvent(self, _ev) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("#333"))
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
@@ -105,33 +105,33 @@ class DrawCanvas(QWidget):
         p.end()
         self.update()
 
-    def mousePressEvent(self, ev) -> None:  # noqa: N802
+    def mousePressEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton:
             self._last = self.to_image(ev.position())
             self._stroke(self._last, None)
 
-    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+    def mouseMoveEvent(self, ev) -> None:
         if self._last is not None and ev.buttons() & Qt.MouseButton.LeftButton:
             cur = self.to_image(ev.position())
             self._stroke(self._last, cur)
             self._last = cur
 
-    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+    def mouseReleaseEvent(self, ev) -> None:
         if ev.button() == Qt.MouseButton.LeftButton and self._last is not None:
             self._last = None
             self.strokeFinished.emit()
 
-    def dragEnterEvent(self, ev) -> None:  # noqa: N802
+    def dragEnterEvent(self, ev) -> None:
         if ev.mimeData().hasUrls():
             ev.acceptProposedAction()
 
-    def dropEvent(self, ev) -> None:  # noqa: N802
+    def dropEvent(self, ev) -> None:
         urls = ev.mimeData().urls()
         if urls:
             ev.acceptProposedAction()  # consumed here: the window must not try to open it as a model
             self.fileDropped.emit(urls[0].toLocalFile())
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(CANVAS_PX, CANVAS_PX)
 
 

@@ -54,9 +54,9 @@ class ImageView(QLabel):
         self.setPixmap(QPixmap.fromImage(self._qimage).scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
                                                               Qt.TransformationMode.FastTransformation))
 
-    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt API
+    def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self._rescale()
 
-    def sizeHint(self) -> QSize:  # noqa: N802
+    def sizeHint(self) -> QSize:
         return QSize(280, 280)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPen
+from PySide6.QtGui import QColor
 
 # matplotlib's tab10: ten distinct, familiar class colours that hold up on a projector; cycled beyond ten.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -147,12 +147,12 @@ class LatentView(pg.PlotWidget):
 
     CLICK_SLOP = 4  # px: a press and release closer than this is a click, farther is a pan
 
-    def mousePressEvent(self, ev) -> None:  # noqa: N802 - Qt API
+    def mousePressEvent(self, ev) -> None:
         left = ev.button() == Qt.MouseButton.LeftButton
         self._press = ev.position() if left else None
         super().mousePressEvent(ev)
 
-    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802 - Qt API
+    def mouseReleaseEvent(self, ev) -> None:
         """A click decodes at once, before pyqtgraph's own click dispatch (which costs milliseconds)."""
         press, self._press = self._press, None
         if press is not None and ev.button() == Qt.MouseButton.LeftButton:
@@ -178,7 +178,7 @@ class LatentView(pg.PlotWidget):
             return False
         return self.marker.sceneBoundingRect().adjusted(-2, -2, 2, 2).contains(scene_pos)
 
-    def mouseMoveEvent(self, ev) -> None:  # noqa: N802 - Qt API
+    def mouseMoveEvent(self, ev) -> None:
         """Report every move, not the scene's ``sigMouseMoved``.
 
         pyqtgraph's scene drops moves that come faster than its ``mouseRateLimit`` (100/s), the last

@@ -13,8 +13,18 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QProgressBar,
-                               QSpinBox, QSplitter, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QSpinBox,
+    QSplitter,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from explorer.core import latent
 from explorer.core.decode_service import DecodeFailure, DecodeResult
@@ -23,7 +33,6 @@ from explorer.qt.bridge import DecodeBridge, JobBridge
 from explorer.qt.decode_pane import DecodePane
 from explorer.qt.info_panel import InfoPanel
 from explorer.qt.latent_view import LatentView
-
 
 
 class MainWindow(QMainWindow):
@@ -342,11 +351,11 @@ class MainWindow(QMainWindow):
             self.request_underlay()
         self.sessionChanged.emit(session)
 
-    def dragEnterEvent(self, ev) -> None:  # noqa: N802
+    def dragEnterEvent(self, ev) -> None:
         if ev.mimeData().hasUrls():
             ev.acceptProposedAction()
 
-    def dropEvent(self, ev) -> None:  # noqa: N802
+    def dropEvent(self, ev) -> None:
         for url in ev.mimeData().urls():
             self.open_path(url.toLocalFile())
             break
@@ -466,7 +475,7 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- quit
 
-    def closeEvent(self, ev) -> None:  # noqa: N802
+    def closeEvent(self, ev) -> None:
         self.shutdown()
         super().closeEvent(ev)
 

@@ -49,12 +49,12 @@ class HelpOverlay(QLabel):
         w, h = self.window_.width(), self.window_.height()
         self.setGeometry(int(w * 0.2), int(h * 0.08), int(w * 0.6), int(h * 0.84))
 
-    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:  # noqa: N802
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if ev.type() == QEvent.Type.Resize and self.isVisible():
             self.refresh()
         return False
 
-    def mousePressEvent(self, ev) -> None:  # noqa: N802
+    def mousePressEvent(self, ev) -> None:
         self.setVisible(False)
 
 

@@ -9,7 +9,7 @@ too (restored afterwards), so the plane never pans under the lasso.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pyqtgraph as pg
@@ -92,7 +92,7 @@ class LassoSelector(QObject):
         p = self.view.vb.mapSceneToView(self.view.mapToScene(px.toPoint()))
         return float(p.x()), float(p.y())
 
-    def eventFilter(self, obj, ev) -> bool:  # noqa: N802 - Qt API
+    def eventFilter(self, obj, ev) -> bool:
         if not self._armed:
             return False
         t = ev.type()

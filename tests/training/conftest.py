@@ -73,7 +73,7 @@ def isolated_cache(tmp_path, monkeypatch) -> Path:
 class _Handler(BaseHTTPRequestHandler):
     """Looks the path up in the server's routes; each route is a function(handler)."""
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):
         self.server.requests.append(self.path)
         route = self.server.routes.get(self.path)
         if route is None:

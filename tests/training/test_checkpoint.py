@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import resource
 import os
 import pickle
+import resource
 import struct
-import time
 from pathlib import Path
 
 import pytest
@@ -173,7 +172,7 @@ class _Payload:
         return (os.mkdir, (str(self.marker),))
 
 
-@pytest.mark.parametrize("protocol", range(0, pickle.HIGHEST_PROTOCOL + 1))
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
 def test_pickle_payload_is_refused_and_never_runs(tmp_path, protocol):
     # the payload is live: unpickling a copy does create its marker
     probe = tmp_path / "probe-marker"

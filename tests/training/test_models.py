@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from training.models import ConfigError, ModelConfig, VAE, build_model
+from training.models import VAE, ConfigError, ModelConfig, build_model
 
 
 def small(**kw) -> ModelConfig:

@@ -47,7 +47,7 @@ def _start_training() -> None:
         return
     folder = Path(tempfile.mkdtemp(prefix="core-tests-"))
     out = folder / "m.safetensors"
-    log = open(folder / "train.log", "wb")  # noqa: SIM115 - closed in _finish_training
+    log = open(folder / "train.log", "wb")
     env = {**os.environ, "LATENT_EXPLORER_CACHE": str(folder / "cache")}
     proc = subprocess.Popen([_latent_train(), *TRAIN_ARGS, "--out", str(out)], env=env,
                             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -169,10 +169,9 @@ def test_scene_screenshot_from_command_line(checkpoint, tmp_path):
     import os
     import subprocess
 
-    from tests.explorer.qt.conftest import tool
-
     from explorer.core.scene import Scene, save_scene
     from explorer.core.session import file_sha256
+    from tests.explorer.qt.conftest import tool
 
     scene = tmp_path / "s.json"
     save_scene(Scene(str(checkpoint), file_sha256(checkpoint), dataset="synthetic", a=[-1, 0], b=[1, 0], t=0.5,
