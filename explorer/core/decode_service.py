@@ -1,7 +1,13 @@
-"""The decode worker: one thread owns the model and turns latent points into images.
+"""A model worker: one thread that runs a model's decode (and encode) for queued requests.
 
-Qt-free (plain ``threading``) so it can be tested and benchmarked without a GUI. The GUI side wraps
-the callbacks into Qt signals (``explorer/qt/bridge.py``).
+Qt-free (plain ``threading``) so it can be tested and benchmarked without a GUI. The app never uses
+it directly: :class:`explorer.core.model_service.ModelService` owns the model and runs two of these
+lanes (interactive, bulk). The GUI side turns the callbacks into Qt signals (``explorer/qt/bridge.py``).
+
+Why a hand-written worker and not superqt's ``create_worker``: what it needs is *latest-only*
+scheduling. Each channel keeps a single pending slot that a newer request overwrites, and channels
+are served in priority order; a generic worker/thread-pool runs every submitted job in FIFO order,
+so a drag would build a queue of stale decodes.
 
 - ``request(z)`` returns an increasing id at once; it never blocks on torch.
 - Each *channel* ("point", "interp", "grid", ...) has a single pending slot: a newer request
@@ -37,14 +43,15 @@ class DecodeRequest:
     labels: np.ndarray | None = None  # (N,) for conditional models
     meta: Any = None  # passed back untouched (e.g. the view rect a grid was made for)
     posted: float = field(default_factory=time.perf_counter)
+    op: str = "decode"  # "decode": z (N, D) -> images; "encode": images (N, C, H, W) -> means + reconstructions
 
 
 @dataclass
 class DecodeResult:
     id: int
     channel: str
-    z: np.ndarray  # (N, D)
-    images: np.ndarray  # (N, H, W) or (N, H, W, 3), float32 in [0, 1], row-major
+    z: np.ndarray  # (N, D): the points decoded (for "encode": the means of the images)
+    images: np.ndarray  # (N, H, W) or (N, H, W, 3), float32 in [0, 1], row-major (for "encode": reconstructions)
     meta: Any
     posted: float  # perf_counter when requested
     seconds: float  # time spent decoding
@@ -98,6 +105,7 @@ class DecodeService:
         name: str = "decode-worker",
     ) -> None:
         self._decode_fn = decode_fn
+        self._encode_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
         self.on_result = on_result
         self.on_error = on_error
         self._threads = threads
@@ -112,16 +120,20 @@ class DecodeService:
 
     # ------------------------------------------------------------------ GUI-thread side (cheap)
 
-    def set_decoder(self, decode_fn: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None) -> None:
+    def set_decoder(self, decode_fn: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None,
+                    encode_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> None:
         """Swap the model; pending requests made for the old one are dropped."""
         with self._cond:
             self._decode_fn = decode_fn
+            self._encode_fn = encode_fn
             self._pending.clear()
 
-    def request(self, z: Any, *, channel: str = "point", labels: Any = None, meta: Any = None) -> int:
+    def request(self, z: Any, *, channel: str = "point", labels: Any = None, meta: Any = None,
+                op: str = "decode") -> int:
+        """Queue ``z`` (or, for ``op="encode"``, images) on ``channel``; returns the request id at once."""
         # copies (np.array, not asarray): the caller may reuse its buffer before the worker reads it
         z = np.array(z, dtype=np.float32, ndmin=2)
-        req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.array(labels), meta)
+        req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.array(labels), meta, op=op)
         with self._cond:
             if self._stopping:
                 return req.id
@@ -205,13 +217,19 @@ class DecodeService:
                 return
             if not self._threads_set:
                 self._set_threads()
-            fn = self._decode_fn
+            fn, enc = self._decode_fn, self._encode_fn
             try:
-                if fn is None:
-                    raise RuntimeError("no model is loaded")
                 t0 = time.perf_counter()
-                images = to_display(fn(req.z, req.labels))
-                res = DecodeResult(req.id, req.channel, req.z, images, req.meta, req.posted, time.perf_counter() - t0)
+                if req.op == "encode":
+                    if enc is None:
+                        raise RuntimeError("no model is loaded")
+                    z, recon = enc(req.z)
+                    z, images = np.asarray(z, np.float32), to_display(recon)
+                else:
+                    if fn is None:
+                        raise RuntimeError("no model is loaded")
+                    z, images = req.z, to_display(fn(req.z, req.labels))
+                res = DecodeResult(req.id, req.channel, z, images, req.meta, req.posted, time.perf_counter() - t0)
                 self.decoded += 1
                 if self.on_result is not None:
                     self.on_result(res)
@@ -228,17 +246,26 @@ class DecodeService:
                     self._cond.notify_all()
 
 
-def torch_decoder(model: Any, batch_size: int = 1024) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray]:
-    """A decode function for :class:`DecodeService` from a model obeying the DESIGN.md contract.
+def prepare_model(model: Any) -> Any:
+    """Lay the model out for decoding, ONCE, before any worker uses it (ModelService.set_model).
 
-    The model's conv weights are put in channels_last layout: the transposed convolutions of the
-    decoder then run 2-3x faster on CPU for a batch such as the 900 cells of a manifold grid
-    (benchmarks/README.md). Same weights, same outputs up to float rounding.
+    The conv weights go to channels_last: the transposed convolutions of the decoder then run 2-3x
+    faster on CPU for a batch such as the 900 cells of a manifold grid (benchmarks/README.md). Same
+    weights, same outputs up to float rounding. Nothing changes the layout afterwards.
     """
     import torch
 
     if getattr(getattr(model, "config", None), "arch", None) == "conv":
         model.to(memory_format=torch.channels_last)
+    return model
+
+
+def torch_decoder(model: Any, batch_size: int = 1024) -> Callable[[np.ndarray, np.ndarray | None], np.ndarray]:
+    """A decode function for :class:`DecodeService` from a model obeying the DESIGN.md contract.
+
+    Call :func:`prepare_model` first (once); this function never changes the model.
+    """
+    import torch
 
     def decode(z: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
         if not np.all(np.isfinite(z)):
@@ -253,3 +280,15 @@ def torch_decoder(model: Any, batch_size: int = 1024) -> Callable[[np.ndarray, n
         return np.concatenate(out)
 
     return decode
+
+
+def torch_encoder(model: Any) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """An encode function: images (N, C, H, W) -> (means (N, 2), reconstructions decode(means))."""
+    import torch
+
+    def encode(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with torch.inference_mode():
+            mean, _ = model.encode(torch.from_numpy(np.ascontiguousarray(x, np.float32)))
+            return mean.float().numpy(), model.decode(mean).float().numpy()
+
+    return encode

@@ -1,7 +1,10 @@
-"""Scene files (JSON): everything needed to bring a demo back exactly. Qt-free, validated on load.
+"""Scene files: the explorer state as JSON, and back. Pure core code (no Qt), validated on load.
 
-A scene names its model file and that file's SHA-256, so a scene made for another model is refused
-instead of silently showing the wrong thing. See README.md ("Scene files") for a complete example.
+A scene names its model file (relative to the scene file) and, optionally, that file's SHA-256.
+When the hash is present, a scene made for another model is refused instead of silently showing the
+wrong thing; when it is absent, the scene opens with a note. Parsing is bounded: size, nesting depth
+and number length each have a limit and one sentence. ``examples/talk.json`` is a complete example
+(README.md, "Scene files").
 """
 
 from __future__ import annotations
@@ -9,17 +12,33 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from explorer.core.state import (
+    DENSITY_MAX,
+    DENSITY_MIN,
+    FRAMES_MAX,
+    FRAMES_MIN,
+    METHODS,
+    STRENGTH_MAX,
+    STRENGTH_MIN,
+    Bookmark,
+    ExplorerState,
+    Point,
+    Vector,
+)
 from training.errors import UserError
+
+__all__ = ["Bookmark", "Scene", "SceneError", "Vector", "apply_scene", "load_scene", "parse_scene", "save_scene",
+           "scene_from_state"]
 
 FORMAT = "latent-explorer-scene"
 VERSION = 1
 MAX_BYTES = 4 * 1024**2
-METHODS = ("linear", "spherical")
-STRENGTH_MIN, STRENGTH_MAX = -3.0, 3.0  # attribute-vector strengths: the vector panel's slider range
+MAX_DEPTH = 32  # nesting: a real scene is 4 deep
+MAX_NUMBER_CHARS = 40  # a float64 needs at most 25
 
 
 class SceneError(UserError):
@@ -27,29 +46,17 @@ class SceneError(UserError):
 
 
 @dataclass
-class Vector:
-    name: str
-    vector: list[float]  # (dx, dy) in latent units
-    strength: float = 1.0
-    enabled: bool = True
-    auc: float | None = None  # how well the direction separates its two groups (0.5 = noise)
-
-
-@dataclass
-class Bookmark:
-    name: str
-    z: list[float]
-
-
-@dataclass
 class Scene:
+    """A parsed, validated scene: everything :func:`apply_scene` writes into the state."""
+
     model_path: str  # as written in the file (relative paths are relative to the scene file)
-    model_sha256: str
+    model_sha256: str | None  # optional: when present, it must match the open model
     dataset: str | None = None
     split: str | None = None
-    point: list[float] | None = None  # the decoded point
-    a: list[float] | None = None
-    b: list[float] | None = None
+    point: Point | None = None  # the decoded point
+    base: str = "point"  # what the pane shows: the point or the interpolation frame at t
+    a: Point | None = None
+    b: Point | None = None
     t: float = 0.0
     method: str = "linear"
     frames: int = 8
@@ -61,6 +68,7 @@ class Scene:
     density: int = 20
     hidden_classes: list[int] = field(default_factory=list)
     presentation: bool = False
+    snap: bool = False
 
     def resolved_model(self, scene_file: str | os.PathLike | None) -> Path:
         p = Path(self.model_path).expanduser()
@@ -69,25 +77,107 @@ class Scene:
         return p.resolve()
 
     def to_json(self) -> dict[str, Any]:
+        model: dict[str, Any] = {"path": self.model_path}
+        if self.model_sha256:
+            model["sha256"] = self.model_sha256
         return {
             "format": FORMAT,
             "version": VERSION,
-            "model": {"path": self.model_path, "sha256": self.model_sha256},
+            "model": model,
             "dataset": {"name": self.dataset, "split": self.split},
-            "point": self.point,
-            "interpolation": {"a": self.a, "b": self.b, "t": self.t, "method": self.method, "frames": self.frames},
-            "vectors": [asdict(v) for v in self.vectors],
-            "bookmarks": [asdict(b) for b in self.bookmarks],
+            "point": None if self.point is None else list(self.point),
+            "shows": self.base,
+            "interpolation": {"a": None if self.a is None else list(self.a), "b": None if self.b is None else list(self.b),
+                              "t": self.t, "method": self.method, "frames": self.frames},
+            "vectors": [v.to_json() for v in self.vectors],
+            "bookmarks": [{"name": b.name, "z": list(b.z)} for b in self.bookmarks],
             "view": None if self.view is None else {"x": list(self.view[:2]), "y": list(self.view[2:])},
             "toggles": {"hover": self.hover, "underlay": self.underlay, "density": self.density,
-                        "hidden_classes": self.hidden_classes, "presentation": self.presentation},
+                        "hidden_classes": list(self.hidden_classes), "presentation": self.presentation,
+                        "snap": self.snap},
         }
 
 
-def save_scene(scene: Scene, path: str | os.PathLike) -> Path:
+def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None = None) -> Scene:
+    """The state as a scene. The model path is written relative to the scene file when possible."""
+    s = state.session
+    if s is None:
+        raise SceneError("there is no model open, so there is no scene to save.")
+    model_path = Path(s.model_path).resolve()
+    if scene_path is not None:  # relative to the scene file: scenes travel with their models
+        try:
+            model_path = Path(os.path.relpath(model_path, Path(scene_path).resolve().parent))
+        except ValueError:  # another drive (Windows)
+            pass
+    ip = state.interpolation
+    return Scene(
+        model_path=model_path.as_posix(), model_sha256=s.sha256, dataset=s.dataset_name, split=s.split,
+        point=state.point, base=state.base, a=ip.a, b=ip.b, t=ip.t, method=ip.method, frames=ip.frames,
+        vectors=[Vector(**v.to_json()) for v in state.vectors],
+        bookmarks=[Bookmark(b.name, b.z) for b in state.bookmarks], view=state.view, hover=state.hover,
+        underlay=state.underlay, density=state.density, hidden_classes=list(state.hidden_classes),
+        presentation=state.presentation, snap=state.snap,
+    )
+
+
+def check_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> list[str]:
+    """Refuse a scene that does not fit the open model; returns notes for the user (may be empty)."""
+    s = state.session
+    if s is None:
+        raise SceneError(f"{source}: open its model first.")
+    notes = []
+    if scene.model_sha256 is None:
+        notes.append(f"{source}: has no model sha256, so it was not checked against the open model "
+                     f"(sha256 {s.sha256}); add it to pin the scene to this model.")
+    else:
+        check_model(scene, s.sha256, source)
+    n_classes = len(s.label_names)
+    bad = [k for k in scene.hidden_classes if k >= n_classes]
+    if bad:
+        raise SceneError(f"{source}: hides class {bad[0]}, but the dataset shown has {n_classes} classes; "
+                         "nothing was changed.")
+    return notes
+
+
+def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> list[str]:
+    """Validate against the open model, then set the state; on any failure nothing changes.
+
+    Returns notes for the user (e.g. that the scene has no hash to check).
+    """
+    notes = check_scene(scene, state, source)
+    # -- from here on, everything is known to be valid
+    state.hidden_classes = tuple(scene.hidden_classes)
+    if scene.view is not None:
+        state.view = scene.view
+    state.density = scene.density
+    state.hover = scene.hover
+    state.underlay = scene.underlay
+    state.snap = scene.snap
+    state.bookmarks.clear()
+    state.bookmarks.extend(Bookmark(b.name, b.z) for b in scene.bookmarks)
+    state.vectors.clear()
+    state.vectors.extend(Vector(**v.to_json()) for v in scene.vectors)
+    ip = state.interpolation
+    ip.playing = False
+    ip.frames = scene.frames
+    ip.method = scene.method
+    ip.a, ip.b = scene.a, scene.b
+    ip.t = scene.t
+    if scene.point is not None:
+        state.set_point(scene.point, source="scene")
+    if scene.base == "interpolation" and ip.ready:
+        state.base = "interpolation"
+    state.presentation = scene.presentation
+    return notes
+
+
+def save_scene(scene: Scene | ExplorerState, path: str | os.PathLike) -> Path:
+    """Write a scene (or the state, as a scene) atomically; the file is a valid template to edit."""
     from training.fileio import atomic_write
 
     path = Path(path)
+    if isinstance(scene, ExplorerState):
+        scene = scene_from_state(scene, path)
     atomic_write(path, (json.dumps(scene.to_json(), indent=2) + "\n").encode())
     return path
 
@@ -109,11 +199,39 @@ def load_scene(path: str | os.PathLike) -> Scene:
 
 
 def parse_scene(text: str, source: str = "scene") -> Scene:
+    if len(text) > MAX_BYTES:
+        raise SceneError(f"{source}: is {len(text):,} characters, too large for a scene file.")
     try:
-        d = json.loads(text)
+        d = json.loads(text, parse_int=lambda s: _number(s, int, source), parse_float=lambda s: _number(s, float, source),
+                       parse_constant=lambda s: _number(s, float, source))
     except json.JSONDecodeError as e:
         raise SceneError(f"{source}: is not valid JSON (line {e.lineno}: {e.msg}).") from None
+    except RecursionError:
+        raise SceneError(f"{source}: is nested too deeply to be a scene file.") from None
+    if _depth(d) > MAX_DEPTH:
+        raise SceneError(f"{source}: is nested more than {MAX_DEPTH} levels deep; a scene file is 4.")
     return _Validator(source).scene(d)
+
+
+def _number(text: str, kind: type, source: str) -> Any:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise SceneError(f"{source}: has a number {len(text):,} characters long; a scene needs at most {MAX_NUMBER_CHARS}.")
+    return kind(text)
+
+
+def _depth(v: Any) -> int:
+    """Nesting depth, without recursion (hostile input must not reach the recursion limit here)."""
+    deepest, stack = 0, [(v, 1)]
+    while stack:
+        x, d = stack.pop()
+        deepest = max(deepest, d)
+        if d > MAX_DEPTH:
+            break
+        if isinstance(x, dict):
+            stack.extend((y, d + 1) for y in x.values())
+        elif isinstance(x, list):
+            stack.extend((y, d + 1) for y in x)
+    return deepest
 
 
 class _Validator:
@@ -166,9 +284,12 @@ class _Validator:
         if version > VERSION:
             self.fail(f"was made by a newer version of latent-explorer (scene version {version}; this version reads {VERSION})")
         model = self.obj(d.get("model"), "model")
-        sha = self.text(model.get("sha256"), "model.sha256")
-        if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
-            self.fail("'model.sha256' must be 64 lowercase hex digits")
+        sha = self.text(model.get("sha256"), "model.sha256", optional=True)
+        if sha is not None and (len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha)):
+            self.fail("'model.sha256' must be 64 lowercase hex digits (sha256sum of the model file), or left out")
+        shows = d.get("shows", "point")
+        if shows not in ("point", "interpolation"):
+            self.fail(f"'shows' must be point or interpolation, not {json.dumps(shows)}")
         ds = self.obj(d.get("dataset"), "dataset", optional=True)
         split = self.text(ds.get("split"), "dataset.split", optional=True)
         if split not in (None, "train", "test", "all"):
@@ -178,8 +299,8 @@ class _Validator:
         if method not in METHODS:
             self.fail(f"'interpolation.method' must be linear or spherical, not {json.dumps(method)}")
         frames = interp.get("frames", 8)
-        if isinstance(frames, bool) or not isinstance(frames, int) or not 2 <= frames <= 32:
-            self.fail("'interpolation.frames' must be an integer in [2, 32]")
+        if isinstance(frames, bool) or not isinstance(frames, int) or not FRAMES_MIN <= frames <= FRAMES_MAX:
+            self.fail(f"'interpolation.frames' must be an integer in [{FRAMES_MIN}, {FRAMES_MAX}]")
         vectors_raw = d.get("vectors") or []
         if not isinstance(vectors_raw, list) or len(vectors_raw) > 100:
             self.fail("'vectors' must be a list of at most 100 vectors")
@@ -189,7 +310,7 @@ class _Validator:
             auc = v.get("auc")
             vectors.append(Vector(
                 name=self.text(v.get("name"), f"vectors[{i}].name", max_len=200),
-                vector=self.point(v.get("vector"), f"vectors[{i}].vector", optional=False),
+                vector=tuple(self.point(v.get("vector"), f"vectors[{i}].vector", optional=False)),
                 strength=self.num(v.get("strength", 1.0), f"vectors[{i}].strength", STRENGTH_MIN, STRENGTH_MAX),
                 enabled=self.flag(v.get("enabled"), f"vectors[{i}].enabled", True),
                 auc=None if auc is None else self.num(auc, f"vectors[{i}].auc", 0, 1),
@@ -201,7 +322,7 @@ class _Validator:
         for i, b in enumerate(marks_raw):
             b = self.obj(b, f"bookmarks[{i}]")
             marks.append(Bookmark(self.text(b.get("name"), f"bookmarks[{i}].name", max_len=200),
-                                  self.point(b.get("z"), f"bookmarks[{i}].z", optional=False)))
+                                  tuple(self.point(b.get("z"), f"bookmarks[{i}].z", optional=False))))
         view = None
         if d.get("view") is not None:
             vd = self.obj(d["view"], "view")
@@ -214,8 +335,8 @@ class _Validator:
             view = (x0, x1, y0, y1)
         tg = self.obj(d.get("toggles"), "toggles", optional=True)
         density = tg.get("density", 20)
-        if isinstance(density, bool) or not isinstance(density, int) or not 4 <= density <= 60:
-            self.fail("'toggles.density' must be an integer in [4, 60]")
+        if isinstance(density, bool) or not isinstance(density, int) or not DENSITY_MIN <= density <= DENSITY_MAX:
+            self.fail(f"'toggles.density' must be an integer in [{DENSITY_MIN}, {DENSITY_MAX}]")
         hidden = tg.get("hidden_classes", [])
         if not isinstance(hidden, list) or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < 10000 for k in hidden):
             self.fail("'toggles.hidden_classes' must be a list of class indices")
@@ -224,9 +345,10 @@ class _Validator:
             model_sha256=sha,
             dataset=self.text(ds.get("name"), "dataset.name", optional=True),
             split=split,
-            point=self.point(d.get("point"), "point"),
-            a=self.point(interp.get("a"), "interpolation.a"),
-            b=self.point(interp.get("b"), "interpolation.b"),
+            point=self._tuple(self.point(d.get("point"), "point")),
+            base=shows,
+            a=self._tuple(self.point(interp.get("a"), "interpolation.a")),
+            b=self._tuple(self.point(interp.get("b"), "interpolation.b")),
             t=self.num(interp.get("t", 0.0), "interpolation.t", -0.5, 1.5),
             method=method,
             frames=frames,
@@ -238,13 +360,18 @@ class _Validator:
             density=density,
             hidden_classes=sorted(set(hidden)),
             presentation=self.flag(tg.get("presentation"), "toggles.presentation"),
+            snap=self.flag(tg.get("snap"), "toggles.snap"),
         )
+
+    @staticmethod
+    def _tuple(p: list[float] | None) -> Point | None:
+        return None if p is None else (p[0], p[1])
 
 
 def check_model(scene: Scene, model_sha256: str, source: str = "scene") -> None:
     """Refuse a scene made for another model (compares the model file's SHA-256)."""
-    if scene.model_sha256 != model_sha256:
+    if scene.model_sha256 is not None and scene.model_sha256 != model_sha256:
         raise SceneError(
-            f"{source}: was made for another model ({Path(scene.model_path).name}, sha256 {scene.model_sha256[:12]}…), "
-            f"not the one open (sha256 {model_sha256[:12]}…); nothing was changed."
+            f"{source}: was made for another model ({Path(scene.model_path).name}, sha256 {scene.model_sha256}), "
+            f"not the one open (sha256 {model_sha256}); nothing was changed."
         )

@@ -1,8 +1,9 @@
 """Attribute vectors, Qt-free: groups of points, the vector between their means, how well it
 separates them (AUC), and the sum of the enabled vectors applied to a point.
 
-A vector is stored as :class:`explorer.core.scene.Vector` (name, (dx, dy), strength, enabled, auc),
-so the panel's list is exactly what a scene file holds. A "subtract" is a negative strength.
+A vector is an evented :class:`explorer.core.state.Vector` (name, (dx, dy), strength, enabled, auc),
+held in the state's vector list, which is exactly what a scene file holds. A "subtract" is a
+negative strength.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.core import latent
-from explorer.core.scene import STRENGTH_MAX, STRENGTH_MIN, Vector
+from explorer.core.state import STRENGTH_MAX, STRENGTH_MIN, Vector, auc_hint
 
-AUC_STRONG, AUC_WEAK = 0.9, 0.7  # >= strong; [weak, strong) weak; below: indistinguishable from noise
+__all__ = ["STRENGTH_MAX", "STRENGTH_MIN", "Group", "Vector", "auc_hint"]
 
 
 @dataclass
@@ -57,19 +58,8 @@ def make_vector(points: np.ndarray, a: Group, b: Group, name: str | None = None,
         raise ValueError("groups A and B are the same points; their difference is zero.")
     v = latent.attribute_vector(points, a.mask, b.mask)
     auc = latent.projection_auc(points, a.mask, b.mask, v) if np.any(v) else 0.5
-    return Vector(name=name or default_name(a, b), vector=[float(v[0]), float(v[1])], strength=float(strength),
+    return Vector(name=name or default_name(a, b), vector=(float(v[0]), float(v[1])), strength=float(strength),
                   enabled=True, auc=float(auc))
-
-
-def auc_hint(auc: float | None) -> str:
-    """Plain words for a projection AUC: is this a real direction or noise?"""
-    if auc is None:
-        return "unknown"
-    if auc >= AUC_STRONG:
-        return "strong"
-    if auc >= AUC_WEAK:
-        return "weak"
-    return "\u2248 noise"
 
 
 def clamp_strength(s: float) -> float:
@@ -105,5 +95,5 @@ def check_vector(v: Vector) -> Vector:
     vec = np.asarray(v.vector, np.float64).ravel()
     if vec.shape != (2,) or not np.all(np.isfinite(vec)):
         raise ValueError(f"vector {v.name!r} must be two finite numbers.")
-    return Vector(name=str(v.name), vector=[float(vec[0]), float(vec[1])], strength=clamp_strength(v.strength),
+    return Vector(name=str(v.name), vector=(float(vec[0]), float(vec[1])), strength=clamp_strength(v.strength),
                   enabled=bool(v.enabled), auc=None if v.auc is None else float(v.auc))

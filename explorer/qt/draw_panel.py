@@ -1,5 +1,6 @@
-"""Draw to encode: a small canvas (white strokes on black) or a dropped image file is encoded off the
-GUI thread; its mean appears on the plane as a star and its reconstruction next to the canvas.
+"""Draw to encode: a small canvas (white strokes on black) or a dropped image file is encoded by the
+model service (never on the GUI thread). Its mean becomes ``state.drawn`` (the star on the plane)
+and the current point (the pane shows "drawn image"); its reconstruction appears next to the canvas.
 The conversion canvas -> model input is explorer.core.drawing.to_model_input (pure, tested).
 """
 
@@ -8,18 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.core import drawing
-from explorer.core.decode_service import to_display
-from explorer.qt.bridge import JobBridge
+from explorer.core.decode_service import DecodeResult
+from explorer.core.state import ExplorerState
+from explorer.qt.bridge import ServiceBridge
 from explorer.qt.image_view import ImageView
 
 CANVAS_PX = 224  # on screen
-STAR_COLOUR = "#CC79A7"
 
 
 class DrawCanvas(QWidget):
@@ -136,15 +136,15 @@ class DrawCanvas(QWidget):
 
 
 class DrawPanel(QWidget):
-    encoded = Signal(object)  # (mean (2,), reconstruction (C, H, W)) of the drawing just encoded
+    encoded = Signal(object)  # (mean (2,), reconstruction (H, W[, 3])) of the drawing just encoded
 
-    def __init__(self, window):
+    def __init__(self, state: ExplorerState, service: ServiceBridge):
         super().__init__()
-        self.window = window
+        self.state = state
+        self.service = service
         self.mean: np.ndarray | None = None
-        self.reconstruction: np.ndarray | None = None
+        self.reconstruction: np.ndarray | None = None  # as displayed: (H, W) or (H, W, 3)
         self.last_input: np.ndarray | None = None  # (C, H, W) that was encoded last
-        self._jobs: list[JobBridge] = []
         self._seq = 0  # the newest encode request; older results are dropped
 
         self.canvas = DrawCanvas()
@@ -178,26 +178,22 @@ class DrawPanel(QWidget):
         lay.addWidget(self.status)
         lay.addStretch(1)
 
-        self.star = pg.ScatterPlotItem(size=24, symbol="star", pen=pg.mkPen("#000", width=1.5),
-                                       brush=pg.mkBrush(STAR_COLOUR))
-        self.star.setZValue(18)  # above the scatter and the paths, below the decode marker
-        self.star.setVisible(False)
-        window.view.plot_item.addItem(self.star, ignoreBounds=True)
-
         self.brush.valueChanged.connect(self._on_brush)
         self.btn_clear.clicked.connect(self.clear)
         self.btn_open.clicked.connect(self.open_dialog)
         self.canvas.strokeFinished.connect(lambda: self.encode())
         self.canvas.fileDropped.connect(self.load_image)
-        window.sessionChanged.connect(self._on_session)
+        state.events.session.connect(self._on_session)
+        service.result.connect(self._on_result)
 
     # ---------------------------------------------------------------- input
 
     def _on_brush(self, v: int) -> None:
         self.canvas.brush = int(v)
 
-    def _on_session(self, session) -> None:
-        self.canvas.set_shape(session.image_shape)
+    def _on_session(self, session, _old=None) -> None:
+        if session is not None:
+            self.canvas.set_shape(session.image_shape)
         self.clear()
 
     def clear(self) -> None:
@@ -205,7 +201,7 @@ class DrawPanel(QWidget):
         self.canvas.clear()
         self.mean = self.reconstruction = self.last_input = None
         self.recon_view.set_image(None)
-        self.star.setVisible(False)
+        self.state.drawn = None
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", "", "Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp);;All files (*)")
@@ -216,15 +212,15 @@ class DrawPanel(QWidget):
         """Put an image file on the canvas (resized to the model's size) and encode it.
 
         An unreadable file shows one sentence and leaves the canvas as it was."""
-        s = self.window.session
+        s = self.state.session
         if s is None:
-            self.window.show_error("Open a model first: a drawing is encoded by a model.")
+            self.state.error.emit("Open a model first: a drawing is encoded by a model.")
             return False
         try:
             img = drawing.load_image(path)
             x = drawing.to_model_input(img, s.image_shape)
-        except ValueError as e:  # ImageFileError: one sentence naming the file
-            self.window.show_error(str(e))
+        except drawing.ImageFileError as e:  # one sentence naming the file
+            self.state.error.emit(str(e))
             return False
         self.canvas.set_array(drawing.to_canvas(x, self.canvas.scale))
         self.encode(f"{Path(path).name} (resized to {s.image_shape[2]}x{s.image_shape[1]})")
@@ -233,49 +229,31 @@ class DrawPanel(QWidget):
     # ---------------------------------------------------------------- encoding
 
     def model_input(self) -> np.ndarray | None:
-        s = self.window.session
+        s = self.state.session
         if s is None:
             return None
         return drawing.to_model_input(self.canvas.array(), s.image_shape)
 
-    def encode(self, source: str = "the drawing") -> JobBridge | None:
-        """Encode the canvas on a background thread (the GUI thread never runs torch)."""
-        session = self.window.session
-        if session is None:
-            self.window.show_error("Open a model first: a drawing is encoded by a model.")
+    def encode(self, source: str = "the drawing") -> int | None:
+        """Encode the canvas through the model service (the GUI thread never runs torch)."""
+        x = self.model_input()
+        if x is None:
+            self.state.error.emit("Open a model first: a drawing is encoded by a model.")
             return None
-        x = drawing.to_model_input(self.canvas.array(), session.image_shape)[None]  # (1, C, H, W)
         self._seq += 1
-        seq = self._seq
+        return self.service.encode(x[None], meta=(self._seq, self.state.session, source, x))
 
-        def work(progress, cancel):
-            from explorer.core.session import encode_images
-
-            mean, recon = encode_images(session.model, x)
-            return seq, session, source, x[0], mean[0], recon[0]
-
-        job = JobBridge(work, self, threads=1, name="job-encode-drawing")
-        job.done.connect(self._on_encoded)
-        job.error.connect(lambda msg: self.window.show_error(f"Encoding the drawing failed: {msg}"))
-        self._jobs = [j for j in self._jobs if j.running]
-        self._jobs.append(job)
-        return job.start()
-
-    def _on_encoded(self, result) -> None:
-        seq, session, source, x, mean, recon = result
-        if session is not self.window.session or seq != self._seq:
+    def _on_result(self, res: DecodeResult) -> None:
+        if res.channel != "encode":
+            return
+        seq, session, source, x = res.meta
+        if session is not self.state.session or seq != self._seq:
             return  # for another model, or superseded by a newer stroke / a Clear
         self.last_input = x
-        self.mean = np.asarray(mean, np.float32)
-        self.reconstruction = np.asarray(recon, np.float32)
-        self.recon_view.set_image(to_display(self.reconstruction[None])[0])
-        self.star.setData(pos=self.mean[None, :])
-        self.star.setVisible(True)
-        self.window.decode_at(float(self.mean[0]), float(self.mean[1]))
+        self.mean = np.asarray(res.z[0], np.float32)
+        self.reconstruction = res.images[0]
+        self.recon_view.set_image(self.reconstruction)
+        self.state.drawn = self.mean
+        self.state.set_point(self.mean, source="drawing")
         self.status.setText(f"{source}: encoded at z = ({self.mean[0]:+.3f}, {self.mean[1]:+.3f}), the star on the plane.")
         self.encoded.emit((self.mean, self.reconstruction))
-
-    def shutdown(self) -> None:
-        for j in self._jobs:
-            j.cancel_and_join()
-        self._jobs.clear()

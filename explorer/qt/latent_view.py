@@ -1,15 +1,29 @@
-"""The latent plane: scatter of encoded means by class, legend, prior circles, marker, manifold underlay."""
+"""The latent plane: it renders the explorer state and writes the user's actions back into it.
+
+It draws the scatter of encoded means by class, the legend (hidden classes), the prior circles, and
+the marker at the z the pane shows. It also draws the interpolation path with A, B and the t
+diamond, the bookmarks, the vector arrow, the drawn image's star, and the manifold underlay. A click,
+a marker drag or a hover writes ``state.point``; a pan or zoom writes ``state.view``. Nothing here
+knows the main window.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
+from explorer.core.pane import PaneController, PaneTarget
+from explorer.core.state import T_MAX, T_MIN, ExplorerState
+
 # matplotlib's tab10: ten distinct, familiar class colours that hold up on a projector; cycled beyond ten.
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
            "#17becf"]
+ARROW_COLOUR = "#D55E00"
+STAR_COLOUR = "#CC79A7"
 
 
 def class_colour(i: int) -> QColor:
@@ -17,23 +31,14 @@ def class_colour(i: int) -> QColor:
 
 
 class LatentView(pg.PlotWidget):
-    """Plot of the plane; emits z positions in data coordinates.
+    """Plot of the plane. ``underlayShown`` fires when a manifold mosaic is put on screen."""
 
-    ``clicked(x, y)``  a left click on the plane (not on the marker)
-    ``hovered(x, y)``  the mouse moved over the plane
-    ``markerMoved(x, y)``  the decode marker is being dragged
-    ``classVisibilityChanged()``  a legend entry was clicked
-    ``viewChanged()``  pan / zoom finished changing (debounced by the window)
-    """
+    viewChanged = Signal()  # pan / zoom changed the visible range (the underlay re-renders, debounced)
 
-    clicked = Signal(float, float)
-    hovered = Signal(float, float)
-    markerMoved = Signal(float, float)
-    classVisibilityChanged = Signal()
-    viewChanged = Signal()
-
-    def __init__(self, parent=None):
+    def __init__(self, state: ExplorerState, pane: PaneController, parent=None):
         super().__init__(parent, background="w")
+        self.state = state
+        self.pane = pane
         self.plot_item = self.getPlotItem()
         self.vb = self.plot_item.getViewBox()
         self.vb.setAspectLocked(True)
@@ -45,31 +50,68 @@ class LatentView(pg.PlotWidget):
         self.scatters: list[pg.ScatterPlotItem] = []
         self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextSize="10pt", brush=pg.mkBrush(255, 255, 255, 210))
         self._point_size = 4.0
-        self._circles = []
         for r, alpha in ((1.0, 130), (2.0, 80), (3.0, 50)):  # prior N(0, I): 1, 2, 3 sigma
             t = np.linspace(0, 2 * np.pi, 181)
             c = pg.PlotCurveItem(r * np.cos(t), r * np.sin(t), pen=pg.mkPen(QColor(60, 60, 60, alpha), width=1, style=Qt.PenStyle.DashLine))
             c.setZValue(-5)
             self.plot_item.addItem(c, ignoreBounds=True)
-            self._circles.append(c)
         # manifold underlay: one ImageItem under everything, positioned in data coordinates
         self.underlay = pg.ImageItem(axisOrder="row-major")
         self.underlay.setZValue(-20)
         self.underlay.setOpacity(0.85)
         self.underlay.setVisible(False)
-        self.plot_item.addItem(self.underlay, ignoreBounds=True)
-        # decode marker
+        self._add(self.underlay)
+        # interpolation: solid A->B, dashed overshoot, A/B labels, diamond at t
+        self.path_item = self._add(pg.PlotCurveItem(pen=pg.mkPen("#222", width=2)), 15)
+        self.over_item = self._add(pg.PlotCurveItem(pen=pg.mkPen("#222", width=1, style=Qt.PenStyle.DashLine)), 15)
+        self.ends_item = self._add(pg.ScatterPlotItem(size=12, pen=pg.mkPen("#222", width=2), brush=pg.mkBrush("#fff")), 15)
+        self.t_item = self._add(pg.ScatterPlotItem(size=14, symbol="d", pen=pg.mkPen("#000", width=1.5),
+                                                   brush=pg.mkBrush("#FFD400")), 15)
+        self.text_a = self._add(pg.TextItem("A", color="#000", anchor=(1.2, 1.2)), 15)
+        self.text_b = self._add(pg.TextItem("B", color="#000", anchor=(1.2, 1.2)), 15)
+        # bookmarks, the drawn image's star, the vector arrow (base -> shown z)
+        self.bookmark_items = self._add(pg.ScatterPlotItem(size=13, symbol="star", pen=pg.mkPen("#000", width=1),
+                                                           brush=pg.mkBrush("#ffffffcc")), 12)
+        self.star = self._add(pg.ScatterPlotItem(size=24, symbol="star", pen=pg.mkPen("#000", width=1.5),
+                                                 brush=pg.mkBrush(STAR_COLOUR)), 18)
+        self.arrow_line = self._add(pg.PlotCurveItem(pen=pg.mkPen(ARROW_COLOUR, width=3)), 16)
+        self.arrow_head = self._add(pg.ArrowItem(angle=180, headLen=16, tipAngle=32, tailLen=0,
+                                                 pen=pg.mkPen("#000", width=1), brush=pg.mkBrush(ARROW_COLOUR)), 16)
+        # the marker at the z the pane shows (draggable)
         self.marker = pg.TargetItem(pos=(0, 0), size=16, movable=True, pen=pg.mkPen("#111", width=2),
                                     brush=pg.mkBrush(255, 255, 255, 60))
-        self.marker.setZValue(20)
-        self.marker.setVisible(False)
-        self.plot_item.addItem(self.marker, ignoreBounds=True)
+        self._add(self.marker, 20)
         self.marker.sigPositionChanged.connect(self._on_marker)
         self._setting_marker = False
+        self._setting_view = False
         self._press = None  # viewport position of a left press that may become a click
-        self.vb.sigRangeChanged.connect(lambda *a: self.viewChanged.emit())
+        self.vb.sigRangeChanged.connect(self._on_range)
+
+        ev = state.events
+        ev.session.connect(self._on_session)
+        ev.hidden_classes.connect(self._on_hidden)
+        ev.view.connect(self._on_state_view)
+        ev.drawn.connect(self._draw_star)
+        for name in ("a", "b", "t", "method"):
+            getattr(state.interpolation.events, name).connect(self._draw_path)
+        bev = state.bookmarks.events
+        for sig in (bev.inserted, bev.removed, bev.changed, bev.reordered, bev.child_event):
+            sig.connect(self._draw_bookmarks)
+        pane.requested_target.connect(self._on_target)
+
+    def _add(self, item, z: float | None = None):
+        if z is not None:
+            item.setZValue(z)
+        item.setVisible(False)
+        self.plot_item.addItem(item, ignoreBounds=True)
+        return item
 
     # ---------------------------------------------------------------- data
+
+    def _on_session(self, session, _old=None) -> None:
+        if session is None:
+            return
+        self.set_points(session.means, session.labels, session.label_names)
 
     def set_points(self, means: np.ndarray, labels: np.ndarray, label_names: list[str]) -> None:
         """One ScatterPlotItem per class with one shared brush: 70,000 points build in ~0.2 s."""
@@ -77,39 +119,87 @@ class LatentView(pg.PlotWidget):
             self.plot_item.removeItem(s)
         self.legend.clear()
         self.scatters = []
-        pen = None
+        hidden = set(self.state.hidden_classes)
         for k, name in enumerate(label_names):
             pts = means[labels == k]
-            s = pg.ScatterPlotItem(pos=pts, size=self._point_size, pen=pen, brush=pg.mkBrush(class_colour(k)),
+            s = pg.ScatterPlotItem(pos=pts, size=self._point_size, pen=None, brush=pg.mkBrush(class_colour(k)),
                                    symbol="o", pxMode=True, antialias=False)
             s.setZValue(0)
+            s.setVisible(k not in hidden)
             self.plot_item.addItem(s)
             self.legend.addItem(s, name)
-            s.visibleChanged.connect(self.classVisibilityChanged.emit)
+            s.visibleChanged.connect(lambda k=k, s=s: self.state.set_class_hidden(k, not s.isVisible()))
             self.scatters.append(s)
-        self.reset_view(means)
+        if self.state.view is None:
+            self.reset_view()
+        else:
+            self._on_state_view(self.state.view)
 
-    def reset_view(self, means: np.ndarray | None = None) -> None:
-        """Frame the bulk of the points (0.5..99.5 percentiles), or everything shown."""
-        if means is not None and len(means):
-            lo, hi = np.percentile(means, [0.5, 99.5], axis=0)
+    def reset_view(self) -> None:
+        """Frame the bulk of the points (0.5..99.5 percentiles)."""
+        s = self.state.session
+        if s is not None and s.means is not None and len(s.means):
+            lo, hi = np.percentile(s.means, [0.5, 99.5], axis=0)
             pad = 0.08 * (hi - lo).max()
             self.vb.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
         else:
             self.vb.autoRange()
 
-    def visible_classes(self) -> set[int]:
-        return {k for k, s in enumerate(self.scatters) if s.isVisible()}
-
-    def set_class_visible(self, k: int, visible: bool) -> None:
-        self.scatters[k].setVisible(visible)
+    def _on_hidden(self, hidden, _old=None) -> None:
+        for k, s in enumerate(self.scatters):
+            if s.isVisible() == (k in hidden):
+                s.setVisible(k not in hidden)
+        s = self.state.session
+        if s is not None and s.index is not None:
+            s.index.set_visible_labels({k for k in range(len(self.scatters)) if k not in hidden})
 
     def set_point_size(self, size: float) -> None:
         self._point_size = size
         for s in self.scatters:
             s.setSize(size)
 
-    # ---------------------------------------------------------------- marker + underlay
+    # ---------------------------------------------------------------- view range <-> state.view
+
+    def view_rect(self) -> tuple[float, float, float, float]:
+        (x0, x1), (y0, y1) = self.vb.viewRange()
+        return x0, x1, y0, y1
+
+    def _on_range(self, *_a) -> None:
+        if not self._setting_view:
+            self._setting_view = True
+            try:
+                self.state.view = self.view_rect()
+            finally:
+                self._setting_view = False
+        self.viewChanged.emit()
+
+    def _on_state_view(self, view, _old=None) -> None:
+        if view is None or self._setting_view:
+            return
+        self._setting_view = True
+        try:
+            x0, x1, y0, y1 = view
+            self.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
+        finally:
+            self._setting_view = False
+        rect = self.view_rect()
+        if rect != tuple(view):  # the locked aspect widened one range: the state holds what is visible
+            self._setting_view = True
+            try:
+                self.state.view = rect
+            finally:
+                self._setting_view = False
+
+    # ---------------------------------------------------------------- overlays
+
+    def _on_target(self, tgt: PaneTarget) -> None:
+        """The marker sits on the z the pane shows; with vectors on, an arrow from the base to it."""
+        self.set_marker(*tgt.z)
+        if tgt.vectors_on:
+            self._draw_arrow(np.asarray(tgt.base), np.asarray(tgt.z))
+        else:
+            self.arrow_line.setVisible(False)
+            self.arrow_head.setVisible(False)
 
     def set_marker(self, x: float, y: float) -> None:
         self._setting_marker = True
@@ -124,6 +214,51 @@ class LatentView(pg.PlotWidget):
         self.marker.scale = float(px)
         self.marker.viewTransformChanged()  # drops the cached shape and repaints
 
+    def _draw_arrow(self, z0: np.ndarray, z1: np.ndarray) -> None:
+        d = np.asarray(z1, np.float64) - np.asarray(z0, np.float64)
+        visible = bool(np.hypot(*d) > 0)
+        self.arrow_line.setData([float(z0[0]), float(z1[0])], [float(z0[1]), float(z1[1])])
+        if visible:
+            # ArrowItem angles are in screen coordinates (y down) and 0 points left
+            self.arrow_head.setStyle(angle=180.0 - math.degrees(math.atan2(d[1], d[0])))
+            self.arrow_head.setPos(float(z1[0]), float(z1[1]))
+        self.arrow_line.setVisible(visible)
+        self.arrow_head.setVisible(visible)
+
+    def arrow(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(start, end) of the vector arrow drawn on the plane, or None when hidden."""
+        if not self.arrow_line.isVisible():
+            return None
+        x, y = self.arrow_line.getData()
+        return np.array([x[0], y[0]], np.float32), np.array([x[1], y[1]], np.float32)
+
+    def _draw_path(self, *_a) -> None:
+        ip = self.state.interpolation
+        ok = ip.ready
+        for it in (self.path_item, self.over_item, self.ends_item, self.t_item):
+            it.setVisible(ok)
+        for text, p in ((self.text_a, ip.a), (self.text_b, ip.b)):
+            text.setVisible(p is not None)
+            if p is not None:
+                text.setPos(*p)
+        if ok:
+            inner = ip.z_at(np.linspace(0, 1, 101))
+            over = ip.z_at(np.linspace(T_MIN, T_MAX, 201))
+            self.path_item.setData(inner[:, 0], inner[:, 1])
+            self.over_item.setData(over[:, 0], over[:, 1])
+            self.ends_item.setData(pos=np.array([ip.a, ip.b], np.float32))
+            self.t_item.setData(pos=ip.z_at(ip.t)[None, :])
+
+    def _draw_bookmarks(self, *_a) -> None:
+        pts = np.array([m.z for m in self.state.bookmarks], np.float32).reshape(-1, 2)
+        self.bookmark_items.setData(pos=pts)
+        self.bookmark_items.setVisible(len(pts) > 0)
+
+    def _draw_star(self, drawn, _old=None) -> None:
+        self.star.setVisible(drawn is not None)
+        if drawn is not None:
+            self.star.setData(pos=np.array([drawn], np.float32))
+
     def set_underlay(self, mosaic: np.ndarray | None, rect: tuple[float, float, float, float] | None = None) -> None:
         """mosaic row 0 at y0 (see explorer.core.latent.tile); rect = (x0, y0, width, height)."""
         if mosaic is None:
@@ -133,11 +268,7 @@ class LatentView(pg.PlotWidget):
         self.underlay.setRect(QRectF(*rect))
         self.underlay.setVisible(True)
 
-    def view_rect(self) -> tuple[float, float, float, float]:
-        (x0, x1), (y0, y1) = self.vb.viewRange()
-        return x0, x1, y0, y1
-
-    # ---------------------------------------------------------------- mouse
+    # ---------------------------------------------------------------- mouse -> state
 
     def to_data(self, scene_pos) -> tuple[float, float] | None:
         if not self.vb.sceneBoundingRect().contains(scene_pos):
@@ -165,8 +296,8 @@ class LatentView(pg.PlotWidget):
         if self.on_marker(scene_pos) or self.on_legend(scene_pos):
             return  # the marker is dragged, a legend entry toggles its class: neither is a point to decode
         p = self.to_data(scene_pos)
-        if p is not None:
-            self.clicked.emit(*p)
+        if p is not None and self.state.session is not None:
+            self.state.set_point(p, source="click")
 
     def on_marker(self, scene_pos) -> bool:
         """Is this scene point on the decode marker (2 px slack)?
@@ -185,21 +316,21 @@ class LatentView(pg.PlotWidget):
         one of a quick sweep included, so hover preview stopped short of where the mouse came to rest.
         """
         super().mouseMoveEvent(ev)
-        self._on_move(self.mapToScene(ev.position().toPoint()))
-
-    def _on_move(self, scene_pos) -> None:
-        p = self.to_data(scene_pos)
-        if p is not None:
-            self.hovered.emit(*p)
+        if self.state.hover and self.state.session is not None and not ev.buttons():
+            p = self.to_data(self.mapToScene(ev.position().toPoint()))
+            if p is not None:
+                self.state.set_point(p, source="hover")
 
     def on_legend(self, scene_pos) -> bool:
         """Is this scene point on the legend box? (pyqtgraph also reports clicks that an item took.)"""
         return self.legend.isVisible() and self.legend.sceneBoundingRect().contains(scene_pos)
 
     def _on_marker(self, *_a) -> None:
-        if not self._setting_marker:
+        """The marker is being dragged: the pane must show the marker's z, so base = marker - vectors."""
+        if not self._setting_marker and self.state.session is not None:
             p = self.marker.pos()
-            self.markerMoved.emit(p.x(), p.y())
+            z = np.array([p.x(), p.y()]) - self.state.vectors.total()
+            self.state.set_point(z, source="drag")
 
     def data_to_widget(self, x: float, y: float):
         """Widget pixel position of a data point (for tests and benchmarks driving real events)."""

@@ -1,11 +1,14 @@
-"""The main window: wiring between the latent view, the decode pane, the workers and the files.
+"""The main window: it builds the state, the model service and the views, and wires them together.
 
-No maths and no torch here: positions go to the decode worker (explorer.core.decode_service)
-through a Qt bridge; models are opened by a background job (explorer.core.session).
+No maths and no torch here. The window owns one :class:`~explorer.core.state.ExplorerState`.
+Widgets take that state (and the service) and never this window. The pane controller turns the
+state into decode requests. Models are opened by a background worker (explorer.core.session) and
+handed to the model service.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -25,43 +28,58 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from superqt.utils import WorkerBase, create_worker, qdebounced
 
 from explorer.core import latent
 from explorer.core.decode_service import DecodeFailure, DecodeResult
-from explorer.core.session import Session, default_model_path, open_session
-from explorer.qt.bridge import DecodeBridge, JobBridge
+from explorer.core.model_service import ModelService
+from explorer.core.pane import PaneController, Shown
+from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
+from explorer.core.session import Cancelled, Session, default_model_path, open_session
+from explorer.core.state import DENSITY_MAX, DENSITY_MIN, ExplorerState
+from explorer.qt.bookmarks_panel import BookmarksPanel
+from explorer.qt.bridge import ServiceBridge
 from explorer.qt.decode_pane import DecodePane
+from explorer.qt.draw_panel import DrawPanel
 from explorer.qt.info_panel import InfoPanel
+from explorer.qt.interp_panel import InterpolationPanel
 from explorer.qt.latent_view import LatentView
+from explorer.qt.presentation import HelpOverlay, Presentation
+from explorer.qt.vector_panel import VectorPanel
+
+UNDERLAY_DEBOUNCE_MS = 120  # re-render the manifold underlay this long after pan / zoom stops
 
 
 class MainWindow(QMainWindow):
     sessionChanged = Signal(object)  # Session
-    decodeShown = Signal(object)  # DecodeResult shown in the decode pane
+    decodeShown = Signal(object)  # Shown: the pane now displays it
     underlayShown = Signal(object)  # DecodeResult of a manifold grid
     errorShown = Signal(str)
+    _progress = Signal(str, int, int)  # from the open worker's thread
 
     def __init__(self, model_path: str | Path | None = None, dataset: str | None = None, split: str | None = None,
-                 data_dir: str | None = None, open_default: bool = True):
+                 data_dir: str | None = None, open_default: bool = True, state: ExplorerState | None = None):
         super().__init__()
         self.setWindowTitle("Latent Explorer")
         self.resize(1280, 800)
         self.setAcceptDrops(True)
-        self.session: Session | None = None
-        self._open_job: JobBridge | None = None
-        self._jobs: list[JobBridge] = []
-        self.decoder = DecodeBridge(self, threads=1, name="decode-worker")
-        self.grid_decoder = DecodeBridge(self, threads=2, name="grid-worker")
-        self.decoder.result.connect(self._on_decoded)
-        self.decoder.failed.connect(self._on_decode_failed)
-        self.grid_decoder.result.connect(self._on_grid)
-        self.grid_decoder.failed.connect(self._on_decode_failed)
-        self.last_error = ""
+        self.state = state or ExplorerState()
+        self._open_worker = None
+        self._open_cancel: threading.Event | None = None
         self._closed = False
-        self.current_z: np.ndarray | None = None
+        self.last_error = ""
+        self.pending_scene: str | None = None
+        self.t_interactive: float | None = None
 
-        self.view = LatentView()
-        self.pane = DecodePane()
+        self.service = ServiceBridge(self)
+        self.pane_ctl = PaneController(self.state, lambda zs, tgt: self.service.request(zs, "pane", meta=tgt))
+        self.service.result.connect(self._on_result)
+        self.service.failed.connect(self._on_decode_failed)
+        self.pane_ctl.shown.connect(self._on_shown)
+        self._progress.connect(self._on_progress)
+
+        self.view = LatentView(self.state, self.pane_ctl)
+        self.pane = DecodePane(self.state, self.pane_ctl)
         self.info = InfoPanel()
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -69,13 +87,9 @@ class MainWindow(QMainWindow):
         self.error_label.setVisible(False)
         self.error_label.mousePressEvent = lambda ev: self.error_label.setVisible(False)  # click to dismiss
 
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        rl.addWidget(self.pane, 1)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.view)
-        self.splitter.addWidget(right)
+        self.splitter.addWidget(self.pane)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([620, 330])
@@ -85,7 +99,6 @@ class MainWindow(QMainWindow):
         cl.addWidget(self.error_label)
         cl.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
-        self.info_dock = self.add_dock("Model", self.info, Qt.DockWidgetArea.RightDockWidgetArea)
 
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
@@ -94,23 +107,45 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.status_label, 1)
         self.statusBar().addPermanentWidget(self.progress)
 
-        self._grid_timer = QTimer(self, singleShot=True, interval=120)
-        self._grid_timer.timeout.connect(self.request_underlay)
-        self.view.clicked.connect(lambda x, y: self.decode_at(x, y, move_marker=True))
-        self.view.markerMoved.connect(lambda x, y: self.decode_at(x, y, move_marker=False))
-        self.view.hovered.connect(self._on_hover)
-        self.view.viewChanged.connect(self._on_view_changed)
-        self.view.classVisibilityChanged.connect(self._on_classes_changed)
+        self.interp = InterpolationPanel(self.state, self.service)
+        self.bookmarks = BookmarksPanel(self.state)
+        self.vectors = VectorPanel(self.state, self.view)
+        self.draw = DrawPanel(self.state, self.service)
+        self.info_dock = self._add_dock("Model", self.info)
+        for title, panel in (("Interpolation", self.interp), ("Bookmarks", self.bookmarks), ("Vectors", self.vectors),
+                             ("Draw", self.draw)):
+            dock = self._add_dock(title, panel)
+            self.tabifyDockWidget(self.info_dock, dock)
+            setattr(self, f"{title.lower()}_dock", dock)
+        self.info_dock.raise_()
+        self.resizeDocks([self.info_dock], [330], Qt.Orientation.Horizontal)  # most of the width for the plane
+        self.panels: list[QWidget] = [self.interp, self.bookmarks, self.vectors, self.draw]
+        self.presentation = Presentation(self)
+        self.help_overlay = HelpOverlay(self)
         self._build_actions()
-        self._install_panels()
+
+        ev = self.state.events
+        ev.hover.connect(lambda on, _o=None: self._sync_action(self.act_hover, on))
+        ev.underlay.connect(self._on_underlay)
+        ev.density.connect(self._on_density)
+        ev.view.connect(lambda *_a: self._view_settled())
+        ev.presentation.connect(lambda on, _o=None: self.presentation.set(on))
+        self.state.error.connect(self.show_error)
+        self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         if model_path is not None or open_default:
-            # after the first paint: the open job imports torch, which would slow building the window
+            # after the first paint: the open worker imports torch, which would slow building the window
             QTimer.singleShot(0, lambda: self.open_model(model_path or default_model_path(), dataset=dataset,
                                                          split=split, data_dir=data_dir))
 
+    # ---------------------------------------------------------------- compatibility names
+
+    @property
+    def session(self) -> Session | None:
+        return self.state.session
+
     # ---------------------------------------------------------------- layout helpers
 
-    def add_dock(self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+    def _add_dock(self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
         dock.setWidget(widget)
@@ -119,43 +154,56 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _action(self, text: str, slot, shortcut=None, checkable=False, checked=False, tip="") -> QAction:
+    def _action(self, text: str, slot, shortcut=None, checkable=False, tip="") -> QAction:
         a = QAction(text, self)
         if shortcut is not None:
             a.setShortcut(QKeySequence(shortcut))
         a.setCheckable(checkable)
-        if checkable:
-            a.setChecked(checked)
-            a.toggled.connect(slot)
-        else:
-            a.triggered.connect(slot)
+        (a.toggled if checkable else a.triggered).connect(slot)
         a.setToolTip(tip or text)
         self.addAction(a)  # shortcuts work even when the menu bar is hidden (presentation mode)
         return a
 
+    @staticmethod
+    def _sync_action(action: QAction, on: bool) -> None:
+        if action.isChecked() != on:
+            action.blockSignals(True)
+            action.setChecked(on)
+            action.blockSignals(False)
+
     def _build_actions(self) -> None:
+        st, ip = self.state, self.state.interpolation
         m = self.menuBar()
         f = m.addMenu("&File")
-        self.act_open = self._action("&Open model…", self.choose_model, QKeySequence.StandardKey.Open)
-        self.act_open_data = self._action("Open &dataset…", self.choose_dataset)
-        self.act_quit = self._action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.act_quit.setShortcut(QKeySequence("Ctrl+Q"))
-        for a in (self.act_open, self.act_open_data):
+        self.act_open = self._action("&Open model\u2026", self.choose_model, QKeySequence.StandardKey.Open)
+        self.act_open_data = self._action("Open &dataset\u2026", self.choose_dataset)
+        self.act_open_scene = self._action("Open &scene\u2026", self.choose_open_scene, "Ctrl+Shift+O")
+        self.act_save_scene = self._action("&Save scene\u2026", self.choose_save_scene, "Ctrl+S")
+        self.act_quit = self._action("&Quit", self.close, "Ctrl+Q")
+        for a in (self.act_open, self.act_open_data, self.act_open_scene, self.act_save_scene):
             f.addAction(a)
-        self.file_menu = f
         f.addSeparator()
         f.addAction(self.act_quit)
         v = m.addMenu("&View")
-        self.act_hover = self._action("&Hover preview", self.set_hover, "H", checkable=True,
+        self.act_hover = self._action("&Hover preview", lambda on: setattr(st, "hover", on), "H", checkable=True,
                                       tip="Decode while the mouse moves over the plane")
-        self.act_underlay = self._action("&Manifold underlay", self.set_underlay, "M", checkable=True,
-                                         tip="Tile decoded images under the scatter")
-        self.act_reset = self._action("&Reset view", self.reset_view, "R")
-        for a in (self.act_hover, self.act_underlay, self.act_reset):
+        self.act_underlay = self._action("&Manifold underlay", lambda on: setattr(st, "underlay", on), "M",
+                                         checkable=True, tip="Tile decoded images under the scatter")
+        self.act_reset = self._action("&Reset view", self.view.reset_view, "R")
+        self.act_set_a = self._action("Set interpolation A to the point shown", lambda: st.set_endpoint("a"), "A")
+        self.act_set_b = self._action("Set interpolation B to the point shown", lambda: st.set_endpoint("b"), "B")
+        self.act_play = self._action("Play / stop the interpolation",
+                                     lambda: setattr(ip, "playing", not ip.playing and ip.ready), "Space")
+        self.act_bookmark = self._action("Bookmark the point shown", lambda: st.add_bookmark(), "Ctrl+D")
+        self.act_next = self._action("Next bookmark", lambda: self.bookmarks.step(+1), "Right")
+        self.act_prev = self._action("Previous bookmark", lambda: self.bookmarks.step(-1), "Left")
+        self.act_present = self._action("Presentation mode", lambda: setattr(st, "presentation", not st.presentation), "F11")
+        self.act_escape = self._action("Leave presentation mode / close help", self._escape, "Esc")
+        for a in (self.act_hover, self.act_underlay, self.act_reset, self.act_bookmark, self.act_next, self.act_prev,
+                  self.act_present):
             v.addAction(a)
-        self.view_menu = v
         h = m.addMenu("&Help")
-        self.act_help = self._action("&Keys and help", lambda: self.show_help(), "F1")
+        self.act_help = self._action("&Keys and help", lambda: self.help_overlay.toggle(), "F1")
         h.addAction(self.act_help)
         tb = QToolBar("Main")
         tb.setObjectName("main-toolbar")
@@ -164,72 +212,38 @@ class MainWindow(QMainWindow):
         tb.addAction(self.act_hover)
         tb.addAction(self.act_underlay)
         self.density = QSpinBox()
-        self.density.setRange(4, 60)
-        self.density.setValue(20)
+        self.density.setRange(DENSITY_MIN, DENSITY_MAX)
+        self.density.setValue(st.density)
         self.density.setPrefix("grid ")
         self.density.setSuffix(" cells")
         self.density.setToolTip("Manifold underlay density: cells across the longer side of the view")
-        self.density.valueChanged.connect(lambda _v: self._on_view_changed())
+        self.density.valueChanged.connect(lambda v: setattr(st, "density", v))
         tb.addWidget(self.density)
         tb.addAction(self.act_reset)
         self.toolbar = tb
         self.addToolBar(tb)
 
-    def _install_panels(self) -> None:
-        """The feature panels (issue 4): each is a QWidget that wires itself to this window."""
-        from explorer.qt.bookmarks_panel import BookmarksPanel
-        from explorer.qt.interp_panel import InterpolationPanel
-        from explorer.qt.presentation import HelpOverlay, Presentation
-
-        self.interp = InterpolationPanel(self)
-        self.interp_dock = self.add_dock("Interpolation", self.interp)
-        self.tabifyDockWidget(self.info_dock, self.interp_dock)
-        self.bookmarks = BookmarksPanel(self)
-        self.bookmarks_dock = self.add_dock("Bookmarks", self.bookmarks)
-        self.tabifyDockWidget(self.info_dock, self.bookmarks_dock)
-        self.act_set_a = self._action("Set interpolation A to the current point", lambda: self.interp.set_point("a"), "A")
-        self.act_set_b = self._action("Set interpolation B to the current point", lambda: self.interp.set_point("b"), "B")
-        self.act_play = self._action("Play / stop the interpolation", lambda: self.interp.play(not self.interp.btn_play.isChecked()), "Space")
-        self.act_bookmark = self._action("Bookmark the current point", lambda: self.bookmarks.add(), "Ctrl+D")
-        self.act_next = self._action("Next bookmark", lambda: self.bookmarks.step(+1), "Right")
-        self.act_prev = self._action("Previous bookmark", lambda: self.bookmarks.step(-1), "Left")
-        self.presentation = Presentation(self)
-        self.help_overlay = HelpOverlay(self)
-        self.act_present = self._action("Presentation mode", lambda: self.set_presentation(not self.presentation.on), "F11")
-        self.act_escape = self._action("Leave presentation mode / close help", self._escape, "Esc")
-        self.act_save_scene = self._action("&Save scene…", self.choose_save_scene, "Ctrl+S")
-        self.act_open_scene = self._action("Open &scene…", self.choose_open_scene, "Ctrl+Shift+O")
-        self.file_menu.insertAction(self.act_quit, self.act_open_scene)
-        self.file_menu.insertAction(self.act_quit, self.act_save_scene)
-        self.file_menu.insertSeparator(self.act_quit)
-        for a in (self.act_bookmark, self.act_next, self.act_prev, self.act_present):
-            self.view_menu.addAction(a)
-        from explorer.qt.draw_panel import DrawPanel
-        from explorer.qt.vector_panel import VectorPanel
-
-        self.vectors = VectorPanel(self)
-        self.vectors_dock = self.add_dock("Vectors", self.vectors)
-        self.tabifyDockWidget(self.info_dock, self.vectors_dock)
-        self.draw = DrawPanel(self)
-        self.draw_dock = self.add_dock("Draw", self.draw)
-        self.tabifyDockWidget(self.info_dock, self.draw_dock)
-        self.info_dock.raise_()
-        self.resizeDocks([self.info_dock], [330], Qt.Orientation.Horizontal)  # most of the width for the plane
-        self.panels: list[QWidget] = [self.interp, self.bookmarks]
-        self.panels += [self.vectors, self.draw]
-        self.pending_scene: str | None = None
-        self.sessionChanged.connect(self._apply_pending_scene)
-
-    def set_presentation(self, on: bool) -> None:
-        self.presentation.set(on)
-
     def _escape(self) -> None:
         if self.help_overlay.isVisible():
             self.help_overlay.setVisible(False)
-        elif self.presentation.on:
-            self.set_presentation(False)
+        elif self.state.presentation:
+            self.state.presentation = False
 
-    # ---------------------------------------------------------------- scenes
+    # ---------------------------------------------------------------- thin wrappers (menus, CLI, older scripts)
+
+    def set_presentation(self, on: bool) -> None:
+        self.state.presentation = on
+
+    def set_hover(self, on: bool) -> None:
+        self.state.hover = on
+
+    def set_underlay(self, on: bool) -> None:
+        self.state.underlay = on
+
+    def show_help(self) -> None:
+        self.help_overlay.toggle()
+
+    # ---------------------------------------------------------------- scenes (pure core code does the work)
 
     def choose_save_scene(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save scene", "scene.json", "Scenes (*.json)")
@@ -237,11 +251,8 @@ class MainWindow(QMainWindow):
             self.save_scene(path)
 
     def save_scene(self, path: str) -> bool:
-        from explorer.core.scene import SceneError, save_scene
-        from explorer.qt import scene_io
-
         try:
-            save_scene(scene_io.capture(self, path), path)
+            save_scene(self.state, path)
         except SceneError as e:
             self.show_error(str(e))
             return False
@@ -258,28 +269,13 @@ class MainWindow(QMainWindow):
 
     def open_scene(self, path: str) -> bool:
         """Apply a scene to the open model; a scene for another model or a malformed file changes nothing."""
-        from explorer.core.scene import SceneError, load_scene
-        from explorer.qt import scene_io
-
         try:
-            scene_io.apply(self, load_scene(path), str(path))
+            notes = apply_scene(load_scene(path), self.state, str(path))
         except SceneError as e:
             self.show_error(str(e))
             return False
-        self.statusBar().showMessage(f"opened scene {path}", 5000)
+        self.statusBar().showMessage(" ".join(notes) or f"opened scene {path}", 8000)
         return True
-
-    def _apply_pending_scene(self, _session) -> None:
-        if self.pending_scene:
-            path, self.pending_scene = self.pending_scene, None
-            self.open_scene(path)
-
-    def register_job(self, job: JobBridge) -> None:
-        """Background jobs started by panels; cancelled and joined on quit."""
-        for done in [j for j in self._jobs if j.finished]:
-            self._jobs.remove(done)  # finished long ago: let Qt free it once its last signal is delivered
-            done.deleteLater()
-        self._jobs.append(job)
 
     # ---------------------------------------------------------------- files
 
@@ -289,67 +285,79 @@ class MainWindow(QMainWindow):
             self.open_model(path)
 
     def choose_dataset(self) -> None:
-        if self.session is None:
+        if self.state.session is None:
             self.show_error("Open a model first; a dataset is shown through a model.")
             return
         path, _ = QFileDialog.getOpenFileName(self, "Open dataset", "", "Datasets (*.npz);;All files (*)")
         if path:
-            self.open_model(self.session.model_path, dataset=f"npz:{path}")
+            self.open_model(self.state.session.model_path, dataset=f"npz:{path}")
 
     def open_model(self, path: str | Path, dataset: str | None = None, split: str | None = None,
                    data_dir: str | None = None) -> None:
         """Open in the background; on failure the current model stays loaded and the reason is shown."""
         if self._closed:
             return
-        if self._open_job is not None and self._open_job.running:
-            self._open_job.cancel_and_join()
+        if self._open_cancel is not None:
+            self._open_cancel.set()  # a newer open supersedes an older one still running
+        cancel = self._open_cancel = threading.Event()
         path = Path(path)
 
-        def work(progress, cancel):
-            s = open_session(path, dataset, split, data_dir, progress=progress, cancel=cancel)
-            from explorer.core.decode_service import torch_decoder
+        def work():
+            import torch
 
-            return s, torch_decoder(s.model)
+            torch.set_num_threads(2)
+            s = open_session(path, dataset, split, data_dir, progress=self._progress.emit, cancel=cancel)
+            return s, ModelService.prepare(s.model), cancel
 
-        job = JobBridge(work, self, threads=2, name="open-session")
-        job.progress.connect(self._on_progress)
-        job.done.connect(self._on_session)
-        job.error.connect(self._on_open_failed)
-        self._open_job = job
-        self.register_job(job)
+        worker = create_worker(work, _start_thread=False,
+                               _connect={"returned": self._on_opened, "errored": lambda e: self._on_open_failed(e, cancel)})
+        self._open_worker = worker
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.status_label.setText(f"opening {path.name} …")
-        job.start()
+        self.status_label.setText(f"opening {path.name} \u2026")
+        worker.start()
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
+        if self._closed:
+            return
         self.progress.setVisible(True)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
         self.progress.setFormat(f"{stage} %p%")
 
-    def _on_open_failed(self, message: str) -> None:
+    def _on_open_failed(self, error: Exception, cancel: threading.Event) -> None:
+        if self._closed or cancel.is_set() or isinstance(error, Cancelled):
+            return
         self.progress.setVisible(False)
-        self.show_error(message)
-        self.status_label.setText("could not open the file; " + ("the current model is still loaded" if self.session else "no model loaded"))
+        if not isinstance(error, ValueError):  # unexpected: keep the traceback on stderr for bug reports
+            import traceback
 
-    def _on_session(self, result: tuple[Session, Any]) -> None:
-        session, decode_fn = result
+            traceback.print_exception(error)
+        self.show_error(str(error) or type(error).__name__)
+        self.status_label.setText("could not open the file; " + ("the current model is still loaded" if self.state.session
+                                                                else "no model loaded"))
+
+    def _on_opened(self, result: tuple[Session, tuple[Any, Any], threading.Event]) -> None:
+        session, (decode_fn, encode_fn), cancel = result
+        if self._closed or cancel.is_set():
+            return
         self.progress.setVisible(False)
-        self.session = session
-        self.decoder.set_decoder(decode_fn)
-        self.grid_decoder.set_decoder(decode_fn)
+        self.service.set_model(session.model, decode_fn, encode_fn)  # first: the pane refresh decodes with it
         self.t_interactive = time.perf_counter()
-        self.view.set_points(session.means, session.labels, session.label_names)
+        self.state.view = None  # frame the new plane (a scene applied next may set it)
+        self.state.reset_for_session(session)
         self.info.set_rows(session.info())
-        self.setWindowTitle(f"Latent Explorer — {session.model_path.name} — {session.dataset_name}")
+        self.setWindowTitle(f"Latent Explorer \u2014 {session.model_path.name} \u2014 {session.dataset_name}")
         self.status_label.setText(f"{len(session.labels):,} points; click the plane to decode")
         self.error_label.setVisible(False)
-        centre = np.median(session.means, axis=0)
-        self.decode_at(float(centre[0]), float(centre[1]), move_marker=True)
-        if self.act_underlay.isChecked():
-            self.request_underlay()
+        if self.state.point is None:
+            centre = np.median(session.means, axis=0)
+            self.state.set_point(centre, source="start")
+        self._request_underlay()
         self.sessionChanged.emit(session)
+        if self.pending_scene:
+            path, self.pending_scene = self.pending_scene, None
+            self.open_scene(path)
 
     def dragEnterEvent(self, ev) -> None:
         if ev.mimeData().hasUrls():
@@ -363,101 +371,71 @@ class MainWindow(QMainWindow):
     def open_path(self, path: str) -> None:
         """A dropped or given file: a model (.safetensors) or a dataset (.npz or a folder of images)."""
         p = Path(path)
+        s = self.state.session
         if p.suffix == ".safetensors":
             self.open_model(p)
-        elif self.session is None:
+        elif s is None:
             self.show_error(f"{p}: open a model first; a dataset is shown through a model.")
         elif p.suffix == ".npz":
-            self.open_model(self.session.model_path, dataset=f"npz:{p}")
+            self.open_model(s.model_path, dataset=f"npz:{p}")
         elif p.is_dir():
-            self.open_model(self.session.model_path, dataset=f"folder:{p}")
+            self.open_model(s.model_path, dataset=f"folder:{p}")
         else:
             self.show_error(f"{p}: not a model (.safetensors) or a dataset (.npz or a folder of class folders).")
 
-    # ---------------------------------------------------------------- decoding
+    # ---------------------------------------------------------------- results
 
-    def decode_at(self, x: float, y: float, move_marker: bool = True, channel: str = "point") -> int | None:
-        if self.session is None:
-            return None
-        z = np.array([x, y], np.float32)
-        self.current_z = z
-        req = self.decoder.request(z, channel=channel)  # first: the worker starts while the GUI updates
-        if move_marker:
-            self.view.set_marker(x, y)
-        self._update_nearest(z)
-        return req
+    def _on_result(self, res: DecodeResult) -> None:
+        if res.channel == "pane":
+            self.pane_ctl.accept(res)
+        elif res.channel == "grid":
+            self._on_grid(res)
 
-    def _update_nearest(self, z: np.ndarray) -> None:
-        s = self.session
-        idx = s.index.nearest(z) if s and s.index is not None else np.zeros(0, np.int64)
-        if len(idx) == 0:
-            self.pane.show_nearest(None, "", 0.0)
-            self.status_label.setText(f"z = ({z[0]:+.3f}, {z[1]:+.3f})")
-            return
-        i = int(idx[0])
-        d = float(np.linalg.norm(s.means[i] - z))
-        label = s.label_name(i)
-        self.pane.show_nearest(s.display_image(i), label, d)
-        self.status_label.setText(f"z = ({z[0]:+.3f}, {z[1]:+.3f})    nearest: {label} (#{i}, distance {d:.3f})")
-
-    def _on_hover(self, x: float, y: float) -> None:
-        if self.act_hover.isChecked():
-            self.decode_at(x, y, move_marker=True)
-
-    def _on_decoded(self, res: DecodeResult) -> None:
-        if res.channel != "point":
-            self.on_channel_result(res)
-            return
-        self.pane.show_decoded(res.z[0], res.images[0])
-        self.decodeShown.emit(res)
-
-    def on_channel_result(self, res: DecodeResult) -> None:
-        """Results of other panels' channels (interpolation, vectors); panels override via signals."""
-        self.decodeShown.emit(res)
+    def _on_shown(self, shown: Shown) -> None:
+        self.status_label.setText(shown.status)
+        self.decodeShown.emit(shown)
 
     def _on_decode_failed(self, f: DecodeFailure) -> None:
         self.show_error(f"Decoding failed: {f.message}")
 
     # ---------------------------------------------------------------- underlay
 
-    def set_hover(self, on: bool) -> None:
-        self.act_hover.setChecked(on)
-
-    def set_underlay(self, on: bool) -> None:
-        if self.act_underlay.isChecked() != on:
-            self.act_underlay.setChecked(on)  # toggled -> set_underlay(on) again, which does the work once
-            return
+    def _on_underlay(self, on: bool, _old=None) -> None:
+        self._sync_action(self.act_underlay, on)
         if on:
-            self.request_underlay()
+            self._request_underlay()
         else:
-            self.grid_decoder.service.cancel("grid")
+            self.service.service.cancel("grid")
             self.view.set_underlay(None)
 
-    def _on_view_changed(self) -> None:
-        if self.act_underlay.isChecked():
-            self._grid_timer.start()  # re-render shortly after pan / zoom stops changing
+    def _on_density(self, v: int, _old=None) -> None:
+        if self.density.value() != v:
+            self.density.blockSignals(True)
+            self.density.setValue(v)
+            self.density.blockSignals(False)
+        self._view_settled()
 
-    def request_underlay(self) -> int | None:
-        if self.session is None or not self.act_underlay.isChecked():
+    @qdebounced(timeout=UNDERLAY_DEBOUNCE_MS)
+    def _view_settled(self) -> None:
+        """Re-render the underlay once pan / zoom has stopped changing."""
+        self._request_underlay()
+
+    def _request_underlay(self) -> int | None:
+        if self.state.session is None or not self.state.underlay or self._closed:
             return None
         x0, x1, y0, y1 = self.view.view_rect()
-        grid = latent.grid_for_view(x0, x1, y0, y1, self.density.value())
-        return self.grid_decoder.request(grid.centres(), channel="grid", meta=grid)
+        grid = latent.grid_for_view(x0, x1, y0, y1, self.state.density)
+        return self.service.request(grid.centres(), "grid", meta=grid)
+
+    def request_underlay(self) -> int | None:
+        return self._request_underlay()
 
     def _on_grid(self, res: DecodeResult) -> None:
-        if not self.act_underlay.isChecked():
+        if not self.state.underlay:
             return
         g: latent.Grid = res.meta
         self.view.set_underlay(latent.tile(res.images, g), (g.x0, g.y0, g.x1 - g.x0, g.y1 - g.y0))
         self.underlayShown.emit(res)
-
-    def _on_classes_changed(self) -> None:
-        if self.session is not None and self.session.index is not None:
-            self.session.index.set_visible_labels(self.view.visible_classes())
-
-    def reset_view(self) -> None:
-        if self.session is not None:
-            self.view.reset_view(self.session.means)
 
     # ---------------------------------------------------------------- messages
 
@@ -469,10 +447,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
         self.errorShown.emit(message)
 
-    def show_help(self) -> None:
-        """F1: the shortcut overlay (also readable on a projector)."""
-        self.help_overlay.toggle()
-
     # ---------------------------------------------------------------- quit
 
     def closeEvent(self, ev) -> None:
@@ -481,13 +455,14 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         """Cancel, stop, join every thread (no 'QThread destroyed while running')."""
+        if self._closed:
+            return
         self._closed = True
-        self._grid_timer.stop()
-        for panel in getattr(self, "panels", []):
+        self.state.interpolation.playing = False
+        if self._open_cancel is not None:
+            self._open_cancel.set()
+        for panel in self.panels:
             if hasattr(panel, "shutdown"):
                 panel.shutdown()
-        for job in self._jobs:
-            job.cancel_and_join()
-        self._jobs.clear()
-        self.decoder.close()
-        self.grid_decoder.close()
+        self.service.close()
+        WorkerBase.await_workers(msecs=20_000)  # the open worker stops at its next batch; a GIF write finishes

@@ -1,14 +1,13 @@
-"""Attribute vectors: mean(group A) - mean(group B), where a group is a class or a lasso selection;
-a list of named vectors with strengths (negative = subtract) applied to the current point and
-decoded live; an arrow on the plane from the point to the result. Maths in explorer.core.vectors.
+"""Attribute vectors: mean(group A) - mean(group B), where a group is a class or a lasso selection.
+
+The panel renders ``state.vectors`` (a row per vector: on/off, name, AUC, strength) and writes the
+user's changes back into it. The pane rule adds the enabled vectors to the base point; the plane
+draws the arrow. Maths in explorer.core.vectors and explorer.core.state.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -26,11 +25,9 @@ from PySide6.QtWidgets import (
 from superqt import QLabeledDoubleSlider
 
 from explorer.core import vectors
-from explorer.core.decode_service import DecodeResult
-from explorer.core.scene import Vector
+from explorer.core.state import ExplorerState, StateError, Vector
 from explorer.qt.selection import LassoSelector
 
-ARROW_COLOUR = "#D55E00"
 HINT_COLOURS = {"strong": "#1b7f3b", "weak": "#b26b00", "\u2248 noise": "#8a1c1c", "unknown": "#666"}
 AUC_HELP = ("AUC = how well the direction separates A from B (projection of each point on the vector; "
             "1.0 = perfectly, 0.5 = chance). \u2265 0.9 strong, 0.7\u20130.9 weak, < 0.7 \u2248 noise.")
@@ -42,12 +39,9 @@ def _signed(s: float) -> str:
 
 
 class VectorRow(QWidget):
-    """One vector: on/off, name, AUC with its hint, strength slider with an explicit sign, remove."""
+    """One vector of the state: on/off, name, AUC with its hint, strength slider with an explicit sign, remove."""
 
-    changed = Signal()
-    removeRequested = Signal(object)  # self
-
-    def __init__(self, vector: Vector):
+    def __init__(self, vector: Vector, remove):
         super().__init__()
         self.vector = vector
         self.check = QCheckBox()
@@ -86,11 +80,21 @@ class VectorRow(QWidget):
         lay.setSpacing(1)
         lay.addLayout(top)
         lay.addLayout(bottom)
-        self.check.toggled.connect(self._on_enabled)
-        self.name.textEdited.connect(self._on_name)
-        self.slider.valueChanged.connect(self._on_strength)
-        self.btn_remove.clicked.connect(lambda: self.removeRequested.emit(self))
+        # user -> the vector in the state
+        self.check.toggled.connect(lambda on: setattr(vector, "enabled", on))
+        self.name.textEdited.connect(lambda text: setattr(vector, "name", text))
+        self.slider.valueChanged.connect(lambda v: setattr(vector, "strength", v))
+        self.btn_remove.clicked.connect(lambda: remove(vector))
+        # the vector -> widgets (scripts and scenes change it too)
+        vector.events.enabled.connect(self._on_enabled)
+        vector.events.strength.connect(self._on_strength)
+        vector.events.name.connect(self._on_name)
         self._show_sign()
+
+    def disconnect_vector(self) -> None:
+        self.vector.events.enabled.disconnect(self._on_enabled)
+        self.vector.events.strength.disconnect(self._on_strength)
+        self.vector.events.name.disconnect(self._on_name)
 
     def set_strength(self, s: float) -> None:
         self.slider.setValue(vectors.clamp_strength(s))
@@ -98,19 +102,23 @@ class VectorRow(QWidget):
     def set_enabled(self, on: bool) -> None:
         self.check.setChecked(on)
 
-    def _on_enabled(self, on: bool) -> None:
-        self.vector.enabled = bool(on)
+    def _on_enabled(self, on: bool, _old=None) -> None:
+        if self.check.isChecked() != on:
+            self.check.blockSignals(True)
+            self.check.setChecked(on)
+            self.check.blockSignals(False)
         self._show_sign()
-        self.changed.emit()
 
-    def _on_name(self, text: str) -> None:
-        self.vector.name = text
-        self.changed.emit()
-
-    def _on_strength(self, value: float) -> None:
-        self.vector.strength = float(value)
+    def _on_strength(self, value: float, _old=None) -> None:
+        if abs(self.slider.value() - value) > 1e-9:
+            self.slider.blockSignals(True)
+            self.slider.setValue(value)
+            self.slider.blockSignals(False)
         self._show_sign()
-        self.changed.emit()
+
+    def _on_name(self, text: str, _old=None) -> None:
+        if self.name.text() != text:
+            self.name.setText(text)
 
     def _show_sign(self) -> None:
         s = self.vector.strength
@@ -127,20 +135,14 @@ class VectorRow(QWidget):
 
 
 class VectorPanel(QWidget):
-    changed = Signal()  # the list, a strength, a switch or a name changed (scenes listen)
-    resultShown = Signal(object)  # DecodeResult of point + vectors, shown in the decode pane
     selectionMade = Signal(str, int)  # tag ("A" / "B"), number of points selected
 
-    def __init__(self, window):
+    def __init__(self, state: ExplorerState, plane):
         super().__init__()
-        self.window = window
-        self._vectors: list[Vector] = []
+        self.state = state
         self.rows: list[VectorRow] = []
         self._selections: dict[str, vectors.Group] = {}
         self._name_edited = False
-        self._showing = False  # the pane shows point + vectors (so it must go back to the point when none is on)
-        self._model_sha: str | None = None
-        self.last_result: DecodeResult | None = None
 
         self.combo_a = QComboBox()
         self.combo_b = QComboBox()
@@ -192,17 +194,7 @@ class VectorPanel(QWidget):
         lay.addLayout(foot)
         lay.addWidget(legend)
 
-        # the vector on the plane: a line from the point to point + vectors, with an arrow head
-        plot = window.view.plot_item
-        self.arrow_line = pg.PlotCurveItem(pen=pg.mkPen(ARROW_COLOUR, width=3))
-        self.arrow_head = pg.ArrowItem(angle=180, headLen=16, tipAngle=32, tailLen=0, pen=pg.mkPen("#000", width=1),
-                                       brush=pg.mkBrush(ARROW_COLOUR))
-        for it in (self.arrow_line, self.arrow_head):
-            it.setZValue(16)  # above the scatter (0), below the decode marker (20)
-            it.setVisible(False)
-            plot.addItem(it, ignoreBounds=True)
-
-        self.selector = LassoSelector(window.view, lambda: window.session.index if window.session else None, self)
+        self.selector = LassoSelector(plane, lambda: state.session.index if state.session else None, self)
         self.selector.selected.connect(self._on_selected)
         self.selector.cancelled.connect(self._on_selection_cancelled)
         self.btn_sel_a.clicked.connect(lambda on: self.start_selection("A") if on else self.selector.cancel())
@@ -211,15 +203,19 @@ class VectorPanel(QWidget):
         self.combo_b.currentIndexChanged.connect(lambda _i: self._update_default_name())
         self.name_edit.textEdited.connect(self._on_name_edited)
         self.btn_add.clicked.connect(lambda: self.add_from_groups())
-        self.btn_clear.clicked.connect(lambda: self.set_vectors([]))
-        window.decoder.result.connect(self._on_result)
-        window.decodeShown.connect(self._on_point_shown)
-        window.sessionChanged.connect(self._on_session)
+        self.btn_clear.clicked.connect(lambda: state.vectors.clear())
+        ev = state.vectors.events
+        for sig in (ev.inserted, ev.removed, ev.changed, ev.reordered):
+            sig.connect(self._rebuild_rows)
+        ev.child_event.connect(self._update_sum)
+        state.events.session.connect(self._on_session)
         self._set_enabled_controls(False)
 
     # ---------------------------------------------------------------- groups
 
-    def _on_session(self, session) -> None:
+    def _on_session(self, session, _old=None) -> None:
+        if session is None:
+            return
         self.selector.cancel()
         self._selections.clear()
         for combo in (self.combo_a, self.combo_b):
@@ -231,13 +227,9 @@ class VectorPanel(QWidget):
         if len(session.label_names) > 1:
             self.combo_a.setCurrentIndex(1)
             self.combo_b.setCurrentIndex(0)
-        if self._model_sha is not None and session.sha256 != self._model_sha:
-            self.set_vectors([])  # directions of another model's plane mean nothing here
-        self._model_sha = session.sha256
         self._name_edited = False
         self._update_default_name()
         self._set_enabled_controls(True)
-        self.refresh()
 
     def _set_enabled_controls(self, on: bool) -> None:
         for wdg in (self.combo_a, self.combo_b, self.btn_sel_a, self.btn_sel_b, self.btn_add, self.name_edit):
@@ -246,7 +238,7 @@ class VectorPanel(QWidget):
     def group(self, tag: str) -> vectors.Group | None:
         combo = self.combo_a if tag == "A" else self.combo_b
         data = combo.currentData()
-        s = self.window.session
+        s = self.state.session
         if data is None or s is None:
             return None
         kind, _, value = str(data).partition(":")  # "class:3" or "sel:A"
@@ -261,8 +253,8 @@ class VectorPanel(QWidget):
             combo.setCurrentIndex(i)
 
     def start_selection(self, tag: str) -> None:
-        if self.window.session is None:
-            self.window.show_error("Open a model first: there are no points to select.")
+        if self.state.session is None:
+            self.state.error.emit("Open a model first: there are no points to select.")
             self._sync_select_buttons()
             return
         self.selector.start(tag)
@@ -315,122 +307,43 @@ class VectorPanel(QWidget):
     # ---------------------------------------------------------------- the list
 
     def add_from_groups(self, name: str | None = None) -> Vector | None:
-        """mean(A) - mean(B) of the chosen groups, added to the list (enabled, strength 1)."""
-        s = self.window.session
+        """mean(A) - mean(B) of the chosen groups, added to the state's list (enabled, strength 1)."""
         a, b = self.group("A"), self.group("B")
-        if s is None or a is None or b is None:
-            self.window.show_error("Open a model and choose groups A and B first.")
+        if self.state.session is None or a is None or b is None:
+            self.state.error.emit("Open a model and choose groups A and B first.")
             return None
         try:
-            v = vectors.make_vector(s.means, a, b, name=name or self.name_edit.text().strip() or None)
-        except ValueError as e:
-            self.window.show_error(str(e))
+            v = self.state.vectors.add_difference(a.mask, b.mask, name=name or self.name_edit.text().strip() or None,
+                                                  names=(a.name, b.name))
+        except StateError as e:
+            self.state.error.emit(str(e))
             return None
-        self._add_row(v)
         self._name_edited = False
         self._update_default_name()
         self.status.setText(f"Added \u201c{v.name}\u201d: AUC {v.auc:.2f} ({vectors.auc_hint(v.auc)}).")
-        self.refresh()
         return v
 
-    def _add_row(self, v: Vector) -> VectorRow:
-        self._vectors.append(v)
-        row = VectorRow(v)
-        row.changed.connect(self.refresh)
-        row.removeRequested.connect(self.remove_row)
-        self.rows.append(row)
-        self.list_layout.insertWidget(self.list_layout.count() - 1, row)
-        return row
-
-    def remove_row(self, row: VectorRow) -> None:
-        if row not in self.rows:
-            return
-        i = self.rows.index(row)
-        self.rows.pop(i)
-        self._vectors.pop(i)
-        row.setParent(None)
-        row.deleteLater()
-        self.refresh()
-
-    def vectors(self) -> list[Vector]:
-        """Copies of the vectors, in list order (what a scene stores)."""
-        return [Vector(v.name, list(v.vector), float(v.strength), bool(v.enabled), v.auc) for v in self._vectors]
-
-    def set_vectors(self, vs: list[Vector]) -> None:
-        """Replace the list (scene load). Strengths are clamped to the slider range."""
-        checked = [vectors.check_vector(v) for v in vs]
-        for row in self.rows:
+    def _rebuild_rows(self, *_a) -> None:
+        """One row per vector of the state, in order (rows of removed vectors go)."""
+        old = {id(r.vector): r for r in self.rows}
+        self.rows = []
+        for v in self.state.vectors:
+            row = old.pop(id(v), None) or VectorRow(v, self.state.vectors.remove)
+            self.rows.append(row)
+        for row in old.values():
+            row.disconnect_vector()
             row.setParent(None)
             row.deleteLater()
-        self.rows.clear()
-        self._vectors.clear()
-        for v in checked:
-            self._add_row(v)
-        self.refresh()
+        for i, row in enumerate(self.rows):
+            self.list_layout.insertWidget(i, row)
+        self._update_sum()
 
-    def total(self) -> np.ndarray:
-        return vectors.total(self._vectors)
-
-    # ---------------------------------------------------------------- applying + decoding
-
-    def refresh(self) -> None:
-        self._update()
-        self.changed.emit()
-
-    def _on_point_shown(self, res: DecodeResult) -> None:
-        if res.channel == "point":
-            self._update()  # the base point moved (click, drag, hover, scene, draw panel...)
-
-    def target(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(base point, base point + enabled vectors), or None if nothing is to be applied."""
-        w = self.window
-        if w.session is None or w.current_z is None or not vectors.active(self._vectors):
-            return None
-        z0 = np.asarray(w.current_z, np.float32).copy()
-        return z0, vectors.apply(z0, self._vectors)
-
-    def _update(self) -> None:
-        tot = self.total()
-        n_on = len(vectors.active(self._vectors))
-        self.sum_label.setText("no vectors" if not self._vectors else
-                               f"{n_on} of {len(self._vectors)} on; sum = ({tot[0]:+.3f}, {tot[1]:+.3f})")
-        tz = self.target()
-        if tz is None:
-            self.arrow_line.setVisible(False)
-            self.arrow_head.setVisible(False)
-            if self._showing and self.window.current_z is not None and self.window.session is not None:
-                self.window.decoder.request(self.window.current_z, channel="point")  # back to the plain point
-            self._showing = False
-            return
-        z0, z1 = tz
-        self._draw_arrow(z0, z1)
-        self._showing = True
-        self.window.decoder.request(z1, channel="vector", meta=z0)
-
-    def _draw_arrow(self, z0: np.ndarray, z1: np.ndarray) -> None:
-        d = np.asarray(z1, np.float64) - np.asarray(z0, np.float64)
-        visible = bool(np.hypot(*d) > 0)
-        self.arrow_line.setData([float(z0[0]), float(z1[0])], [float(z0[1]), float(z1[1])])
-        if visible:
-            # ArrowItem angles are in screen coordinates (y down) and 0 points left
-            self.arrow_head.setStyle(angle=180.0 - math.degrees(math.atan2(d[1], d[0])))
-            self.arrow_head.setPos(float(z1[0]), float(z1[1]))
-        self.arrow_line.setVisible(visible)
-        self.arrow_head.setVisible(visible)
-
-    def arrow(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(start, end) of the arrow drawn on the plane, or None when hidden."""
-        if not self.arrow_line.isVisible():
-            return None
-        x, y = self.arrow_line.getData()
-        return np.array([x[0], y[0]], np.float32), np.array([x[1], y[1]], np.float32)
-
-    def _on_result(self, res: DecodeResult) -> None:
-        if res.channel != "vector" or not self._showing:
-            return  # a late result after the last vector was switched off
-        self.last_result = res
-        self.window.pane.show_decoded(res.z[0], res.images[0], title="point + vectors")
-        self.resultShown.emit(res)
+    def _update_sum(self, *_a) -> None:
+        vs = self.state.vectors
+        tot = vs.total()
+        n_on = sum(v.enabled for v in vs)
+        self.sum_label.setText("no vectors" if not len(vs) else
+                               f"{n_on} of {len(vs)} on; sum = ({tot[0]:+.3f}, {tot[1]:+.3f})")
 
     def shutdown(self) -> None:
         self.selector.shutdown()

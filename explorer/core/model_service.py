@@ -1,0 +1,104 @@
+"""The one owner of the open model. Every use of it goes through here. Qt-free.
+
+That covers the pane's decodes, the encoding of a drawn or dropped image, the filmstrip, the
+manifold grid, and the frames of a GIF export.
+
+Two lanes (:class:`~explorer.core.decode_service.DecodeService` worker threads) share the model.
+It is read-only, under ``torch.inference_mode``:
+
+- **interactive** (1 OpenMP thread): ``pane`` before ``encode``. A click never waits behind bulk
+  work.
+- **bulk** (2 OpenMP threads): ``filmstrip`` before ``grid`` before ``export``.
+
+Each channel keeps a single pending slot, so a newer request replaces an older one that has not
+started. ``set_model`` lays the new model out (channels_last) on the caller's thread *before* either
+lane can see it. After that, nothing changes the model's layout or weights. The old model keeps
+running any decode already started, and its result is dropped by id. Loading a model (and encoding
+the dataset) happens on the open job's thread, before the model is handed over here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from explorer.core.decode_service import (
+    DecodeFailure,
+    DecodeResult,
+    DecodeService,
+    prepare_model,
+    torch_decoder,
+    torch_encoder,
+)
+
+LANES: dict[str, tuple[tuple[str, ...], int]] = {  # lane -> (channels in priority order, OpenMP threads)
+    "interactive": (("pane", "encode"), 1),
+    "bulk": (("filmstrip", "grid", "export"), 2),
+}
+
+
+class ModelService:
+    def __init__(self, on_result: Callable[[DecodeResult], None] | None = None,
+                 on_error: Callable[[DecodeFailure], None] | None = None) -> None:
+        self.model: Any = None
+        self._lanes: dict[str, DecodeService] = {}
+        self._route: dict[str, DecodeService] = {}
+        for lane, (channels, threads) in LANES.items():
+            svc = DecodeService(on_result=on_result, on_error=on_error, threads=threads, priority=channels,
+                                name=f"model-{lane}")
+            self._lanes[lane] = svc
+            for ch in channels:
+                self._route[ch] = svc
+
+    @staticmethod
+    def prepare(model: Any) -> tuple[Callable, Callable]:
+        """Lay ``model`` out and build its decode / encode functions. Run it on the thread that loaded
+        the model (the open job), before :meth:`set_model` publishes it: the GUI thread never runs torch."""
+        prepare_model(model)
+        return torch_decoder(model), torch_encoder(model)
+
+    def set_model(self, model: Any, decode_fn: Callable | None = None, encode_fn: Callable | None = None) -> None:
+        """Hand a model over (None: no model). Pending requests for the old one are dropped.
+
+        Without ``decode_fn`` / ``encode_fn`` the model is prepared here (:meth:`prepare`)."""
+        if model is not None and (decode_fn is None or encode_fn is None):
+            decode_fn, encode_fn = self.prepare(model)
+        self.model = model
+        for svc in self._lanes.values():
+            svc.set_decoder(decode_fn, encode_fn)
+
+    def lane(self, channel: str) -> DecodeService:
+        base = channel.split(":", 1)[0]  # "pane:1" -> the pane lane
+        try:
+            return self._route[base]
+        except KeyError:
+            raise ValueError(f"unknown channel {channel!r}") from None
+
+    def request(self, z: Any, channel: str, *, meta: Any = None, labels: Any = None) -> int:
+        """Decode the points ``z`` (N, 2) on ``channel``."""
+        return self.lane(channel).request(z, channel=channel, meta=meta, labels=labels)
+
+    def encode(self, images: Any, *, channel: str = "encode", meta: Any = None) -> int:
+        """Encode images (N, C, H, W); the result's ``z`` holds their means, ``images`` their reconstructions."""
+        return self.lane(channel).request(images, channel=channel, meta=meta, op="encode")
+
+    def cancel(self, channel: str) -> None:
+        self.lane(channel).cancel(channel)
+
+    def pending(self) -> int:
+        return sum(s.pending() for s in self._lanes.values())
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        return all(s.wait_idle(timeout) for s in self._lanes.values())
+
+    @property
+    def decoded(self) -> int:
+        return sum(s.decoded for s in self._lanes.values())
+
+    @property
+    def alive(self) -> bool:
+        return any(s.alive for s in self._lanes.values())
+
+    def close(self, timeout: float = 10.0) -> None:
+        for s in self._lanes.values():
+            s.close(timeout)

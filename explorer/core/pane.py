@@ -1,0 +1,176 @@
+"""The pane rule and the pane controller, Qt-free.
+
+The rule: the main pane shows ``decode(base + sum of strength * vector over the enabled vectors)``,
+where ``base`` is what the user touched last: the current point (a click, drag, hover, bookmark or a
+drawn image's mean) or the interpolation frame at t. The caption, the nearest real image, the status
+bar and the marker all describe that same z (:class:`Shown`).
+
+:class:`PaneController` listens to the state and sends ONE request per change through a submit
+function (the decode service). With vectors on, one request carries both the base and the result,
+so the pane shows them side by side without a second round trip. Staleness is judged per pane: a
+result older than the one shown is dropped, whatever action asked for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from psygnal import Signal
+
+from explorer.core.state import ExplorerState, Point
+
+_SOURCE_WORDS = {"click": "clicked point", "drag": "dragged point", "hover": "hover", "drawing": "drawn image",
+                 "scene": "scene point", "start": "start point"}
+
+
+@dataclass(frozen=True)
+class PaneTarget:
+    """What the pane must show for the current state (before decoding)."""
+
+    base: Point  # the z the user touched last
+    z: Point  # base + enabled vectors: the z shown
+    source: str  # "click", "drag", "hover", "bookmark “name”", "drawing", "interpolation"
+    n_vectors: int  # enabled vectors applied
+    t: float | None = None  # for an interpolation frame
+    method: str | None = None
+
+    @property
+    def vectors_on(self) -> bool:
+        return self.n_vectors > 0
+
+    def describe(self) -> str:
+        """The caption's first part: which thing is shown."""
+        if self.source == "interpolation":
+            what = f"interpolation t = {self.t:+.2f} ({self.method})"
+        else:
+            what = _SOURCE_WORDS.get(self.source, self.source)
+        if self.vectors_on:
+            what += f" + {self.n_vectors} vector" + ("s" if self.n_vectors > 1 else "")
+        return what
+
+
+def pane_target(state: ExplorerState) -> PaneTarget | None:
+    """The pane rule. None when there is nothing to show (no model, no point yet)."""
+    ip = state.interpolation
+    if state.base == "interpolation" and ip.ready:
+        base = tuple(float(v) for v in ip.z_at(ip.t))
+        source, t, method = "interpolation", ip.t, ip.method
+    elif state.point is not None:
+        base, source, t, method = state.point, state.point_source, None, None
+    else:
+        return None
+    on = state.vectors.active()
+    z = np.asarray(base, np.float64) + state.vectors.total()
+    return PaneTarget(base=base, z=(float(z[0]), float(z[1])), source=source, n_vectors=len(on), t=t, method=method)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the pane displays, once decoded: everything here describes the same ``z``."""
+
+    id: int  # the request id it answers
+    target: PaneTarget
+    image: np.ndarray  # (H, W) or (H, W, 3) in [0, 1]: decode(z)
+    base_image: np.ndarray | None  # decode(base) when vectors are on (shown beside the result)
+    nearest_index: int | None  # dataset index whose mean is nearest to z
+    nearest_label: str
+    nearest_distance: float
+
+    @property
+    def z(self) -> np.ndarray:
+        return np.asarray(self.target.z, np.float32)
+
+    @property
+    def caption(self) -> str:
+        z = self.target.z
+        return f"{self.target.describe()} \u00b7 z = ({z[0]:+.3f}, {z[1]:+.3f})"
+
+    @property
+    def status(self) -> str:
+        z = self.target.z
+        text = f"{self.target.describe()}: z = ({z[0]:+.3f}, {z[1]:+.3f})"
+        if self.nearest_index is not None:
+            text += f"    nearest: {self.nearest_label} (#{self.nearest_index}, distance {self.nearest_distance:.3f})"
+        return text
+
+
+class PaneController:
+    """Turns state changes into decode requests for one pane, and results into :class:`Shown`.
+
+    ``submit(zs (N, 2) float32, meta) -> request id`` sends a request (the decode service's
+    ``request`` on the pane's channel). ``accept(result)`` must be called on the thread that owns
+    the views (the GUI thread); it drops results older than the one shown and emits ``shown``.
+    """
+
+    shown = Signal(object)  # Shown: the pane now displays this
+    requested_target = Signal(object)  # PaneTarget: just requested (the marker and arrow move at once)
+
+    def __init__(self, state: ExplorerState, submit: Callable[[np.ndarray, Any], int]):
+        self.state = state
+        self._submit = submit
+        self.last: Shown | None = None
+        self.requested: PaneTarget | None = None  # the newest target sent
+        self.requested_id = 0
+        self.requests = 0  # how many requests were sent (tests: one per change)
+        self.dropped = 0  # stale results dropped
+        ev = state.events
+        for sig in (ev.point, ev.point_source, ev.base):
+            sig.connect(self.update)
+        ev.session.connect(self.refresh)  # same z, new decoder
+        ip = state.interpolation.events
+        for sig in (ip.a, ip.b, ip.t, ip.method):
+            sig.connect(self.update)
+        vs = state.vectors.events
+        for sig in (vs.inserted, vs.removed, vs.changed, vs.reordered, vs.child_event):
+            sig.connect(self.update)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing requested that is not shown yet."""
+        return self.requested is None or (self.last is not None and self.last.id >= self.requested_id)
+
+    def update(self, *_args: Any) -> int | None:
+        """Request the pane's target if it changed; returns the request id (None if nothing to do)."""
+        if self.state.session is None:
+            return None
+        tgt = pane_target(self.state)
+        if tgt is None or tgt == self.requested:
+            return None
+        zs = [tgt.z, tgt.base] if tgt.vectors_on else [tgt.z]
+        self.requested = tgt
+        self.requests += 1
+        self.requested_id = self._submit(np.asarray(zs, np.float32), tgt)
+        self.requested_target.emit(tgt)
+        return self.requested_id
+
+    def refresh(self, *_args: Any) -> int | None:
+        """Request the current target again (a new model: same z, new decoder)."""
+        self.requested = None
+        return self.update()
+
+    def accept(self, result: Any) -> bool:
+        """A decode result for this pane (``.id``, ``.images``, ``.meta`` = its PaneTarget)."""
+        if self.last is not None and result.id <= self.last.id:
+            self.dropped += 1
+            return False
+        tgt: PaneTarget = result.meta
+        idx, label, dist = None, "", 0.0
+        s = self.state.session
+        if s is not None and s.index is not None:
+            near = s.index.nearest(np.asarray(tgt.z, np.float32))
+            if len(near):
+                idx = int(near[0])
+                label = s.label_name(idx)
+                dist = float(np.linalg.norm(s.means[idx] - np.asarray(tgt.z, np.float32)))
+        base_image = result.images[1] if tgt.vectors_on and len(result.images) > 1 else None
+        self.last = Shown(result.id, tgt, result.images[0], base_image, idx, label, dist)
+        self.shown.emit(self.last)
+        return True
+
+    def clear(self) -> None:
+        self.last = None
+        self.requested = None
+        self.requested_id = 0

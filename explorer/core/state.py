@@ -1,0 +1,381 @@
+"""The explorer state: everything a user can change and a scene holds, Qt-free and evented.
+
+Modelled on napari's ``ViewerModel``: widgets take this object, render it, and write user actions
+back into it; they never talk to each other or to the main window. Change events come from
+psygnal's evented dataclasses: ``state.events.point.connect(cb)`` calls ``cb(new, old)`` after a
+change (setting an equal value emits nothing).
+
+Setting a field does exactly what the matching user action does: ``state.point = (x, y)`` is a click
+there, ``state.interpolation.t = 0.4`` is a move of the t slider. Values are checked and normalised
+on assignment (points become tuples of two finite floats, strengths are clamped to the slider range),
+so a script cannot put the state into a shape no widget could.
+
+The pane rule that turns this state into the one z the main pane shows lives in
+:mod:`explorer.core.pane`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from psygnal import Signal, evented
+from psygnal.containers import EventedList
+
+from explorer.core import latent
+from training.errors import UserError
+
+Point = tuple[float, float]
+METHODS = ("linear", "spherical")
+T_MIN, T_MAX = -0.5, 1.5  # interpolation t: 0 = A, 1 = B; beyond is overshoot
+FRAMES_MIN, FRAMES_MAX = 2, 32
+STRENGTH_MIN, STRENGTH_MAX = -3.0, 3.0  # attribute-vector strengths: the vector panel's slider range
+DENSITY_MIN, DENSITY_MAX = 4, 60  # manifold underlay: cells across the longer side of the view
+AUC_STRONG, AUC_WEAK = 0.9, 0.7  # >= strong; [weak, strong) weak; below: indistinguishable from noise
+
+
+class StateError(UserError):
+    """A value that no user action could produce (a point that is not two finite numbers, ...)."""
+
+
+def as_point(v: Any, what: str = "point") -> Point:
+    """Two finite floats as a tuple (what every z field holds); StateError otherwise."""
+    try:
+        a = np.asarray(v, np.float64).ravel()
+    except (TypeError, ValueError):
+        raise StateError(f"{what} must be two finite numbers, not {v!r}.") from None
+    if a.shape != (2,) or not np.all(np.isfinite(a)):
+        raise StateError(f"{what} must be two finite numbers, not {v!r}.")
+    return float(a[0]), float(a[1])
+
+
+def _opt_point(v: Any, what: str) -> Point | None:
+    return None if v is None else as_point(v, what)
+
+
+def _clamp(v: Any, lo: float, hi: float, what: str) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise StateError(f"{what} must be a number, not {v!r}.") from None
+    if not math.isfinite(f):
+        raise StateError(f"{what} must be finite, not {v!r}.")
+    return min(max(f, lo), hi)
+
+
+# --------------------------------------------------------------------------- interpolation
+
+
+@evented
+@dataclass(eq=False)
+class Interpolation:
+    a: Point | None = None  # end point A
+    b: Point | None = None  # end point B
+    t: float = 0.0  # position on the path, clamped to [T_MIN, T_MAX]
+    method: str = "linear"  # "linear" or "spherical"
+    frames: int = 8  # filmstrip frames, FRAMES_MIN..FRAMES_MAX
+    playing: bool = False  # Play runs t back and forth between 0 and 1
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("a", "b"):
+            value = _opt_point(value, f"interpolation {name.upper()}")
+        elif name == "t":
+            value = _clamp(value, T_MIN, T_MAX, "interpolation t")
+        elif name == "method" and value not in METHODS:
+            raise StateError(f"interpolation method must be linear or spherical, not {value!r}.")
+        elif name == "frames":
+            value = int(_clamp(value, FRAMES_MIN, FRAMES_MAX, "filmstrip frames"))
+        elif name == "playing":
+            value = bool(value)
+        super().__setattr__(name, value)
+
+    @property
+    def ready(self) -> bool:
+        return self.a is not None and self.b is not None
+
+    def z_at(self, t: float | np.ndarray) -> np.ndarray:
+        """The point(s) at t on the path from A to B: (2,) or (len(t), 2) float32."""
+        if not self.ready:
+            raise StateError("set interpolation A and B first.")
+        return latent.interpolate(np.asarray(self.a, np.float32), np.asarray(self.b, np.float32), t, self.method)
+
+    def frame_ts(self) -> np.ndarray:
+        return np.linspace(0.0, 1.0, self.frames)
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+@evented
+@dataclass(eq=False)
+class Vector:
+    """An attribute direction: added ``strength`` times to the base point while ``enabled``."""
+
+    name: str
+    vector: Point  # (dx, dy) in latent units
+    strength: float = 1.0  # negative subtracts; clamped to [STRENGTH_MIN, STRENGTH_MAX]
+    enabled: bool = True
+    auc: float | None = None  # how well the direction separates its two groups (0.5 = noise)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "vector":
+            value = as_point(value, "a vector")
+        elif name == "strength":
+            value = _clamp(value, STRENGTH_MIN, STRENGTH_MAX, "a vector's strength")
+        elif name == "enabled":
+            value = bool(value)
+        elif name == "name":
+            value = str(value)
+        elif name == "auc" and value is not None:
+            value = _clamp(value, 0.0, 1.0, "a vector's AUC")
+        super().__setattr__(name, value)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "vector": list(self.vector), "strength": self.strength, "enabled": self.enabled,
+                "auc": self.auc}
+
+    @property
+    def hint(self) -> str:
+        return auc_hint(self.auc)
+
+
+def auc_hint(auc: float | None) -> str:
+    """Plain words for a projection AUC: is this a real direction or noise?"""
+    if auc is None:
+        return "unknown"
+    if auc >= AUC_STRONG:
+        return "strong"
+    if auc >= AUC_WEAK:
+        return "weak"
+    return "\u2248 noise"
+
+
+class VectorList(EventedList):
+    """The attribute vectors, in list order. ``events.child_event`` fires when one of them changes.
+
+    ``data()`` returns the plotted data (an object with ``means``, ``labels``, ``label_names``) the
+    class and selection differences are computed from; it is the open session.
+    """
+
+    def __init__(self, data: Callable[[], Any] | None = None, items: Iterable[Vector] = ()):
+        super().__init__(items)
+        self._source = data or (lambda: None)
+
+    def _pre_insert(self, value: Any) -> Vector:
+        if not isinstance(value, Vector):
+            raise StateError(f"the vector list holds Vector objects, not {type(value).__name__}.")
+        return value
+
+    def active(self) -> list[Vector]:
+        return [v for v in self if v.enabled and v.strength != 0.0]
+
+    def total(self) -> np.ndarray:
+        """sum over enabled vectors of strength * vector; (2,) (zeros if none)."""
+        from explorer.core import vectors as maths
+
+        return maths.total(self).astype(np.float64)
+
+    def add_difference(self, a_mask: np.ndarray, b_mask: np.ndarray, name: str | None = None,
+                       strength: float = 1.0, enabled: bool = True, names: tuple[str, str] = ("A", "B")) -> Vector:
+        """mean(means[A]) - mean(means[B]) with the AUC of the projection (A positive), appended."""
+        from explorer.core import vectors as maths
+
+        d = self._require_data()
+        a, b = maths.Group(names[0], np.asarray(a_mask, bool)), maths.Group(names[1], np.asarray(b_mask, bool))
+        try:
+            vec = maths.make_vector(d.means, a, b, name=name, strength=strength)
+        except ValueError as e:
+            raise StateError(str(e)) from None
+        vec.enabled = enabled
+        self.append(vec)
+        return vec
+
+    def add_class_difference(self, a: str | int, b: str | int, name: str | None = None, strength: float = 1.0,
+                             enabled: bool = True) -> Vector:
+        """mean of class ``a`` minus mean of class ``b`` (names or indices), appended to the list."""
+        d = self._require_data()
+        ka, kb = class_index(d.label_names, a), class_index(d.label_names, b)
+        labels = np.asarray(d.labels)
+        return self.add_difference(labels == ka, labels == kb, name, strength, enabled,
+                                   names=(d.label_names[ka], d.label_names[kb]))
+
+    def _require_data(self) -> Any:
+        d = self._source()
+        if d is None or getattr(d, "means", None) is None:
+            raise StateError("open a model first: vectors are computed from its plotted means.")
+        return d
+
+
+def class_index(label_names: list[str], c: str | int) -> int:
+    if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+        if 0 <= int(c) < len(label_names):
+            return int(c)
+    elif c in label_names:
+        return label_names.index(c)
+    raise StateError(f"there is no class {c!r}; the classes are {', '.join(label_names)}.")
+
+
+# --------------------------------------------------------------------------- bookmarks
+
+
+@evented
+@dataclass(eq=False)
+class Bookmark:
+    name: str
+    z: Point
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "z":
+            value = as_point(value, "a bookmark")
+        elif name == "name":
+            value = str(value)
+        super().__setattr__(name, value)
+
+
+class BookmarkList(EventedList):
+    def _pre_insert(self, value: Any) -> Bookmark:
+        if not isinstance(value, Bookmark):
+            raise StateError(f"the bookmark list holds Bookmark objects, not {type(value).__name__}.")
+        return value
+
+
+# --------------------------------------------------------------------------- the state
+
+
+@evented
+@dataclass(eq=False)
+class ExplorerState:
+    """Everything a user can change. Fields below ``session`` are what a scene file stores."""
+
+    session: Any = None  # the open explorer.core.session.Session (model, dataset, means), or None
+    point: Point | None = None  # the current point (click, drag, hover, bookmark, drawing)
+    point_source: str = "click"  # what put it there: click, drag, hover, bookmark, drawing, scene, start
+    base: str = "point"  # what the user touched last: "point" or "interpolation" (the pane rule)
+    drawn: Point | None = None  # mean of the drawn or dropped image (the star on the plane)
+    interpolation: Interpolation = field(default_factory=Interpolation)
+    vectors: VectorList = field(default_factory=VectorList)
+    bookmarks: BookmarkList = field(default_factory=BookmarkList)
+    hidden_classes: tuple[int, ...] = ()  # classes hidden from the plane (legend clicks)
+    view: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 of the visible plane
+    hover: bool = False  # decode while the mouse moves
+    underlay: bool = False  # manifold underlay on
+    density: int = 20  # underlay cells across the longer side of the view
+    snap: bool = False  # A / B snap to the nearest data point
+    presentation: bool = False  # presentation mode
+
+    # messages for the user (one sentence each); the window shows them, scripts may listen
+    error = Signal(str)
+    info = Signal(str)
+
+    def __post_init__(self) -> None:
+        self.vectors._source = lambda: self.session
+        self._setting_point = False
+        # the pane's base is what the user touched last; these run before any view's handlers
+        for name in ("a", "b", "t", "method"):
+            getattr(self.interpolation.events, name).connect(self._interp_touched)
+        self.events.point.connect(self._point_touched)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in ("point", "drawn"):
+            value = _opt_point(value, name)
+        elif name == "base" and value not in ("point", "interpolation"):
+            raise StateError(f"base must be 'point' or 'interpolation', not {value!r}.")
+        elif name == "hidden_classes":
+            value = tuple(sorted({int(k) for k in value}))
+        elif name == "view" and value is not None:
+            x0, x1, y0, y1 = (float(v) for v in value)
+            if not all(map(math.isfinite, (x0, x1, y0, y1))) or not (x1 > x0 and y1 > y0):
+                raise StateError(f"view must be increasing finite ranges (x0, x1, y0, y1), not {value!r}.")
+            value = (x0, x1, y0, y1)
+        elif name == "density":
+            value = int(_clamp(value, DENSITY_MIN, DENSITY_MAX, "underlay density"))
+        elif name in ("hover", "underlay", "snap", "presentation"):
+            value = bool(value)
+        super().__setattr__(name, value)
+
+    # ---------------------------------------------------------------- user actions
+
+    def set_point(self, z: Any, source: str = "click") -> None:
+        """Move the current point as ``source`` does (click, drag, hover, bookmark …, drawing)."""
+        z = as_point(z)
+        self._setting_point = True
+        try:
+            self.point_source = source
+            self.base = "point"
+            self.point = z
+        finally:
+            self._setting_point = False
+
+    def _point_touched(self, new: Point | None, _old: Point | None) -> None:
+        if not self._setting_point and new is not None:  # a script assigned state.point: as a click
+            self.point_source = "click"
+            self.base = "point"
+
+    def _interp_touched(self, *_a: Any) -> None:
+        if self.interpolation.ready:
+            self.base = "interpolation"
+
+    def set_endpoint(self, which: str, z: Any = None) -> Point | None:
+        """A or B := ``z``, by default the z the pane shows (snapped to the nearest data mean if asked)."""
+        if z is None:
+            from explorer.core.pane import pane_target
+
+            tgt = pane_target(self)
+            if tgt is None:
+                return None
+            z = tgt.z
+            s = self.session
+            if self.snap and s is not None and s.index is not None:
+                idx = s.index.nearest(np.asarray(z, np.float32))
+                if len(idx):
+                    z = s.means[int(idx[0])]
+        z = as_point(z)
+        setattr(self.interpolation, "a" if which.lower() == "a" else "b", z)
+        return z
+
+    def add_bookmark(self, name: str | None = None, z: Any = None) -> Bookmark | None:
+        if z is None:
+            from explorer.core.pane import pane_target
+
+            tgt = pane_target(self)
+            if tgt is None:
+                return None
+            z = tgt.z
+        z = as_point(z)
+        if name is None:
+            near = ""
+            s = self.session
+            if s is not None and s.index is not None:
+                idx = s.index.nearest(np.asarray(z, np.float32))
+                if len(idx):
+                    near = f" near {s.label_name(int(idx[0]))}"
+            name = f"{len(self.bookmarks) + 1}{near}"
+        mark = Bookmark(name, z)
+        self.bookmarks.append(mark)
+        return mark
+
+    def go_to_bookmark(self, i: int) -> Bookmark | None:
+        if not len(self.bookmarks):
+            return None
+        mark = self.bookmarks[i % len(self.bookmarks)]
+        self.set_point(mark.z, source=f"bookmark \u201c{mark.name}\u201d")
+        return mark
+
+    def set_class_hidden(self, k: int, hidden: bool) -> None:
+        s = set(self.hidden_classes)
+        (s.add if hidden else s.discard)(int(k))
+        self.hidden_classes = tuple(s)
+
+    def reset_for_session(self, session: Any) -> None:
+        """A new model (or dataset) is open: what was made for the old plane is cleared."""
+        old = self.session
+        self.session = session
+        if old is not None and getattr(old, "sha256", None) != getattr(session, "sha256", None):
+            self.vectors.clear()  # directions of another model's plane mean nothing here
+        self.interpolation.playing = False
+        self.interpolation.a = self.interpolation.b = None
+        self.drawn = None
+        self.hidden_classes = tuple(k for k in self.hidden_classes if k < len(session.label_names))
