@@ -13,60 +13,36 @@ gradients, and the noise for the reparameterisation is drawn for the whole batch
 
 from __future__ import annotations
 
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import torch
 
 
 class ThreadedStep:
+    """``step(x, eps)`` sets ``p.grad`` from W slices computed on a pool of W single-threaded workers."""
+
     def __init__(self, model: torch.nn.Module, workers: int):
         self.model = model
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.workers = workers
-        self._jobs: list[Any] = [None] * workers
-        self._results: list[Any] = [None] * workers
-        self._go = [threading.Event() for _ in range(workers)]
-        self._done = [threading.Event() for _ in range(workers)]
-        self._stop = False
-        self._threads = [threading.Thread(target=self._run, args=(k,), name=f"train-worker-{k}", daemon=True)
-                         for k in range(workers)]
-        for t in self._threads:
-            t.start()
+        # each worker sets its own OpenMP team to one thread once, when it starts
+        self._pool = ThreadPoolExecutor(workers, thread_name_prefix="train-worker", initializer=torch.set_num_threads,
+                                        initargs=(1,))
 
-    def _run(self, k: int) -> None:
-        torch.set_num_threads(1)  # this worker's own OpenMP team: one thread
-        while True:
-            self._go[k].wait()
-            self._go[k].clear()
-            if self._stop:
-                return
-            x, eps, weight = self._jobs[k]
-            try:
-                out = self.model(x, eps=eps)
-                grads = torch.autograd.grad(out["loss"] * weight, self.params, allow_unused=True)
-                stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()]) * weight
-                self._results[k] = (grads, stats)
-            except BaseException as e:  # noqa: BLE001 - re-raised on the main thread
-                self._results[k] = e
-            self._done[k].set()
+    def _slice(self, job: tuple[torch.Tensor, torch.Tensor, float]) -> tuple[Any, torch.Tensor]:
+        x, eps, weight = job
+        out = self.model(x, eps=eps)
+        grads = torch.autograd.grad(out["loss"] * weight, self.params, allow_unused=True)
+        stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()]) * weight
+        return grads, stats
 
     def __call__(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
         """Set ``p.grad`` for the batch mean loss; return the batch means (loss, recon, kl)."""
         n = len(x)
         bounds = [round(n * k / self.workers) for k in range(self.workers + 1)]
-        active = [k for k in range(self.workers) if bounds[k + 1] > bounds[k]]
-        for k in active:
-            a, b = bounds[k], bounds[k + 1]
-            self._jobs[k] = (x[a:b], eps[a:b], (b - a) / n)
-            self._done[k].clear()
-            self._go[k].set()
-        for k in active:
-            self._done[k].wait()
-        results = [self._results[k] for k in active]
-        for r in results:
-            if isinstance(r, BaseException):
-                raise r
+        jobs = [(x[a:b], eps[a:b], (b - a) / n) for a, b in zip(bounds, bounds[1:]) if b > a]
+        results = list(self._pool.map(self._slice, jobs))  # in slice order; an exception is re-raised here
         stats = results[0][1]
         for r in results[1:]:  # fixed order: deterministic
             stats = stats + r[1]
@@ -79,8 +55,4 @@ class ThreadedStep:
         return stats
 
     def close(self) -> None:
-        self._stop = True
-        for e in self._go:
-            e.set()
-        for t in self._threads:
-            t.join()
+        self._pool.shutdown(wait=True)

@@ -1,6 +1,6 @@
 """A session: one model, the dataset it shows, and the dataset's encoded means. Qt-free.
 
-Everything here that touches torch runs on a background thread (see ``jobs.py``); the GUI gets
+Everything here that touches torch runs on a background thread (the open worker); the GUI gets
 numpy arrays only.
 """
 
@@ -39,14 +39,11 @@ def default_model_path() -> Path:
 
 
 def file_sha256(path: str | os.PathLike) -> str:
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: it holds arrays and a model
 class Session:
     model_path: Path
     model: Any  # torch module (used on worker threads only)
@@ -147,9 +144,16 @@ def open_session(
     progress: Callable[[str, int, int], None] | None = None,
     cancel: threading.Event | None = None,
     batch_size: int = 2000,
+    threads: int | None = None,
 ) -> Session:
-    """Load model and data, encode the means. Runs on a background thread; reports progress."""
+    """Load model and data, encode the means. Runs on a background thread; reports progress.
+
+    ``threads``: OpenMP threads for this (the calling) thread's torch work."""
     path = Path(path)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     say = progress or (lambda stage, done, total: None)
     say("loading model", 0, 1)
     model = load_model(path)

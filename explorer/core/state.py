@@ -277,6 +277,7 @@ class ExplorerState:
         for name in ("a", "b", "t", "method"):
             getattr(self.interpolation.events, name).connect(self._interp_touched)
         self.events.point.connect(self._point_touched)
+        self.events.hidden_classes.connect(self._sync_index)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("point", "drawn"):
@@ -313,6 +314,13 @@ class ExplorerState:
         if not self._setting_point and new is not None:  # a script assigned state.point: as a click
             self.point_source = "click"
             self.base = "point"
+
+    def _sync_index(self, *_a: Any) -> None:
+        """Nearest-image lookups skip hidden classes."""
+        s = self.session
+        if s is not None and s.index is not None:
+            n = len(s.label_names)
+            s.index.set_visible_labels({k for k in range(n) if k not in self.hidden_classes})
 
     def _interp_touched(self, *_a: Any) -> None:
         if self.interpolation.ready:
@@ -379,3 +387,4 @@ class ExplorerState:
         self.interpolation.a = self.interpolation.b = None
         self.drawn = None
         self.hidden_classes = tuple(k for k in self.hidden_classes if k < len(session.label_names))
+        self._sync_index()

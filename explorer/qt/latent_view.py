@@ -149,9 +149,6 @@ class LatentView(pg.PlotWidget):
         for k, s in enumerate(self.scatters):
             if s.isVisible() == (k in hidden):
                 s.setVisible(k not in hidden)
-        s = self.state.session
-        if s is not None and s.index is not None:
-            s.index.set_visible_labels({k for k in range(len(self.scatters)) if k not in hidden})
 
     def set_point_size(self, size: float) -> None:
         self._point_size = size

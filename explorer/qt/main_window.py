@@ -303,10 +303,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
 
         def work():
-            import torch
-
-            torch.set_num_threads(2)
-            s = open_session(path, dataset, split, data_dir, progress=self._progress.emit, cancel=cancel)
+            s = open_session(path, dataset, split, data_dir, progress=self._progress.emit, cancel=cancel, threads=2)
             return s, ModelService.prepare(s.model), cancel
 
         worker = create_worker(work, _start_thread=False,

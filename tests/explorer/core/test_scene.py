@@ -1,4 +1,4 @@
-"""Scene files: round trip, validation of every field, refusal of another model's scene."""
+"""Scene files: round trip, validation of every field, bounded parsing, refusal of another model's scene."""
 
 import json
 
@@ -14,17 +14,21 @@ SHA = "ab" * 32
 def full_scene() -> Scene:
     return Scene(
         model_path="../assets/m.safetensors", model_sha256=SHA, dataset="synthetic", split="test",
-        point=[0.5, -1.0], a=[-1.0, 0.25], b=[1.5, 0.75], t=0.35, method="spherical", frames=12,
-        vectors=[Vector("ring − bar", [0.5, -0.25], 1.5, True, 0.93), Vector("off", [1.0, 0.0], -2.0, False, None)],
-        bookmarks=[Bookmark("one", [0.0, 1.0]), Bookmark("two", [2.0, -2.0])],
+        point=(0.5, -1.0), a=(-1.0, 0.25), b=(1.5, 0.75), t=0.35, method="spherical", frames=12,
+        vectors=[Vector("ring − bar", (0.5, -0.25), 1.5, True, 0.93), Vector("off", (1.0, 0.0), -2.0, False, None)],
+        bookmarks=[Bookmark("one", (0.0, 1.0)), Bookmark("two", (2.0, -2.0))],
         view=(-3.0, 3.0, -2.0, 2.5), hover=True, underlay=True, density=30, hidden_classes=[2, 7], presentation=False,
     )
+
+
+def _plain(scene: Scene) -> dict:
+    return scene.to_json()  # evented vectors / bookmarks compare by identity; their JSON by value
 
 
 def test_round_trip_is_exact(tmp_path):
     s = full_scene()
     path = save_scene(s, tmp_path / "s.json")
-    assert load_scene(path) == s
+    assert _plain(load_scene(path)) == _plain(s)
     assert not [p for p in tmp_path.iterdir() if p.name != "s.json"], "no temp file left behind"
 
 
@@ -32,11 +36,13 @@ def test_readme_example_parses():
     """The complete example in README.md is a valid scene (with a real-looking hash)."""
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[3] / "README.md").read_text()
-    block = text.split("Complete example:")[1].split("```json")[1].split("```")[0]
-    block = block.replace("<64 hex digits: sha256sum of the model file>", SHA)
+    root = Path(__file__).resolve().parents[3]
+    text = (root / "README.md").read_text()
+    block = text.split("Complete example")[1].split("```json")[1].split("```")[0]
     s = parse_scene(block, "README example")
     assert s.method == "spherical" and s.vectors[0].strength == 1.5 and s.hidden_classes == [6]
+    shipped = load_scene(root / "examples" / "talk.json")
+    assert _plain(shipped) == _plain(s), "README's example and examples/talk.json differ"
 
 
 def test_relative_model_path_resolves_next_to_scene(tmp_path):
@@ -44,11 +50,20 @@ def test_relative_model_path_resolves_next_to_scene(tmp_path):
     assert s.resolved_model(tmp_path / "talks" / "s.json") == (tmp_path / "assets" / "m.safetensors").resolve()
 
 
-def test_other_model_is_refused_with_both_hashes():
+def test_other_model_is_refused_with_both_full_hashes():
     s = full_scene()
-    with pytest.raises(SceneError, match=r"s\.json: was made for another model.*nothing was changed"):
+    with pytest.raises(SceneError, match=r"s\.json: was made for another model.*nothing was changed") as e:
         check_model(s, "cd" * 32, "s.json")
+    assert SHA in str(e.value) and "cd" * 32 in str(e.value), "full hashes, so the right one can be copied"
     check_model(s, SHA)  # the right model passes
+
+
+def test_sha256_is_optional():
+    d = full_scene().to_json()
+    del d["model"]["sha256"]
+    s = parse_scene(json.dumps(d), "nohash.json")
+    assert s.model_sha256 is None
+    check_model(s, "cd" * 32)  # nothing to compare: accepted (the app adds a note)
 
 
 def _mutated(**changes) -> str:
@@ -73,6 +88,7 @@ def _mutated(**changes) -> str:
         ({"version": 99}, "newer version"),
         ({"version": "1"}, "no valid 'version'"),
         ({"model__sha256": "xyz"}, "64 lowercase hex"),
+        ({"shows": "everything"}, "'shows' must be point or interpolation"),
         ({"model": KeyError}, "'model' must be an object"),
         ({"interpolation__t": 7}, r"'interpolation.t' must be a finite number in \[-0.5, 1.5\]"),
         ({"interpolation__method": "cubic"}, "linear or spherical"),
@@ -119,3 +135,20 @@ def test_random_json_only_raises_scene_error(value):
         parse_scene(json.dumps(value), "fuzz.json")
     except SceneError:
         pass
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply|nested more than"),
+        ('{"format": ' + "[" * 40 + "]" * 40 + "}", "nested more than 32 levels"),
+        ('{"point": [' + "9" * 5000 + ", 1]}", "a number 5,000 characters long"),
+        ('{"t": 1.' + "5" * 100 + "}", "a number 102 characters long"),
+        (" " * (5 * 1024**2), "too large for a scene file"),
+    ],
+    ids=["deep-100k", "deep-40", "long-int", "long-float", "5-MiB"],
+)
+def test_hostile_json_gets_one_sentence(text, message):
+    with pytest.raises(SceneError, match=message) as e:
+        parse_scene(text, "hostile.json")
+    assert str(e.value).startswith("hostile.json: ") and "\n" not in str(e.value)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from explorer.core import drawing, vectors
-from explorer.core.scene import Vector
+from explorer.core.state import Vector
 
 # six points, classes 0 / 1 / 2; hand-computed means: class 0 (1, 1), class 1 (4, 3), class 2 (0, 7)
 POINTS = np.array([[0, 0], [2, 2], [3, 3], [5, 3], [0, 6], [0, 8]], np.float32)
@@ -77,7 +77,7 @@ def test_rectangle_and_checked_vectors():
     r = vectors.rectangle((2, 1), (0, 3))
     assert r.tolist() == [[2, 1], [0, 1], [0, 3], [2, 3]]
     v = vectors.check_vector(Vector("big", [1, 2], strength=7.0, enabled=False, auc=0.8))
-    assert v.strength == vectors.STRENGTH_MAX and v.vector == [1.0, 2.0] and not v.enabled and v.auc == 0.8
+    assert v.strength == vectors.STRENGTH_MAX and v.vector == (1.0, 2.0) and not v.enabled and v.auc == 0.8
     with pytest.raises(ValueError):
         vectors.check_vector(Vector("bad", [1.0, float("nan")]))
 

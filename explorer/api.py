@@ -1,0 +1,155 @@
+"""The public scripting API: drive the explorer from a script, a notebook (``%gui qt``) or a test.
+
+    from explorer.api import Explorer
+    ex = Explorer()                      # the bundled model; or Explorer("m.safetensors", dataset=..., size=(w, h))
+    ex.wait_idle(timeout=10)             # True once every pending decode / encode is shown
+    ex.state.point = (0.4, -1.2)         # exactly what a click there does
+    ip = ex.state.interpolation
+    ip.a, ip.b, ip.method, ip.t = (-1.5, 0.3), (1.2, 0.8), "linear", 0.35
+    v = ex.state.vectors.add_class_difference("Ankle boot", "Sneaker"); v.strength, v.enabled = 1.5, True
+    ex.wait_idle()
+    s = ex.shown()                       # what the pane displays: .z, .image, .nearest_index, .caption
+    ex.screenshot("out.png"); ex.close()
+
+Setting a field of ``ex.state`` does exactly what the matching user action does. ``shown()``
+reports what the pane displays, not what was requested. ``Explorer`` creates the QApplication if
+there is none; with no display it renders offscreen.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Explorer", "PaneView"]
+
+
+@dataclass(frozen=True)
+class PaneView:
+    """What a pane displays right now; every field describes the same z."""
+
+    z: np.ndarray  # (2,) the z decoded
+    image: np.ndarray  # (H, W) or (H, W, 3) floats in [0, 1], exactly the pixels' source
+    base_z: np.ndarray  # (2,) before the vectors (equal to z when none is on)
+    base_image: np.ndarray | None  # decode(base_z) beside the result when vectors are on
+    source: str  # click, drag, hover, bookmark “name”, drawing, interpolation, scene, start
+    caption: str  # the caption under the image, as on screen
+    nearest_index: int | None  # the dataset image shown as "nearest real image"
+    nearest_label: str
+    status: str  # the status bar text
+
+
+class Explorer:
+    """The app, opened on ``models`` (a path; default: the bundled model) and a dataset to show."""
+
+    def __init__(self, models: str | os.PathLike | None = None, dataset: str | None = None, split: str | None = None,
+                 size: tuple[int, int] | None = None, *, data_dir: str | None = None, show: bool = True,
+                 timeout: float = 120.0):
+        if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+            os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        from explorer.qt.app import make_app
+        from explorer.qt.main_window import MainWindow
+
+        self.app = make_app()
+        if isinstance(models, (list, tuple)):
+            if len(models) != 1:
+                raise ValueError("this version opens one model at a time")
+            models = models[0]
+        self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir)
+        if size is not None:
+            self.window.resize(*size)
+        if show:
+            self.window.show()
+        self._closed = False
+        if not self._wait(lambda: self.window.state.session is not None or self.window.last_error, timeout):
+            raise TimeoutError(f"the model did not open within {timeout:g} s")
+        if self.window.state.session is None:
+            raise ValueError(self.window.last_error)
+        self.wait_idle(timeout)
+
+    # ---------------------------------------------------------------- state and what is shown
+
+    @property
+    def state(self):
+        """The evented explorer state (explorer.core.state.ExplorerState)."""
+        return self.window.state
+
+    def shown(self, i: int = 0) -> PaneView | None:
+        """What pane ``i`` displays (None before the first decode)."""
+        if i != 0:
+            raise IndexError("this version has one pane (pane 0)")
+        d = self.window.pane.displayed
+        if d is None:
+            return None
+        return PaneView(z=d.z, image=self.window.pane.decoded.image, base_z=np.asarray(d.target.base, np.float32),
+                        base_image=self.window.pane.base.image if d.base_image is not None else None,
+                        source=d.target.source, caption=self.window.pane.caption.text(),
+                        nearest_index=d.nearest_index, nearest_label=d.nearest_label,
+                        status=self.window.status_label.text())
+
+    @property
+    def means(self) -> np.ndarray:
+        """The plotted means (N, 2)."""
+        return self.state.session.means
+
+    @property
+    def dataset(self):
+        """The dataset shown: ``.images`` (N, C, H, W), ``.labels``, ``.label_names``."""
+        return self.state.session
+
+    @property
+    def plane(self):
+        """The QWidget that takes the mouse (the latent plane's viewport)."""
+        return self.window.view.viewport()
+
+    def to_widget(self, x: float, y: float) -> tuple[int, int]:
+        """Data coordinates -> pixel coordinates in :attr:`plane`."""
+        p = self.window.view.data_to_widget(float(x), float(y))
+        return int(p.x()), int(p.y())
+
+    # ---------------------------------------------------------------- waiting
+
+    def _wait(self, done, timeout: float) -> bool:
+        end = time.monotonic() + timeout
+        while True:
+            self.app.processEvents()
+            if done():
+                return True
+            if time.monotonic() > end:
+                return False
+            time.sleep(0.002)
+
+    def idle(self) -> bool:
+        w = self.window
+        return w.service.service.pending() == 0 and w.service.service.wait_idle(0) and w.pane_ctl.idle
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Process events until every pending decode / encode has been shown; True if that happened in time."""
+        # twice idle in a row: a result delivered by the last processEvents may start another request
+        return self._wait(lambda: self.idle() and (self.app.processEvents() or self.idle()), timeout)
+
+    # ---------------------------------------------------------------- output and the end
+
+    def screenshot(self, path: str | os.PathLike) -> Path:
+        path = Path(path)
+        self.app.processEvents()
+        if not self.window.grab().save(str(path)):
+            raise OSError(f"{path}: could not be written")
+        return path
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self.window.close()
+            self.app.processEvents()
+
+    def __enter__(self) -> Explorer:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
