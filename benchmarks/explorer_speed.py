@@ -14,7 +14,7 @@ column; ``--json FILE`` keeps the raw numbers.
 
 1. click: press + release at a random point of the data; latency = from just before the press
    to ``window.decodeShown`` for that click's request (matched by the request id, recorded by a
-   wrapper around ``window.decoder.request``).
+   wrapper around ``window.service.request`` on the "pane" channel).
 2. drag: press on the decode marker (pyqtgraph TargetItem), MouseMove at 120 events/s along a
    circle through the data, release (``--drag-mode hover``: moves with hover preview on instead).
    Distinct decoded frames shown per second, and the longest gaps between driver-loop iterations
@@ -26,7 +26,7 @@ column; ``--json FILE`` keeps the raw numbers.
    (explorer/qt/app.py prints the wall time when the window is first shown and when the first
    decode is shown), from just before ``Popen``.
 6. grid: the manifold underlay at density 30 on a square view (a 30 x 30 grid: 900 centres in one
-   request to ``window.grid_decoder``, 2 torch threads, then ``latent.tile``); from the request
+   "grid" request to ``window.service`` (the model service's bulk lane), 2 torch threads, then ``latent.tile``); from the request
    (``set_underlay(True)``) to ``window.underlayShown``; plus the one-call-per-cell baseline.
 
 The counts are options (``--help``); run it on a quiet machine for numbers worth quoting.
@@ -162,6 +162,8 @@ class Driver:
         self.shown: dict[int, tuple[float, object]] = {}  # request id -> (perf_counter when shown, result)
         self.frames: list[tuple[float, object]] = []  # every "point" result shown, in order
         self.grids: dict[int, tuple[float, object]] = {}
+        self.raw: dict[int, object] = {}  # request id -> the model service's DecodeResult (timings)
+        self.win.service.result.connect(lambda r: self.raw.__setitem__(r.id, r) if r.channel == "pane" else None)
         self.win.decodeShown.connect(self._on_shown)
         self.win.underlayShown.connect(lambda r: self.grids.__setitem__(r.id, (time.perf_counter(), r)))
         self.errors: list[str] = []
@@ -169,28 +171,31 @@ class Driver:
         # record the ids of requests the window makes (the click path does not return them)
         self.point_ids: list[int] = []
         self.grid_reqs: list[tuple[int, object]] = []
-        self._wrap(self.win.decoder, self.point_ids, lambda rid, a, k: rid)
-        self._wrap(self.win.grid_decoder, self.grid_reqs, lambda rid, a, k: (rid, k.get("meta")))
+        self._wrap(self.win.service, {"pane": (self.point_ids, lambda rid, a, k: rid),
+                                      "grid": (self.grid_reqs, lambda rid, a, k: (rid, k.get("meta")))})
         if not self.wait(lambda: self.win.session is not None and self.frames, args.timeout):
             raise SystemExit(f"the model did not open in {args.timeout:.0f} s: {self.errors}")
         self.settle(0.3)
 
     @staticmethod
-    def _wrap(bridge, log: list, entry) -> None:
+    def _wrap(bridge, logs: dict) -> None:
         orig = bridge.request
 
         def request(*a, **k):
             rid = orig(*a, **k)
-            log.append(entry(rid, a, k))
+            channel = k.get("channel", a[1] if len(a) > 1 else None)
+            if channel in logs:
+                log, entry = logs[channel]
+                log.append(entry(rid, a, k))
             return rid
 
         bridge.request = request  # instance attribute: the window's calls go through it
 
-    def _on_shown(self, res) -> None:
-        if res.channel == "point":
-            t = time.perf_counter()
-            self.shown[res.id] = (t, res)
-            self.frames.append((t, res))
+    def _on_shown(self, shown) -> None:
+        t = time.perf_counter()
+        res = self.raw.get(shown.id)
+        self.shown[shown.id] = (t, res)
+        self.frames.append((t, res))
 
     def wait(self, pred, timeout: float) -> bool:
         end = time.perf_counter() + timeout
@@ -307,14 +312,18 @@ def bench_drag(d: Driver, args, mode: str) -> dict:
         raise SystemExit("drag: could not place the marker with a click")
     d.settle(0.2)
     moved = []
-    conn = view.markerMoved.connect(lambda x, y: moved.append((x, y)))
+    def on_point(new, _old):
+        if win.state.point_source in ("drag", "hover"):
+            moved.append(new)
+
+    win.state.events.point.connect(on_point)
     if mode == "hover":
         win.set_hover(True)
     else:
         m = view.marker.pos()
         d.mouse(QEvent.Type.MouseButtonPress, d.pixel(m.x(), m.y()), LEFT, LEFT)
     buttons = NOBTN if mode == "hover" else LEFT
-    svc = win.decoder.service
+    svc = win.service.service.lane("pane")
     dec0, rep0, req0, fr0 = svc.decoded, svc.replaced, len(d.point_ids), len(d.frames)
     period, dur = 1.0 / args.drag_rate, args.drag_seconds
     iters, sends, pe_times, late = [], [], [], 0
@@ -346,7 +355,7 @@ def bench_drag(d: Driver, args, mode: str) -> dict:
         d.mouse(QEvent.Type.MouseButtonRelease, last_pos, LEFT, NOBTN)
     d.wait(lambda: svc.pending() == 0, args.timeout)
     d.settle(0.2)
-    view.markerMoved.disconnect(conn)
+    win.state.events.point.disconnect(on_point)
     frames = [(t, res) for t, res in d.frames[fr0:] if t0 <= t <= t_end]
     distinct, last_z = 0, None
     for _t, res in frames:
@@ -634,7 +643,7 @@ def report(args, env: dict, r: dict) -> str:
     if "grid" in r:
         g = r["grid"]
         how = (f"set_underlay(True) at density {args.grid_density} on a square view -> grid {g['grid'][0]}x{g['grid'][1]} = "
-               f"{g['cells']} centres in one request to window.grid_decoder (2 threads) -> latent.tile -> underlayShown; "
+               f"{g['cells']} centres in one request to the model service's bulk lane (2 threads) -> latent.tile -> underlayShown; "
                f"median of {args.grid_repeats} after 1 warm-up; max {ms(g['e2e_max'])}; tile {ms(g['tile_median'])}; "
                f"repaint after {ms(g['repaint_after_median'])} (not included)")
         rows.append((f"manifold grid {g['grid'][0]}x{g['grid'][1]}, end-to-end", "< 0.2 s", f"{g['e2e_median']:.3f} s", how))

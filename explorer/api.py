@@ -143,10 +143,15 @@ class Explorer:
         return path
 
     def close(self) -> None:
+        """Close the window, join every worker, and free the widgets."""
         if not self._closed:
+            from PySide6.QtCore import QCoreApplication, QEvent
+
             self._closed = True
             self.window.close()
+            self.window.deleteLater()
             self.app.processEvents()
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
 
     def __enter__(self) -> Explorer:
         return self

@@ -276,12 +276,13 @@ class ExplorerState:
         # the pane's base is what the user touched last; these run before any view's handlers
         for name in ("a", "b", "t", "method"):
             getattr(self.interpolation.events, name).connect(self._interp_touched)
-        self.events.point.connect(self._point_touched)
         self.events.hidden_classes.connect(self._sync_index)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("point", "drawn"):
             value = _opt_point(value, name)
+        if name == "point" and value is not None and not getattr(self, "_setting_point", True):
+            self._touch_point("click", same=value == self.point)  # a script assigning the point: a click there
         elif name == "base" and value not in ("point", "interpolation"):
             raise StateError(f"base must be 'point' or 'interpolation', not {value!r}.")
         elif name == "hidden_classes":
@@ -300,20 +301,28 @@ class ExplorerState:
     # ---------------------------------------------------------------- user actions
 
     def set_point(self, z: Any, source: str = "click") -> None:
-        """Move the current point as ``source`` does (click, drag, hover, bookmark …, drawing)."""
+        """Move the current point as ``source`` does (click, drag, hover, bookmark …, drawing).
+
+        One change event describes the whole action: listeners never see the new source with the
+        old point."""
         z = as_point(z)
+        self._touch_point(source, same=z == self.point)
         self._setting_point = True
         try:
-            self.point_source = source
-            self.base = "point"
             self.point = z
         finally:
             self._setting_point = False
 
-    def _point_touched(self, new: Point | None, _old: Point | None) -> None:
-        if not self._setting_point and new is not None:  # a script assigned state.point: as a click
-            self.point_source = "click"
+    def _touch_point(self, source: str, same: bool) -> None:
+        """The pane's base becomes the point, put there by ``source``; silent unless the point stays put."""
+        old_source, old_base = self.point_source, self.base
+        with self.events.point_source.blocked(), self.events.base.blocked():
+            self.point_source = source
             self.base = "point"
+        if same and old_base != "point":  # the same point touched again: still a change of what is shown
+            self.events.base.emit("point", old_base)
+        elif same and old_source != source:
+            self.events.point_source.emit(source, old_source)
 
     def _sync_index(self, *_a: Any) -> None:
         """Nearest-image lookups skip hidden classes."""

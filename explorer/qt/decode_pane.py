@@ -37,11 +37,12 @@ class DecodePane(QWidget):
         self.nearest_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.nearest_caption.setWordWrap(True)
 
-        images = QGridLayout()
-        images.addWidget(self.base, 0, 0)
-        images.addWidget(self.decoded, 0, 1)
-        images.addWidget(self.base_label, 1, 0)
-        images.addWidget(self.result_label, 1, 1)
+        images = QGridLayout()  # labels above their images, so each caption sits on its picture
+        images.addWidget(self.base_label, 0, 0)
+        images.addWidget(self.result_label, 0, 1)
+        images.addWidget(self.base, 1, 0)
+        images.addWidget(self.decoded, 1, 1)
+        images.setRowStretch(1, 1)
         images.setColumnStretch(1, 1)
         near = QHBoxLayout()
         near.addWidget(QLabel("nearest real image:"), 0, Qt.AlignmentFlag.AlignRight)
@@ -54,6 +55,11 @@ class DecodePane(QWidget):
         lay.addWidget(self.nearest_caption)
         self._side_by_side(False)
         controller.shown.connect(self.render_shown)
+
+    @property
+    def z(self):
+        """The z of the image on screen (None before the first decode)."""
+        return None if self.displayed is None else self.displayed.z
 
     def _side_by_side(self, on: bool) -> None:
         for w in (self.base, self.base_label, self.result_label):

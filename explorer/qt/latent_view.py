@@ -150,6 +150,9 @@ class LatentView(pg.PlotWidget):
             if s.isVisible() == (k in hidden):
                 s.setVisible(k not in hidden)
 
+    def visible_classes(self) -> set[int]:
+        return {k for k, s in enumerate(self.scatters) if s.isVisible()}
+
     def set_point_size(self, size: float) -> None:
         self._point_size = size
         for s in self.scatters:

@@ -8,7 +8,6 @@ handed to the model service.
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,14 +27,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import WorkerBase, create_worker, qdebounced
+from superqt.utils import WorkerBase
 
-from explorer.core import latent
 from explorer.core.decode_service import DecodeFailure, DecodeResult
-from explorer.core.model_service import ModelService
 from explorer.core.pane import PaneController, Shown
 from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
-from explorer.core.session import Cancelled, Session, default_model_path, open_session
+from explorer.core.session import Session, default_model_path
 from explorer.core.state import DENSITY_MAX, DENSITY_MIN, ExplorerState
 from explorer.qt.bookmarks_panel import BookmarksPanel
 from explorer.qt.bridge import ServiceBridge
@@ -44,10 +41,10 @@ from explorer.qt.draw_panel import DrawPanel
 from explorer.qt.info_panel import InfoPanel
 from explorer.qt.interp_panel import InterpolationPanel
 from explorer.qt.latent_view import LatentView
+from explorer.qt.opener import ModelOpener
 from explorer.qt.presentation import HelpOverlay, Presentation
+from explorer.qt.underlay import Underlay
 from explorer.qt.vector_panel import VectorPanel
-
-UNDERLAY_DEBOUNCE_MS = 120  # re-render the manifold underlay this long after pan / zoom stops
 
 
 class MainWindow(QMainWindow):
@@ -55,7 +52,6 @@ class MainWindow(QMainWindow):
     decodeShown = Signal(object)  # Shown: the pane now displays it
     underlayShown = Signal(object)  # DecodeResult of a manifold grid
     errorShown = Signal(str)
-    _progress = Signal(str, int, int)  # from the open worker's thread
 
     def __init__(self, model_path: str | Path | None = None, dataset: str | None = None, split: str | None = None,
                  data_dir: str | None = None, open_default: bool = True, state: ExplorerState | None = None):
@@ -64,8 +60,6 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.setAcceptDrops(True)
         self.state = state or ExplorerState()
-        self._open_worker = None
-        self._open_cancel: threading.Event | None = None
         self._closed = False
         self.last_error = ""
         self.pending_scene: str | None = None
@@ -76,9 +70,14 @@ class MainWindow(QMainWindow):
         self.service.result.connect(self._on_result)
         self.service.failed.connect(self._on_decode_failed)
         self.pane_ctl.shown.connect(self._on_shown)
-        self._progress.connect(self._on_progress)
+        self.opener = ModelOpener(self)
+        self.opener.progress.connect(self._on_progress)
+        self.opener.opened.connect(self._on_opened)
+        self.opener.failed.connect(self._on_open_failed)
 
         self.view = LatentView(self.state, self.pane_ctl)
+        self.underlay = Underlay(self.state, self.service, self.view, self)
+        self.underlay.shown.connect(self.underlayShown.emit)
         self.pane = DecodePane(self.state, self.pane_ctl)
         self.info = InfoPanel()
         self.error_label = QLabel()
@@ -126,9 +125,8 @@ class MainWindow(QMainWindow):
 
         ev = self.state.events
         ev.hover.connect(lambda on, _o=None: self._sync_action(self.act_hover, on))
-        ev.underlay.connect(self._on_underlay)
+        ev.underlay.connect(lambda on, _o=None: self._sync_action(self.act_underlay, on))
         ev.density.connect(self._on_density)
-        ev.view.connect(lambda *_a: self._view_settled())
         ev.presentation.connect(lambda on, _o=None: self.presentation.set(on))
         self.state.error.connect(self.show_error)
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
@@ -297,22 +295,10 @@ class MainWindow(QMainWindow):
         """Open in the background; on failure the current model stays loaded and the reason is shown."""
         if self._closed:
             return
-        if self._open_cancel is not None:
-            self._open_cancel.set()  # a newer open supersedes an older one still running
-        cancel = self._open_cancel = threading.Event()
-        path = Path(path)
-
-        def work():
-            s = open_session(path, dataset, split, data_dir, progress=self._progress.emit, cancel=cancel, threads=2)
-            return s, ModelService.prepare(s.model), cancel
-
-        worker = create_worker(work, _start_thread=False,
-                               _connect={"returned": self._on_opened, "errored": lambda e: self._on_open_failed(e, cancel)})
-        self._open_worker = worker
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
-        self.status_label.setText(f"opening {path.name} \u2026")
-        worker.start()
+        self.status_label.setText(f"opening {Path(path).name} \u2026")
+        self.opener.open(path, dataset, split, data_dir)
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         if self._closed:
@@ -322,21 +308,16 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         self.progress.setFormat(f"{stage} %p%")
 
-    def _on_open_failed(self, error: Exception, cancel: threading.Event) -> None:
-        if self._closed or cancel.is_set() or isinstance(error, Cancelled):
+    def _on_open_failed(self, message: str) -> None:
+        if self._closed:
             return
         self.progress.setVisible(False)
-        if not isinstance(error, ValueError):  # unexpected: keep the traceback on stderr for bug reports
-            import traceback
-
-            traceback.print_exception(error)
-        self.show_error(str(error) or type(error).__name__)
+        self.show_error(message)
         self.status_label.setText("could not open the file; " + ("the current model is still loaded" if self.state.session
                                                                 else "no model loaded"))
 
-    def _on_opened(self, result: tuple[Session, tuple[Any, Any], threading.Event]) -> None:
-        session, (decode_fn, encode_fn), cancel = result
-        if self._closed or cancel.is_set():
+    def _on_opened(self, session: Session, decode_fn: Any, encode_fn: Any) -> None:
+        if self._closed:
             return
         self.progress.setVisible(False)
         self.service.set_model(session.model, decode_fn, encode_fn)  # first: the pane refresh decodes with it
@@ -350,7 +331,7 @@ class MainWindow(QMainWindow):
         if self.state.point is None:
             centre = np.median(session.means, axis=0)
             self.state.set_point(centre, source="start")
-        self._request_underlay()
+        self.underlay.request()
         self.sessionChanged.emit(session)
         if self.pending_scene:
             path, self.pending_scene = self.pending_scene, None
@@ -385,8 +366,6 @@ class MainWindow(QMainWindow):
     def _on_result(self, res: DecodeResult) -> None:
         if res.channel == "pane":
             self.pane_ctl.accept(res)
-        elif res.channel == "grid":
-            self._on_grid(res)
 
     def _on_shown(self, shown: Shown) -> None:
         self.status_label.setText(shown.status)
@@ -397,42 +376,14 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- underlay
 
-    def _on_underlay(self, on: bool, _old=None) -> None:
-        self._sync_action(self.act_underlay, on)
-        if on:
-            self._request_underlay()
-        else:
-            self.service.service.cancel("grid")
-            self.view.set_underlay(None)
-
     def _on_density(self, v: int, _old=None) -> None:
         if self.density.value() != v:
             self.density.blockSignals(True)
             self.density.setValue(v)
             self.density.blockSignals(False)
-        self._view_settled()
-
-    @qdebounced(timeout=UNDERLAY_DEBOUNCE_MS)
-    def _view_settled(self) -> None:
-        """Re-render the underlay once pan / zoom has stopped changing."""
-        self._request_underlay()
-
-    def _request_underlay(self) -> int | None:
-        if self.state.session is None or not self.state.underlay or self._closed:
-            return None
-        x0, x1, y0, y1 = self.view.view_rect()
-        grid = latent.grid_for_view(x0, x1, y0, y1, self.state.density)
-        return self.service.request(grid.centres(), "grid", meta=grid)
 
     def request_underlay(self) -> int | None:
-        return self._request_underlay()
-
-    def _on_grid(self, res: DecodeResult) -> None:
-        if not self.state.underlay:
-            return
-        g: latent.Grid = res.meta
-        self.view.set_underlay(latent.tile(res.images, g), (g.x0, g.y0, g.x1 - g.x0, g.y1 - g.y0))
-        self.underlayShown.emit(res)
+        return self.underlay.request()
 
     # ---------------------------------------------------------------- messages
 
@@ -456,8 +407,8 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.state.interpolation.playing = False
-        if self._open_cancel is not None:
-            self._open_cancel.set()
+        self.opener.cancel()
+        self.underlay.closed = True
         for panel in self.panels:
             if hasattr(panel, "shutdown"):
                 panel.shutdown()

@@ -19,7 +19,7 @@ import pytest
 
 VENV_BIN = Path(sys.executable).parent
 OPEN_TIMEOUT_MS = 30_000
-WORKER_THREADS = ("decode-worker", "grid-worker", "open-session", "job")  # as named in explorer/qt
+WORKER_THREADS = ("model-",)  # the model service's lanes (explorer/core/model_service.py)
 
 
 def tool(name: str) -> str:
@@ -123,6 +123,8 @@ def mouse(qtbot, window) -> Mouse:
 
 @pytest.fixture
 def window(qtbot, checkpoint):
+    from PySide6.QtCore import QThreadPool
+
     from explorer.qt.main_window import MainWindow
 
     before = set(threading.enumerate())
@@ -135,11 +137,10 @@ def window(qtbot, checkpoint):
     yield win
     import shiboken6
 
-    decoder, grid_decoder, jobs = win.decoder, win.grid_decoder, [j.job for j in win._jobs]
+    service = win.service.service
     if shiboken6.isValid(win):
         win.close()
-    assert not decoder.service.alive, "the decode worker is still running after close()"
-    assert not grid_decoder.service.alive, "the grid worker is still running after close()"
-    assert not any(j.running for j in jobs), "a background job is still running after close()"
+    assert not service.alive, "a model-service worker is still running after close()"
+    assert QThreadPool.globalInstance().activeThreadCount() == 0, "a background worker is still running after close()"
     started = [t.name for t in threading.enumerate() if t not in before and t.name.startswith(WORKER_THREADS)]
     assert not started, f"threads still running after close(): {started}"

@@ -12,6 +12,7 @@ from PySide6.QtGui import QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from explorer.core import drawing
+from explorer.core.decode_service import to_display
 
 TIMEOUT = 10_000
 
@@ -51,16 +52,18 @@ def check_encoded(window, panel, model, result):
     want_mean, want_recon = encode(model, x)
     mean, recon = result
     np.testing.assert_allclose(mean, want_mean, atol=1e-5)
-    np.testing.assert_allclose(recon, want_recon, atol=1e-5)
-    assert recon.shape == tuple(shape)
-    np.testing.assert_allclose(panel.star.data["x"], [mean[0]], atol=1e-6)  # the star is on the plane, there
-    np.testing.assert_allclose(panel.star.data["y"], [mean[1]], atol=1e-6)
-    assert panel.star.isVisible()
-    assert panel.star.zValue() > max(s.zValue() for s in window.view.scatters)
-    np.testing.assert_allclose(window.current_z, mean, atol=1e-6)  # the decode marker moved there too
+    np.testing.assert_allclose(recon, to_display(want_recon[None])[0], atol=1e-5)
+    assert recon.shape == tuple(shape[1:])
+    star = window.view.star
+    np.testing.assert_allclose(star.data["x"], [mean[0]], atol=1e-6)  # the star is on the plane, there
+    np.testing.assert_allclose(star.data["y"], [mean[1]], atol=1e-6)
+    assert star.isVisible() and window.state.drawn == tuple(float(v) for v in mean)
+    assert star.zValue() > max(s.zValue() for s in window.view.scatters)
+    np.testing.assert_allclose(window.state.point, mean, atol=1e-6)  # the drawn image is the pane's base now
+    assert window.state.point_source == "drawing"
     m = window.view.marker.pos()
     np.testing.assert_allclose([m.x(), m.y()], mean, atol=1e-5)
-    np.testing.assert_allclose(panel.recon_view.image, recon[0], atol=1e-6)
+    np.testing.assert_allclose(panel.recon_view.image, recon, atol=1e-6)
 
 
 def test_stroke_with_the_mouse_is_encoded_like_the_model(window, qtbot, model):
@@ -86,7 +89,7 @@ def test_stroke_with_the_mouse_is_encoded_like_the_model(window, qtbot, model):
     check_encoded(window, panel, model, blocker.args[0])
 
     qtbot.mouseClick(panel.btn_clear, Qt.MouseButton.LeftButton)
-    assert canvas.is_blank() and not panel.star.isVisible() and panel.mean is None
+    assert canvas.is_blank() and not window.view.star.isVisible() and panel.mean is None
 
 
 def test_dropped_png_is_resized_shown_and_encoded(window, qtbot, model, tmp_path):
@@ -120,7 +123,7 @@ def test_unreadable_file_shows_one_sentence_and_keeps_the_drawing(window, qtbot,
     assert window.error_label.isVisible() and window.error_label.text() == msg
     np.testing.assert_array_equal(panel.canvas.array(), canvas_before)
     np.testing.assert_array_equal(panel.mean, mean_before)
-    assert panel.star.isVisible()
+    assert window.view.star.isVisible()
 
     assert panel.load_image(str(tmp_path / "missing.png")) is False
     assert "no such file" in window.last_error

@@ -19,9 +19,11 @@ def set_ab(qtbot, window, a, b):
     """Set A and B the way a user does: put the current point there, press A / B."""
     for key, z in (("a", a), ("b", b)):
         with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
-            window.decode_at(*z)
+            window.state.set_point(z)
         qtbot.keyClick(window, getattr(Qt.Key, f"Key_{key.upper()}"))
-    assert window.interp.a is not None and window.interp.b is not None
+    ip = window.state.interpolation
+    np.testing.assert_allclose([ip.a, ip.b], [a, b], atol=1e-6)
+    assert window.interp.label_a.text() == f"A: ({a[0]:+.2f}, {a[1]:+.2f})"
 
 
 @pytest.mark.parametrize("method", ["linear", "spherical"])
@@ -30,15 +32,23 @@ def test_slider_shows_decoder_output_at_interpolated_z(qtbot, window, decode, me
     a, b = np.array([-1.0, 0.5], np.float32), np.array([1.5, -0.25], np.float32)
     set_ab(qtbot, window, a, b)
     ip.method.setCurrentText(method)
+    assert window.state.interpolation.method == method
     for t in (0.0, 0.37, 1.0, 1.5, -0.5):
-        with qtbot.waitSignal(ip.frameShown, timeout=TIMEOUT, check_params_cb=lambda r, t=t: abs(r.meta - t) < 1e-9):
+        with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT,
+                              check_params_cb=lambda r, t=t: r.target.t is not None and abs(r.target.t - t) < 1e-9):
             ip.slider.setValue(t)  # what dragging the slider does
         want_z = latent.interpolate(a, b, t, method)
         np.testing.assert_allclose(window.pane.z, want_z, atol=1e-6)
         np.testing.assert_allclose(window.pane.decoded.image, decode(want_z)[0], atol=1e-6)
-        assert f"t = {t:+.2f}" in window.pane.caption.text()
-    # the marker at t sits on the path
-    pos = ip.t_item.getData()
+        assert f"interpolation t = {t:+.2f} ({method})" in window.pane.caption.text()
+        # the nearest image, the status bar and the marker describe the same z
+        i = window.pane.displayed.nearest_index
+        d = ((window.session.means - window.pane.z) ** 2).sum(1)
+        assert d[i] == d.min() and f"(#{i}," in window.status_label.text()
+        mk = window.view.marker.pos()
+        np.testing.assert_allclose([mk.x(), mk.y()], want_z, atol=1e-6)
+    # the diamond at t sits on the path
+    pos = window.view.t_item.getData()
     np.testing.assert_allclose([pos[0][0], pos[1][0]], latent.interpolate(a, b, -0.5, method), atol=1e-6)
 
 
@@ -58,10 +68,16 @@ def test_filmstrip_png_and_gif_export(qtbot, window, decode, tmp_path):
     assert abs(int(img[0, 0]) - round(255 * float(want[0, 0, 0]))) <= 1
     gif = tmp_path / "anim.gif"
     with qtbot.waitSignal(ip.exported, timeout=30_000):
-        job = ip.export_gif(str(gif), n_frames=6)
-    assert job is not None and job.job.join(10)
+        rid = ip.export_gif(str(gif), n_frames=6)  # decoded by the model service, written by a worker
+    assert rid is not None
     with Image.open(gif) as im:
         assert im.n_frames == 6 + 4  # ping-pong: forward 6, back 4
+        im.seek(1)
+        frame = np.asarray(im.convert("L"), np.float32) / 255
+    want1 = decode(latent.lerp(a, b, 0.2))[0]
+    k = frame.shape[0] // want1.shape[0]  # nearest-neighbour upscaled: sample each pixel's centre
+    frame = frame[k // 2 :: k, k // 2 :: k]
+    assert np.abs(frame - want1).max() <= 2 / 255 + 1e-6  # GIF palette rounding
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -75,12 +91,14 @@ def test_export_without_points_says_so(qtbot, window, tmp_path):
 def test_play_animates_back_and_forth(qtbot, window):
     ip = window.interp
     set_ab(qtbot, window, (-1.0, 0.0), (1.0, 0.0))
-    ip.set_t(0.98)
+    window.state.interpolation.t = 0.98
+    assert ip.slider.value() == pytest.approx(0.98)
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert ip.btn_play.isChecked()
     seen = []
-    ip.slider.valueChanged.connect(lambda v: seen.append(float(v)))
+    window.state.interpolation.events.t.connect(lambda v, _old: seen.append(float(v)))
     qtbot.waitUntil(lambda: len(seen) > 8, timeout=TIMEOUT)
+    assert ip.slider.value() == pytest.approx(window.state.interpolation.t)  # the slider follows
     qtbot.keyClick(window, Qt.Key.Key_Space)
     assert not ip.btn_play.isChecked()
     assert max(seen) <= 1.0 and min(seen) >= 0.0
@@ -91,13 +109,15 @@ def test_bookmarks_and_arrow_keys(qtbot, window):
     bm = window.bookmarks
     for z in ((0.1, 0.2), (-0.3, 0.4)):
         with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
-            window.decode_at(*z)
+            window.state.set_point(z)
         qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
-    assert [m.z for m in bm.marks] == [[pytest.approx(0.1), pytest.approx(0.2)], [pytest.approx(-0.3), pytest.approx(0.4)]]
+    assert [m.z for m in window.state.bookmarks] == [pytest.approx((0.1, 0.2)), pytest.approx((-0.3, 0.4))]
+    assert bm.list.count() == 2
     window.setFocus()
     with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
         qtbot.keyClick(window, Qt.Key.Key_Right)
     np.testing.assert_allclose(window.pane.z, [0.1, 0.2], atol=1e-6)
+    assert window.pane.caption.text().startswith("bookmark \u201c1 near ")
     with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
         qtbot.keyClick(window, Qt.Key.Key_Right)
     np.testing.assert_allclose(window.pane.z, [-0.3, 0.4], atol=1e-6)
@@ -109,9 +129,9 @@ def test_bookmarks_and_arrow_keys(qtbot, window):
 def test_scene_round_trip(qtbot, window, tmp_path):
     set_ab(qtbot, window, (-0.5, 0.25), (0.75, -0.5))
     window.interp.method.setCurrentText("spherical")
-    window.interp.set_t(0.4)
-    window.bookmarks.add("here", (0.3, 0.3))
-    window.view.set_class_visible(2, False)
+    window.interp.slider.setValue(0.4)
+    window.state.add_bookmark("here", (0.3, 0.3))
+    window.view.scatters[2].setVisible(False)  # what a legend click does
     window.view.vb.setRange(xRange=(-2, 2), yRange=(-1.5, 1.5), padding=0)
     window.density.setValue(12)
     path = tmp_path / "scene.json"
@@ -119,18 +139,22 @@ def test_scene_round_trip(qtbot, window, tmp_path):
     saved = load_scene(path)
     assert saved.model_sha256 == window.session.sha256
     assert saved.hidden_classes == [2] and saved.method == "spherical" and saved.t == pytest.approx(0.4)
+    assert saved.base == "interpolation"
 
     # change everything, then load the scene back
-    window.interp.set_endpoints(None, None)
-    window.bookmarks.set_bookmarks([])
-    window.view.set_class_visible(2, True)
+    ip = window.state.interpolation
+    ip.a = ip.b = None
+    window.state.bookmarks.clear()
+    window.view.scatters[2].setVisible(True)
     window.view.vb.setRange(xRange=(-9, 9), yRange=(-9, 9), padding=0)
     window.density.setValue(40)
+    window.state.set_point((1.0, 1.0))
     assert window.open_scene(str(path))
-    np.testing.assert_allclose(window.interp.a, [-0.5, 0.25], atol=1e-6)
-    np.testing.assert_allclose(window.interp.b, [0.75, -0.5], atol=1e-6)
-    assert window.interp.current_method() == "spherical" and window.interp.t == pytest.approx(0.4)
-    assert [m.name for m in window.bookmarks.marks] == ["here"]
+    np.testing.assert_allclose(ip.a, [-0.5, 0.25], atol=1e-6)
+    np.testing.assert_allclose(ip.b, [0.75, -0.5], atol=1e-6)
+    assert window.interp.method.currentText() == "spherical" and window.interp.slider.value() == pytest.approx(0.4)
+    assert [window.bookmarks.list.item(i).text() for i in range(window.bookmarks.list.count())] == ["here"]
+    qtbot.waitUntil(lambda: window.pane.displayed.target.source == "interpolation", timeout=TIMEOUT)
     assert not window.view.scatters[2].isVisible() and window.view.scatters[1].isVisible()
     assert window.density.value() == 12
     x0, x1, y0, y1 = window.view.view_rect()
@@ -147,7 +171,7 @@ def capture_json(window, tmp_path):
 
 
 def test_scene_for_another_model_changes_nothing(qtbot, window, tmp_path):
-    window.bookmarks.add("keep", (0.0, 0.0))
+    window.state.add_bookmark("keep", (0.0, 0.0))
     path = tmp_path / "other.json"
     assert window.save_scene(str(path))
     d = json.loads(path.read_text())
@@ -158,7 +182,7 @@ def test_scene_for_another_model_changes_nothing(qtbot, window, tmp_path):
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
         assert not window.open_scene(str(path))
     assert "was made for another model" in window.error_label.text()
-    assert [m.name for m in window.bookmarks.marks] == ["keep"] and window.density.value() != 50
+    assert [m.name for m in window.state.bookmarks] == ["keep"] and window.density.value() != 50
     path.write_text("{ not json")
     assert not window.open_scene(str(path))
     assert "is not valid JSON" in window.error_label.text()
@@ -174,7 +198,7 @@ def test_scene_screenshot_from_command_line(checkpoint, tmp_path):
     from tests.explorer.qt.conftest import tool
 
     scene = tmp_path / "s.json"
-    save_scene(Scene(str(checkpoint), file_sha256(checkpoint), dataset="synthetic", a=[-1, 0], b=[1, 0], t=0.5,
+    save_scene(Scene(str(checkpoint), file_sha256(checkpoint), dataset="synthetic", a=(-1, 0), b=(1, 0), t=0.5,
                      bookmarks=[], view=(-3, 3, -3, 3)), scene)
     out = tmp_path / "shot.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -196,7 +220,7 @@ def test_presentation_mode_and_help_overlay(qtbot, window):
     assert window.toolbar.isVisible()
     size_before = window.font().pointSizeF()
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    assert window.presentation.on and window.isFullScreen()
+    assert window.state.presentation and window.presentation.on and window.isFullScreen()
     assert not window.toolbar.isVisible() and not window.menuBar().isVisible() and not window.info_dock.isVisible()
     assert window.font().pointSizeF() > size_before * 1.3
     assert window.view.scatters[0].opts["size"] >= 8

@@ -48,17 +48,18 @@ def test_legend_click_hides_the_class_and_the_nearest_lookup_skips_it(window, mo
     z_before = window.pane.z.copy()
 
     # click class k's legend entry, through the scene like a user
-    decoded_before = window.decoder.service.decoded
+    decoded_before = window.service.service.decoded
     marker_before = view.marker.pos()
     mouse.click(legend_pixel(view, k))
     qtbot.wait(100)
     assert not view.scatters[k].isVisible()
     assert all(sc.isVisible() for j, sc in enumerate(view.scatters) if j != k)
     assert view.visible_classes() == every - {k}
+    assert window.state.hidden_classes == (k,)  # the legend wrote the state
     # the click was for the legend: the marker and the decoded image stay where they were
     assert view.marker.pos() == marker_before
-    assert window.decoder.service.wait_idle(5)
-    assert window.decoder.service.decoded == decoded_before
+    assert window.service.service.wait_idle(5)
+    assert window.service.service.decoded == decoded_before
     np.testing.assert_array_equal(window.pane.z, z_before)
 
     # the same point now reports the nearest point of a visible class

@@ -16,7 +16,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
 from explorer.core import latent
-from explorer.core.decode_service import torch_decoder
+from explorer.core.decode_service import torch_decoder, torch_encoder
 
 WAIT_MS = 10_000
 
@@ -99,9 +99,11 @@ def test_click_shows_the_decoders_output_for_that_z(window, mouse, qtbot, decode
     k, target, pos = far_from_marker(window, mouse)
     with qtbot.waitSignal(window.decodeShown, timeout=WAIT_MS) as shown:
         mouse.click(pos)
-    res = shown.args[0]
+    res = shown.args[0]  # what the pane controller says is shown
     z = window.pane.z
-    np.testing.assert_array_equal(z, res.z[0])
+    np.testing.assert_array_equal(z, res.z)
+    assert res.target.source == "click"
+    np.testing.assert_allclose(window.state.point, z, rtol=0, atol=1e-6)  # the click went through the state
     # the z decoded is the one under the pointer: within a pixel of the point aimed at
     assert np.abs(z - target).max() <= mouse.pixel_size(), (z, target)
     np.testing.assert_allclose(z, mouse.data_at(pos), rtol=0, atol=1e-6)
@@ -138,7 +140,7 @@ def test_burst_of_moves_decodes_only_the_latest(window, mouse, qtbot, model, dec
             release.wait(300)  # held until the burst is over, however slow this machine is today
         return real(z, labels)
 
-    window.decoder.set_decoder(held_first)
+    window.service.set_model(model, held_first, torch_encoder(model))
     window.set_hover(True)
     assert window.act_hover.isChecked()
     ids = []
@@ -149,7 +151,7 @@ def test_burst_of_moves_decodes_only_the_latest(window, mouse, qtbot, model, dec
     assert len({(p.x(), p.y()) for p in positions}) == 1000
     assert all(p.x() < right and p.y() < bottom for p in positions)
 
-    service = window.decoder.service
+    service = window.service.service
     before = service.decoded
     try:
         mouse.move(positions[0])
@@ -160,7 +162,7 @@ def test_burst_of_moves_decodes_only_the_latest(window, mouse, qtbot, model, dec
     finally:
         release.set()
     z_last = mouse.data_at(positions[-1])
-    np.testing.assert_allclose(window.current_z, z_last, rtol=0, atol=1e-6)  # every move reached the window
+    np.testing.assert_allclose(window.state.point, z_last, rtol=0, atol=1e-6)  # every move reached the state
     qtbot.waitUntil(lambda: window.pane.z is not None and np.allclose(window.pane.z, z_last, rtol=0, atol=1e-7),
                     timeout=WAIT_MS)
     assert service.wait_idle(5)
@@ -187,7 +189,7 @@ def test_worker_error_is_shown_and_the_next_click_works(window, mouse, qtbot, mo
             raise RuntimeError("boom")
         return real(z, labels)
 
-    window.decoder.set_decoder(flaky)
+    window.service.set_model(model, flaky, torch_encoder(model))
     assert not window.error_label.isVisible()
     _, _, pos = far_from_marker(window, mouse)
     with qtbot.waitSignal(window.errorShown, timeout=WAIT_MS) as err:
@@ -195,7 +197,7 @@ def test_worker_error_is_shown_and_the_next_click_works(window, mouse, qtbot, mo
     assert "boom" in err.args[0]
     assert window.error_label.isVisible()
     assert "RuntimeError: boom" in window.error_label.text()
-    assert window.decoder.service.alive
+    assert window.service.service.alive
     # the next click (somewhere else: the marker now sits on the first point) decodes
     left, top, right, bottom = mouse.plot_pixels()
     pos2 = QPoint(left + 25 if pos.x() > (left + right) // 2 else right - 25, (top + bottom) // 2)
@@ -276,7 +278,7 @@ def _underlay_rect(view):
 
 
 def test_manifold_underlay_tiles_one_batched_decode_and_follows_the_view(window, qtbot, decode):
-    view, svc = window.view, window.grid_decoder.service
+    view, svc = window.view, window.service.service.lane("grid")
     d0, r0 = svc.decoded, svc.replaced
     with qtbot.waitSignal(window.underlayShown, timeout=WAIT_MS) as shown:
         window.set_underlay(True)
@@ -359,9 +361,11 @@ def test_f1_shows_help_without_blocking_and_ctrl_q_quits_cleanly(window, mouse, 
     qtbot.keyClick(window, Qt.Key.Key_F1)
     assert not overlay.isVisible()
     # Ctrl+Q closes the window and joins every worker
-    decoder, grid_decoder = window.decoder.service, window.grid_decoder.service
+    from PySide6.QtCore import QThreadPool
+
+    service = window.service.service
     qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
-    assert not decoder.alive and not grid_decoder.alive
-    assert not any(j.running for j in window._jobs)
-    assert not [t.name for t in threading.enumerate() if t.name in ("decode-worker", "grid-worker", "open-session")]
+    assert not service.alive
+    assert QThreadPool.globalInstance().activeThreadCount() == 0
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("model-")]

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from explorer.core import latent, vectors
 from explorer.core.decode_service import to_display
-from explorer.core.scene import Vector
+from explorer.core.state import Vector
 
 
 def decoded(model, z) -> np.ndarray:
@@ -21,19 +21,25 @@ def decoded(model, z) -> np.ndarray:
         return to_display(model.decode(torch.from_numpy(np.asarray(z, np.float32)[None])).numpy())[0]
 
 
-def wait_for_result(qtbot, panel, want, timeout=10_000):
-    """Until the panel has shown point + vectors decoded at ``want``."""
+def wait_for_result(qtbot, window, want, timeout=10_000):
+    """Until the pane shows point + vectors decoded at ``want``."""
     want = np.asarray(want, np.float32)
-    qtbot.waitUntil(lambda: panel.last_result is not None and np.allclose(panel.last_result.z[0], want, atol=1e-6),
+    qtbot.waitUntil(lambda: window.pane.z is not None and np.allclose(window.pane.z, want, atol=1e-6),
                     timeout=timeout)
     qtbot.wait(30)  # let anything queued behind it arrive, so the pane check below sees the final state
 
 
-def check_pane(window, model, want):
+def check_pane(window, model, want, base):
+    """The result and, beside it, the base image: each the model's own decode; caption and marker agree."""
     pane = window.pane
     np.testing.assert_allclose(pane.z, want, atol=1e-6)
-    assert pane.caption.text().startswith("point + vectors")
+    n = len(window.state.vectors.active())
+    assert f" + {n} vector" in pane.caption.text() and pane.caption.text().endswith(f"z = ({want[0]:+.3f}, {want[1]:+.3f})")
     np.testing.assert_allclose(pane.decoded.image, decoded(model, want), atol=1e-5)
+    assert pane.base.isVisible() and pane.result_label.isVisible()
+    np.testing.assert_allclose(pane.base.image, decoded(model, base), atol=1e-5)
+    mk = window.view.marker.pos()
+    np.testing.assert_allclose([mk.x(), mk.y()], want, atol=1e-6)
 
 
 def send_mouse(widget, kind, pos: QPoint, button, buttons, mods=Qt.KeyboardModifier.NoModifier):
@@ -65,9 +71,9 @@ def test_class_vector_auc_and_strength_decode_like_the_model(window, qtbot, mode
     panel.set_class("A", 1)
     panel.set_class("B", 0)
     assert panel.name_edit.text() == f"{s.label_names[1]} \u2212 {s.label_names[0]}"
-    with qtbot.waitSignal(panel.changed):
+    with qtbot.waitSignal(window.decodeShown):
         qtbot.mouseClick(panel.btn_add, Qt.MouseButton.LeftButton)
-    [v] = panel.vectors()
+    [v] = window.state.vectors
     a, b = s.labels == 1, s.labels == 0
     want_v = latent.attribute_vector(s.means, a, b)
     np.testing.assert_allclose(v.vector, want_v, atol=1e-7)
@@ -77,13 +83,13 @@ def test_class_vector_auc_and_strength_decode_like_the_model(window, qtbot, mode
     assert f"{v.auc:.2f}" in row.auc.text() and vectors.auc_hint(v.auc) in row.auc.text()
 
     row.slider.setValue(1.5)
-    assert panel.vectors()[0].strength == pytest.approx(1.5)
+    assert window.state.vectors[0].strength == pytest.approx(1.5)
     z0 = np.array([0.05, -0.1], np.float32)
-    window.decode_at(*z0)
+    window.state.set_point(z0)
     want = z0 + 1.5 * want_v
-    wait_for_result(qtbot, panel, want)
-    check_pane(window, model, want)
-    start, end = panel.arrow()
+    wait_for_result(qtbot, window, want)
+    check_pane(window, model, want, z0)
+    start, end = window.view.arrow()
     np.testing.assert_allclose(start, z0, atol=1e-6)
     np.testing.assert_allclose(end, want, atol=1e-6)
 
@@ -91,57 +97,65 @@ def test_class_vector_auc_and_strength_decode_like_the_model(window, qtbot, mode
 def test_two_vectors_add_negative_subtracts_and_off_removes(window, qtbot, model):
     panel = window.vectors
     u, w = [0.8, 0.0], [0.0, 1.2]
-    with qtbot.waitSignal(panel.changed):
-        panel.set_vectors([Vector("right", u, 1.0), Vector("up", w, 1.0)])
+    window.state.vectors.extend([Vector("right", u, 1.0), Vector("up", w, 1.0)])
+    assert len(panel.rows) == 2
     z0 = np.array([0.2, 0.3], np.float32)
-    window.decode_at(*z0)
-    wait_for_result(qtbot, panel, [1.0, 1.5])  # z0 + u + w, by hand
-    check_pane(window, model, [1.0, 1.5])
+    n0 = window.pane_ctl.requests
+    window.state.set_point(z0)
+    assert window.pane_ctl.requests == n0 + 1, "one request for a click with vectors on (no double decode)"
+    wait_for_result(qtbot, window, [1.0, 1.5])  # z0 + u + w, by hand
+    check_pane(window, model, [1.0, 1.5], z0)
 
     panel.rows[1].slider.setValue(-0.5)  # subtract half of "up"
     assert "subtracts" in panel.rows[1].sign.text() and "\u2212" in panel.rows[1].sign.text()
     assert "adds" in panel.rows[0].sign.text()
     want = np.array([0.2 + 0.8, 0.3 - 0.6], np.float32)
-    np.testing.assert_allclose(vectors.apply(z0, panel.vectors()), want, atol=1e-6)  # core maths == what is shown
-    wait_for_result(qtbot, panel, want)
-    check_pane(window, model, want)
-    start, end = panel.arrow()
+    np.testing.assert_allclose(vectors.apply(z0, list(window.state.vectors)), want, atol=1e-6)  # core maths == shown
+    wait_for_result(qtbot, window, want)
+    check_pane(window, model, want, z0)
+    start, end = window.view.arrow()
     np.testing.assert_allclose(start, z0, atol=1e-6)
     np.testing.assert_allclose(end, want, atol=1e-6)
-    assert panel.arrow_line.zValue() > max(sc.zValue() for sc in window.view.scatters)
-    head = panel.arrow_head.pos()
+    assert window.view.arrow_line.zValue() > max(sc.zValue() for sc in window.view.scatters)
+    head = window.view.arrow_head.pos()
     assert (head.x(), head.y()) == pytest.approx(tuple(want), abs=1e-6)
 
     qtbot.mouseClick(panel.rows[0].check, Qt.MouseButton.LeftButton)  # "right" off
-    assert [v.enabled for v in panel.vectors()] == [False, True]
+    assert [v.enabled for v in window.state.vectors] == [False, True]
     want = np.array([0.2, 0.3 - 0.6], np.float32)
-    wait_for_result(qtbot, panel, want)
-    check_pane(window, model, want)
+    wait_for_result(qtbot, window, want)
+    check_pane(window, model, want, z0)
 
-    with qtbot.waitSignal(window.decodeShown, check_params_cb=lambda r: r.channel == "point"):
+    with qtbot.waitSignal(window.decodeShown, check_params_cb=lambda r: r.target.n_vectors == 0):
         panel.rows[1].check.setChecked(False)  # nothing on: the plain point comes back
-    assert panel.arrow() is None and not panel.arrow_head.isVisible()
+    assert window.view.arrow() is None and not window.view.arrow_head.isVisible()
     qtbot.wait(100)
     np.testing.assert_allclose(window.pane.z, z0, atol=1e-6)
-    assert not window.pane.caption.text().startswith("point + vectors")
+    assert window.pane.caption.text().startswith("clicked point \u00b7 z =")
+    assert not window.pane.base.isVisible()
     np.testing.assert_allclose(window.pane.decoded.image, decoded(model, z0), atol=1e-5)
 
 
-def test_set_vectors_round_trips_and_clamps(window, qtbot):
+def test_rows_follow_the_state_both_ways_and_clamp(window, qtbot):
     panel = window.vectors
     vs = [Vector("a", [0.1, 0.2], -2.0, True, 0.93), Vector("b", [0.3, -0.1], 9.0, False, None)]
-    panel.set_vectors(vs)
-    got = panel.vectors()
-    assert [(v.name, v.vector, v.enabled, v.auc) for v in got] == [(v.name, v.vector, v.enabled, v.auc) for v in vs]
-    assert [v.strength for v in got] == [-2.0, 3.0]
-    assert "strong" in panel.rows[0].auc.text()
+    window.state.vectors.extend(vs)
+    assert [v.strength for v in window.state.vectors] == [-2.0, 3.0]
+    assert [r.slider.value() for r in panel.rows] == [pytest.approx(-2.0), pytest.approx(3.0)]
+    assert "strong" in panel.rows[0].auc.text() and not panel.rows[1].check.isChecked()
+    vs[1].strength = -1.25  # a script changes the state: the row follows
+    assert panel.rows[1].slider.value() == pytest.approx(-1.25) and "off" in panel.rows[1].sign.text()
+    vs[1].enabled = True
+    assert panel.rows[1].check.isChecked() and "subtracts" in panel.rows[1].sign.text()
     panel.rows[0].name.setText("renamed")
     panel.rows[0].name.textEdited.emit("renamed")
-    assert panel.vectors()[0].name == "renamed"
+    assert window.state.vectors[0].name == "renamed"
     qtbot.mouseClick(panel.rows[1].btn_remove, Qt.MouseButton.LeftButton)
-    assert [v.name for v in panel.vectors()] == ["renamed"] and len(panel.rows) == 1
-    panel.set_vectors([])
-    assert panel.vectors() == [] and panel.arrow() is None
+    assert [v.name for v in window.state.vectors] == ["renamed"] and len(panel.rows) == 1
+    qtbot.mouseClick(panel.btn_clear, Qt.MouseButton.LeftButton)
+    assert len(window.state.vectors) == 0 and panel.rows == [] and panel.sum_label.text() == "no vectors"
+    qtbot.wait(100)
+    assert window.view.arrow() is None
 
 
 def test_lasso_selects_exactly_the_points_inside_without_panning(window, qtbot):
@@ -154,7 +168,7 @@ def test_lasso_selects_exactly_the_points_inside_without_panning(window, qtbot):
     data_pts = [(cx + rx * wobble[i] * np.cos(t[i]), cy + ry * wobble[i] * np.sin(t[i])) for i in range(len(t))]
     px = [view.data_to_widget(x, y) for x, y in data_pts]
     before_range = view.view_rect()
-    before_z = window.current_z.copy()
+    before_z = window.state.point
 
     qtbot.mouseClick(panel.btn_sel_a, Qt.MouseButton.LeftButton)
     assert panel.selector.armed and panel.btn_sel_a.isChecked()
@@ -162,7 +176,7 @@ def test_lasso_selects_exactly_the_points_inside_without_panning(window, qtbot):
         drag(view.viewport(), px)
     assert view.view_rect() == before_range, "the plane panned during the lasso"
     assert view.vb.mouseEnabled() == [True, True], "the ViewBox mouse interaction was not restored"
-    np.testing.assert_array_equal(window.current_z, before_z)  # the press did not decode / move the marker
+    assert window.state.point == before_z  # the press did not decode / move the marker
     assert not panel.selector.armed and not panel.btn_sel_a.isChecked()
 
     polygon = np.array([widget_to_data(view, p) for p in px])
