@@ -18,6 +18,7 @@ import numpy as np
 
 from explorer.core.decode_service import to_display
 from explorer.core.latent import NearestIndex
+from training.contract import LatentModel
 from training.errors import UserError
 
 ASSETS = Path(os.environ.get("LATENT_EXPLORER_ASSETS") or Path(__file__).resolve().parents[2] / "assets")
@@ -46,7 +47,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 @dataclass(eq=False)  # compared by identity: it holds arrays and a model
 class Session:
     model_path: Path
-    model: Any  # torch module (used on worker threads only)
+    model: LatentModel  # used on worker threads only (the model service and the open worker)
     metadata: dict[str, Any]
     config: dict[str, Any]
     dataset_name: str
@@ -99,7 +100,7 @@ class Session:
         ]
 
 
-def load_model(path: str | os.PathLike) -> Any:
+def load_model(path: str | os.PathLike) -> LatentModel:
     """Validated load (never runs code from the file); SessionError with the loader's sentence."""
     from training.checkpoint import CheckpointError, load
 
@@ -107,6 +108,8 @@ def load_model(path: str | os.PathLike) -> Any:
         model = load(path)
     except CheckpointError as e:
         raise SessionError(str(e)) from None
+    if not isinstance(model, LatentModel):
+        raise SessionError(f"{path}: its model does not offer encode / decode / config (the model contract).")
     if model.config.latent_dim != 2:
         raise SessionError(f"{path}: has a {model.config.latent_dim}-D latent space; the explorer shows 2-D models only.")
     return model
