@@ -162,8 +162,6 @@ class Driver:
         self.shown: dict[int, tuple[float, object]] = {}  # request id -> (perf_counter when shown, result)
         self.frames: list[tuple[float, object]] = []  # every "point" result shown, in order
         self.grids: dict[int, tuple[float, object]] = {}
-        self.raw: dict[int, object] = {}  # request id -> the model service's DecodeResult (timings)
-        self.win.service.result.connect(lambda r: self.raw.__setitem__(r.id, r) if r.channel == "pane" else None)
         self.win.decodeShown.connect(self._on_shown)
         self.win.underlayShown.connect(lambda r: self.grids.__setitem__(r.id, (time.perf_counter(), r)))
         self.errors: list[str] = []
@@ -192,10 +190,10 @@ class Driver:
         bridge.request = request  # instance attribute: the window's calls go through it
 
     def _on_shown(self, shown) -> None:
+        """explorer.core.pane.Shown: what the pane now displays (id, z, posted, seconds)."""
         t = time.perf_counter()
-        res = self.raw.get(shown.id)
-        self.shown[shown.id] = (t, res)
-        self.frames.append((t, res))
+        self.shown[shown.id] = (t, shown)
+        self.frames.append((t, shown))
 
     def wait(self, pred, timeout: float) -> bool:
         end = time.perf_counter() + timeout
@@ -359,7 +357,7 @@ def bench_drag(d: Driver, args, mode: str) -> dict:
     frames = [(t, res) for t, res in d.frames[fr0:] if t0 <= t <= t_end]
     distinct, last_z = 0, None
     for _t, res in frames:
-        z = tuple(np.round(res.z[0], 7))
+        z = tuple(np.round(res.z, 7))
         if z != last_z:
             distinct += 1
         last_z = z
@@ -415,7 +413,7 @@ def bench_grid(d: Driver, args) -> dict:
             repaint.append(rp)
     win.set_underlay(False)
     vb.setAspectLocked(True)
-    win.reset_view()
+    win.view.reset_view()
     d.settle(0.3)
     # baseline: one model.decode per cell, one z each, on one thread (as a naive worker would)
     n = args.baseline_cells or args.grid_density ** 2
@@ -542,7 +540,7 @@ def bench_pan(d: Driver, args, rng) -> dict:
             cpu.append(time.thread_time() - c0)
             counter_paints.append(counter["n"])
         d.settle(0.05)
-    d.win.reset_view()
+    d.win.view.reset_view()
     return {"n": len(times), "median": pct(times, 50), "max": max(times), "p90": pct(times, 90), "cpu_median": pct(cpu, 50),
             "scatter_paint_calls_min": min(counter_paints)}
 

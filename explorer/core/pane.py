@@ -78,6 +78,8 @@ class Shown:
     nearest_index: int | None  # dataset index whose mean is nearest to z
     nearest_label: str
     nearest_distance: float
+    posted: float = 0.0  # perf_counter when it was requested
+    seconds: float = 0.0  # time the model spent on it
 
     @property
     def z(self) -> np.ndarray:
@@ -166,7 +168,8 @@ class PaneController:
                 label = s.label_name(idx)
                 dist = float(np.linalg.norm(s.means[idx] - np.asarray(tgt.z, np.float32)))
         base_image = result.images[1] if tgt.vectors_on and len(result.images) > 1 else None
-        self.last = Shown(result.id, tgt, result.images[0], base_image, idx, label, dist)
+        self.last = Shown(result.id, tgt, result.images[0], base_image, idx, label, dist,
+                          getattr(result, "posted", 0.0), getattr(result, "seconds", 0.0))
         self.shown.emit(self.last)
         return True
 
