@@ -16,12 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from explorer.core.palettes import DEFAULT as DEFAULT_PALETTE
+from explorer.core.palettes import PALETTES
 from explorer.core.state import (
     DENSITY_MAX,
     DENSITY_MIN,
     FRAMES_MAX,
     FRAMES_MIN,
     METHODS,
+    POINT_SIZE_MAX,
+    POINT_SIZE_MIN,
     STRENGTH_MAX,
     STRENGTH_MIN,
     Bookmark,
@@ -69,6 +73,10 @@ class Scene:
     hidden_classes: list[int] = field(default_factory=list)
     presentation: bool = False
     snap: bool = False
+    palette: str = "tab10"
+    point_size: float = 4.0
+    opacity: float = 0.85
+    dim: bool = False
 
     def resolved_model(self, scene_file: str | os.PathLike | None) -> Path:
         p = Path(self.model_path).expanduser()
@@ -94,7 +102,8 @@ class Scene:
             "view": None if self.view is None else {"x": list(self.view[:2]), "y": list(self.view[2:])},
             "toggles": {"hover": self.hover, "underlay": self.underlay, "density": self.density,
                         "hidden_classes": list(self.hidden_classes), "presentation": self.presentation,
-                        "snap": self.snap},
+                        "snap": self.snap, "palette": self.palette, "point_size": self.point_size,
+                        "opacity": self.opacity, "dim": self.dim},
         }
 
 
@@ -116,7 +125,8 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         vectors=[Vector(**v.to_json()) for v in state.vectors],
         bookmarks=[Bookmark(b.name, b.z) for b in state.bookmarks], view=state.view, hover=state.hover,
         underlay=state.underlay, density=state.density, hidden_classes=list(state.hidden_classes),
-        presentation=state.presentation, snap=state.snap,
+        presentation=state.presentation, snap=state.snap, palette=state.palette, point_size=state.point_size,
+        opacity=state.opacity, dim=state.dim,
     )
 
 
@@ -153,6 +163,7 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     state.hover = scene.hover
     state.underlay = scene.underlay
     state.snap = scene.snap
+    state.palette, state.point_size, state.opacity, state.dim = scene.palette, scene.point_size, scene.opacity, scene.dim
     state.bookmarks.clear()
     state.bookmarks.extend(Bookmark(b.name, b.z) for b in scene.bookmarks)
     state.vectors.clear()
@@ -361,7 +372,16 @@ class _Validator:
             hidden_classes=sorted(set(hidden)),
             presentation=self.flag(tg.get("presentation"), "toggles.presentation"),
             snap=self.flag(tg.get("snap"), "toggles.snap"),
+            palette=self._palette(tg.get("palette", DEFAULT_PALETTE)),
+            point_size=self.num(tg.get("point_size", 4.0), "toggles.point_size", POINT_SIZE_MIN, POINT_SIZE_MAX),
+            opacity=self.num(tg.get("opacity", 0.85), "toggles.opacity", 0.05, 1.0),
+            dim=self.flag(tg.get("dim"), "toggles.dim"),
         )
+
+    def _palette(self, v: Any) -> str:
+        if v not in PALETTES:
+            self.fail(f"'toggles.palette' must be one of {', '.join(PALETTES)}, not {json.dumps(v)}")
+        return v
 
     @staticmethod
     def _tuple(p: list[float] | None) -> Point | None:

@@ -26,6 +26,7 @@ from psygnal import Signal, evented
 from psygnal.containers import EventedList
 
 from explorer.core import latent
+from explorer.core.palettes import PALETTES
 from training.errors import UserError
 
 Point = tuple[float, float]
@@ -34,6 +35,7 @@ T_MIN, T_MAX = -0.5, 1.5  # interpolation t: 0 = A, 1 = B; beyond is overshoot
 FRAMES_MIN, FRAMES_MAX = 2, 32
 STRENGTH_MIN, STRENGTH_MAX = -3.0, 3.0  # attribute-vector strengths: the vector panel's slider range
 DENSITY_MIN, DENSITY_MAX = 4, 60  # manifold underlay: cells across the longer side of the view
+POINT_SIZE_MIN, POINT_SIZE_MAX = 1.0, 20.0
 AUC_STRONG, AUC_WEAK = 0.9, 0.7  # >= strong; [weak, strong) weak; below: indistinguishable from noise
 
 
@@ -265,6 +267,10 @@ class ExplorerState:
     density: int = 20  # underlay cells across the longer side of the view
     snap: bool = False  # A / B snap to the nearest data point
     presentation: bool = False  # presentation mode
+    palette: str = "tab10"  # class colours: a key of explorer.core.palettes.PALETTES
+    point_size: float = 4.0  # scatter dot diameter in screen pixels (presentation mode doubles it)
+    opacity: float = 0.85  # scatter dot opacity
+    dim: bool = False  # fade the scatter (to see the manifold underlay through it)
 
     # messages for the user (one sentence each); the window shows them, scripts may listen
     error = Signal(str)
@@ -294,8 +300,14 @@ class ExplorerState:
             value = (x0, x1, y0, y1)
         elif name == "density":
             value = int(_clamp(value, DENSITY_MIN, DENSITY_MAX, "underlay density"))
-        elif name in ("hover", "underlay", "snap", "presentation"):
+        elif name in ("hover", "underlay", "snap", "presentation", "dim"):
             value = bool(value)
+        elif name == "palette" and value not in PALETTES:
+            raise StateError(f"palette must be one of {', '.join(PALETTES)}, not {value!r}.")
+        elif name == "point_size":
+            value = _clamp(value, POINT_SIZE_MIN, POINT_SIZE_MAX, "point size")
+        elif name == "opacity":
+            value = _clamp(value, 0.05, 1.0, "opacity")
         super().__setattr__(name, value)
 
     # ---------------------------------------------------------------- user actions

@@ -53,8 +53,11 @@ def run(args: Namespace) -> int:
     if args.underlay:
         win.set_underlay(True)
     win.pending_scene = args.scene
-    if getattr(args, "presentation", False) and hasattr(win, "set_presentation"):
-        win.set_presentation(True)
+    if args.screenshot:  # presentation mode keeps the size asked for instead of going full screen
+        win.presentation.fullscreen = False
+        win.resize(*args.size)
+    if getattr(args, "presentation", False):
+        win.state.presentation = True
     signal.signal(signal.SIGINT, lambda *_: win.close())  # Ctrl-C in the terminal quits cleanly
     tick = QTimer()
     tick.start(200)  # lets Python see the SIGINT while Qt's loop runs

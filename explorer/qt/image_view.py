@@ -44,14 +44,11 @@ class ImageView(QLabel):
         if self._qimage is None:
             self.clear()
             return
-        side = max(1, min(self.width(), self.height()))
         w, h = self._qimage.width(), self._qimage.height()
-        k = max(1, side // max(w, h))  # integer scale factor: every source pixel the same size
-        if side >= max(w, h) * 2:
-            size = QSize(w * k, h * k)
-        else:
-            size = QSize(side, side)
-        self.setPixmap(QPixmap.fromImage(self._qimage).scaled(size, Qt.AspectRatioMode.KeepAspectRatio,
+        fit = min(max(1, self.width()) / w, max(1, self.height()) / h)  # as large as fits, aspect kept
+        k = int(fit) if fit >= 1 else fit  # an integer scale when enlarging: every source pixel the same size
+        size = QSize(max(1, round(w * k)), max(1, round(h * k)))
+        self.setPixmap(QPixmap.fromImage(self._qimage).scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
                                                               Qt.TransformationMode.FastTransformation))
 
     def resizeEvent(self, ev) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,7 +23,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QLabeledDoubleSlider
 from superqt.utils import create_worker
 
 from explorer.core import export
@@ -31,6 +30,7 @@ from explorer.core.decode_service import DecodeResult
 from explorer.core.state import FRAMES_MAX, FRAMES_MIN, METHODS, T_MAX, T_MIN, ExplorerState
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.image_view import ImageView
+from explorer.qt.widgets import ValueSlider
 
 GIF_FRAMES = 30
 
@@ -60,12 +60,8 @@ class InterpolationPanel(QWidget):
         self.label_b = QLabel("B: \u2014")
         self.method = QComboBox()
         self.method.addItems(list(METHODS))
-        self.slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(T_MIN, T_MAX)
-        self.slider.setDecimals(2)
-        self.slider.setSingleStep(0.01)
-        self.slider.setValue(self.ip.t)
-        self.slider.setToolTip("t: 0 = A, 1 = B; beyond is overshoot")
+        self.slider = ValueSlider(T_MIN, T_MAX, 0.01, value=self.ip.t)
+        self.slider.setToolTip("t: 0 = A, 1 = B; beyond is overshoot (arrow keys nudge it by 0.01)")
         self.frames = QSpinBox()
         self.frames.setRange(FRAMES_MIN, FRAMES_MAX)
         self.frames.setValue(self.ip.frames)
@@ -75,7 +71,7 @@ class InterpolationPanel(QWidget):
         self.btn_png = QPushButton("Export PNG\u2026")
         self.btn_gif = QPushButton("Export GIF\u2026")
         self.strip = ImageView(min_size=48)
-        self.strip.setFixedHeight(72)
+        self.strip.setFixedHeight(56)
         self.strip.setToolTip("Evenly spaced frames from A (left) to B (right)")
 
         grid = QGridLayout()
@@ -204,9 +200,23 @@ class InterpolationPanel(QWidget):
         if res.channel == "filmstrip" and res.meta == self._filmstrip_key:
             self.filmstrip_images = res.images
             self.strip.set_image(export.filmstrip(res.images))
+            self._fit_strip()
             self.filmstripShown.emit(res)
         elif res.channel == "export" and res.meta == self._gif_path:
             self._write_gif(res.meta, res.images)
+
+    def _fit_strip(self) -> None:
+        """The filmstrip at an integer pixel scale across the panel's width (crisp frames, no squeeze)."""
+        img = self.strip.image
+        if img is None:
+            return
+        h, w = img.shape[:2]
+        k = max(1, (self.width() - 24) // w)
+        self.strip.setFixedHeight(h * k)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._fit_strip()
 
     # ---------------------------------------------------------------- export
 

@@ -16,18 +16,18 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
+from explorer.core.palettes import colour
 from explorer.core.pane import PaneController, PaneTarget
 from explorer.core.state import T_MAX, T_MIN, ExplorerState
 
-# matplotlib's tab10: ten distinct, familiar class colours that hold up on a projector; cycled beyond ten.
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-           "#17becf"]
 ARROW_COLOUR = "#D55E00"
 STAR_COLOUR = "#CC79A7"
+HALO = (255, 255, 255, 230)  # drawn under dark overlay lines so they stay visible on the dark underlay tiles
+DIMMED = 0.25  # scatter opacity factor while "dim the scatter" is on
 
 
-def class_colour(i: int) -> QColor:
-    return QColor(PALETTE[i % len(PALETTE)])
+def class_colour(i: int, palette: str = "tab10") -> QColor:
+    return QColor(colour(palette, i))
 
 
 class LatentView(pg.PlotWidget):
@@ -46,10 +46,12 @@ class LatentView(pg.PlotWidget):
         self.plot_item.setLabel("left", "z2")
         self.plot_item.showGrid(x=True, y=True, alpha=0.12)
         self.plot_item.setMenuEnabled(False)
+        self.plot_item.hideButtons()  # pyqtgraph's "A" (auto-range) button looks like interpolation point A
+        for name in ("bottom", "left"):
+            self.plot_item.getAxis(name).enableAutoSIPrefix(False)  # never "z1 (x0.001)" when zoomed in
         self.setAntialiasing(False)
         self.scatters: list[pg.ScatterPlotItem] = []
-        self.legend = self.plot_item.addLegend(offset=(-10, 10), labelTextSize="10pt", brush=pg.mkBrush(255, 255, 255, 210))
-        self._point_size = 4.0
+        self.scale = 1.0  # presentation mode scales every text and marker on the plot together
         for r, alpha in ((1.0, 130), (2.0, 80), (3.0, 50)):  # prior N(0, I): 1, 2, 3 sigma
             t = np.linspace(0, 2 * np.pi, 181)
             c = pg.PlotCurveItem(r * np.cos(t), r * np.sin(t), pen=pg.mkPen(QColor(60, 60, 60, alpha), width=1, style=Qt.PenStyle.DashLine))
@@ -61,23 +63,28 @@ class LatentView(pg.PlotWidget):
         self.underlay.setOpacity(0.85)
         self.underlay.setVisible(False)
         self._add(self.underlay)
-        # interpolation: solid A->B, dashed overshoot, A/B labels, diamond at t
+        # interpolation: solid A->B, dashed overshoot, A/B labels, diamond at t. Dark lines get a light
+        # halo and labels a light box, so they read on the white plot and on dark underlay tiles alike.
+        self.path_halo = self._add(pg.PlotCurveItem(pen=pg.mkPen(HALO, width=6)), 14)
         self.path_item = self._add(pg.PlotCurveItem(pen=pg.mkPen("#222", width=2)), 15)
-        self.over_item = self._add(pg.PlotCurveItem(pen=pg.mkPen("#222", width=1, style=Qt.PenStyle.DashLine)), 15)
+        self.over_item = self._add(pg.PlotCurveItem(pen=pg.mkPen("#222", width=1.5, style=Qt.PenStyle.DashLine)), 15)
         self.ends_item = self._add(pg.ScatterPlotItem(size=12, pen=pg.mkPen("#222", width=2), brush=pg.mkBrush("#fff")), 15)
-        self.t_item = self._add(pg.ScatterPlotItem(size=14, symbol="d", pen=pg.mkPen("#000", width=1.5),
+        self.t_item = self._add(pg.ScatterPlotItem(size=16, symbol="d", pen=pg.mkPen("#000", width=1.5),
                                                    brush=pg.mkBrush("#FFD400")), 15)
-        self.text_a = self._add(pg.TextItem("A", color="#000", anchor=(1.2, 1.2)), 15)
-        self.text_b = self._add(pg.TextItem("B", color="#000", anchor=(1.2, 1.2)), 15)
+        self.text_a = self._add(pg.TextItem("A", color="#000", anchor=(1.2, 1.2), fill=HALO, border="#222"), 15)
+        self.text_b = self._add(pg.TextItem("B", color="#000", anchor=(1.2, 1.2), fill=HALO, border="#222"), 15)
         # bookmarks, the drawn image's star, the vector arrow (base -> shown z)
-        self.bookmark_items = self._add(pg.ScatterPlotItem(size=13, symbol="star", pen=pg.mkPen("#000", width=1),
-                                                           brush=pg.mkBrush("#ffffffcc")), 12)
-        self.star = self._add(pg.ScatterPlotItem(size=24, symbol="star", pen=pg.mkPen("#000", width=1.5),
+        self.bookmark_items = self._add(pg.ScatterPlotItem(size=18, symbol="star", pen=pg.mkPen("#000", width=1.5),
+                                                           brush=pg.mkBrush("#FFD400")), 12)
+        self.star = self._add(pg.ScatterPlotItem(size=24, symbol="star", pen=pg.mkPen("#fff", width=2),
                                                  brush=pg.mkBrush(STAR_COLOUR)), 18)
+        self.arrow_halo = self._add(pg.PlotCurveItem(pen=pg.mkPen(HALO, width=7)), 16)
         self.arrow_line = self._add(pg.PlotCurveItem(pen=pg.mkPen(ARROW_COLOUR, width=3)), 16)
         self.arrow_head = self._add(pg.ArrowItem(angle=180, headLen=16, tipAngle=32, tailLen=0,
-                                                 pen=pg.mkPen("#000", width=1), brush=pg.mkBrush(ARROW_COLOUR)), 16)
-        # the marker at the z the pane shows (draggable)
+                                                 pen=pg.mkPen("#fff", width=1.5), brush=pg.mkBrush(ARROW_COLOUR)), 16)
+        # the marker at the z the pane shows (draggable): a dark ring inside a light one
+        self.marker_halo = self._add(pg.TargetItem(pos=(0, 0), size=20, movable=False, pen=pg.mkPen("#fff", width=5),
+                                                   brush=pg.mkBrush(0, 0, 0, 0)), 19)
         self.marker = pg.TargetItem(pos=(0, 0), size=16, movable=True, pen=pg.mkPen("#111", width=2),
                                     brush=pg.mkBrush(255, 255, 255, 60))
         self._add(self.marker, 20)
@@ -89,6 +96,10 @@ class LatentView(pg.PlotWidget):
 
         ev = state.events
         ev.session.connect(self._on_session)
+        ev.palette.connect(self._restyle)
+        ev.point_size.connect(self._restyle)
+        ev.opacity.connect(self._restyle)
+        ev.dim.connect(self._restyle)
         ev.hidden_classes.connect(self._on_hidden)
         ev.view.connect(self._on_state_view)
         ev.drawn.connect(self._draw_star)
@@ -117,19 +128,15 @@ class LatentView(pg.PlotWidget):
         """One ScatterPlotItem per class with one shared brush: 70,000 points build in ~0.2 s."""
         for s in self.scatters:
             self.plot_item.removeItem(s)
-        self.legend.clear()
         self.scatters = []
         hidden = set(self.state.hidden_classes)
-        for k, name in enumerate(label_names):
-            pts = means[labels == k]
-            s = pg.ScatterPlotItem(pos=pts, size=self._point_size, pen=None, brush=pg.mkBrush(class_colour(k)),
-                                   symbol="o", pxMode=True, antialias=False)
+        for k in range(len(label_names)):
+            s = pg.ScatterPlotItem(pos=means[labels == k], pen=None, symbol="o", pxMode=True, antialias=False)
             s.setZValue(0)
             s.setVisible(k not in hidden)
             self.plot_item.addItem(s)
-            self.legend.addItem(s, name)
-            s.visibleChanged.connect(lambda k=k, s=s: self.state.set_class_hidden(k, not s.isVisible()))
             self.scatters.append(s)
+        self._restyle()
         if self.state.view is None:
             self.reset_view()
         else:
@@ -153,10 +160,41 @@ class LatentView(pg.PlotWidget):
     def visible_classes(self) -> set[int]:
         return {k for k, s in enumerate(self.scatters) if s.isVisible()}
 
-    def set_point_size(self, size: float) -> None:
-        self._point_size = size
-        for s in self.scatters:
-            s.setSize(size)
+    def _restyle(self, *_a) -> None:
+        """Class colours, point size and opacity from the state (one brush per class, reused)."""
+        st = self.state
+        for k, s in enumerate(self.scatters):
+            s.setBrush(pg.mkBrush(class_colour(k, st.palette)))
+            s.setSize(st.point_size * self.scale)
+            s.setOpacity(st.opacity * (DIMMED if st.dim else 1.0))
+
+    def set_scale(self, k: float) -> None:
+        """Scale every text and marker on the plot together (presentation mode): ticks, axis labels,
+        A/B, the t diamond, the marker, the arrow head, stars and the scatter's dots."""
+        self.scale = float(k)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF())  # the window's font, already scaled by presentation mode
+        for name in ("bottom", "left"):
+            ax = self.plot_item.getAxis(name)
+            ax.setStyle(tickFont=font, tickLength=int(-5 * k))
+            ax.setTickFont(font)
+        for name, text in (("bottom", "z1"), ("left", "z2")):
+            self.plot_item.setLabel(name, text, **{"font-size": f"{font.pointSizeF() * 1.1:.0f}pt"})
+        label_font = self.font()
+        label_font.setBold(True)
+        for t in (self.text_a, self.text_b):
+            t.setFont(label_font)
+        self.ends_item.setSize(12 * k)
+        self.t_item.setSize(16 * k)
+        self.bookmark_items.setSize(18 * k)
+        self.star.setSize(24 * k)
+        self.arrow_head.setStyle(headLen=16 * k)
+        self.arrow_line.setPen(pg.mkPen(ARROW_COLOUR, width=3 * k))
+        self.arrow_halo.setPen(pg.mkPen(HALO, width=7 * k))
+        self.path_item.setPen(pg.mkPen("#222", width=2 * k))
+        self.path_halo.setPen(pg.mkPen(HALO, width=6 * k))
+        self.set_marker_size(16 * k)
+        self._restyle()
 
     # ---------------------------------------------------------------- view range <-> state.view
 
@@ -198,26 +236,30 @@ class LatentView(pg.PlotWidget):
         if tgt.vectors_on:
             self._draw_arrow(np.asarray(tgt.base), np.asarray(tgt.z))
         else:
-            self.arrow_line.setVisible(False)
-            self.arrow_head.setVisible(False)
+            for it in (self.arrow_line, self.arrow_head, self.arrow_halo):
+                it.setVisible(False)
 
     def set_marker(self, x: float, y: float) -> None:
         self._setting_marker = True
         try:
-            self.marker.setPos(QPointF(float(x), float(y)))
-            self.marker.setVisible(True)
+            for m in (self.marker_halo, self.marker):
+                m.setPos(QPointF(float(x), float(y)))
+                m.setVisible(True)
         finally:
             self._setting_marker = False
 
     def set_marker_size(self, px: float) -> None:
         """Marker size in screen pixels (pyqtgraph's TargetItem has no setter; its shape is cached)."""
-        self.marker.scale = float(px)
-        self.marker.viewTransformChanged()  # drops the cached shape and repaints
+        for m, size in ((self.marker, px), (self.marker_halo, px * 1.25)):
+            m.scale = float(size)
+            m.viewTransformChanged()  # drops the cached shape and repaints
 
     def _draw_arrow(self, z0: np.ndarray, z1: np.ndarray) -> None:
         d = np.asarray(z1, np.float64) - np.asarray(z0, np.float64)
         visible = bool(np.hypot(*d) > 0)
         self.arrow_line.setData([float(z0[0]), float(z1[0])], [float(z0[1]), float(z1[1])])
+        self.arrow_halo.setData([float(z0[0]), float(z1[0])], [float(z0[1]), float(z1[1])])
+        self.arrow_halo.setVisible(visible)
         if visible:
             # ArrowItem angles are in screen coordinates (y down) and 0 points left
             self.arrow_head.setStyle(angle=180.0 - math.degrees(math.atan2(d[1], d[0])))
@@ -235,7 +277,7 @@ class LatentView(pg.PlotWidget):
     def _draw_path(self, *_a) -> None:
         ip = self.state.interpolation
         ok = ip.ready
-        for it in (self.path_item, self.over_item, self.ends_item, self.t_item):
+        for it in (self.path_halo, self.path_item, self.over_item, self.ends_item, self.t_item):
             it.setVisible(ok)
         for text, p in ((self.text_a, ip.a), (self.text_b, ip.b)):
             text.setVisible(p is not None)
@@ -245,6 +287,7 @@ class LatentView(pg.PlotWidget):
             inner = ip.z_at(np.linspace(0, 1, 101))
             over = ip.z_at(np.linspace(T_MIN, T_MAX, 201))
             self.path_item.setData(inner[:, 0], inner[:, 1])
+            self.path_halo.setData(inner[:, 0], inner[:, 1])
             self.over_item.setData(over[:, 0], over[:, 1])
             self.ends_item.setData(pos=np.array([ip.a, ip.b], np.float32))
             self.t_item.setData(pos=ip.z_at(ip.t)[None, :])
@@ -293,8 +336,8 @@ class LatentView(pg.PlotWidget):
         super().mouseReleaseEvent(ev)
 
     def _on_click(self, scene_pos) -> None:
-        if self.on_marker(scene_pos) or self.on_legend(scene_pos):
-            return  # the marker is dragged, a legend entry toggles its class: neither is a point to decode
+        if self.on_marker(scene_pos):
+            return  # the marker is dragged: not a point to decode
         p = self.to_data(scene_pos)
         if p is not None and self.state.session is not None:
             self.state.set_point(p, source="click")
@@ -320,10 +363,6 @@ class LatentView(pg.PlotWidget):
             p = self.to_data(self.mapToScene(ev.position().toPoint()))
             if p is not None:
                 self.state.set_point(p, source="hover")
-
-    def on_legend(self, scene_pos) -> bool:
-        """Is this scene point on the legend box? (pyqtgraph also reports clicks that an item took.)"""
-        return self.legend.isVisible() and self.legend.sceneBoundingRect().contains(scene_pos)
 
     def _on_marker(self, *_a) -> None:
         """The marker is being dragged: the pane must show the marker's z, so base = marker - vectors."""

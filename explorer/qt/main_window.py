@@ -12,23 +12,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QApplication,
     QDockWidget,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
     QMainWindow,
     QProgressBar,
+    QScrollArea,
     QSpinBox,
-    QSplitter,
     QToolBar,
     QVBoxLayout,
     QWidget,
 )
 from superqt.utils import WorkerBase
 
+from explorer.core import latent
 from explorer.core.decode_service import DecodeFailure, DecodeResult
 from explorer.core.pane import PaneController, Shown
 from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
@@ -41,8 +43,9 @@ from explorer.qt.draw_panel import DrawPanel
 from explorer.qt.info_panel import InfoPanel
 from explorer.qt.interp_panel import InterpolationPanel
 from explorer.qt.latent_view import LatentView
+from explorer.qt.legend import ClassLegend
 from explorer.qt.opener import ModelOpener
-from explorer.qt.presentation import HelpOverlay, Presentation
+from explorer.qt.presentation import HelpOverlay, Presentation, PresentationStrip
 from explorer.qt.underlay import Underlay
 from explorer.qt.vector_panel import VectorPanel
 
@@ -57,7 +60,7 @@ class MainWindow(QMainWindow):
                  data_dir: str | None = None, open_default: bool = True, state: ExplorerState | None = None):
         super().__init__()
         self.setWindowTitle("Latent Explorer")
-        self.resize(1280, 800)
+        self._fit_to_screen()
         self.setAcceptDrops(True)
         self.state = state or ExplorerState()
         self._closed = False
@@ -86,17 +89,21 @@ class MainWindow(QMainWindow):
         self.error_label.setVisible(False)
         self.error_label.mousePressEvent = lambda ev: self.error_label.setVisible(False)  # click to dismiss
 
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.view)
-        self.splitter.addWidget(self.pane)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
-        self.splitter.setSizes([620, 330])
+        self.legend = ClassLegend(self.state)
+        self.strip = PresentationStrip(self.state)
+        self.strip.setVisible(False)
+        plane = QWidget()
+        pl = QHBoxLayout(plane)
+        pl.setContentsMargins(0, 0, 0, 0)
+        pl.setSpacing(2)
+        pl.addWidget(self.view, 1)
+        pl.addWidget(self.legend)  # beside the data, never on it
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.setContentsMargins(4, 4, 4, 4)
         cl.addWidget(self.error_label)
-        cl.addWidget(self.splitter, 1)
+        cl.addWidget(plane, 1)
+        cl.addWidget(self.strip)
         self.setCentralWidget(central)
 
         self.progress = QProgressBar()
@@ -110,15 +117,21 @@ class MainWindow(QMainWindow):
         self.bookmarks = BookmarksPanel(self.state)
         self.vectors = VectorPanel(self.state, self.view)
         self.draw = DrawPanel(self.state, self.service)
-        self.info_dock = self._add_dock("Model", self.info)
-        for title, panel in (("Interpolation", self.interp), ("Bookmarks", self.bookmarks), ("Vectors", self.vectors),
-                             ("Draw", self.draw)):
+        # right column: the decode pane on top, the panels tabbed below it (the presenter's first)
+        self.pane_dock = self._add_dock("Decoded", self.pane, closable=False)
+        self.panel_docks: list[QDockWidget] = []
+        for title, panel in (("Interpolation", self.interp), ("Vectors", self.vectors), ("Bookmarks", self.bookmarks),
+                             ("Draw", self.draw), ("Model", self.info)):
             dock = self._add_dock(title, panel)
-            self.tabifyDockWidget(self.info_dock, dock)
-            setattr(self, f"{title.lower()}_dock", dock)
-        self.info_dock.raise_()
-        self.resizeDocks([self.info_dock], [330], Qt.Orientation.Horizontal)  # most of the width for the plane
+            if self.panel_docks:
+                self.tabifyDockWidget(self.panel_docks[0], dock)
+            else:
+                self.splitDockWidget(self.pane_dock, dock, Qt.Orientation.Vertical)
+            self.panel_docks.append(dock)
+            setattr(self, f"{'info' if title == 'Model' else title.lower()}_dock", dock)
+        self.interpolation_dock.raise_()
         self.panels: list[QWidget] = [self.interp, self.bookmarks, self.vectors, self.draw]
+        self._laid_out = False
         self.presentation = Presentation(self)
         self.help_overlay = HelpOverlay(self)
         self._build_actions()
@@ -143,14 +156,55 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- layout helpers
 
-    def _add_dock(self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
+    def _add_dock(self, title: str, widget: QWidget, closable: bool = True) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
+        if closable:  # a panel scrolls rather than forcing the window taller than the screen or --size
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(widget)
+            widget = scroll
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-        self.addDockWidget(area, dock)
+        f = QDockWidget.DockWidgetFeature
+        dock.setFeatures(f.DockWidgetMovable | f.DockWidgetFloatable | (f.DockWidgetClosable if closable else f(0)))
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         return dock
+
+    PLANE_SHARE = 0.72  # of the window width, for the plane and its class list, in the desktop layout
+
+    def _fit_to_screen(self) -> None:
+        """Open sized to the screen it is on (85 % of the available area), not a fixed 1280x800."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is None:
+            self.resize(1280, 800)
+            return
+        r = screen.availableGeometry()
+        self.resize(max(800, int(r.width() * 0.85)), max(600, int(r.height() * 0.85)))
+
+    def share_screen(self, plane: float) -> None:
+        """Give the plane ``plane`` of the window width and the right dock column the rest."""
+        self.resizeDocks([self.pane_dock], [max(200, int(self.width() * (1.0 - plane)))], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.pane_dock, self.panel_docks[0]], [int(self.height() * 0.45), int(self.height() * 0.55)],
+                         Qt.Orientation.Vertical)
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if not self._laid_out:  # dock sizes only take once the window has its real size
+            self._laid_out = True
+            self.share_screen(self.presentation.PLANE_SHARE if self.state.presentation else self.PLANE_SHARE)
+
+    def keyPressEvent(self, ev) -> None:
+        """Bookmark stepping: Right / PageDown, Left / PageUp (a clicker's keys).
+
+        Handled here, after the focused widget: a focused slider keeps its arrow keys, and only keys it
+        does not take reach the window. (A QAction shortcut would steal them.)"""
+        step = {Qt.Key.Key_Right: 1, Qt.Key.Key_PageDown: 1, Qt.Key.Key_Left: -1, Qt.Key.Key_PageUp: -1}.get(ev.key())
+        if step is not None and not ev.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
+            self.bookmarks.step(step)
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
 
     def _action(self, text: str, slot, shortcut=None, checkable=False, tip="") -> QAction:
         a = QAction(text, self)
@@ -193,8 +247,8 @@ class MainWindow(QMainWindow):
         self.act_play = self._action("Play / stop the interpolation",
                                      lambda: setattr(ip, "playing", not ip.playing and ip.ready), "Space")
         self.act_bookmark = self._action("Bookmark the point shown", lambda: st.add_bookmark(), "Ctrl+D")
-        self.act_next = self._action("Next bookmark", lambda: self.bookmarks.step(+1), "Right")
-        self.act_prev = self._action("Previous bookmark", lambda: self.bookmarks.step(-1), "Left")
+        self.act_next = self._action("Next bookmark (Right, PageDown)", lambda: self.bookmarks.step(+1))
+        self.act_prev = self._action("Previous bookmark (Left, PageUp)", lambda: self.bookmarks.step(-1))
         self.act_present = self._action("Presentation mode", lambda: setattr(st, "presentation", not st.presentation), "F11")
         self.act_escape = self._action("Leave presentation mode / close help", self._escape, "Esc")
         for a in (self.act_hover, self.act_underlay, self.act_reset, self.act_bookmark, self.act_next, self.act_prev,
@@ -328,9 +382,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Latent Explorer \u2014 {session.model_path.name} \u2014 {session.dataset_name}")
         self.status_label.setText(f"{len(session.labels):,} points; click the plane to decode")
         self.error_label.setVisible(False)
-        if self.state.point is None:
-            centre = np.median(session.means, axis=0)
-            self.state.set_point(centre, source="start")
+        if self.state.point is None:  # a crisp, typical first image: the densest spot of the largest class
+            self.state.set_point(latent.typical_point(session.means, session.labels), source="start")
         self.underlay.request()
         self.sessionChanged.emit(session)
         if self.pending_scene:

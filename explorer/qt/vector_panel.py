@@ -8,6 +8,7 @@ draws the arrow. Maths in explorer.core.vectors and explorer.core.state.
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,11 +23,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt import QLabeledDoubleSlider
 
 from explorer.core import vectors
+from explorer.core.palettes import colour
 from explorer.core.state import ExplorerState, StateError, Vector
 from explorer.qt.selection import LassoSelector
+from explorer.qt.widgets import ValueSlider, swatch
 
 HINT_COLOURS = {"strong": "#1b7f3b", "weak": "#b26b00", "\u2248 noise": "#8a1c1c", "unknown": "#666"}
 AUC_HELP = ("AUC = how well the direction separates A from B (projection of each point on the vector; "
@@ -54,14 +56,10 @@ class VectorRow(QWidget):
         self.auc = QLabel(auc_text)
         self.auc.setStyleSheet(f"color: {HINT_COLOURS[hint]}; font-weight: bold;")
         self.auc.setToolTip(AUC_HELP)
-        self.slider = QLabeledDoubleSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(vectors.STRENGTH_MIN, vectors.STRENGTH_MAX)
-        self.slider.setDecimals(2)
-        self.slider.setSingleStep(0.05)
-        self.slider.setValue(vector.strength)
+        self.slider = ValueSlider(vectors.STRENGTH_MIN, vectors.STRENGTH_MAX, 0.05, value=vector.strength, signed=True)
         self.slider.setToolTip("Strength: how many times the vector is added; negative subtracts it")
         self.sign = QLabel()
-        self.sign.setMinimumWidth(92)
+        self.sign.setFixedWidth(self.sign.fontMetrics().horizontalAdvance("\u22123.00 \u00d7 subtracts") + 8)
         self.btn_remove = QPushButton("\u2715")
         self.btn_remove.setFixedWidth(28)
         self.btn_remove.setToolTip("Remove this vector")
@@ -159,6 +157,9 @@ class VectorPanel(QWidget):
         self.status.setWordWrap(True)
         self.sum_label = QLabel("no vectors")
         self.btn_clear = QPushButton("Remove all")
+        self.btn_clear_sel = QPushButton("Clear selections")
+        self.btn_clear_sel.setToolTip("Forget the lasso / rectangle groups and take them off the plane")
+        self.btn_clear_sel.setEnabled(False)
         legend = QLabel(AUC_HELP)
         legend.setWordWrap(True)
         legend.setStyleSheet("color: #555; font-size: 9pt;")
@@ -185,6 +186,7 @@ class VectorPanel(QWidget):
         scroll.setMinimumHeight(90)
         foot = QHBoxLayout()
         foot.addWidget(self.sum_label, 1)
+        foot.addWidget(self.btn_clear_sel)
         foot.addWidget(self.btn_clear)
         lay = QVBoxLayout(self)
         lay.addLayout(grid)
@@ -204,6 +206,17 @@ class VectorPanel(QWidget):
         self.name_edit.textEdited.connect(self._on_name_edited)
         self.btn_add.clicked.connect(lambda: self.add_from_groups())
         self.btn_clear.clicked.connect(lambda: state.vectors.clear())
+        self.btn_clear_sel.clicked.connect(self.clear_selections)
+        # the groups chosen with the lasso stay on the plane: a dashed outline and a ring on each point
+        self.selection_items = {}
+        for tag, col in (("A", "#1b7f3b"), ("B", "#8a1c1c")):
+            outline = pg.PlotCurveItem(pen=pg.mkPen(col, width=2, style=Qt.PenStyle.DashLine))
+            rings = pg.ScatterPlotItem(size=9, symbol="o", pen=pg.mkPen(col, width=1.5), brush=None, pxMode=True)
+            for z, it in ((13, outline), (11, rings)):
+                it.setZValue(z)
+                it.setVisible(False)
+                plane.plot_item.addItem(it, ignoreBounds=True)
+            self.selection_items[tag] = (outline, rings)
         ev = state.vectors.events
         for sig in (ev.inserted, ev.removed, ev.changed, ev.reordered):
             sig.connect(self._rebuild_rows)
@@ -217,12 +230,12 @@ class VectorPanel(QWidget):
         if session is None:
             return
         self.selector.cancel()
-        self._selections.clear()
+        self.clear_selections()
         for combo in (self.combo_a, self.combo_b):
             combo.blockSignals(True)
             combo.clear()
             for k, name in enumerate(session.label_names):
-                combo.addItem(name, f"class:{k}")
+                combo.addItem(swatch(colour(self.state.palette, k)), name, f"class:{k}")
             combo.blockSignals(False)
         if len(session.label_names) > 1:
             self.combo_a.setCurrentIndex(1)
@@ -261,10 +274,13 @@ class VectorPanel(QWidget):
         self._sync_select_buttons()
         self.status.setText(f"Drag a lasso around the points for group {tag} (hold Shift for a rectangle); Esc cancels.")
 
-    def set_selection(self, tag: str, mask: np.ndarray) -> None:
-        """Use the points in ``mask`` as group ``tag`` (what a lasso does; also for scripts)."""
+    def set_selection(self, tag: str, mask: np.ndarray, polygon: np.ndarray | None = None) -> None:
+        """Use the points in ``mask`` as group ``tag`` (what a lasso does; also for scripts).
+
+        The selection stays visible on the plane (its outline and rings on its points) until cleared."""
         g = vectors.selection_group(mask, tag)
         self._selections[tag] = g
+        self._show_selection(tag, np.asarray(mask, bool), polygon)
         combo = self.combo_a if tag == "A" else self.combo_b
         i = combo.findData(f"sel:{tag}")
         if i < 0:
@@ -274,6 +290,31 @@ class VectorPanel(QWidget):
         combo.setCurrentIndex(i)
         self._update_default_name()
 
+    def _show_selection(self, tag: str, mask: np.ndarray, polygon: np.ndarray | None) -> None:
+        outline, rings = self.selection_items[tag]
+        s = self.state.session
+        pts = s.means[mask] if s is not None and len(mask) == len(s.means) else np.zeros((0, 2), np.float32)
+        rings.setData(pos=pts)
+        rings.setVisible(len(pts) > 0)
+        if polygon is not None and len(polygon) >= 3:
+            closed = np.vstack([polygon, polygon[:1]])
+            outline.setData(closed[:, 0], closed[:, 1])
+        outline.setVisible(polygon is not None and len(polygon) >= 3)
+        self.btn_clear_sel.setEnabled(True)
+
+    def clear_selections(self) -> None:
+        """Forget the lasso / rectangle groups and take them off the plane."""
+        for tag, (outline, rings) in self.selection_items.items():
+            outline.setVisible(False)
+            rings.setVisible(False)
+            combo = self.combo_a if tag == "A" else self.combo_b
+            i = combo.findData(f"sel:{tag}")
+            if i >= 0:
+                combo.removeItem(i)
+        self._selections.clear()
+        self.btn_clear_sel.setEnabled(False)
+        self._update_default_name()
+
     def _on_selected(self, mask: np.ndarray, _polygon: np.ndarray) -> None:
         tag = self.selector.tag
         self._sync_select_buttons()
@@ -281,7 +322,7 @@ class VectorPanel(QWidget):
         if n == 0:
             self.status.setText(f"No visible points inside that outline; group {tag} is unchanged. Try again.")
         else:
-            self.set_selection(tag, mask)
+            self.set_selection(tag, mask, _polygon)
             self.status.setText(f"Group {tag}: {n:,} points selected.")
         self.selectionMade.emit(tag, n)
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from explorer.core import latent
 from explorer.core.latent import (
     Grid,
     NearestIndex,
@@ -375,3 +376,15 @@ def test_inside_respects_visible_labels_and_degenerate_polygons():
     index.set_visible_labels({1})
     assert index.inside(SQUARE).tolist() == [False, True, False]
     assert index.inside(SQUARE[:2]).tolist() == [False, False, False]
+
+
+def test_typical_point_is_a_data_point_in_the_densest_spot_of_the_largest_class():
+    rng = np.random.default_rng(0)
+    big = np.concatenate([rng.normal((3.0, 3.0), 0.05, (300, 2)), rng.normal((-2.0, 0.0), 1.0, (300, 2))])
+    small = rng.normal((0.0, 0.0), 0.01, (100, 2))  # denser, but a smaller class
+    means = np.concatenate([big, small]).astype(np.float32)
+    labels = np.array([1] * 600 + [0] * 100)
+    z = latent.typical_point(means, labels)
+    assert any(np.array_equal(z, m) for m in means[labels == 1])  # a real point of the largest class
+    assert np.linalg.norm(z - np.array([3.0, 3.0])) < 0.2  # in its dense blob, not at its broad one
+    np.testing.assert_array_equal(latent.typical_point(np.zeros((0, 2)), np.zeros(0)), [0, 0])

@@ -1,4 +1,5 @@
-"""The latent plane: legend clicks through the scene, and the one-scatter-per-class rule."""
+"""The latent plane: the class list beside it (a click anywhere on a row hides the class), and the
+one-scatter-per-class rule."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ def nearest_visible(session, z, visible: set[int]) -> int:
     return int(d.argmin())
 
 
-def legend_pixel(view, k: int) -> QPoint:
-    """Viewport pixel at the centre of class k's legend swatch."""
-    sample = view.legend.items[k][0]
-    return view.mapFromScene(sample.mapToScene(sample.boundingRect().center()))
+def click_row(qtbot, window, k: int, where: float) -> None:
+    """A real click on class k's row of the class list, ``where`` across it (0 = swatch, 0.9 = end of the name)."""
+    from PySide6.QtCore import Qt
+
+    row = window.legend.rows[k]
+    qtbot.mouseClick(row, Qt.MouseButton.LeftButton, pos=QPoint(int(row.width() * where), row.height() // 2))
 
 
 def test_legend_click_hides_the_class_and_the_nearest_lookup_skips_it(window, mouse, qtbot):
@@ -26,12 +29,14 @@ def test_legend_click_hides_the_class_and_the_nearest_lookup_skips_it(window, mo
     every = set(range(len(s.label_names)))
     # a point of class k that is the nearest point to the z its own pixel decodes to
     left, top, right, bottom = mouse.plot_pixels(margin=20)
-    legend_rect = view.mapFromScene(view.legend.sceneBoundingRect()).boundingRect()
+    # the class list is beside the plot, never on the data
+    legend = window.legend.geometry()
+    assert legend.left() >= view.geometry().right() and legend.width() > 40
     marker_px = mouse.pixel(view.marker.pos().x(), view.marker.pos().y())
     k = pos = None
     for i in np.argsort(np.abs(s.means - np.median(s.means, axis=0)).sum(axis=1))[::-1]:
         p = mouse.pixel(*s.means[i])
-        if not (left < p.x() < right and top < p.y() < bottom) or legend_rect.adjusted(-8, -8, 8, 8).contains(p):
+        if not (left < p.x() < right and top < p.y() < bottom):
             continue
         if abs(p.x() - marker_px.x()) + abs(p.y() - marker_px.y()) < 30:
             continue
@@ -47,11 +52,12 @@ def test_legend_click_hides_the_class_and_the_nearest_lookup_skips_it(window, mo
     assert f"nearest: {name} (#" in window.status_label.text()
     z_before = window.pane.z.copy()
 
-    # click class k's legend entry, through the scene like a user
+    # click class k's row, on its name (not only the swatch)
     decoded_before = window.service.service.decoded
     marker_before = view.marker.pos()
-    mouse.click(legend_pixel(view, k))
+    click_row(qtbot, window, k, 0.8)
     qtbot.wait(100)
+    assert not window.legend.rows[k].isChecked() and window.legend.rows[k].font().strikeOut()
     assert not view.scatters[k].isVisible()
     assert all(sc.isVisible() for j, sc in enumerate(view.scatters) if j != k)
     assert view.visible_classes() == every - {k}
@@ -75,8 +81,8 @@ def test_legend_click_hides_the_class_and_the_nearest_lookup_skips_it(window, mo
     assert f"nearest: {s.label_name(i)} (#{i}," in text, text
     assert s.labels[i] != k
 
-    # and a second legend click shows the class again
-    mouse.click(legend_pixel(view, k))
+    # and a second click, on the swatch, shows the class again
+    click_row(qtbot, window, k, 0.05)
     qtbot.wait(100)
     assert view.scatters[k].isVisible() and view.visible_classes() == every
 
@@ -98,7 +104,6 @@ def test_70k_points_make_one_scatter_per_class_without_per_point_brushes(window)
         scatters = [it for it in scatter_items() if it not in others]
         assert len(scatters) == classes, f"{len(scatters)} scatter items for {classes} classes"
         assert set(scatters) == set(view.scatters)
-        assert len(view.legend.items) == classes
     scatters = view.scatters
     for k, sc in enumerate(scatters):
         assert sc is view.scatters[k]

@@ -1,0 +1,107 @@
+"""Small widgets shared by the panels: a float slider with a fixed-width value label, class swatches."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from superqt import QDoubleSlider
+
+
+class _KeySlider(QDoubleSlider):
+    """superqt's float slider, plus the keyboard a QSlider has (superqt's generic slider leaves it out):
+    arrows nudge by one step, PageUp / PageDown by a page, Home / End go to the ends."""
+
+    def keyPressEvent(self, ev) -> None:
+        k = Qt.Key
+        step = {k.Key_Right: self.singleStep(), k.Key_Up: self.singleStep(), k.Key_Left: -self.singleStep(),
+                k.Key_Down: -self.singleStep(), k.Key_PageUp: self.pageStep(), k.Key_PageDown: -self.pageStep()}
+        if ev.key() in step:
+            self.setValue(round(self.value() + step[ev.key()], 9))
+        elif ev.key() == k.Key_Home:
+            self.setValue(self.minimum())
+        elif ev.key() == k.Key_End:
+            self.setValue(self.maximum())
+        else:
+            super().keyPressEvent(ev)
+            return
+        ev.accept()
+
+
+class ValueSlider(QWidget):
+    """A float slider and its value, in a label as wide as the widest value.
+
+    The track never moves when the value's text changes width: superqt's labelled sliders resize
+    their label, so a drag from +1.00 landed on -2.03. Arrow keys nudge by ``step``, PageUp/PageDown by
+    ten steps (the slider takes the keys while it has focus).
+    """
+
+    valueChanged = Signal(float)
+
+    def __init__(self, lo: float, hi: float, step: float, decimals: int = 2, value: float = 0.0, signed: bool = False,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.decimals, self.signed = decimals, signed
+        self.slider = _KeySlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(lo, hi)
+        self.slider.setSingleStep(step)
+        self.slider.setPageStep(10 * step)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.label = QLabel()
+        self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.slider, 1)
+        lay.addWidget(self.label)
+        self._fit_label()
+        self.slider.setValue(value)
+        self._show(self.slider.value())
+        self.slider.valueChanged.connect(self._changed)
+
+    def _text(self, v: float) -> str:
+        return f"{v:+.{self.decimals}f}" if self.signed else f"{v:.{self.decimals}f}"
+
+    def _fit_label(self) -> None:
+        fm = self.label.fontMetrics()
+        widest = max((self._text(v) for v in (self.slider.minimum(), self.slider.maximum())), key=len)
+        self.label.setFixedWidth(fm.horizontalAdvance(widest.replace("1", "8").replace("0", "8")) + 6)
+
+    def changeEvent(self, ev) -> None:  # a font change (presentation mode) keeps the label fixed, just wider
+        super().changeEvent(ev)
+        if ev.type() == ev.Type.FontChange:
+            self._fit_label()
+
+    def _show(self, v: float) -> None:
+        self.label.setText(self._text(v))
+
+    def _changed(self, v: float) -> None:
+        self._show(v)
+        self.valueChanged.emit(float(v))
+
+    def value(self) -> float:
+        return float(self.slider.value())
+
+    def setValue(self, v: float) -> None:
+        self.slider.setValue(v)
+        self._show(self.slider.value())
+
+    def blockSignals(self, b: bool) -> bool:
+        self.slider.blockSignals(b)
+        return super().blockSignals(b)
+
+    def setToolTip(self, text: str) -> None:
+        self.slider.setToolTip(text)
+        super().setToolTip(text)
+
+
+def swatch(colour: str | QColor, size: int = 12) -> QIcon:
+    """A filled circle in a class colour with a dark outline (visible on light and dark backgrounds)."""
+    pm = QPixmap(QSize(size, size))
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setBrush(QColor(colour))
+    p.setPen(QColor("#222"))
+    p.drawEllipse(1, 1, size - 2, size - 2)
+    p.end()
+    return QIcon(pm)
