@@ -3,6 +3,7 @@
 - Qt runs on the ``offscreen`` platform unless the caller chose one (set before Qt is imported).
 - The ``qapp`` fixture builds the QApplication the way the app does (``explorer.qt.app.make_app``:
   row-major images, fixed colours), so widgets under test look and map pixels as in the real app.
+- ``own_settings``: every test gets its own settings file (QSettings), never the user's.
 - A leak check in the napari style for the widget tests (``tests/explorer/qt``): a test fails if it
   leaves a worker thread (or any non-daemon thread) running, or a top-level widget alive.
 """
@@ -18,9 +19,16 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
 
-WORKER_THREADS = ("decode-worker", "grid-worker", "open-session", "job")
+WORKER_THREADS = ("model-",)  # the model service's lanes
 _QT_TESTS = ("tests", "explorer", "qt")
 _app = None  # the QApplication lives for the whole session
+
+
+@pytest.fixture(autouse=True)
+def own_settings(tmp_path, monkeypatch):
+    """Each test (and each app it starts in a subprocess) reads and writes its own settings file,
+    never the user's."""
+    monkeypatch.setenv("LATENT_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
 
 
 @pytest.fixture(scope="session")

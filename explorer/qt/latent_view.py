@@ -14,11 +14,13 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPixmap
+from PySide6.QtWidgets import QLabel
 
 from explorer.core.palettes import colour
 from explorer.core.pane import PaneController, PaneTarget
 from explorer.core.state import T_MAX, T_MIN, ExplorerState
+from explorer.qt.image_view import to_qimage
 
 ARROW_COLOUR = "#D55E00"
 STAR_COLOUR = "#CC79A7"
@@ -109,6 +111,12 @@ class LatentView(pg.PlotWidget):
         for sig in (bev.inserted, bev.removed, bev.changed, bev.reordered, bev.child_event):
             sig.connect(self._draw_bookmarks)
         pane.requested_target.connect(self._on_target)
+        # hover preview: a thumbnail of the decoded image at the cursor (as the Embedding Projector does)
+        self.thumb = QLabel(self.viewport())
+        self.thumb.setStyleSheet("border: 2px solid #111; background: #111;")
+        self.thumb.setVisible(False)
+        pane.shown.connect(self._on_shown)
+        ev.hover.connect(lambda on, _o=None: None if on else self.thumb.setVisible(False))
 
     def _add(self, item, z: float | None = None):
         if z is not None:
@@ -238,6 +246,25 @@ class LatentView(pg.PlotWidget):
         else:
             for it in (self.arrow_line, self.arrow_head, self.arrow_halo):
                 it.setVisible(False)
+
+    THUMB_PX = 84  # hover thumbnail size (3x a 28-px image), scaled with presentation mode
+
+    def _on_shown(self, shown) -> None:
+        if shown.target.source != "hover" or not self.state.hover:
+            self.thumb.setVisible(False)
+            return
+        side = int(self.THUMB_PX * self.scale)
+        self.thumb.setPixmap(QPixmap.fromImage(to_qimage(shown.image)).scaled(
+            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
+        self.thumb.adjustSize()
+        p = self.data_to_widget(*shown.target.z)
+        x, y = p.x() + 16, p.y() + 16  # beside the cursor, kept inside the plane
+        vp = self.viewport()
+        x = x if x + self.thumb.width() < vp.width() else p.x() - 16 - self.thumb.width()
+        y = y if y + self.thumb.height() < vp.height() else p.y() - 16 - self.thumb.height()
+        self.thumb.move(x, y)
+        self.thumb.setVisible(True)
+        self.thumb.raise_()
 
     def set_marker(self, x: float, y: float) -> None:
         self._setting_marker = True

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
@@ -23,8 +22,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QScrollArea,
-    QSpinBox,
-    QToolBar,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +32,8 @@ from explorer.core.decode_service import DecodeFailure, DecodeResult
 from explorer.core.pane import PaneController, Shown
 from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
 from explorer.core.session import Session, default_model_path
-from explorer.core.state import DENSITY_MAX, DENSITY_MIN, ExplorerState
+from explorer.core.state import ExplorerState
+from explorer.qt import menus
 from explorer.qt.bookmarks_panel import BookmarksPanel
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.decode_pane import DecodePane
@@ -46,6 +44,7 @@ from explorer.qt.latent_view import LatentView
 from explorer.qt.legend import ClassLegend
 from explorer.qt.opener import ModelOpener
 from explorer.qt.presentation import HelpOverlay, Presentation, PresentationStrip
+from explorer.qt.settings import Settings
 from explorer.qt.underlay import Underlay
 from explorer.qt.vector_panel import VectorPanel
 
@@ -137,12 +136,19 @@ class MainWindow(QMainWindow):
         self._build_actions()
 
         ev = self.state.events
-        ev.hover.connect(lambda on, _o=None: self._sync_action(self.act_hover, on))
-        ev.underlay.connect(lambda on, _o=None: self._sync_action(self.act_underlay, on))
+        ev.hover.connect(lambda on, _o=None: menus.sync_action(self.act_hover, on))
+        ev.underlay.connect(lambda on, _o=None: menus.sync_action(self.act_underlay, on))
         ev.density.connect(self._on_density)
+        ev.dim.connect(lambda on, _o=None: menus.sync_action(self.act_dim, on))
+        ev.palette.connect(lambda p, _o=None: menus.sync_action(self.act_palette, p != "tab10"))
+        ev.point_size.connect(lambda v, _o=None: menus.sync_spin(self.point_size, round(v)))
+        ev.opacity.connect(lambda v, _o=None: menus.sync_spin(self.opacity, round(v * 100)))
         ev.presentation.connect(lambda on, _o=None: self.presentation.set(on))
         self.state.error.connect(self.show_error)
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
+        self.settings = Settings()
+        self.settings.restore_window(self)
+        self._fill_recent()
         if model_path is not None or open_default:
             # after the first paint: the open worker imports torch, which would slow building the window
             QTimer.singleShot(0, lambda: self.open_model(model_path or default_model_path(), dataset=dataset,
@@ -206,74 +212,8 @@ class MainWindow(QMainWindow):
             return
         super().keyPressEvent(ev)
 
-    def _action(self, text: str, slot, shortcut=None, checkable=False, tip="") -> QAction:
-        a = QAction(text, self)
-        if shortcut is not None:
-            a.setShortcut(QKeySequence(shortcut))
-        a.setCheckable(checkable)
-        (a.toggled if checkable else a.triggered).connect(slot)
-        a.setToolTip(tip or text)
-        self.addAction(a)  # shortcuts work even when the menu bar is hidden (presentation mode)
-        return a
-
-    @staticmethod
-    def _sync_action(action: QAction, on: bool) -> None:
-        if action.isChecked() != on:
-            action.blockSignals(True)
-            action.setChecked(on)
-            action.blockSignals(False)
-
     def _build_actions(self) -> None:
-        st, ip = self.state, self.state.interpolation
-        m = self.menuBar()
-        f = m.addMenu("&File")
-        self.act_open = self._action("&Open model\u2026", self.choose_model, QKeySequence.StandardKey.Open)
-        self.act_open_data = self._action("Open &dataset\u2026", self.choose_dataset)
-        self.act_open_scene = self._action("Open &scene\u2026", self.choose_open_scene, "Ctrl+Shift+O")
-        self.act_save_scene = self._action("&Save scene\u2026", self.choose_save_scene, "Ctrl+S")
-        self.act_quit = self._action("&Quit", self.close, "Ctrl+Q")
-        for a in (self.act_open, self.act_open_data, self.act_open_scene, self.act_save_scene):
-            f.addAction(a)
-        f.addSeparator()
-        f.addAction(self.act_quit)
-        v = m.addMenu("&View")
-        self.act_hover = self._action("&Hover preview", lambda on: setattr(st, "hover", on), "H", checkable=True,
-                                      tip="Decode while the mouse moves over the plane")
-        self.act_underlay = self._action("&Manifold underlay", lambda on: setattr(st, "underlay", on), "M",
-                                         checkable=True, tip="Tile decoded images under the scatter")
-        self.act_reset = self._action("&Reset view", self.view.reset_view, "R")
-        self.act_set_a = self._action("Set interpolation A to the point shown", lambda: st.set_endpoint("a"), "A")
-        self.act_set_b = self._action("Set interpolation B to the point shown", lambda: st.set_endpoint("b"), "B")
-        self.act_play = self._action("Play / stop the interpolation",
-                                     lambda: setattr(ip, "playing", not ip.playing and ip.ready), "Space")
-        self.act_bookmark = self._action("Bookmark the point shown", lambda: st.add_bookmark(), "Ctrl+D")
-        self.act_next = self._action("Next bookmark (Right, PageDown)", lambda: self.bookmarks.step(+1))
-        self.act_prev = self._action("Previous bookmark (Left, PageUp)", lambda: self.bookmarks.step(-1))
-        self.act_present = self._action("Presentation mode", lambda: setattr(st, "presentation", not st.presentation), "F11")
-        self.act_escape = self._action("Leave presentation mode / close help", self._escape, "Esc")
-        for a in (self.act_hover, self.act_underlay, self.act_reset, self.act_bookmark, self.act_next, self.act_prev,
-                  self.act_present):
-            v.addAction(a)
-        h = m.addMenu("&Help")
-        self.act_help = self._action("&Keys and help", lambda: self.help_overlay.toggle(), "F1")
-        h.addAction(self.act_help)
-        tb = QToolBar("Main")
-        tb.setObjectName("main-toolbar")
-        tb.addAction(self.act_open)
-        tb.addSeparator()
-        tb.addAction(self.act_hover)
-        tb.addAction(self.act_underlay)
-        self.density = QSpinBox()
-        self.density.setRange(DENSITY_MIN, DENSITY_MAX)
-        self.density.setValue(st.density)
-        self.density.setPrefix("grid ")
-        self.density.setSuffix(" cells")
-        self.density.setToolTip("Manifold underlay density: cells across the longer side of the view")
-        self.density.valueChanged.connect(lambda v: setattr(st, "density", v))
-        tb.addWidget(self.density)
-        tb.addAction(self.act_reset)
-        self.toolbar = tb
-        self.addToolBar(tb)
+        menus.build(self)
 
     def _escape(self) -> None:
         if self.help_overlay.isVisible():
@@ -385,6 +325,8 @@ class MainWindow(QMainWindow):
         if self.state.point is None:  # a crisp, typical first image: the densest spot of the largest class
             self.state.set_point(latent.typical_point(session.means, session.labels), source="start")
         self.underlay.request()
+        self.settings.add_recent(session.model_path)
+        self._fill_recent()
         self.sessionChanged.emit(session)
         if self.pending_scene:
             path, self.pending_scene = self.pending_scene, None
@@ -430,10 +372,7 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- underlay
 
     def _on_density(self, v: int, _old=None) -> None:
-        if self.density.value() != v:
-            self.density.blockSignals(True)
-            self.density.setValue(v)
-            self.density.blockSignals(False)
+        menus.sync_spin(self.density, v)
 
     def request_underlay(self) -> int | None:
         return self.underlay.request()
@@ -450,7 +389,16 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------------- quit
 
+    def _fill_recent(self) -> None:
+        """File > Recent models: the last models opened (that still exist)."""
+        self.recent_menu.clear()
+        for path in self.settings.recent():
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_model(p)).setToolTip(path)
+        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
+
     def closeEvent(self, ev) -> None:
+        if not self._closed:
+            self.settings.save_window(self)
         self.shutdown()
         super().closeEvent(ev)
 

@@ -1,0 +1,83 @@
+"""What the app remembers between runs (QSettings, an INI file): the window geometry and dock
+layout, the palette, and the recently opened models and scenes.
+
+The file lives in the user's config folder (platformdirs), or where ``LATENT_EXPLORER_SETTINGS``
+points (the tests use a temporary file). Anything unreadable in it is ignored with one warning line,
+and the defaults are used instead: a broken settings file never stops the app.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from explorer.core.palettes import PALETTES
+
+MAX_RECENT = 8
+
+
+def settings_path() -> Path:
+    env = os.environ.get("LATENT_EXPLORER_SETTINGS")
+    if env:
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("latent-explorer")) / "settings.ini"
+
+
+class Settings:
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path) if path is not None else settings_path()
+        self.q = QSettings(str(self.path), QSettings.Format.IniFormat)
+        self.warnings: list[str] = []
+
+    def _warn(self, what: str) -> None:
+        msg = f"{self.path}: ignored an unreadable {what}; using the default."
+        self.warnings.append(msg)
+        print(f"latent-explorer: warning: {msg}", file=sys.stderr)
+
+    # ---------------------------------------------------------------- window
+
+    def restore_window(self, window) -> None:
+        """Geometry, dock layout and palette, each only if it reads back as valid."""
+        geo, docks = self.q.value("window/geometry"), self.q.value("window/docks")
+        if geo is not None and not (isinstance(geo, QByteArray) and window.restoreGeometry(geo)):
+            self._warn("window geometry")
+        if docks is not None and not (isinstance(docks, QByteArray) and window.restoreState(docks)):
+            self._warn("dock layout")
+        palette = self.q.value("view/palette")
+        if palette is not None:
+            if palette in PALETTES:
+                window.state.palette = palette
+            else:
+                self._warn("palette")
+
+    def save_window(self, window) -> None:
+        if window.state.presentation:  # remember the desktop layout, not the talk's
+            window.state.presentation = False
+        self.q.setValue("window/geometry", window.saveGeometry())
+        self.q.setValue("window/docks", window.saveState())
+        self.q.setValue("view/palette", window.state.palette)
+        self.q.sync()
+
+    # ---------------------------------------------------------------- recent files
+
+    def recent(self, kind: str = "models") -> list[str]:
+        v = self.q.value(f"recent/{kind}")
+        if v is None:
+            return []
+        items = [v] if isinstance(v, str) else v
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            self._warn(f"list of recent {kind}")
+            return []
+        return [x for x in items if Path(x).exists()][:MAX_RECENT]
+
+    def add_recent(self, path: str | os.PathLike, kind: str = "models") -> list[str]:
+        p = str(Path(path).resolve())
+        items = [p] + [x for x in self.recent(kind) if x != p]
+        self.q.setValue(f"recent/{kind}", items[:MAX_RECENT])
+        self.q.sync()
+        return items[:MAX_RECENT]

@@ -1,0 +1,43 @@
+"""What the app remembers between runs (QSettings in a per-test file), and that garbage there is harmless."""
+
+from __future__ import annotations
+
+import os
+
+
+def _open(qtbot, checkpoint):
+    from explorer.qt.main_window import MainWindow
+
+    win = MainWindow(checkpoint, dataset="synthetic")
+    qtbot.addWidget(win)
+    with qtbot.waitSignals([win.sessionChanged, win.decodeShown], timeout=30_000):
+        win.show()
+    return win
+
+
+def test_geometry_palette_and_recent_models_are_remembered(qtbot, checkpoint):
+    win = _open(qtbot, checkpoint)
+    win.resize(700, 560)  # inside the offscreen platform's 800x800 screen (restoreGeometry keeps windows on screen)
+    win.state.palette = "colour-blind safe"
+    qtbot.wait(50)
+    win.close()
+    again = _open(qtbot, checkpoint)
+    assert (again.width(), again.height()) == (700, 560)
+    assert again.state.palette == "colour-blind safe" and again.act_palette.isChecked()
+    assert again.settings.recent() == [str(checkpoint.resolve())]
+    assert [a.text() for a in again.recent_menu.actions()] == [checkpoint.name]
+    again.close()
+
+
+def test_garbage_in_the_settings_file_falls_back_to_defaults_with_a_warning(qtbot, checkpoint, capfd):
+    path = os.environ["LATENT_EXPLORER_SETTINGS"]
+    with open(path, "w") as f:
+        f.write("[window]\ngeometry=@ByteArray(not a geometry)\ndocks=12\n[view]\npalette=rainbow\n"
+                "[recent]\nmodels=@Variant(\\0\\0\\0\\x7f\\0\\0\\0\\x18garbage)\n")
+    win = _open(qtbot, checkpoint)
+    assert win.state.palette == "tab10"
+    err = capfd.readouterr().err
+    assert "ignored an unreadable window geometry" in err and "ignored an unreadable palette" in err
+    assert all(w.startswith(path) for w in win.settings.warnings)
+    assert win.state.session is not None  # the app works on
+    win.close()
