@@ -24,7 +24,15 @@ __all__ = ["JsonLimitError", "load_json_bounded"]
 
 
 class JsonLimitError(UserError):
-    """JSON that is too large, too deep, has too long a number, or is not JSON; one sentence."""
+    """JSON that is too large, too deep, has too long a number, or is not JSON; one sentence.
+
+    ``problem`` is the sentence without the source and the full stop ("is nested more than 16 levels
+    deep"), for callers that name the input their own way.
+    """
+
+    def __init__(self, source: str, problem: str | None = None):
+        super().__init__(source if problem is None else f"{source}: {problem}.")  # 1 argument: unpickling
+        self.source, self.problem = source, problem
 
 
 class _Refused(Exception):
@@ -57,16 +65,16 @@ def load_json_bounded(
     """
     raw = _read(path_or_text, source, max_bytes) if isinstance(path_or_text, os.PathLike) else path_or_text
     if len(raw) > max_bytes:
-        raise JsonLimitError(f"{source}: is {_size(len(raw))}, more than the {_size(max_bytes)} allowed.")
+        raise JsonLimitError(source, f"is {_size(len(raw))}, more than the {_size(max_bytes)} allowed")
     if isinstance(raw, (bytes, bytearray)):
         try:
             raw = bytes(raw).decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise JsonLimitError(f"{source}: is not valid JSON (it is not UTF-8 text).") from None
+            raise JsonLimitError(source, "is not valid JSON (it is not UTF-8 text)") from None
     if max_values is not None:
         count = 1 + sum(raw.count(c) for c in ",[{")
         if count > max_values:
-            raise JsonLimitError(f"{source}: has more than {max_values:,} values.")
+            raise JsonLimitError(source, f"has more than {max_values:,} values")
 
     def number(text: str) -> str:
         if len(text.lstrip("-")) > max_number_digits:
@@ -82,13 +90,13 @@ def load_json_bounded(
         value = json.loads(raw, parse_int=lambda t: int(number(t)), parse_float=lambda t: float(number(t)),
                            parse_constant=constant)
     except _Refused as e:
-        raise JsonLimitError(f"{source}: {e}.") from None
+        raise JsonLimitError(source, str(e)) from None
     except RecursionError:
-        raise JsonLimitError(f"{source}: is nested more than {max_depth} levels deep.") from None
+        raise JsonLimitError(source, f"is nested more than {max_depth} levels deep") from None
     except ValueError as e:  # JSONDecodeError, and anything else json calls a bad value
-        raise JsonLimitError(f"{source}: is not valid JSON ({_first_line(e)}).") from None
+        raise JsonLimitError(source, f"is not valid JSON ({_first_line(e)})") from None
     if _depth_exceeds(value, max_depth):
-        raise JsonLimitError(f"{source}: is nested more than {max_depth} levels deep.")
+        raise JsonLimitError(source, f"is nested more than {max_depth} levels deep")
     return value
 
 
@@ -99,14 +107,14 @@ def _read(path: os.PathLike, source: str, max_bytes: int) -> bytes:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             if size > max_bytes:
-                raise JsonLimitError(f"{source}: is {_size(size)}, more than the {_size(max_bytes)} allowed.")
+                raise JsonLimitError(source, f"is {_size(size)}, more than the {_size(max_bytes)} allowed")
             return f.read(max_bytes + 1)
     except FileNotFoundError:
-        raise JsonLimitError(f"{source}: no such file.") from None
+        raise JsonLimitError(source, "no such file") from None
     except IsADirectoryError:
-        raise JsonLimitError(f"{source}: is a folder, not a file.") from None
+        raise JsonLimitError(source, "is a folder, not a file") from None
     except OSError as e:
-        raise JsonLimitError(f"{source}: cannot be read ({e.strerror or e}).") from None
+        raise JsonLimitError(source, f"cannot be read ({e.strerror or e})") from None
 
 
 def _depth_exceeds(value: Any, max_depth: int) -> bool:
