@@ -19,6 +19,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -421,10 +422,23 @@ def run_eval(argv: list[str]) -> int:
     return 0
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as the CLI's other messages: one line, no file name or source line."""
+    print(f"latent-train: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"info": run_info, "eval": run_eval, "train": run_train}
     cmd = commands.get(argv[0]) if argv else None
+    shown, warnings.showwarning = warnings.showwarning, _one_line_warning
+    try:
+        return _dispatch(cmd, argv)
+    finally:
+        warnings.showwarning = shown
+
+
+def _dispatch(cmd: Callable[[list[str]], int] | None, argv: list[str]) -> int:
     try:
         if cmd is not None:
             return cmd(argv[1:])
