@@ -125,6 +125,20 @@ class FileServer:
             self.stop.wait(30)  # returns at once when the fixture shuts the server down
         self.httpd.routes["/" + path] = route
 
+    def trickle(self, path: str, body: bytes, every: float) -> None:
+        """The whole body, one byte per ``every`` seconds (each well within any read timeout)."""
+        def route(handler):
+            _headers(handler, 200, len(body))
+            for i in range(len(body)):
+                if self.stop.wait(every):
+                    return
+                try:
+                    handler.wfile.write(body[i : i + 1])
+                    handler.wfile.flush()
+                except OSError:  # the client gave up
+                    return
+        self.httpd.routes["/" + path] = route
+
     def truncate(self, path: str, body: bytes, sent: int) -> None:
         """Promise the whole body, send ``sent`` bytes, close the connection."""
         def route(handler):
