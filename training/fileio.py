@@ -3,9 +3,10 @@
 ``atomic_write(path, data)`` writes a temp file in the same folder, flushes and fsyncs it, then
 ``os.replace``s it onto ``path``: a reader (or a later run) sees the old content or all of the new,
 never a mix. The temp file is named ``.NAME.HOST.PID.RANDOM.tmp``, so a writer killed mid-write
-leaves a file that says who wrote it; every later save of a file whose name starts with NAME
-removes such orphans when their writer (same host, that pid) is no longer running, and never
-touches the temp file of a writer that is still alive (or of another host, which it cannot check).
+leaves a file that says who wrote it. A later save of NAME removes the orphans of NAME and of every
+name that starts with NAME (saving ``m.safetensors`` also clears ``m.safetensors.resume-*`` temps)
+whose writer (same host, that pid) is no longer running; it never touches the temp file of a writer
+that is still alive, nor one written on another host (whose pids it cannot check).
 
 Any ``OSError`` while saving (full disk, read-only folder, quota) becomes a :class:`SaveError`: one
 sentence naming the file and the reason; the temp file is removed and the old ``path`` is untouched.

@@ -351,7 +351,7 @@ def run_train(argv: list[str]) -> int:
     try:  # the same resume state as the last epoch's commit: the pair stays consistent
         checkpoint.save(model, out, dataset=dataset_meta, metrics=metrics, history=res.history, resume=resume_ref)
     except SaveError as e:
-        raise SaveError(f"{str(e).rstrip('.')}; {_kept_pair(out)}") from None
+        raise SaveError(f"{str(e).rstrip('.')}; training finished, {_kept_pair(out)} (without the final metrics)") from None
     print(f"wrote {out}", file=sys.stderr)
     _print_metrics(metrics)
     return 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import tracemalloc
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -171,4 +170,6 @@ def test_fuzzed_scene_mutations(data):
 def test_path_str_is_text_not_a_path(tmp_path):
     # a str is JSON text; only Path / os.PathLike is read from disk (documented)
     assert load_json_bounded('"x"', source="s", **LIMITS) == "x"
-    assert isinstance(Path("x"), type(tmp_path))
+    (tmp_path / "s.json").write_text("[1]")
+    assert load_json_bounded(str(tmp_path / "s.json").join('""'), source="s", **LIMITS) == str(tmp_path / "s.json")
+    assert load_json_bounded(tmp_path / "s.json", source="s", **LIMITS) == [1]
