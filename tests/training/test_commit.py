@@ -6,12 +6,16 @@ A full disk is a real 4 MiB tmpfs when the tests run as root, else an injected E
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import re
+import struct
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from training import checkpoint, resume_state
 from training.commit import ResumeError, commit_epoch, load_for_resume, resume_file_of
@@ -112,8 +116,6 @@ def test_resume_state_shapes_are_checked_before_data(tmp_path):
     data = resume_state.encode(opt.state_dict(), epoch=1, train_config={})
     path = tmp_path / "r.safetensors"
     path.write_bytes(data)
-    import hashlib
-
     sha = hashlib.sha256(data).hexdigest()
     shapes = [tuple(p.shape) for p in model.parameters()]
     assert resume_state.read(path, sha256=sha, param_shapes=shapes).epoch == 1
@@ -166,3 +168,32 @@ def test_cli_full_disk_is_one_line_and_the_pair_survives(small_disk, capsys):
     small_disk.free()
     assert main([*SYN, "--epochs", "2", "--resume", "--out", str(out)]) == 0
     assert [row["epoch"] for row in checkpoint.read_metadata(out)["history"]] == [1, 2]
+
+
+# ----------------------------------------------------------------------------- resume-state fuzzing
+
+_model, _opt = trained_step()
+_SHAPES = [tuple(p.shape) for p in _model.parameters()]
+_VALID = resume_state.encode(_opt.state_dict(), epoch=3, train_config={"lr": 1e-3})
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_fuzzed_resume_files_give_state_or_one_sentence(tmp_path, data):
+    # the checkpoint vouches for the bytes (their hash matches): what is inside must still be checked
+    raw = bytearray(_VALID)
+    (n,) = struct.unpack("<Q", raw[:8])
+    for _ in range(data.draw(st.integers(1, 4))):
+        i = data.draw(st.integers(0, 8 + n - 1 if data.draw(st.booleans()) else len(raw) - 1))
+        raw[i] = data.draw(st.sampled_from(list(b'0123456789{}[]",:.\\ eE-\x00\xff')))
+    if data.draw(st.booleans()):
+        raw = raw[: data.draw(st.integers(0, len(raw)))]
+    path = tmp_path / "r.safetensors"
+    path.write_bytes(bytes(raw))
+    try:
+        state = resume_state.read(path, sha256=hashlib.sha256(raw).hexdigest(), param_shapes=_SHAPES)
+    except resume_state.ResumeError as e:
+        assert str(path) in str(e) and "\n" not in str(e)
+    else:
+        assert all(torch.isfinite(t).all() for s in state.optimizer["state"].values() for t in s.values()
+                   if isinstance(t, torch.Tensor))
