@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from training.download import DatasetError, cache_dir, fetch
+from training.safeopen import open_regular
 from training.synthetic import SYNTHETIC_NAMES, synthetic_shapes
 
 __all__ = [
@@ -297,7 +298,7 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     try:
-        raw = open(path, "rb")
+        raw = open_regular(path)
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}.") from None
     with raw:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from training.errors import UserError
+from training.safeopen import NotRegularFileError, open_regular
 
 __all__ = ["JsonLimitError", "load_json_bounded"]
 
@@ -104,15 +105,15 @@ def _read(path: os.PathLike, source: str, max_bytes: int) -> bytes:
     """At most ``max_bytes + 1`` bytes of the file (enough to tell that it is too large)."""
     path = Path(path)
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             size = os.fstat(f.fileno()).st_size
             if size > max_bytes:
                 raise JsonLimitError(source, f"is {_size(size)}, more than the {_size(max_bytes)} allowed")
             return f.read(max_bytes + 1)
     except FileNotFoundError:
         raise JsonLimitError(source, "no such file") from None
-    except IsADirectoryError:
-        raise JsonLimitError(source, "is a folder, not a file") from None
+    except NotRegularFileError as e:
+        raise JsonLimitError(source, f"{e.strerror}, not a file") from None
     except OSError as e:
         raise JsonLimitError(source, f"cannot be read ({e.strerror or e})") from None
 

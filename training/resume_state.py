@@ -27,6 +27,7 @@ from safetensors.torch import save as st_save_bytes
 
 from training.errors import UserError
 from training.jsonlimits import JsonLimitError, load_json_bounded
+from training.safeopen import open_regular
 from training.safetensors_reader import SafetensorsReader, short
 
 FORMAT = "latent-explorer-resume"
@@ -73,7 +74,7 @@ def sha256_of(path: Path, max_bytes: int = MAX_BYTES) -> str:
     """The file's SHA-256, read in 1 MiB pieces (memory stays small whatever its size)."""
     h = hashlib.sha256()
     try:
-        with open(path, "rb") as f:
+        with open_regular(path) as f:
             if os.fstat(f.fileno()).st_size > max_bytes:
                 raise ResumeError(f"{path}: is larger than the {max_bytes // 2**20} MiB cap for resume state.")
             while chunk := f.read(1 << 20):

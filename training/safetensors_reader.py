@@ -25,6 +25,7 @@ import numpy as np
 
 from training.errors import UserError
 from training.jsonlimits import JsonLimitError, load_json_bounded
+from training.safeopen import NotRegularFileError, open_regular
 
 MAX_HEADER_BYTES = 4 * 1024**2  # ~15,000 epochs of history; real headers are tens of KB
 MAX_HEADER_VALUES = 200_000  # bounds the parsed header's memory whatever its shape
@@ -73,10 +74,10 @@ class SafetensorsReader:
         self.path = Path(path)
         self.error = error
         try:
-            self._f = open(self.path, "rb")  # closed by close() / __exit__
+            self._f = open_regular(self.path)  # closed by close() / __exit__
         except FileNotFoundError:
             raise error(f"{self.path}: no such file.") from None
-        except IsADirectoryError:
+        except NotRegularFileError:
             raise error(f"{self.path}: is not a file.") from None
         except OSError as e:
             raise error(f"{self.path}: cannot be read ({e.strerror or e}).") from None
