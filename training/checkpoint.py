@@ -135,19 +135,24 @@ def expected_entries(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
         return {name: tuple(t.shape) for name, t in build_model(cfg).state_dict().items()}
 
 
-def check_entries(path: Path, found: dict[str, TensorInfo], expected: dict[str, tuple[int, ...]]) -> None:
-    """Exact key set (missing and unexpected names both listed), then float32, then every shape."""
+def check_entries(path: Path, found: dict[str, TensorInfo], expected: dict[str, tuple[int, ...]],
+                  what: str = "weight") -> None:
+    """Exact key set (missing and unexpected names both listed), then float32, then every shape.
+
+    ``what`` names the group in messages ("weight"; e.g. "snapshot 2 weight" for another key prefix).
+    """
     missing = sorted(set(expected) - set(found))
     extra = sorted(set(found) - set(expected))
     if missing or extra:
-        parts = ([f"missing {_few(missing)}"] if missing else []) + ([f"unexpected {_few(extra)}"] if extra else [])
-        raise CheckpointError(f"{path}: has weights that do not fit this model configuration: {'; '.join(parts)}.")
+        parts = ([f"missing {what}(s) {_few(missing)}"] if missing else []) + (
+            [f"unexpected {what}(s) {_few(extra)}"] if extra else [])
+        raise CheckpointError(f"{path}: does not fit this model configuration: {'; '.join(parts)}.")
     for name, shape in expected.items():
         info = found[name]
         if info.dtype != "F32":
-            raise CheckpointError(f"{path}: weight {name!r} is {info.dtype_name}, expected float32.")
+            raise CheckpointError(f"{path}: {what} {name!r} is {info.dtype_name}, expected float32.")
         if info.shape != shape:
-            raise CheckpointError(f"{path}: weight {name!r} has shape {info.shape}, but the config needs {shape}.")
+            raise CheckpointError(f"{path}: {what} {name!r} has shape {info.shape}, but the config needs {shape}.")
 
 
 def _few(names: list[str]) -> str:

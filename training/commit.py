@@ -39,9 +39,11 @@ def _resume_name_re(out: Path) -> re.Pattern[str]:
 
 
 def commit_epoch(out: Path, model: VAE, optimizer: torch.optim.Optimizer, *, epoch: int,
-                 train_config: dict[str, Any], dataset: dict[str, Any], metrics: dict[str, Any],
-                 history: list[dict[str, Any]]) -> dict[str, Any]:
-    """Save the checkpoint and resume state of ``epoch`` as one unit; returns the ``resume`` reference."""
+                 train_config: dict[str, Any], **save_kwargs: Any) -> dict[str, Any]:
+    """Save the checkpoint and resume state of ``epoch`` as one unit; returns the ``resume`` reference.
+
+    ``save_kwargs`` (dataset, metrics, history, ...) go to ``checkpoint.save`` with ``resume=`` added.
+    """
     data = resume_state.encode(optimizer.state_dict(), epoch=epoch, train_config=train_config)
     sha = hashlib.sha256(data).hexdigest()
     rp = out.with_name(f"{out.name}.resume-{epoch}-{sha[:16]}.safetensors")
@@ -49,7 +51,7 @@ def commit_epoch(out: Path, model: VAE, optimizer: torch.optim.Optimizer, *, epo
     committed = _committed_name(out)
     try:
         atomic_write(rp, data)
-        checkpoint.save(model, out, dataset=dataset, metrics=metrics, history=history, resume=ref)
+        checkpoint.save(model, out, resume=ref, **save_kwargs)
     except BaseException:
         if committed != rp.name:  # never the file the committed checkpoint names (same bytes, same name)
             rp.unlink(missing_ok=True)
