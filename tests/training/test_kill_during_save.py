@@ -97,6 +97,7 @@ def leftovers(folder: Path, out: Path) -> set[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the trainers are forked (POSIX)")
 def test_kills_at_random_moments_always_leave_a_consistent_pair(tmp_path, driver):
     proc, log, data = driver
     folder = tmp_path / "run"
