@@ -134,6 +134,8 @@ def _depth_exceeds(value: Any, max_depth: int) -> bool:
 def _size(n: int) -> str:
     if n < 10 * 1024:
         return f"{n:,} bytes"
+    if n % 1024**2 == 0:
+        return f"{n // 1024**2:,} MiB"
     if n < 10 * 1024**2:
         return f"{n / 1024:,.0f} KiB"
     return f"{n / 1024**2:,.0f} MiB"
