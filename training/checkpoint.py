@@ -4,9 +4,10 @@ tensors: the model's state_dict, float32 only.
 ``__metadata__`` (str -> str): format = "latent-explorer", schema = "1", config (JSON), dataset (JSON),
 metrics (JSON), history (JSON), versions (JSON).
 
-Loading checks, in order: size cap; parse; format; known schema; config values in range; exact key
-set; dtype; every shape against the config; all values finite. Each failure raises
-:class:`CheckpointError` with one sentence naming the file. Writing is atomic.
+Loading checks, in order: size cap; header (read alone, bounded, structure and byte ranges);
+format; known schema; config values in range; exact key set; dtype; every shape against the config
+-- all from the header, before any tensor is read -- then each tensor, finite. Each failure raises
+:class:`CheckpointError` with one sentence naming the file. Writing is atomic (training.fileio).
 """
 
 from __future__ import annotations
@@ -14,23 +15,24 @@ from __future__ import annotations
 import json
 import os
 import platform
-import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load as st_load_bytes
 from safetensors.torch import save as st_save_bytes
 
 from training.errors import UserError
 from training.fileio import atomic_write
+from training.jsonlimits import JsonLimitError, load_json_bounded
 from training.models import VAE, ConfigError, ModelConfig, build_model
+from training.safetensors_reader import SafetensorsReader, TensorInfo, short
 
 FORMAT = "latent-explorer"
 SCHEMA = 1
 MAX_BYTES = 512 * 1024**2  # no model this tool trains comes near this
-MAX_HEADER_BYTES = 16 * 1024**2
+METADATA_LIMITS = dict(max_bytes=4 * 1024**2, max_depth=8, max_number_digits=1000)  # each JSON metadata field
 
 
 class CheckpointError(UserError):
@@ -44,8 +46,13 @@ def save(
     dataset: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
     history: list[dict[str, Any]] | None = None,
+    resume: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``model`` to ``path`` atomically (temp file in the same folder, fsync, os.replace)."""
+    """Write ``model`` to ``path`` atomically (temp file in the same folder, fsync, os.replace).
+
+    ``resume`` names the resume state this checkpoint commits (training/resume_state.py); it is
+    stored as the ``resume`` metadata field. Raises ``SaveError`` (one sentence) if the disk says no.
+    """
     path = Path(path)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
     for name, t in tensors.items():  # never write a file that load() would refuse
@@ -60,6 +67,8 @@ def save(
         "history": json.dumps(history or []),
         "versions": json.dumps(_versions()),
     }
+    if resume is not None:
+        meta["resume"] = json.dumps(resume)
     data = st_save_bytes(tensors, metadata=meta)
     atomic_write(path, data)
     return path
@@ -79,112 +88,90 @@ def _versions() -> dict[str, str]:
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The validated metadata (config, dataset, metrics, history, versions) without building a model."""
-    _, meta, cfg = _read(Path(path))
-    return {**meta, "config": cfg.to_dict()}
+    """The validated metadata (config, dataset, metrics, ...) without reading any weight.
+
+    Every check that the header allows is made (key set, dtypes, shapes); only finiteness needs the data.
+    """
+    with _open(Path(path)) as (_, meta, cfg):
+        return {**meta, "config": cfg.to_dict()}
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> VAE:
     """Load and validate a checkpoint; returns the model in eval mode with .config and .metadata."""
     path = Path(path)
-    tensors, meta, cfg = _read(path)
-    with torch.device("meta"):  # shapes only: a hostile config must not make us allocate gigabytes
-        expected = build_model(cfg).state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    extra = sorted(set(tensors) - set(expected))
-    if missing:
-        raise CheckpointError(f"{path}: missing weight(s) {_few(missing)} for this model configuration.")
-    if extra:
-        raise CheckpointError(f"{path}: unexpected weight(s) {_few(extra)} for this model configuration.")
-    for name, ref in expected.items():
-        t = tensors[name]
-        if t.dtype != torch.float32:
-            raise CheckpointError(f"{path}: weight {name!r} is {str(t.dtype).removeprefix('torch.')}, expected float32.")
-        if tuple(t.shape) != tuple(ref.shape):
-            raise CheckpointError(
-                f"{path}: weight {name!r} has shape {tuple(t.shape)}, but the config needs {tuple(ref.shape)}."
-            )
-    for name in expected:
-        if not torch.isfinite(tensors[name]).all():
-            raise CheckpointError(f"{path}: weight {name!r} contains NaN or infinite values.")
+    with _open(path) as (reader, meta, cfg):
+        tensors = {}
+        for name in reader.tensors:  # every name was checked against the config: reads only the model's size
+            t = torch.from_numpy(reader.tensor(name))
+            if not torch.isfinite(t).all():
+                raise CheckpointError(f"{path}: weight {name!r} contains NaN or infinite values.")
+            tensors[name] = t
     model = build_model(cfg)
     model.load_state_dict(tensors, strict=True)
     model.metadata = meta
     return model.to(map_location).eval()
 
 
-def _short(value: Any, limit: int = 40) -> str:
-    """repr() cut to ``limit`` characters: a hostile file must not make a message of megabytes."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+@contextmanager
+def _open(path: Path) -> Iterator[tuple[SafetensorsReader, dict[str, Any], ModelConfig]]:
+    """The open file, its metadata and config, with the header fully validated and no tensor read."""
+    with SafetensorsReader(path, max_bytes=MAX_BYTES, error=CheckpointError, what="checkpoint") as reader:
+        raw = reader.metadata
+        if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
+            raise CheckpointError(f"{path}: has no latent-explorer metadata (not made by latent-train).")
+        meta = _check_metadata(path, raw)
+        cfg = meta.pop("config_obj")
+        check_entries(path, reader.tensors, expected_entries(cfg))
+        yield reader, meta, cfg
+
+
+def expected_entries(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every tensor a checkpoint of this config holds, with its shape (float32 each).
+
+    Built on the meta device: a hostile config never makes us allocate its weights. Other key
+    prefixes stored in the same file (e.g. training snapshots) add their names here.
+    """
+    with torch.device("meta"):
+        return {name: tuple(t.shape) for name, t in build_model(cfg).state_dict().items()}
+
+
+def check_entries(path: Path, found: dict[str, TensorInfo], expected: dict[str, tuple[int, ...]],
+                  what: str = "weight") -> None:
+    """Exact key set (missing and unexpected names both listed), then float32, then every shape.
+
+    ``what`` names the group in messages ("weight"; e.g. "snapshot 2 weight" for another key prefix).
+    """
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    if missing or extra:
+        parts = ([f"missing {what}(s) {_few(missing)}"] if missing else []) + (
+            [f"unexpected {what}(s) {_few(extra)}"] if extra else [])
+        raise CheckpointError(f"{path}: does not fit this model configuration: {'; '.join(parts)}.")
+    for name, shape in expected.items():
+        info = found[name]
+        if info.dtype != "F32":
+            raise CheckpointError(f"{path}: {what} {name!r} is {info.dtype_name}, expected float32.")
+        if info.shape != shape:
+            raise CheckpointError(f"{path}: {what} {name!r} has shape {info.shape}, but the config needs {shape}.")
 
 
 def _few(names: list[str]) -> str:
-    return ", ".join(_short(n) for n in names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-
-
-def _read(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any], ModelConfig]:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file.") from None
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e}).") from None
-    if not path.is_file():
-        raise CheckpointError(f"{path}: is not a file.")
-    if size > MAX_BYTES:
-        raise CheckpointError(f"{path}: is {size / 2**20:.0f} MiB, larger than the {MAX_BYTES // 2**20} MiB cap for a checkpoint.")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise CheckpointError(f"{path}: cannot be read ({e.strerror or e}).") from None
-    raw_meta = _parse_header(path, data)
-    meta = _check_metadata(path, raw_meta)
-    try:
-        tensors = st_load_bytes(data)
-    except (SafetensorError, ValueError, RuntimeError, TypeError) as e:
-        raise CheckpointError(f"{path}: is not a valid safetensors file ({_first_line(e)}).") from None
-    return tensors, meta, meta.pop("config_obj")
-
-
-def _first_line(e: BaseException) -> str:
-    s = str(e).strip().splitlines()
-    return s[0] if s else type(e).__name__
-
-
-def _parse_header(path: Path, data: bytes) -> dict[str, str]:
-    """Parse the safetensors header ourselves first: clear messages, and nothing else is trusted."""
-    if len(data) < 8:
-        raise CheckpointError(f"{path}: is too short to be a checkpoint ({len(data)} bytes).")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > MAX_HEADER_BYTES or 8 + n > len(data):
-        if data[:2] == b"\x80\x04" or data[:1] == b"\x80" or data[:2] == b"PK":
-            raise CheckpointError(f"{path}: is a pickle/zip file (e.g. a torch.save file), not a safetensors checkpoint; it was not loaded.")
-        raise CheckpointError(f"{path}: is truncated or not a safetensors file (header length {n} does not fit the file).")
-    try:
-        header = json.loads(data[8 : 8 + n])
-    except (ValueError, RecursionError):  # bad UTF-8 / JSON, too-long ints, too-deep nesting
-        raise CheckpointError(f"{path}: has a header that is not valid JSON; it is not a safetensors checkpoint.") from None
-    if not isinstance(header, dict):
-        raise CheckpointError(f"{path}: has a header that is not a JSON object.")
-    meta = header.get("__metadata__")
-    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        raise CheckpointError(f"{path}: has no latent-explorer metadata (not made by latent-train).")
-    return meta
+    return ", ".join(short(n) for n in names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
 
 
 def _check_metadata(path: Path, raw: dict[str, str]) -> dict[str, Any]:
     if raw.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: is a safetensors file but not a latent-explorer checkpoint (format is {_short(raw.get('format'))}).")
+        raise CheckpointError(f"{path}: is a safetensors file but not a latent-explorer checkpoint (format is {short(raw.get('format'))}).")
     schema = raw.get("schema", "")
     if not (schema.isascii() and schema.isdigit() and len(schema) <= 6):
-        raise CheckpointError(f"{path}: has an invalid schema {_short(schema)}.")
+        raise CheckpointError(f"{path}: has an invalid schema {short(schema)}.")
     if int(schema) > SCHEMA:
         raise CheckpointError(f"{path}: was made by a newer version of latent-explorer (schema {schema}; this version reads {SCHEMA}); please upgrade.")
     if int(schema) < 1:
         raise CheckpointError(f"{path}: has an unknown schema {schema!r}.")
     out: dict[str, Any] = {}
-    for key, default in (("config", None), ("dataset", {}), ("metrics", {}), ("history", []), ("versions", {})):
+    for key, default in (("config", None), ("dataset", {}), ("metrics", {}), ("history", []), ("versions", {}),
+                         ("resume", {})):
         text = raw.get(key)
         if text is None:
             if default is None:
@@ -192,9 +179,9 @@ def _check_metadata(path: Path, raw: dict[str, str]) -> dict[str, Any]:
             out[key] = default
             continue
         try:
-            out[key] = json.loads(text)
-        except (ValueError, RecursionError):
-            raise CheckpointError(f"{path}: metadata field {key!r} is not valid JSON.") from None
+            out[key] = load_json_bounded(text, source=str(path), allow_nan=True, **METADATA_LIMITS)
+        except JsonLimitError as e:
+            raise CheckpointError(f"{path}: metadata field {key!r} {e.problem}.") from None
         if not isinstance(out[key], type(default if default is not None else {})):
             raise CheckpointError(f"{path}: metadata field {key!r} has the wrong type.")
     try:

@@ -28,16 +28,20 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from training.download import DatasetError, cache_dir, fetch
+from training.safeopen import open_regular
 from training.synthetic import SYNTHETIC_NAMES, synthetic_shapes
 
 __all__ = [
-    "Dataset", "DatasetError", "cache_dir", "dataset_names", "fetch", "load_dataset", "read_idx",
+    "Dataset", "DatasetError", "DatasetWarning", "cache_dir", "dataset_names", "fetch", "load_dataset", "read_idx",
 ]
 
 SPLITS = ("train", "test", "all")
 TEST_FRACTION = 0.15  # npz: and folder: have no split of their own: 85 % train, 15 % test
 SPLIT_SEED = 0
 MAX_CLASSES = 10_000  # a label above this is a mistake (float pixels saved as y, ...)
+MAX_IDX_BYTES = 2 * 1024**3  # declared IDX data above this is refused unread (MNIST train images: 45 MiB)
+IDX_READ_BYTES = 1 << 20  # IDX files are read / inflated in pieces of this size
+IDX_EXTRA_COUNTED = 1 << 16  # trailing bytes beyond the declared data are counted up to this, then refused
 
 # The official file names; un-gzipped copies (without ".gz") are accepted too.
 IDX_FILES = {
@@ -287,37 +291,77 @@ def _read_idx_pair(image_file: Path, label_file: Path, num_classes: int):
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """An unsigned-byte IDX file (gzipped or not) as a read-only uint8 array."""
+    """An unsigned-byte IDX file (gzipped or not) as a read-only uint8 array.
+
+    Streamed: the header is read first, and no more data is read (or inflated) than the sizes it
+    declares, so a gzip bomb or a file far larger than its header says costs only the declared size.
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = open_regular(path)
     except OSError as exc:
         raise DatasetError(f"cannot read {path}: {exc.strerror or exc}.") from None
-    if raw[:2] == b"\x1f\x8b":
+    with raw:
         try:
-            raw = gzip.decompress(raw)
+            gzipped = raw.read(2) == b"\x1f\x8b"
+            raw.seek(0)
+            if not gzipped:
+                return _parse_idx(raw, path, size=os.fstat(raw.fileno()).st_size)
+        except OSError as exc:
+            raise DatasetError(f"cannot read {path}: {exc.strerror or exc}.") from None
+        try:
+            with gzip.GzipFile(fileobj=raw, mode="rb") as inflated:
+                return _parse_idx(inflated, path, size=None)
         except (OSError, EOFError, zlib.error) as exc:
             raise DatasetError(f"{path} is a truncated or corrupt gzip file ({exc}).") from None
-    return _parse_idx(raw, path)
 
 
-def _parse_idx(raw: bytes, path: Path) -> np.ndarray:
-    """Header: 0x00 0x00, type 0x08 (unsigned byte), ndim; then ndim big-endian uint32 sizes."""
-    if len(raw) < 4 or raw[:2] != b"\x00\x00":
-        raise DatasetError(f"{path} is not an IDX file (bad magic number 0x{raw[:4].hex() or '-'}).")
-    type_code, ndim = raw[2], raw[3]
+def _read_upto(f, n: int) -> bytearray:
+    """Up to n bytes, read in pieces: memory follows the data that is there, not what n promises."""
+    out = bytearray()
+    while len(out) < n:
+        piece = f.read(min(IDX_READ_BYTES, n - len(out)))
+        if not piece:
+            break
+        out += piece
+    return out
+
+
+def _parse_idx(f, path: Path, size: int | None) -> np.ndarray:
+    """Header: 0x00 0x00, type 0x08 (unsigned byte), ndim; then ndim big-endian uint32 sizes.
+
+    ``size``: the file's size when it is not compressed (checked before any data is read).
+    """
+    head = bytes(_read_upto(f, 4))
+    if len(head) < 4 or head[:2] != b"\x00\x00":
+        raise DatasetError(f"{path} is not an IDX file (bad magic number 0x{head.hex() or '-'}).")
+    type_code, ndim = head[2], head[3]
     if type_code != 0x08:
         raise DatasetError(f"{path} holds IDX type 0x{type_code:02x}; only unsigned bytes (0x08) are supported.")
-    if ndim == 0 or len(raw) < 4 + 4 * ndim:
-        raise DatasetError(f"{path} is not an IDX file (its header is {len(raw)} bytes, with {ndim} dimensions).")
-    shape = struct.unpack(f">{ndim}I", raw[4:4 + 4 * ndim])
-    expected, actual = math.prod(shape), len(raw) - 4 - 4 * ndim
-    if actual < expected:
-        raise DatasetError(f"{path} is truncated: its header promises {shape[0]} items of shape "
-                           f"{shape[1:]} ({expected} bytes) but only {actual} bytes follow.")
-    if actual > expected:
+    dims = bytes(_read_upto(f, 4 * ndim))
+    if ndim == 0 or len(dims) < 4 * ndim:
+        raise DatasetError(f"{path} is not an IDX file (its header is {4 + len(dims)} bytes, with {ndim} dimensions).")
+    shape = struct.unpack(f">{ndim}I", dims)
+    expected = math.prod(shape)
+    promise = f"its header promises {shape[0]} items of shape {shape[1:]} ({expected} bytes)"
+    if expected > MAX_IDX_BYTES:
+        raise DatasetError(f"{path} is not a dataset this tool reads: {promise}, more than the "
+                           f"{MAX_IDX_BYTES // 2**20} MiB limit.")
+    if size is not None and size - 4 - 4 * ndim != expected:  # uncompressed: judged before reading the data
+        actual = size - 4 - 4 * ndim
+        if actual < expected:
+            raise DatasetError(f"{path} is truncated: {promise} but only {actual} bytes follow.")
         raise DatasetError(f"{path} has {actual - expected} unexpected bytes after the data its header describes.")
-    return np.frombuffer(raw, np.uint8, count=expected, offset=4 + 4 * ndim).reshape(shape)
+    data = _read_upto(f, expected)
+    if len(data) < expected:
+        raise DatasetError(f"{path} is truncated: {promise} but only {len(data)} bytes follow.")
+    extra = len(_read_upto(f, IDX_EXTRA_COUNTED + 1))  # inflates at most this much more
+    if extra:
+        amount = f"more than {IDX_EXTRA_COUNTED:,}" if extra > IDX_EXTRA_COUNTED else str(extra)
+        raise DatasetError(f"{path} has {amount} unexpected bytes after the data its header describes.")
+    array = np.frombuffer(data, np.uint8, count=expected).reshape(shape)
+    array.flags.writeable = False
+    return array
 
 
 # --- npz files and the bundled mnist-5k ---------------------------------------------------
@@ -468,10 +512,24 @@ def _load_folder(root: Path, split: str, image_size, grayscale) -> Dataset:
         pixels = pixels.transpose(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
     chosen = _split_indices(len(labels), split, root)
     if skipped:
-        warnings.warn(f"folder:{root}: skipped {skipped} files that are not readable images.", stacklevel=3)
+        _warn_once(f"folder:{root}: skipped {skipped} files that are not readable images.")
     return Dataset(name=f"folder:{root}", split=split, images=_to_unit_float(pixels[chosen]),
                    labels=np.asarray(labels, np.int64)[chosen],
                    label_names=[folder.name for folder in classes], source=str(root), skipped=skipped)
+
+
+class DatasetWarning(UserWarning):
+    """Something in a dataset was skipped; the message is one sentence naming it."""
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    """Warn about a dataset problem once per process (train and test split read the same folder)."""
+    if message not in _warned:
+        _warned.add(message)
+        warnings.warn(DatasetWarning(message), stacklevel=4)
 
 
 def _class_folders(root: Path) -> list[Path]:

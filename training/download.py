@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
@@ -29,6 +30,8 @@ __all__ = ["DatasetError", "cache_dir", "fetch"]
 
 CHUNK_BYTES = 1 << 16
 MAX_BYTES = 1 << 28  # 256 MiB: a mirror that sends more than this is not sending our file
+MIN_RATE = 32 * 1024  # bytes/s: a mirror slower than this on average is given up (a trickle never ends)
+DEADLINE_GRACE = 30.0  # seconds added to size / MIN_RATE for each file's overall deadline
 USER_AGENT = "latent-explorer (dataset download)"
 
 
@@ -65,6 +68,8 @@ def fetch(
     timeout: float | tuple[float, float] = (5, 30),
     progress: bool = False,
     max_bytes: int = MAX_BYTES,
+    min_rate: float = MIN_RATE,
+    grace: float = DEADLINE_GRACE,
 ) -> Path:
     """Download ``dest`` from the first URL in ``url_list`` that delivers the right bytes.
 
@@ -76,6 +81,9 @@ def fetch(
             headers, then the longest wait for any piece of the body (a stalled mirror).
         progress: show a tqdm progress bar on stderr.
         max_bytes: give up on a mirror that sends more than this.
+        min_rate, grace: each mirror gets ``grace + size / min_rate`` seconds in all, from the request
+            to the last byte (``size``: its Content-Length, else ``max_bytes``), so a mirror that
+            trickles bytes just fast enough to beat the read timeout still ends.
 
     Returns:
         ``dest`` as a Path.
@@ -97,7 +105,8 @@ def fetch(
     try:
         for url in urls:
             try:
-                _download(url, part, sha256.lower(), _timeouts(timeout), progress, max_bytes)
+                _download(url, part, sha256.lower(), _timeouts(timeout), progress, max_bytes,
+                          _Deadline(min_rate, grace))
             except _MirrorFailed as exc:
                 failures.append(f"{url} ({exc})")
                 part.unlink(missing_ok=True)
@@ -117,7 +126,27 @@ def _timeouts(timeout: float | tuple[float, float]) -> tuple[float, float]:
     return float(connect), float(read)
 
 
-def _download(url, part: Path, sha256: str, timeouts, progress: bool, max_bytes: int) -> None:
+class _Deadline:
+    """The overall time limit for one mirror: ``grace + size / min_rate`` seconds from the request."""
+
+    def __init__(self, min_rate: float, grace: float):
+        self.min_rate, self.grace = float(min_rate), float(grace)
+        self.start = time.monotonic()
+        self.at = self.start + self.grace  # until the size is known
+
+    def set_size(self, size: int) -> None:
+        self.at = self.start + self.grace + size / self.min_rate
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+    def reason(self, got: int, expected: int | None) -> str:
+        of = f" of {expected}" if expected is not None else ""
+        return (f"too slow: {got}{of} bytes in {time.monotonic() - self.start:.1f} s, past this file's deadline "
+                f"({self.at - self.start:.1f} s at {self.min_rate:.0f} bytes/s)")
+
+
+def _download(url, part: Path, sha256: str, timeouts, progress: bool, max_bytes: int, deadline: _Deadline) -> None:
     """Stream ``url`` into ``part`` and check it; raise _MirrorFailed with a short reason."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise _MirrorFailed("not an http(s) URL")
@@ -125,11 +154,11 @@ def _download(url, part: Path, sha256: str, timeouts, progress: bool, max_bytes:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=connect_timeout) as response:
-            _set_read_timeout(response, read_timeout)
             expected = _content_length(response)
             if expected is not None and expected > max_bytes:
                 raise _MirrorFailed(f"{expected} bytes is more than the {max_bytes} allowed")
-            digest, size = _stream(response, part, expected, max_bytes, progress, url)
+            deadline.set_size(expected if expected is not None else max_bytes)
+            digest, size = _stream(response, part, expected, max_bytes, progress, url, read_timeout, deadline)
     except urllib.error.HTTPError as exc:
         exc.close()
         raise _MirrorFailed(f"HTTP {exc.code} {exc.reason}") from None
@@ -140,17 +169,31 @@ def _download(url, part: Path, sha256: str, timeouts, progress: bool, max_bytes:
     if expected is not None and size != expected:
         raise _MirrorFailed(f"truncated: got {size} of {expected} bytes")
     if digest != sha256:
-        raise _MirrorFailed(f"sha256 mismatch: got {digest[:12]}..., expected {sha256[:12]}...")
+        raise _MirrorFailed(f"sha256 mismatch: got {digest}, expected {sha256}")
 
 
-def _stream(response, part: Path, expected, max_bytes, progress, url) -> tuple[str, int]:
+def _stream(response, part: Path, expected, max_bytes, progress, url, read_timeout: float,
+            deadline: _Deadline) -> tuple[str, int]:
     """Copy the body into ``part``; return (sha256 hex digest, byte count)."""
     hasher = hashlib.sha256()
     size = 0
     bar = _progress_bar(expected, url) if progress else None
     try:
         with open(part, "wb") as out:
-            while chunk := response.read(CHUNK_BYTES):
+            while True:
+                left = deadline.left()
+                if left <= 0:
+                    raise _MirrorFailed(deadline.reason(size, expected))
+                # read1: return what one receive brings, so the deadline is checked between receives
+                _set_read_timeout(response, min(read_timeout, left))
+                try:
+                    chunk = response.read1(CHUNK_BYTES)
+                except TimeoutError:
+                    if deadline.left() <= 0:
+                        raise _MirrorFailed(deadline.reason(size, expected)) from None
+                    raise
+                if not chunk:
+                    break
                 size += len(chunk)
                 if size > max_bytes:
                     raise _MirrorFailed(f"sent more than the {max_bytes} bytes allowed")
@@ -167,7 +210,7 @@ def _stream(response, part: Path, expected, max_bytes, progress, url) -> tuple[s
 
 
 def _set_read_timeout(response, seconds: float) -> None:
-    """Switch the open socket from the connect timeout to the read timeout.
+    """Switch the open socket from the connect timeout to the read timeout (or less, near the deadline).
 
     urllib has a single timeout; http.client keeps the socket at ``fp.raw._sock``. If
     that ever moves, the connect timeout simply stays in force, which is still bounded.

@@ -4,9 +4,11 @@
     latent-train info runs/fmnist.safetensors
     latent-train eval runs/fmnist.safetensors [--dataset NAME]
 
-After every finished epoch the checkpoint is written atomically, with the optimizer state beside it
-(``OUT.resume.pt``, read only by ``--resume``). Ctrl-C therefore leaves the last finished epoch on
-disk; a non-finite loss stops training and never overwrites the last good checkpoint.
+After every finished epoch the checkpoint and its resume state (the optimizer's, in
+``OUT.resume-N-<hash>.safetensors``, read only by ``--resume``) are committed as one unit
+(training/commit.py): a kill at any instant leaves the last finished epoch on disk as a consistent
+pair, and a full disk stops training with one line and the previous pair intact. A non-finite loss
+stops training and never overwrites the last good checkpoint.
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ import numpy as np
 import torch
 
 from training import checkpoint, evaluate
+from training.commit import commit_epoch, load_for_resume
 from training.data import DatasetError, load_dataset
 from training.errors import UserError
+from training.fileio import SaveError
 from training.models import VAE, ConfigError, ModelConfig, build_model
 from training.parallel import ThreadedStep
 
@@ -70,8 +74,17 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def resume_path(out: Path) -> Path:
-    return out.with_name(out.name + ".resume.pt")
+def _match_layout(opt: torch.optim.Optimizer) -> None:
+    """Give restored optimizer state the memory layout of its parameter (channels_last conv weights).
+
+    The resume file stores plain contiguous tensors; fused Adam walks a parameter and its state as flat
+    memory, so a layout mismatch would pair the wrong elements (and a resumed run would drift).
+    """
+    for group in opt.param_groups:
+        for p in group["params"]:
+            for key, value in opt.state.get(p, {}).items():
+                if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
+                    opt.state[p][key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 @dataclass
@@ -113,6 +126,7 @@ def fit(
             opt.load_state_dict(optimizer_state)
         except (ValueError, KeyError, RuntimeError):
             raise TrainError("the optimizer state in the resume file does not fit this model") from None
+        _match_layout(opt)
     steps_per_epoch = math.ceil(len(x_all) / tc.batch_size)
     total_steps = steps_per_epoch * tc.epochs
 
@@ -227,7 +241,7 @@ def _parser_train() -> argparse.ArgumentParser:
                    help="CPU data-parallel worker threads per step (0 = one per torch thread; 1 = off)")
     p.add_argument("--limit", type=int, default=0, help="train on the first N images only")
     p.add_argument("--out", default="runs/model.safetensors", help="checkpoint to write")
-    p.add_argument("--resume", action="store_true", help="continue from OUT and OUT.resume.pt")
+    p.add_argument("--resume", action="store_true", help="continue from OUT and the resume state it names")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -260,24 +274,6 @@ def _check_args(a: argparse.Namespace) -> None:
         raise TrainError(f"--out {out}: cannot write there ({folder} is not a writable folder)")
 
 
-def _resume_state(out: Path) -> dict[str, Any]:
-    rp = resume_path(out)
-    missing = [p.name for p in (out, rp) if not p.exists()]
-    if missing:
-        raise TrainError(f"--resume needs {out} and {rp}, but {' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing")
-    try:
-        with warnings.catch_warnings():  # torch warns about unusual pickle protocols; the error says enough
-            warnings.simplefilter("ignore")
-            state = torch.load(rp, map_location="cpu", weights_only=True)  # never unpickles code
-    except Exception as e:  # noqa: BLE001 - any failure here is a bad file, reported in one line
-        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]  # EOFError has no message
-        raise TrainError(f"{rp}: cannot be read as resume state ({why})") from None
-    if (not isinstance(state, dict) or not {"epoch", "optimizer", "train_config"} <= set(state)
-            or not isinstance(state["epoch"], int) or state["epoch"] < 0 or not isinstance(state["optimizer"], dict)):
-        raise TrainError(f"{rp}: is not a latent-train resume file")
-    return state
-
-
 def run_train(argv: list[str]) -> int:
     a = _parser_train().parse_args(argv)
     _check_args(a)
@@ -306,16 +302,12 @@ def run_train(argv: list[str]) -> int:
     start_epoch, opt_state, history = 0, None, []
     torch.manual_seed(tc.seed)
     model = build_model(cfg).to(device)
+    resume_ref: dict[str, Any] | None = None
     if a.resume:
-        state = _resume_state(out)
-        try:
-            old = checkpoint.load(out)
-        except checkpoint.CheckpointError as e:
-            raise TrainError(str(e)) from None
-        if old.config != cfg:
-            raise TrainError(f"{out}: was trained with a different model configuration; --resume needs the same options")
+        old, state = load_for_resume(out, cfg)
         model.load_state_dict(old.state_dict())
-        start_epoch, opt_state, history = int(state["epoch"]), state["optimizer"], old.metadata.get("history", [])
+        start_epoch, opt_state, history = state.epoch, state.optimizer, old.metadata.get("history", [])
+        resume_ref = old.metadata["resume"]
         tc.epochs = max(tc.epochs, start_epoch)
         print(f"resuming after epoch {start_epoch}", file=sys.stderr)
 
@@ -325,13 +317,15 @@ def run_train(argv: list[str]) -> int:
     t_begin = time.perf_counter()
 
     def save_epoch(epoch: int, m: VAE, opt: torch.optim.Optimizer, hist: list[dict[str, Any]]) -> None:
+        nonlocal resume_ref
         last = hist[-1].get("test", {})
         metrics = {"epochs": epoch, "seconds": round(time.perf_counter() - t_begin, 1),
                    **{f"test_{k}": v for k, v in last.items()}}
-        checkpoint.save(m, out, dataset=dataset_meta, metrics=metrics, history=hist)
-        tmp = resume_path(out).with_suffix(".tmp")
-        torch.save({"epoch": epoch, "optimizer": opt.state_dict(), "train_config": json.dumps(tc.__dict__)}, tmp)
-        os.replace(tmp, resume_path(out))
+        try:
+            resume_ref = commit_epoch(out, m, opt, epoch=epoch, train_config=dict(tc.__dict__), dataset=dataset_meta,
+                                      metrics=metrics, history=hist)
+        except SaveError as e:
+            raise SaveError(f"{str(e).rstrip('.')}; training stopped after epoch {epoch}, {_kept_pair(out)}") from None
 
     print(f"training {cfg.kind} ({cfg.arch}, beta={cfg.beta}) on {len(train_x)} images, "
           f"device {device}, {torch.get_num_threads()} threads", file=sys.stderr)
@@ -354,10 +348,22 @@ def run_train(argv: list[str]) -> int:
     metrics = {"epochs": res.epochs_done, "seconds": round(time.perf_counter() - t_begin, 1),
                **{f"test_{k}": v for k, v in report.items()},
                "train_images_per_s": float(np.mean([h["images_per_s"] for h in res.history[start_epoch:]] or [0]))}
-    checkpoint.save(model, out, dataset=dataset_meta, metrics=metrics, history=res.history)
+    try:  # the same resume state as the last epoch's commit: the pair stays consistent
+        checkpoint.save(model, out, dataset=dataset_meta, metrics=metrics, history=res.history, resume=resume_ref)
+    except SaveError as e:
+        raise SaveError(f"{str(e).rstrip('.')}; training finished, {_kept_pair(out)} (without the final metrics)") from None
     print(f"wrote {out}", file=sys.stderr)
     _print_metrics(metrics)
     return 0
+
+
+def _kept_pair(out: Path) -> str:
+    """What is still on disk after a failed save (the commit protocol keeps the previous pair)."""
+    try:
+        epochs = checkpoint.read_metadata(out).get("metrics", {}).get("epochs", "?")
+    except checkpoint.CheckpointError:
+        return "and no checkpoint was written"
+    return f"and {out} still holds epoch {epochs} with its resume state"
 
 
 def _print_metrics(metrics: dict[str, Any]) -> None:
@@ -416,10 +422,23 @@ def run_eval(argv: list[str]) -> int:
     return 0
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as the CLI's other messages: one line, no file name or source line."""
+    print(f"latent-train: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"info": run_info, "eval": run_eval, "train": run_train}
     cmd = commands.get(argv[0]) if argv else None
+    shown, warnings.showwarning = warnings.showwarning, _one_line_warning
+    try:
+        return _dispatch(cmd, argv)
+    finally:
+        warnings.showwarning = shown
+
+
+def _dispatch(cmd: Callable[[list[str]], int] | None, argv: list[str]) -> int:
     try:
         if cmd is not None:
             return cmd(argv[1:])

@@ -10,8 +10,11 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
+import os
 import struct
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -122,6 +125,20 @@ class FileServer:
             self.stop.wait(30)  # returns at once when the fixture shuts the server down
         self.httpd.routes["/" + path] = route
 
+    def trickle(self, path: str, body: bytes, every: float) -> None:
+        """The whole body, one byte per ``every`` seconds (each well within any read timeout)."""
+        def route(handler):
+            _headers(handler, 200, len(body))
+            for i in range(len(body)):
+                if self.stop.wait(every):
+                    return
+                try:
+                    handler.wfile.write(body[i : i + 1])
+                    handler.wfile.flush()
+                except OSError:  # the client gave up
+                    return
+        self.httpd.routes["/" + path] = route
+
     def truncate(self, path: str, body: bytes, sent: int) -> None:
         """Promise the whole body, send ``sent`` bytes, close the connection."""
         def route(handler):
@@ -150,3 +167,79 @@ def file_server(isolated_cache):
     yield server
     server.close()
     assert not server.thread.is_alive(), "the test HTTP server did not shut down"
+
+
+# ----------------------------------------------------------------------------- a small disk
+
+
+class SmallDisk:
+    """A folder whose filesystem can be filled up: a real tmpfs of ``size`` bytes when the tests run as
+    root (and mounting works; set LATENT_TESTS_NO_TMPFS=1 to test the fallback), else ``tmp_path`` with ENOSPC injected into ``training.fileio``'s fsync
+    once the files written there exceed what is left (the same failure, at the same point of a save).
+    """
+
+    def __init__(self, folder: Path, size: int, monkeypatch):
+        self.folder = folder
+        self.mode = "injected"
+        self._monkeypatch = monkeypatch
+        self._budget: int | None = None
+        folder.mkdir()
+        if hasattr(os, "geteuid") and os.geteuid() == 0 and not os.environ.get("LATENT_TESTS_NO_TMPFS"):
+            done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755", "tmpfs", str(folder)],
+                                  capture_output=True)
+            if done.returncode == 0:
+                self.mode = "tmpfs"
+        if self.mode == "injected":
+            self._inject()
+
+    def _inject(self) -> None:
+        import training.fileio as fileio
+
+        real_fsync = os.fsync
+
+        def fsync(fd):
+            if self._budget is not None and os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(self.folder)):
+                size = os.fstat(fd).st_size
+                if size > self._budget:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                self._budget -= size
+            return real_fsync(fd)
+
+        self._monkeypatch.setattr(fileio.os, "fsync", fsync)
+
+    def fill(self, leave: int = 0) -> None:
+        """Use up the free space but ``leave`` bytes."""
+        if self.mode == "injected":
+            self._budget = leave
+            return
+        filler = self.folder / "filler"
+        with open(filler, "ab") as f:
+            while True:
+                st = os.statvfs(self.folder)
+                free = st.f_bavail * st.f_frsize - leave
+                if free <= 0:
+                    break
+                try:
+                    f.write(b"\0" * min(free, 1 << 20))
+                    f.flush()
+                except OSError:
+                    break
+
+    def free(self) -> None:
+        self._budget = None
+        (self.folder / "filler").unlink(missing_ok=True)
+
+    def files(self) -> list[str]:
+        return sorted(p for p in os.listdir(self.folder) if p != "filler")
+
+    def close(self) -> None:
+        if self.mode == "tmpfs":
+            subprocess.run(["umount", "-l", str(self.folder)], check=False, capture_output=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path, monkeypatch):
+    """A SmallDisk of 4 MiB at tmp_path/disk (tmpfs when root, else injected ENOSPC)."""
+    disk = SmallDisk(tmp_path / "disk", 4 << 20, monkeypatch)
+    yield disk
+    disk.close()

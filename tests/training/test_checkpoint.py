@@ -233,7 +233,7 @@ def test_header_that_is_not_json(tmp_path):
     refused(path, "not valid JSON")
     body = b"[" * 100_000  # nesting deep enough to overflow a recursive parser
     path.write_bytes(struct.pack("<Q", len(body)) + body)
-    refused(path, "not valid JSON")
+    refused(path, "header", "nested more than")
     body = b"[1, 2]"
     path.write_bytes(struct.pack("<Q", len(body)) + body)
     refused(path, "not a JSON object")
@@ -285,7 +285,7 @@ def test_config_out_of_range(tmp_path, good, model, config, words):
 @pytest.mark.parametrize("field, value, words", [
     ("config", None, "no model config"),
     ("config", "{not json", "not valid JSON"),
-    ("config", "[" * 100_000, "not valid JSON"),
+    ("config", "[" * 100_000, "nested more than 8 levels"),
     ("config", "[]", "wrong type"),
     ("metrics", "[1]", "metrics"),
     ("history", "{}", "history"),

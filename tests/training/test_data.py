@@ -304,6 +304,30 @@ def test_fetch_all_mirrors_fail(file_server, tmp_path):
     assert not dest.exists() and _leftovers(tmp_path) == []
 
 
+def test_fetch_gives_up_on_a_trickling_mirror_at_its_overall_deadline(file_server, tmp_path):
+    # one byte every 20 ms never trips the 5 s read timeout, and would take 40 s for 2,000 bytes;
+    # at 1,000 bytes/s minimum plus 0.2 s of grace this file's deadline is 2.2 s
+    body = BODY[:2000]
+    file_server.trickle("slow/f.gz", body, every=0.02)
+    file_server.serve("good/f.gz", body)
+    dest = tmp_path / "f.gz"
+    with pytest.raises(DatasetError, match=r"slow/f\.gz \(too slow: \d+ of 2000 bytes in [\d.]+ s, past this "
+                                           r"file's deadline \(2\.2 s at 1000 bytes/s\)\)") as info:
+        fetch([file_server.url + "slow/f.gz"], dest, sha256(body), timeout=(3, 5), min_rate=1000, grace=0.2)
+    assert "\n" not in str(info.value) and not dest.exists() and _leftovers(tmp_path) == []
+    # the same limits let a mirror that keeps up deliver
+    fetch([file_server.url + "slow/f.gz", file_server.url + "good/f.gz"], dest, sha256(body), timeout=(3, 5),
+          min_rate=1000, grace=0.2)
+    assert dest.read_bytes() == body
+
+
+def test_hash_mismatch_names_both_full_hashes(file_server, tmp_path):
+    bad = BODY[:-1] + b"!"
+    with pytest.raises(DatasetError) as info:
+        fetch([_mirror(file_server, "corrupt", "c/f.gz")], tmp_path / "f.gz", sha256(BODY))
+    assert f"sha256 mismatch: got {sha256(bad)}, expected {sha256(BODY)}" in str(info.value)
+
+
 def test_fetch_failure_leaves_an_existing_file_alone(file_server, tmp_path):
     dest = tmp_path / "f.gz"
     dest.write_bytes(b"old")

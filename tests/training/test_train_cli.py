@@ -9,6 +9,7 @@ calls), which keeps them fast; a few of them also run as subprocesses.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -26,8 +27,10 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from safetensors.torch import save as st_save
 
-from training import checkpoint
+from training import checkpoint, resume_state
+from training.commit import resume_file_of
 from training.models import ModelConfig, build_model
 from training.train import main
 
@@ -108,7 +111,7 @@ def jobs(tmp_path_factory, cache, trained):
     for p in paths.values():
         p.parent.mkdir()
     shutil.copy(src, paths["resume"])
-    shutil.copy(checkpoint_resume(src), checkpoint_resume(paths["resume"]))
+    shutil.copy(resume_file_of(src), paths["resume"].parent)
     shutil.copy(src, paths["diverge"])  # a good checkpoint that a diverging run must not overwrite
     started = {
         "repeat": Job([*FIRST, "--quiet", "--out", str(paths["repeat"])], cache),
@@ -129,8 +132,11 @@ def jobs(tmp_path_factory, cache, trained):
             job.proc.communicate()
 
 
-def checkpoint_resume(path: Path) -> Path:
-    return path.with_name(path.name + ".resume.pt")
+def resume_file(path: Path) -> Path:
+    """The resume file that checkpoint ``path`` names (it must name one)."""
+    found = resume_file_of(path)
+    assert found is not None, f"{path} names no resume state"
+    return found
 
 
 def tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -153,8 +159,8 @@ def test_train_writes_a_valid_checkpoint(trained):
     assert m["test_neg_elbo"] == pytest.approx(m["test_recon"] + m["test_kl"])
     assert 0 <= m["test_knn5_acc"] <= 1
     assert len(meta["history"]) == 1 and meta["history"][0]["epoch"] == 1 and "test" in meta["history"][0]
-    assert checkpoint_resume(path).is_file()
-    assert sorted(p.name for p in path.parent.iterdir()) == ["m.safetensors", "m.safetensors.resume.pt"]
+    assert resume_file(path).is_file() and meta["resume"]["epoch"] == 1
+    assert sorted(p.name for p in path.parent.iterdir()) == ["m.safetensors", resume_file(path).name]
     assert f"wrote {path}" in trained["stderr"]
     assert "test_neg_elbo" in trained["stdout"]
 
@@ -183,7 +189,11 @@ def test_resume_continues_to_more_epochs(trained, jobs):
     assert [row["epoch"] for row in meta["history"]] == [1, 2]
     first = checkpoint.read_metadata(trained["path"])["history"][0]
     assert meta["history"][0] == first  # the first epoch's row is carried over, not redone
-    assert torch.load(checkpoint_resume(path), weights_only=True)["epoch"] == 2
+    assert meta["resume"]["epoch"] == 2
+    state = resume_state.read(resume_file(path), sha256=meta["resume"]["sha256"],
+                              param_shapes=[tuple(p.shape) for p in checkpoint.load(path).parameters()])
+    assert state.epoch == 2 and len(state.optimizer["state"]) == len(list(checkpoint.load(path).parameters()))
+    assert sorted(p.name for p in path.parent.iterdir()) == ["m.safetensors", resume_file(path).name]
     assert not all(torch.equal(v, tensors(trained["path"])[k]) for k, v in tensors(path).items())
 
 
@@ -244,7 +254,7 @@ def test_ctrl_c_keeps_the_last_finished_epoch(tmp_path, cache):
     out = tmp_path / "m.safetensors"
     job = Job([*TINY, "--epochs", "50", "--limit", "256", "--quiet", "--out", str(out)], cache)
     deadline = time.monotonic() + TIMEOUT
-    while not checkpoint_resume(out).exists():  # written right after the epoch-1 checkpoint
+    while resume_file_of(out) is None:  # the epoch-1 pair is committed
         assert job.proc.poll() is None, job.result()[2]
         assert time.monotonic() < deadline, "no checkpoint after the first epoch"
         time.sleep(0.05)
@@ -258,7 +268,7 @@ def test_ctrl_c_keeps_the_last_finished_epoch(tmp_path, cache):
     model = checkpoint.load(out)
     assert model.metadata["metrics"]["epochs"] == int(m.group(2)) >= 1
     assert len(model.metadata["history"]) == int(m.group(2))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors", "m.safetensors.resume.pt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors", resume_file(out).name]
 
 
 # ----------------------------------------------------------------------------- bad inputs, in-process
@@ -274,24 +284,34 @@ def files(tmp_path, trained):
     (tmp_path / "a-file").write_text("x")
     paths = {"tmp": str(tmp_path), "trained": str(trained["path"])}
 
-    def run_dir(name: str, resume: bytes | None) -> None:
-        """name/m.safetensors: a copy of the trained checkpoint, with these resume-file bytes."""
+    named = resume_file(trained["path"])
+
+    def run_dir(name: str, resume: bytes | None) -> Path:
+        """name/m.safetensors: a copy of the trained checkpoint; these bytes in the resume file it names."""
         out = tmp_path / name / "m.safetensors"
         out.parent.mkdir()
         shutil.copy(trained["path"], out)
         if resume is not None:
-            checkpoint_resume(out).write_bytes(resume)
+            (out.parent / named.name).write_bytes(resume)
         paths[name] = str(out)
+        return out
 
-    run_dir("other", checkpoint_resume(trained["path"]).read_bytes())
+    run_dir("other", named.read_bytes())
     run_dir("evil4", pickle.dumps(_Payload(tmp_path / "marker"), protocol=4))
     run_dir("evil2", pickle.dumps(_Payload(tmp_path / "marker"), protocol=2))
     run_dir("empty", b"")
     run_dir("noresume", None)
-    bad_state = tmp_path / "bad_state.pt"
-    torch.save({"epoch": "one", "optimizer": {}, "train_config": "{}"}, bad_state)
-    run_dir("badstate", bad_state.read_bytes())
-    bad_state.unlink()
+    # a resume file whose hash the checkpoint vouches for, but whose content is not resume state
+    bad = st_save({}, metadata={"format": "latent-explorer-resume", "schema": "1", "epoch": "one"})
+    out = run_dir("badstate", None)
+    ref = {"file": named.name, "sha256": hashlib.sha256(bad).hexdigest(), "epoch": 1}
+    (out.parent / named.name).write_bytes(bad)
+    old = checkpoint.load(out)
+    checkpoint.save(old, out, dataset=old.metadata["dataset"], history=old.metadata["history"], resume=ref)
+    # a checkpoint of an older version: no resume reference, and the old pickled OUT.resume.pt beside it
+    out = run_dir("legacy", None)
+    checkpoint.save(old, out, dataset=old.metadata["dataset"], history=old.metadata["history"])
+    (out.parent / "m.safetensors.resume.pt").write_bytes(pickle.dumps(_Payload(tmp_path / "marker"), protocol=2))
     weights = load_file(str(trained["path"]))
     weights["mean.weight"][0, 0] = float("nan")
     with open(trained["path"], "rb") as f:
@@ -339,11 +359,12 @@ SYN = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--limit"
         ([*SYN, "--channels", "4,8,16,32,64", "--out", "{tmp}/x.safetensors"], "channels"),
         ([*SYN, "--resume", "--out", "{tmp}/none/m.safetensors"], "--resume needs"),
         ([*SYN, "--limit", "512", "--hidden", "16", "--resume", "--out", "{other}"], "different model configuration"),
-        ([*SYN, "--limit", "512", "--resume", "--out", "{evil4}"], "cannot be read as resume state"),
-        ([*SYN, "--limit", "512", "--resume", "--out", "{evil2}"], "cannot be read as resume state"),
-        ([*SYN, "--limit", "512", "--resume", "--out", "{empty}"], "cannot be read as resume state (EOFError)"),
-        ([*SYN, "--limit", "512", "--resume", "--out", "{badstate}"], "is not a latent-train resume file"),
-        ([*SYN, "--limit", "512", "--resume", "--out", "{noresume}"], "m.safetensors.resume.pt is missing"),
+        ([*SYN, "--limit", "512", "--resume", "--out", "{evil4}"], "does not match the checkpoint that names it"),
+        ([*SYN, "--limit", "512", "--resume", "--out", "{evil2}"], "does not match the checkpoint that names it"),
+        ([*SYN, "--limit", "512", "--resume", "--out", "{empty}"], "does not match the checkpoint that names it"),
+        ([*SYN, "--limit", "512", "--resume", "--out", "{badstate}"], "has an invalid epoch 'one'"),
+        ([*SYN, "--limit", "512", "--resume", "--out", "{noresume}"], "the resume state that m.safetensors names, but it is missing"),
+        ([*SYN, "--limit", "512", "--resume", "--out", "{legacy}"], "m.safetensors.resume.pt is the old pickle format"),
     ],
 )
 def test_bad_input_is_one_clear_line(argv, words, files, capsys, monkeypatch, tmp_path):
@@ -358,6 +379,7 @@ def test_bad_input_is_one_clear_line(argv, words, files, capsys, monkeypatch, tm
     assert captured.out == ""
     line = one_error_line(captured.err)
     assert words in line
+    assert "weights_only" not in line  # never PyTorch's advice to load a file unsafely
     assert not (tmp_path / "marker").exists()  # the pickled resume payload never ran
     assert sorted(os.listdir(tmp_path)) == before  # and a failed start writes nothing
 
