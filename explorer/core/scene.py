@@ -34,6 +34,7 @@ from explorer.core.state import (
     Vector,
 )
 from training.errors import UserError
+from training.jsonlimits import JsonLimitError, load_json_bounded
 
 __all__ = ["Bookmark", "Scene", "SceneError", "Vector", "apply_scene", "load_scene", "parse_scene", "save_scene",
            "scene_from_state"]
@@ -210,39 +211,13 @@ def load_scene(path: str | os.PathLike) -> Scene:
 
 
 def parse_scene(text: str, source: str = "scene") -> Scene:
-    if len(text) > MAX_BYTES:
-        raise SceneError(f"{source}: is {len(text):,} characters, too large for a scene file.")
+    """Validate a scene's JSON text. Parsing is bounded (size, depth, number length: one sentence each)."""
     try:
-        d = json.loads(text, parse_int=lambda s: _number(s, int, source), parse_float=lambda s: _number(s, float, source),
-                       parse_constant=lambda s: _number(s, float, source))
-    except json.JSONDecodeError as e:
-        raise SceneError(f"{source}: is not valid JSON (line {e.lineno}: {e.msg}).") from None
-    except RecursionError:
-        raise SceneError(f"{source}: is nested too deeply to be a scene file.") from None
-    if _depth(d) > MAX_DEPTH:
-        raise SceneError(f"{source}: is nested more than {MAX_DEPTH} levels deep; a scene file is 4.")
+        d = load_json_bounded(text, source=source, max_bytes=MAX_BYTES, max_depth=MAX_DEPTH,
+                              max_number_digits=MAX_NUMBER_CHARS)
+    except JsonLimitError as e:
+        raise SceneError(str(e)) from None
     return _Validator(source).scene(d)
-
-
-def _number(text: str, kind: type, source: str) -> Any:
-    if len(text) > MAX_NUMBER_CHARS:
-        raise SceneError(f"{source}: has a number {len(text):,} characters long; a scene needs at most {MAX_NUMBER_CHARS}.")
-    return kind(text)
-
-
-def _depth(v: Any) -> int:
-    """Nesting depth, without recursion (hostile input must not reach the recursion limit here)."""
-    deepest, stack = 0, [(v, 1)]
-    while stack:
-        x, d = stack.pop()
-        deepest = max(deepest, d)
-        if d > MAX_DEPTH:
-            break
-        if isinstance(x, dict):
-            stack.extend((y, d + 1) for y in x.values())
-        elif isinstance(x, list):
-            stack.extend((y, d + 1) for y in x)
-    return deepest
 
 
 class _Validator:

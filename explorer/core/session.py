@@ -96,7 +96,7 @@ class Session:
             ("reconstruction", num("test_recon")),
             ("KL", num("test_kl")),
             ("5-NN accuracy", num("test_knn5_acc", "{:.3f}")),
-            ("sha256", self.sha256[:12]),
+            ("sha256", self.sha256),
         ]
 
 

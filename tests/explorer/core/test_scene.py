@@ -115,7 +115,7 @@ def test_malformed_fields_are_named(changes, message):
 
 def test_not_json_and_not_text(tmp_path):
     (tmp_path / "a.json").write_text("{nope")
-    with pytest.raises(SceneError, match=r"a\.json: is not valid JSON \(line 1"):
+    with pytest.raises(SceneError, match=r"a\.json: is not valid JSON \(.*line 1"):
         load_scene(tmp_path / "a.json")
     (tmp_path / "b.json").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(SceneError, match="not a text"):
@@ -140,11 +140,11 @@ def test_random_json_only_raises_scene_error(value):
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("[" * 100_000 + "]" * 100_000, "nested too deeply|nested more than"),
-        ('{"format": ' + "[" * 40 + "]" * 40 + "}", "nested more than 32 levels"),
-        ('{"point": [' + "9" * 5000 + ", 1]}", "a number 5,000 characters long"),
-        ('{"t": 1.' + "5" * 100 + "}", "a number 102 characters long"),
-        (" " * (5 * 1024**2), "too large for a scene file"),
+        ("[" * 100_000 + "]" * 100_000, "nested more than 32 levels deep"),
+        ('{"format": ' + "[" * 40 + "]" * 40 + "}", "nested more than 32 levels deep"),
+        ('{"point": [' + "9" * 5000 + ", 1]}", "a number longer than 40 digits"),
+        ('{"t": 1.' + "5" * 100 + "}", "a number longer than 40 digits"),
+        (" " * (5 * 1024**2), "more than the 4 MiB allowed"),
     ],
     ids=["deep-100k", "deep-40", "long-int", "long-float", "5-MiB"],
 )
