@@ -58,6 +58,7 @@ def run(args: Namespace) -> int:
         win.resize(*args.size)
     if getattr(args, "presentation", False):
         win.state.presentation = True
+        win.presentation.from_command_line = True  # a scene opened at start-up does not turn it off
     signal.signal(signal.SIGINT, lambda *_: win.close())  # Ctrl-C in the terminal quits cleanly
     tick = QTimer()
     tick.start(200)  # lets Python see the SIGINT while Qt's loop runs
@@ -105,7 +106,8 @@ def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underl
 
     def ready(what: str) -> None:
         waiting.discard(what)
-        if not waiting:
+        if not waiting and not state.get("scheduled"):
+            state["scheduled"] = True  # once: a later decode must not grab (and overwrite) again
             QTimer.singleShot(150, grab)  # let the last paint settle
 
     def grab() -> None:

@@ -7,6 +7,8 @@ label. All of them describe the same z.
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
@@ -20,15 +22,11 @@ class DecodePane(QWidget):
         super().__init__(parent)
         self.state = state
         self.displayed: Shown | None = None  # exactly what is on screen
-        self.decoded = ImageView(min_size=112)
+        self.decoded = ImageView(min_size=112, square=True)
         self.decoded.setToolTip("The decoder's output at the z shown")
-        self.base = ImageView(min_size=64)
+        self.base = ImageView(min_size=64, square=True)
         self.base.setToolTip("The base point's image, before the vectors are added")
-        self.base_label = QLabel("before vectors")
-        self.result_label = QLabel("decoded")
-        for lab in (self.base_label, self.result_label):
-            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.nearest = ImageView(min_size=56)
+        self.nearest = ImageView(min_size=56, square=True)
         self.nearest.setToolTip("The dataset image whose encoded mean is nearest to the z shown")
         self.caption = QLabel("Click the plane to decode a point")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -37,27 +35,25 @@ class DecodePane(QWidget):
         self.nearest_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.nearest_caption.setWordWrap(True)
 
-        self.nearest_title = QLabel("nearest real image")
         self.base_caption = QLabel("")
-        for lab in (self.nearest_title, self.base_caption):
-            lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            lab.setWordWrap(True)
-        # three columns, each a title, an image and its caption right under it:
+        self.base_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.base_caption.setWordWrap(True)
+        # three columns, each an image and its caption right under it:
         # [before vectors (only with vectors on)] [the decoded image, largest] [the nearest real image]
         row = QHBoxLayout()
-        for stretch, widgets in ((2, (self.base_label, self.base, self.base_caption)),
-                                 (3, (self.result_label, self.decoded, self.caption)),
-                                 (2, (self.nearest_title, self.nearest, self.nearest_caption))):
+        for stretch, widgets in ((2, (self.base, self.base_caption)),
+                                 (3, (self.decoded, self.caption)),
+                                 (2, (self.nearest, self.nearest_caption))):
             col = QVBoxLayout()
             col.setSpacing(2)
-            for i, w in enumerate(widgets):
-                col.addWidget(w, 1 if i == 1 else 0)
+            col.addStretch(1)
+            for w in widgets:  # the picture (square) with its caption right under it
+                col.addWidget(w)
+            col.addStretch(1)
             row.addLayout(col, stretch)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(row, 1)
-        for view in (self.base, self.decoded, self.nearest):  # the picture sits right on its caption
-            view.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
         self._side_by_side(False)
         controller.shown.connect(self.render_shown)
 
@@ -67,7 +63,7 @@ class DecodePane(QWidget):
         return None if self.displayed is None else self.displayed.z
 
     def _side_by_side(self, on: bool) -> None:
-        for w in (self.base, self.base_label, self.base_caption):
+        for w in (self.base, self.base_caption):
             w.setVisible(on)
 
     def render_shown(self, shown: Shown) -> None:
@@ -78,9 +74,7 @@ class DecodePane(QWidget):
         if on:
             self.base.set_image(shown.base_image)
             b = shown.target.base
-            self.base_caption.setText(f"z = ({b[0]:+.3f}, {b[1]:+.3f})")
-        n = shown.target.n_vectors
-        self.result_label.setText(f"with {n} vector" + ("s" if n > 1 else "") if on else "decoded")
+            self.base_caption.setText(f"<b>before vectors</b><br>z = ({b[0]:+.3f}, {b[1]:+.3f})")
         self.caption.setText(shown.caption)
         s = self.state.session
         if shown.nearest_index is None or s is None:
@@ -88,5 +82,5 @@ class DecodePane(QWidget):
             self.nearest_caption.setText("")
         else:
             self.nearest.set_image(s.display_image(shown.nearest_index))
-            self.nearest_caption.setText(f"{shown.nearest_label}\n#{shown.nearest_index}, distance "
-                                         f"{shown.nearest_distance:.3f}")
+            self.nearest_caption.setText(f"<b>nearest real image</b><br>{html.escape(shown.nearest_label)}<br>"
+                                         f"#{shown.nearest_index}, distance {shown.nearest_distance:.3f}")

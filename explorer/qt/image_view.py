@@ -23,13 +23,19 @@ def to_qimage(img: np.ndarray) -> QImage:
 class ImageView(QLabel):
     """Shows ``image`` scaled to fit with nearest-neighbour pixels (no blur on a projector)."""
 
-    def __init__(self, min_size: int = 96, parent=None):
+    def __init__(self, min_size: int = 96, parent=None, square: bool = False):
         super().__init__(parent)
+        self.square = square  # as tall as it is wide (the layout keeps a caption right under it)
         self.image: np.ndarray | None = None  # exactly what is shown, in [0, 1]
         self._qimage: QImage | None = None
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(min_size, min_size)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # no pixmap-driven growth
+        if square:
+            policy = QSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            policy.setHeightForWidth(True)
+            self.setSizePolicy(policy)
+        else:
+            self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # no pixmap-driven growth
         self.setStyleSheet("background: transparent;")
 
     def set_image(self, img: np.ndarray | None) -> None:
@@ -54,6 +60,12 @@ class ImageView(QLabel):
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self._rescale()
+
+    def hasHeightForWidth(self) -> bool:
+        return self.square
+
+    def heightForWidth(self, w: int) -> int:
+        return w if self.square else super().heightForWidth(w)
 
     def sizeHint(self) -> QSize:
         return QSize(280, 280)

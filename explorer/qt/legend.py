@@ -5,6 +5,7 @@ header collapses the list to give the plane more room."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from explorer.core.palettes import colour
@@ -72,6 +73,7 @@ class ClassLegend(QWidget):
                 b.blockSignals(True)
                 b.setChecked(on)
                 b.blockSignals(False)
-            f = b.font()
+            # struck through when hidden: a font that sets only that, so size still follows the window's font
+            f = QFont()
             f.setStrikeOut(not on)
             b.setFont(f)

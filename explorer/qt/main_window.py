@@ -331,6 +331,8 @@ class MainWindow(QMainWindow):
         if self.pending_scene:
             path, self.pending_scene = self.pending_scene, None
             self.open_scene(path)
+            if self.presentation.from_command_line:
+                self.state.presentation = True
 
     def dragEnterEvent(self, ev) -> None:
         if ev.mimeData().hasUrls():

@@ -156,6 +156,7 @@ class Presentation:
         self.w = window
         self.on = False
         self.fullscreen = True
+        self.from_command_line = False
         self._saved: dict = {}
 
     def set(self, on: bool) -> None:

@@ -40,7 +40,7 @@ def test_readme_example_parses():
     text = (root / "README.md").read_text()
     block = text.split("Complete example")[1].split("```json")[1].split("```")[0]
     s = parse_scene(block, "README example")
-    assert s.method == "spherical" and s.vectors[0].strength == 1.5 and s.hidden_classes == [6]
+    assert s.method == "spherical" and s.vectors[0].strength == 1.0 and s.hidden_classes == [6]
     shipped = load_scene(root / "examples" / "talk.json")
     assert _plain(shipped) == _plain(s), "README's example and examples/talk.json differ"
 

@@ -136,7 +136,7 @@ def test_talk_scene_opens_on_the_bundled_model(qapp):
         assert [v.name for v in ex.state.vectors] == [v["name"] for v in d["vectors"]]
         assert ex.wait_idle(10)
         s = ex.shown()
-        want = np.float32(d["point"]) + 1.5 * np.float32(d["vectors"][0]["vector"])
+        want = np.float32(d["point"]) + d["vectors"][0]["strength"] * np.float32(d["vectors"][0]["vector"])
         np.testing.assert_allclose(s.z, want, atol=1e-5)
         assert s.caption.startswith("scene point + 1 vector")
     finally:
