@@ -8,6 +8,7 @@ handed to the model service.
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ from explorer.qt.presentation import HelpOverlay, Presentation, PresentationStri
 from explorer.qt.settings import Settings
 from explorer.qt.underlay import Underlay
 from explorer.qt.vector_panel import VectorPanel
+
+CLOSE_WAIT_MS = 3000  # how long closing waits for background writes
 
 
 class MainWindow(QMainWindow):
@@ -416,4 +419,11 @@ class MainWindow(QMainWindow):
             if hasattr(panel, "shutdown"):
                 panel.shutdown()
         self.service.close()
-        WorkerBase.await_workers(msecs=20_000)  # the open worker stops at its next batch; a GIF write finishes
+        # the open worker stops at its next batch; a file write (GIF, MP4) gets a moment to finish. A write
+        # that hangs (a stalled network drive) must not freeze the window: its temp file is left to the
+        # next save's orphan cleanup, and the thread ends with the process.
+        try:
+            WorkerBase.await_workers(msecs=CLOSE_WAIT_MS)
+        except RuntimeError:
+            print("latent-explorer: warning: a file was still being written when the window closed; it was "
+                  "not finished.", file=sys.stderr)
