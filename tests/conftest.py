@@ -29,6 +29,8 @@ def own_settings(tmp_path, monkeypatch):
     """Each test (and each app it starts in a subprocess) reads and writes its own settings file,
     never the user's."""
     monkeypatch.setenv("LATENT_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
+    # a dataset download that a test did not arrange goes to a closed port on loopback, never out
+    monkeypatch.setenv("LATENT_EXPLORER_MIRROR", "http://127.0.0.1:9/")
 
 
 @pytest.fixture(scope="session")

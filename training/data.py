@@ -21,6 +21,7 @@ import struct
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -133,7 +134,7 @@ def load_dataset(
     image_size: int | None = None,
     grayscale: bool | None = None,
     download: bool = True,
-    progress: bool = False,
+    progress: bool | Callable[[int, int | None], None] = False,
     mirrors: list[str] | None = None,
     hashes: dict[str, str] | None = None,
     n: int | None = None,
@@ -147,7 +148,8 @@ def load_dataset(
         image_size: resize to image_size x image_size (folder: default 28).
         grayscale: True -> 1 channel, False -> 3 channels, None -> as the data is.
         download: mnist / fashion-mnist: download into `cache_dir()` if not found.
-        progress: show a download progress bar.
+        progress: True shows a download progress bar; a callable gets (bytes, total or None) as
+            the download goes and may raise to cancel it (see training.download.fetch).
         mirrors: base URLs to download from instead of `MIRRORS[name]`.
         hashes: file name -> SHA-256 to check downloads against instead of `SHA256[name]`.
         n: synthetic only: how many images (default 3000 train, 600 test).

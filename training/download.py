@@ -79,7 +79,10 @@ def fetch(
         sha256: the expected hex digest; a file that does not match is never kept.
         timeout: seconds, or ``(connect, read)``: the limit to connect and receive the
             headers, then the longest wait for any piece of the body (a stalled mirror).
-        progress: show a tqdm progress bar on stderr.
+        progress: True shows a tqdm progress bar on stderr; a callable is called as
+            ``progress(bytes_so_far, total_or_None)`` after every piece and at least every
+            ``POLL_S`` while a mirror is silent. It may raise (the app's Cancel does): the exception
+            propagates, and the partial file is removed.
         max_bytes: give up on a mirror that sends more than this.
         min_rate, grace: each mirror gets ``grace + size / min_rate`` seconds in all, from the request
             to the last byte (``size``: its Content-Length, else ``max_bytes``), so a mirror that
@@ -116,6 +119,9 @@ def fetch(
     finally:
         part.unlink(missing_ok=True)  # also after Ctrl-C or an unexpected error
     raise DatasetError(f"could not download {dest.name}: " + "; ".join(failures) + ".")
+
+
+POLL_S = 0.25  # how often a silent mirror is polled when the caller can cancel
 
 
 def _timeouts(timeout: float | tuple[float, float]) -> tuple[float, float]:
@@ -177,21 +183,32 @@ def _stream(response, part: Path, expected, max_bytes, progress, url, read_timeo
     """Copy the body into ``part``; return (sha256 hex digest, byte count)."""
     hasher = hashlib.sha256()
     size = 0
-    bar = _progress_bar(expected, url) if progress else None
+    bar = _progress_bar(expected, url) if progress is True else None
+    report = progress if callable(progress) else None
+    last_data = time.monotonic()
     try:
         with open(part, "wb") as out:
             while True:
                 left = deadline.left()
                 if left <= 0:
                     raise _MirrorFailed(deadline.reason(size, expected))
-                # read1: return what one receive brings, so the deadline is checked between receives
-                _set_read_timeout(response, min(read_timeout, left))
+                # read1: return what one receive brings, so the deadline is checked between receives;
+                # with a progress callback, wake at least every POLL_S so it can cancel a silent mirror
+                silent_left = read_timeout - (time.monotonic() - last_data)
+                wait = min(silent_left, left, POLL_S) if report is not None else min(read_timeout, left)
+                _set_read_timeout(response, max(wait, 0.001))
                 try:
                     chunk = response.read1(CHUNK_BYTES)
                 except TimeoutError:
                     if deadline.left() <= 0:
                         raise _MirrorFailed(deadline.reason(size, expected)) from None
+                    if report is not None and time.monotonic() - last_data < read_timeout:
+                        report(size, expected)  # may raise: the caller cancelled
+                        continue
                     raise
+                last_data = time.monotonic()
+                if report is not None:
+                    report(size + len(chunk), expected)
                 if not chunk:
                     break
                 size += len(chunk)

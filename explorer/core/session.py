@@ -115,8 +115,12 @@ def load_model(path: str | os.PathLike) -> LatentModel:
     return model
 
 
-def load_data_for(model: Any, dataset: str | None = None, split: str | None = None, data_dir: str | None = None):
-    """The dataset to show: the one named, else the one the model was trained on (bundled if possible)."""
+def load_data_for(model: Any, dataset: str | None = None, split: str | None = None, data_dir: str | None = None,
+                  progress: Callable[[str, int, int], None] | None = None, cancel: threading.Event | None = None):
+    """The dataset to show: the one named, else the one the model was trained on (bundled if possible).
+
+    A dataset that is not on this machine is downloaded (checked against its pinned SHA-256), with
+    ``progress("downloading", bytes, total)``; setting ``cancel`` stops the download (``Cancelled``)."""
     from training.data import DatasetError, load_dataset
 
     trained_on = model.metadata.get("dataset", {}).get("name")
@@ -129,7 +133,7 @@ def load_data_for(model: Any, dataset: str | None = None, split: str | None = No
     c, h, w = model.config.image_shape
     try:
         ds = load_dataset(name, split or "test", data_dir=data_dir, image_size=h if h == w else None,
-                          grayscale=(c == 1), download=False)
+                          grayscale=(c == 1), download=True, progress=_download_progress(progress, cancel))
     except DatasetError as e:
         raise SessionError(str(e)) from None
     if tuple(ds.image_shape) != tuple(model.config.image_shape):
@@ -137,6 +141,16 @@ def load_data_for(model: Any, dataset: str | None = None, split: str | None = No
             f"dataset {name} has images of shape {tuple(ds.image_shape)}, but the model expects {tuple(model.config.image_shape)}."
         )
     return ds
+
+
+def _download_progress(progress, cancel):
+    def report(done: int, total: int | None) -> None:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        if progress is not None:
+            progress("downloading", done, total or 0)
+
+    return report
 
 
 def open_session(
@@ -161,7 +175,7 @@ def open_session(
     say("loading model", 0, 1)
     model = load_model(path)
     say("loading data", 0, 1)
-    ds = load_data_for(model, dataset, split, data_dir)
+    ds = load_data_for(model, dataset, split, data_dir, progress=say, cancel=cancel)
     s = Session(path, model, model.metadata, model.config.to_dict(), ds.name, ds.images, ds.labels,
                 list(ds.label_names), file_sha256(path), split=ds.split)
     s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QProgressBar,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -113,7 +114,12 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(False)
         self.status_label = QLabel("no model yet")
         self.statusBar().addWidget(self.status_label, 1)
+        self.btn_cancel = QPushButton("Cancel")
+        self.btn_cancel.setToolTip("Stop opening (or downloading) this model's data; the current model stays")
+        self.btn_cancel.setVisible(False)
+        self.btn_cancel.clicked.connect(self.cancel_open)
         self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.btn_cancel)
 
         self.interp = InterpolationPanel(self.state, self.service)
         self.bookmarks = BookmarksPanel(self.state)
@@ -294,8 +300,17 @@ class MainWindow(QMainWindow):
             return
         self.progress.setVisible(True)
         self.progress.setRange(0, 0)
+        self.btn_cancel.setVisible(True)
         self.status_label.setText(f"opening {Path(path).name} \u2026")
         self.opener.open(path, dataset, split, data_dir)
+
+    def cancel_open(self) -> None:
+        """Stop the open (and any dataset download) in progress; the current model stays loaded."""
+        self.opener.cancel()
+        self.progress.setVisible(False)
+        self.btn_cancel.setVisible(False)
+        self.status_label.setText("opening cancelled; " + ("the current model is still loaded" if self.state.session
+                                                          else "no model loaded"))
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
         if self._closed:
@@ -309,6 +324,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self.progress.setVisible(False)
+        self.btn_cancel.setVisible(False)
         self.show_error(message)
         self.status_label.setText("could not open the file; " + ("the current model is still loaded" if self.state.session
                                                                 else "no model loaded"))
@@ -317,6 +333,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self.progress.setVisible(False)
+        self.btn_cancel.setVisible(False)
         self.service.set_model(session.model, decode_fn, encode_fn)  # first: the pane refresh decodes with it
         self.t_interactive = time.perf_counter()
         self.state.view = None  # frame the new plane (a scene applied next may set it)
