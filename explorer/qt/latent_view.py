@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel
 from explorer.core.palettes import colour
 from explorer.core.pane import PaneController, PaneTarget
 from explorer.core.state import T_MAX, T_MIN, ExplorerState
+from explorer.qt.density_layer import RASTER_FROM, DensityLayer
 from explorer.qt.image_view import to_qimage
 
 ARROW_COLOUR = "#D55E00"
@@ -54,6 +55,8 @@ class LatentView(pg.PlotWidget):
         self.setAntialiasing(False)
         self.scatters: list[pg.ScatterPlotItem] = []
         self.scale = 1.0  # presentation mode scales every text and marker on the plot together
+        self.points_data: tuple = (np.zeros((0, 2), np.float32), np.zeros(0, np.int64), 0)
+        self.density = DensityLayer(self, DIMMED)
         for r, alpha in ((1.0, 130), (2.0, 80), (3.0, 50)):  # prior N(0, I): 1, 2, 3 sigma
             t = np.linspace(0, 2 * np.pi, 181)
             c = pg.PlotCurveItem(r * np.cos(t), r * np.sin(t), pen=pg.mkPen(QColor(60, 60, 60, alpha), width=1, style=Qt.PenStyle.DashLine))
@@ -133,22 +136,30 @@ class LatentView(pg.PlotWidget):
         self.set_points(session.means, session.labels, session.label_names)
 
     def set_points(self, means: np.ndarray, labels: np.ndarray, label_names: list[str]) -> None:
-        """One ScatterPlotItem per class with one shared brush: 70,000 points build in ~0.2 s."""
+        """Real points for a small dataset; a density raster (points on zoom-in) for a big one."""
         for s in self.scatters:
             self.plot_item.removeItem(s)
         self.scatters = []
+        self.points_data = (means, labels, len(label_names))
+        if len(means) < RASTER_FROM:
+            self.build_scatters()
+        if self.state.view is None:
+            self.reset_view()
+        else:
+            self._on_state_view(self.state.view)
+        self.density.set_data(len(means))
+
+    def build_scatters(self) -> None:
+        """One ScatterPlotItem per class with one shared brush (a per-point brush list costs seconds)."""
+        means, labels, n_classes = self.points_data
         hidden = set(self.state.hidden_classes)
-        for k in range(len(label_names)):
+        for k in range(n_classes):
             s = pg.ScatterPlotItem(pos=means[labels == k], pen=None, symbol="o", pxMode=True, antialias=False)
             s.setZValue(0)
             s.setVisible(k not in hidden)
             self.plot_item.addItem(s)
             self.scatters.append(s)
         self._restyle()
-        if self.state.view is None:
-            self.reset_view()
-        else:
-            self._on_state_view(self.state.view)
 
     def reset_view(self) -> None:
         """Frame the bulk of the points (0.5..99.5 percentiles)."""
@@ -161,12 +172,17 @@ class LatentView(pg.PlotWidget):
             self.vb.autoRange()
 
     def _on_hidden(self, hidden, _old=None) -> None:
+        if self.density.active:
+            self.density.render()
+            return
         for k, s in enumerate(self.scatters):
             if s.isVisible() == (k in hidden):
                 s.setVisible(k not in hidden)
 
     def visible_classes(self) -> set[int]:
-        return {k for k, s in enumerate(self.scatters) if s.isVisible()}
+        s = self.state.session
+        n = len(s.label_names) if s is not None else len(self.scatters)
+        return {k for k in range(n) if k not in self.state.hidden_classes}
 
     def _restyle(self, *_a) -> None:
         """Class colours, point size and opacity from the state (one brush per class, reused)."""
@@ -175,6 +191,7 @@ class LatentView(pg.PlotWidget):
             s.setBrush(pg.mkBrush(class_colour(k, st.palette)))
             s.setSize(st.point_size * self.scale)
             s.setOpacity(st.opacity * (DIMMED if st.dim else 1.0))
+        self.density.render()
 
     def set_scale(self, k: float) -> None:
         """Scale every text and marker on the plot together (presentation mode): ticks, axis labels,
@@ -217,6 +234,7 @@ class LatentView(pg.PlotWidget):
                 self.state.view = self.view_rect()
             finally:
                 self._setting_view = False
+        self.density.view_changed()
         self.viewChanged.emit()
 
     def _on_state_view(self, view, _old=None) -> None:

@@ -87,7 +87,10 @@ def test_legend_click_hides_the_class_and_the_nearest_lookup_skips_it(window, mo
     assert view.scatters[k].isVisible() and view.visible_classes() == every
 
 
-def test_70k_points_make_one_scatter_per_class_without_per_point_brushes(window):
+def test_70k_points_draw_one_density_raster_and_real_points_when_zoomed_in(window, qtbot):
+    from explorer.core.density import hex_rgb, rasterize
+    from explorer.core.palettes import colour
+
     view = window.view
     rng = np.random.default_rng(0)
     n, classes = 70_000, 10
@@ -99,19 +102,41 @@ def test_70k_points_make_one_scatter_per_class_without_per_point_brushes(window)
         return [it for it in view.scene().items() if isinstance(it, pg.ScatterPlotItem)]
 
     others = [it for it in scatter_items() if it not in view.scatters]  # panels' own markers
+    view.vb.setRange(xRange=(-3, 3), yRange=(-3, 3), padding=0)
     for _ in range(2):  # a second dataset replaces the first; nothing piles up
         view.set_points(means, labels, names)
-        scatters = [it for it in scatter_items() if it not in others]
-        assert len(scatters) == classes, f"{len(scatters)} scatter items for {classes} classes"
-        assert set(scatters) == set(view.scatters)
-    scatters = view.scatters
-    for k, sc in enumerate(scatters):
-        assert sc is view.scatters[k]
+        assert view.density.active and view.density.image.isVisible()
+        assert [it for it in scatter_items() if it not in others] == [], "no per-point items for the raster"
+    # the raster is exactly core's rasterize for this view and plot size
+    qtbot.wait(100)
+    view.density.render()  # (the debounced re-render may still be due on a busy machine)
+    vb = view.vb.sceneBoundingRect()
+    want = rasterize(means, labels, view.view_rect(), (int(vb.width()), int(vb.height())),
+                     hex_rgb([colour(window.state.palette, k) for k in range(classes)]),
+                     point_px=window.state.point_size, opacity=window.state.opacity)
+    np.testing.assert_array_equal(view.density.image.image, want.rgba)
+    assert want.points > 60_000
+
+    # zoom in until few points are in view: real points, one ScatterPlotItem per class, one brush each
+    view.vb.setRange(xRange=(2.0, 2.6), yRange=(2.0, 2.6), padding=0)
+    qtbot.waitUntil(lambda: view.density.showing_points, timeout=5_000)
+    assert not view.density.image.isVisible()
+    scatters = [it for it in scatter_items() if it not in others]
+    assert len(scatters) == classes and set(scatters) == set(view.scatters)
+    for k, sc in enumerate(view.scatters):
         pts = np.column_stack([sc.data["x"], sc.data["y"]])
         np.testing.assert_array_equal(pts, means[labels == k])
-        # one shared brush for the class, none per point
         assert all(b is None for b in sc.data["brush"]), f"class {k} has per-point brushes"
-        assert sc.opts["brush"].color() == pg.mkBrush(view.scatters[k].opts["brush"]).color()
         assert not sc.opts.get("hoverable", False)
-    colours = {sc.opts["brush"].color().name() for sc in scatters}
-    assert len(colours) == classes
+    assert len({sc.opts["brush"].color().name() for sc in view.scatters}) == classes
+    # zoom out again: back to the raster; a hidden class leaves it
+    view.vb.setRange(xRange=(-3, 3), yRange=(-3, 3), padding=0)
+    qtbot.waitUntil(lambda: not view.density.showing_points, timeout=5_000)
+    window.state.hidden_classes = (0,)
+    qtbot.wait(100)
+    view.density.render()
+    vb = view.vb.sceneBoundingRect()
+    r = rasterize(means, labels, view.view_rect(), (int(vb.width()), int(vb.height())),
+                  hex_rgb([colour(window.state.palette, k) for k in range(classes)]), hidden=[0],
+                  point_px=window.state.point_size, opacity=window.state.opacity)
+    np.testing.assert_array_equal(view.density.image.image, r.rgba)
