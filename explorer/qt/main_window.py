@@ -40,6 +40,7 @@ from explorer.qt.bookmarks_panel import BookmarksPanel
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.decode_pane import DecodePane
 from explorer.qt.draw_panel import DrawPanel
+from explorer.qt.empty_state import EmptyState
 from explorer.qt.info_panel import InfoPanel
 from explorer.qt.interp_panel import InterpolationPanel
 from explorer.qt.latent_view import LatentView
@@ -108,6 +109,8 @@ class MainWindow(QMainWindow):
         cl.addWidget(plane, 1)
         cl.addWidget(self.strip)
         self.setCentralWidget(central)
+        self.empty_state = EmptyState(self.splitter, self.state)  # "No model — open one ..." instead of a fake plane
+        self.opener.failed.connect(self.empty_state.failed)
 
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
@@ -302,6 +305,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         self.btn_cancel.setVisible(True)
         self.status_label.setText(f"opening {Path(path).name} \u2026")
+        self.empty_state.opening(path)
         self.opener.open(path, dataset, split, data_dir)
 
     def cancel_open(self) -> None:
