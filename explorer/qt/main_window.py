@@ -162,6 +162,7 @@ class MainWindow(QMainWindow):
         self.settings.restore_window(self)
         self._fill_recent()
         if model_path is not None or open_default:
+            self.empty_state.opening(model_path or default_model_path())  # not "No model" until the open fails
             # after the first paint: the open worker imports torch, which would slow building the window
             QTimer.singleShot(0, lambda: self.open_model(model_path or default_model_path(), dataset=dataset,
                                                          split=split, data_dir=data_dir))
