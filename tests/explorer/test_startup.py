@@ -109,3 +109,14 @@ def test_screenshot_problem_creates_the_folder_and_leaves_no_probe(tmp_path):
     out = tmp_path / "new" / "deeper" / "shot.png"
     assert startup.screenshot_problem(str(out)) is None
     assert out.parent.is_dir() and list(out.parent.iterdir()) == []
+
+
+def test_readme_names_the_system_packages_next_to_the_run_command_and_needs_no_activated_venv():
+    text = (ROOT / "README.md").read_text()
+    install = text[text.index("**Install and start the app"):text.index("**Install and run the whole test suite")]
+    block = install[install.index("```bash"):install.index("```", install.index("```bash") + 3)]
+    assert "sudo apt-get install" in block and ".venv/bin/latent-explorer" in block
+    assert _ci_packages() <= set(block.split()), sorted(_ci_packages() - set(block.split()))
+    using = text[text.index("## Using the app"):text.index("## Training models")]
+    commands = using[using.index("```bash"):using.index("```", using.index("```bash") + 3)].splitlines()[1:]
+    assert commands and all(c.startswith(".venv/bin/latent-explorer") for c in commands), commands
