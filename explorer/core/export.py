@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from training.errors import UserError
-from training.fileio import _file_mode, atomic_write
+from training.fileio import atomic_write, remove_orphans, temp_path
 
 
 class ExportError(UserError):
@@ -82,8 +81,8 @@ def save_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
              progress: Callable[[int, int], None] | None = None) -> Path:
     """Frames (N, H, W[, 3]) in [0, 1] -> an H.264 MP4 (yuv420p: plays in browsers and slide software).
 
-    Written with the ffmpeg that imageio-ffmpeg bundles, into a temporary file next to ``path`` that
-    replaces it only when complete. ``quality`` 1..10 (8 is near-lossless for these small images).
+    Written with the ffmpeg that imageio-ffmpeg bundles (its ``write_frames``), into a temporary file next to ``path`` (named
+    as training.fileio names them) that replaces it only when complete. ``quality`` 1..10 (8 is near-lossless for these small images).
     ``progress(done, total)`` is called about ten times, from the calling thread."""
     path = Path(path)
     seq = ping_pong(np.asarray(frames)) if ping_pong_ else np.asarray(frames)
@@ -93,7 +92,6 @@ def save_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
         raise ExportError(f"{path}: fps must be in 0.1..240 and scale in 1..64, not {fps!r} and {scale!r}.")
     images = [even_rgb(upscale(f, scale)) for f in seq]
     try:
-        import imageio.v2 as imageio
         import imageio_ffmpeg
 
         imageio_ffmpeg.get_ffmpeg_exe()
@@ -102,34 +100,40 @@ def save_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
                           "install imageio-ffmpeg or set IMAGEIO_FFMPEG_EXE.") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".mp4", dir=path.parent)
-        os.close(fd)
+        tmp = temp_path(path)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # 0o666 minus the umask, like open()
     except OSError as e:
         raise ExportError(f"{path}: could not be written ({e.strerror or e}).") from None
     try:
         try:
-            with imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=quality,
-                                    pixelformat="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
-                                    output_params=["-movflags", "+faststart"]) as writer:
+            h, w = images[0].shape[:2]
+            writer = imageio_ffmpeg.write_frames(  # the temp name ends in .tmp: say "mp4" with -f
+                str(tmp), (w, h), fps=fps, codec="libx264", quality=quality, pix_fmt_in="rgb24",
+                pix_fmt_out="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
+                output_params=["-movflags", "+faststart", "-f", "mp4"])
+            writer.send(None)  # start ffmpeg
+            try:
                 step = max(1, len(images) // 10)
                 for i, img in enumerate(images, 1):
-                    writer.append_data(img)
+                    writer.send(np.ascontiguousarray(img))
                     if progress is not None and (i % step == 0 or i == len(images)):
                         progress(i, len(images))
+            finally:
+                writer.close()  # waits for ffmpeg to finish the file
         except Exception as e:  # noqa: BLE001 - ffmpeg fails in many ways (OSError, RuntimeError, BrokenPipe...)
             raise ExportError(f"{path}: could not be written (ffmpeg: {_first_line(e)}).") from None
-        with open(tmp, "rb") as f:  # imageio does not check ffmpeg's exit status: an MP4 starts with an ftyp box
+        with open(tmp, "rb") as f:  # imageio-ffmpeg does not check ffmpeg's exit status: an MP4 starts with ftyp
             if f.read(8)[4:] != b"ftyp":
                 raise ExportError(f"{path}: could not be written (ffmpeg ended without writing an MP4).")
         try:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-            os.chmod(tmp, _file_mode())  # mkstemp made it 0600; give the usual mode, as atomic_write does
             os.replace(tmp, path)
         except OSError as e:
             raise ExportError(f"{path}: could not be written ({e.strerror or e}).") from None
     finally:
-        Path(tmp).unlink(missing_ok=True)  # gone already when os.replace succeeded
+        tmp.unlink(missing_ok=True)  # gone already when os.replace succeeded
+    remove_orphans(path.parent, path.name)  # temp files of writers that were killed
     return path
 
 

@@ -53,9 +53,10 @@ def run(args: Namespace) -> int:
     if args.underlay:
         win.set_underlay(True)
     win.pending_scene = args.scene
-    if args.screenshot:  # presentation mode keeps the size asked for instead of going full screen
+    size = args.size or ((1280, 800) if args.screenshot else None)  # --size sizes the real window too
+    if size:  # presentation mode keeps the size asked for instead of going full screen
         win.presentation.fullscreen = False
-        win.resize(*args.size)
+        win.resize(*size)
     if getattr(args, "presentation", False):
         win.state.presentation = True
         win.presentation.from_command_line = True  # a scene opened at start-up does not turn it off
@@ -64,9 +65,7 @@ def run(args: Namespace) -> int:
     tick.start(200)  # lets Python see the SIGINT while Qt's loop runs
     tick.timeout.connect(lambda: None)
     if args.screenshot:
-        return _screenshot(app, win, Path(args.screenshot), args.size or (1280, 800), underlay, strict=bool(args.scene))
-    if args.size:
-        win.resize(*args.size)
+        return _screenshot(app, win, Path(args.screenshot), size, underlay, strict=bool(args.scene))
     win.show()
     if os.environ.get("LATENT_EXPLORER_STARTUP_PROBE"):
         _startup_probe(app, win)

@@ -1,4 +1,4 @@
-"""The empty state: a card over the plane and the pane while no model is open.
+"""The empty state: a card over the plane while no model is open.
 
 Without it a window with no model shows an empty, oddly zoomed plane that still says "Click the
 plane to decode a point". The card says what is going on instead: "Opening m.safetensors …" while

@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         cl.addWidget(plane, 1)
         cl.addWidget(self.strip)
         self.setCentralWidget(central)
-        self.empty_state = EmptyState(self.splitter, self.state)  # "No model — open one ..." instead of a fake plane
+        self.empty_state = EmptyState(plane, self.state)  # "No model — open one ..." instead of a fake plane
         self.opener.failed.connect(self.empty_state.failed)
 
         self.progress = QProgressBar()

@@ -43,9 +43,10 @@ def test_export_mp4_errors_are_one_sentence(qtbot, window, tmp_path):
     assert window.last_error == "Set A and B first: there is nothing to animate."
     st = window.state
     st.interpolation.a, st.interpolation.b = (-1.0, 0.0), (1.0, 1.0)
-    folder = tmp_path / "taken.mp4"
-    folder.mkdir()  # the finished video cannot replace a folder
+    out = tmp_path / "exports"  # tmp_path also holds the test's settings file
+    folder = out / "taken.mp4"
+    folder.mkdir(parents=True)  # the finished video cannot replace a folder
     with qtbot.waitSignal(window.errorShown, timeout=TIMEOUT):
         window.interp.export_mp4(str(folder), n_frames=4)
     assert window.last_error.startswith(f"{folder}: could not be written (") and "\n" not in window.last_error
-    assert folder.is_dir() and list(tmp_path.iterdir()) == [folder]
+    assert folder.is_dir() and list(out.iterdir()) == [folder]
