@@ -32,13 +32,12 @@ def display_problem(env: Mapping[str, str] | None = None) -> str | None:
     platform = env.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
     if platform and platform != "xcb":
         return None  # offscreen, wayland, vnc, ...: the user chose; Qt reports its own problems
+    wayland = _wayland_socket(env) if not platform else None
+    if wayland is not None and wayland.exists():
+        return None  # a Wayland session: Qt picks its wayland plugin (or XWayland)
     if not env.get("DISPLAY"):
-        wayland = env.get("WAYLAND_DISPLAY")
-        if not platform and wayland:
-            socket = Path(env.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}") / wayland
-            if socket.exists():
-                return None
-            return f"no display: the Wayland socket {socket} does not exist and DISPLAY is not set; {OFFSCREEN_HINT}."
+        if wayland is not None:
+            return f"no display: the Wayland socket {wayland} does not exist and DISPLAY is not set; {OFFSCREEN_HINT}."
         return f"no display: DISPLAY is not set (no X11 or Wayland session); {OFFSCREEN_HINT}."
     missing = missing_libraries(xcb_plugin())
     if missing:
@@ -47,6 +46,13 @@ def display_problem(env: Mapping[str, str] | None = None) -> str | None:
     if error:
         return f"cannot open the X display {env['DISPLAY']!r} ({error}); {OFFSCREEN_HINT}."
     return None
+
+
+def _wayland_socket(env: Mapping[str, str]) -> Path | None:
+    name = env.get("WAYLAND_DISPLAY")
+    if not name:
+        return None
+    return Path(env.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}") / name  # an absolute name stays absolute
 
 
 def xcb_plugin() -> Path | None:

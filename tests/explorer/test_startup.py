@@ -90,6 +90,7 @@ def test_display_problem_follows_the_platform_and_the_session(tmp_path):
     with socket.socket(socket.AF_UNIX) as s:
         s.bind(str(tmp_path / "wayland-7"))
         assert startup.display_problem(env) is None
+        assert startup.display_problem({**env, "DISPLAY": ":1234"}) is None  # Wayland first, as Qt does
 
 
 @pytest.mark.parametrize("name", ["mnist", "synthetic", "no-such-set", "npz:", "folder:"])
