@@ -81,9 +81,10 @@ def save_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
              progress: Callable[[int, int], None] | None = None) -> Path:
     """Frames (N, H, W[, 3]) in [0, 1] -> an H.264 MP4 (yuv420p: plays in browsers and slide software).
 
-    Written with the ffmpeg that imageio-ffmpeg bundles (its ``write_frames``), into a temporary file next to ``path`` (named
-    as training.fileio names them) that replaces it only when complete. ``quality`` 1..10 (8 is near-lossless for these small images).
-    ``progress(done, total)`` is called about ten times, from the calling thread."""
+    Written with the ffmpeg that imageio-ffmpeg bundles (its ``write_frames``) into a temporary file
+    next to ``path``, named as training.fileio names them, that replaces ``path`` only when complete.
+    ``quality`` 1..10 (8 is near-lossless for these small images). ``progress(done, total)`` is
+    called about ten times, from the calling thread."""
     path = Path(path)
     seq = ping_pong(np.asarray(frames)) if ping_pong_ else np.asarray(frames)
     if len(seq) == 0:
