@@ -26,22 +26,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder holding the dataset files")
     p.add_argument("--scene", help="open a scene file (JSON)")
     p.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to OUT.png and exit")
-    p.add_argument("--size", type=_size, default=(1280, 800), help="window size for --screenshot (default 1280x800)")
+    p.add_argument("--size", type=_size, help="window size, e.g. 1600x1000 (the window, or the --screenshot image)")
     p.add_argument("--underlay", action="store_true", help="start with the manifold underlay on")
     p.add_argument("--presentation", action="store_true", help="start in presentation mode")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Check what can be checked without Qt first: each problem is one line on stderr and a non-zero exit."""
     args = build_parser().parse_args(argv)
+    from explorer import startup
+
     if args.model and not Path(args.model).exists():
-        print(f"latent-explorer: error: {args.model}: no such file", file=sys.stderr)
-        return 2
+        return _fail(f"{args.model}: no such file.", 2)
+    problem = (
+        (args.model and startup.model_problem(args.model))
+        or (args.dataset and startup.dataset_problem(args.dataset))
+        or (args.screenshot and startup.screenshot_problem(args.screenshot))
+    )
+    if problem:
+        return _fail(problem)
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from explorer.qt.app import run
-
+    problem = startup.display_problem()
+    if problem:
+        return _fail(problem)
+    try:
+        from explorer.qt.app import run
+    except ImportError as e:  # e.g. libGL.so.1 missing: Qt's own libraries cannot load
+        return _fail(startup.qt_import_problem(e))
     return run(args)
+
+
+def _fail(message: str, code: int = 1) -> int:
+    print(f"latent-explorer: error: {message}", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":

@@ -1,14 +1,20 @@
-"""Images out: filmstrip mosaics, PNG and animated GIF files, written atomically. Qt-free."""
+"""Images out: filmstrip mosaics, PNG, animated GIF and MP4 (H.264) files, written atomically. Qt-free."""
 
 from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from training.fileio import atomic_write
+from training.errors import UserError
+from training.fileio import atomic_write, remove_orphans, temp_path
+
+
+class ExportError(UserError):
+    """An export that could not be written; one sentence naming the file."""
 
 
 def to_uint8(img: np.ndarray) -> np.ndarray:
@@ -54,3 +60,84 @@ def save_gif(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
     imgs[0].save(buf, format="GIF", save_all=True, append_images=imgs[1:], duration=int(1000 / fps), loop=0)
     atomic_write(Path(path), buf.getvalue())
     return Path(path)
+
+
+def ping_pong(frames: np.ndarray) -> np.ndarray:
+    """A -> B -> back to just after A, so that a looping player never jumps: (N, ...) -> (2N - 2, ...)."""
+    return np.concatenate([frames, frames[-2:0:-1]]) if len(frames) > 2 else np.asarray(frames)
+
+
+def even_rgb(img: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3) with even H and W (H.264 in yuv420p needs them), padding with the edge pixels."""
+    img = to_uint8(img)
+    if img.ndim == 2:
+        img = np.repeat(img[:, :, None], 3, axis=2)
+    h, w = img.shape[:2]
+    return np.pad(img, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def save_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, scale: int = 4,
+             ping_pong_: bool = True, quality: float = 8.0,
+             progress: Callable[[int, int], None] | None = None) -> Path:
+    """Frames (N, H, W[, 3]) in [0, 1] -> an H.264 MP4 (yuv420p: plays in browsers and slide software).
+
+    Written with the ffmpeg that imageio-ffmpeg bundles (its ``write_frames``) into a temporary file
+    next to ``path``, named as training.fileio names them, that replaces ``path`` only when complete.
+    ``quality`` 1..10 (8 is near-lossless for these small images). ``progress(done, total)`` is
+    called about ten times, from the calling thread."""
+    path = Path(path)
+    seq = ping_pong(np.asarray(frames)) if ping_pong_ else np.asarray(frames)
+    if len(seq) == 0:
+        raise ExportError(f"{path}: nothing to write (no frames).")
+    if not (isinstance(fps, (int, float)) and 0.1 <= fps <= 240) or not 1 <= int(scale) <= 64:
+        raise ExportError(f"{path}: fps must be in 0.1..240 and scale in 1..64, not {fps!r} and {scale!r}.")
+    images = [even_rgb(upscale(f, scale)) for f in seq]
+    try:
+        import imageio_ffmpeg
+
+        imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError) as e:
+        raise ExportError(f"{path}: cannot write MP4 here: no ffmpeg ({_first_line(e)}); "
+                          "install imageio-ffmpeg or set IMAGEIO_FFMPEG_EXE.") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temp_path(path)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # 0o666 minus the umask, like open()
+    except OSError as e:
+        raise ExportError(f"{path}: could not be written ({e.strerror or e}).") from None
+    try:
+        try:
+            h, w = images[0].shape[:2]
+            writer = imageio_ffmpeg.write_frames(  # the temp name ends in .tmp: say "mp4" with -f
+                str(tmp), (w, h), fps=fps, codec="libx264", quality=quality, pix_fmt_in="rgb24",
+                pix_fmt_out="yuv420p", macro_block_size=1, ffmpeg_log_level="error",
+                output_params=["-movflags", "+faststart", "-f", "mp4"])
+            writer.send(None)  # start ffmpeg
+            try:
+                step = max(1, len(images) // 10)
+                for i, img in enumerate(images, 1):
+                    writer.send(np.ascontiguousarray(img))
+                    if progress is not None and (i % step == 0 or i == len(images)):
+                        progress(i, len(images))
+            finally:
+                writer.close()  # waits for ffmpeg to finish the file
+        except Exception as e:  # noqa: BLE001 - ffmpeg fails in many ways (OSError, RuntimeError, BrokenPipe...)
+            raise ExportError(f"{path}: could not be written (ffmpeg: {_first_line(e)}).") from None
+        with open(tmp, "rb") as f:  # imageio-ffmpeg does not check ffmpeg's exit status: an MP4 starts with ftyp
+            if f.read(8)[4:] != b"ftyp":
+                raise ExportError(f"{path}: could not be written (ffmpeg ended without writing an MP4).")
+        try:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as e:
+            raise ExportError(f"{path}: could not be written ({e.strerror or e}).") from None
+    finally:
+        tmp.unlink(missing_ok=True)  # gone already when os.replace succeeded
+    remove_orphans(path.parent, path.name)  # temp files of writers that were killed
+    return path
+
+
+def _first_line(e: BaseException) -> str:
+    text = getattr(e, "strerror", None) or str(e).strip() or type(e).__name__
+    return text.splitlines()[0].rstrip(".:")

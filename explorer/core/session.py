@@ -103,11 +103,13 @@ class Session:
 def load_model(path: str | os.PathLike) -> LatentModel:
     """Validated load (never runs code from the file); SessionError with the loader's sentence."""
     from training.checkpoint import CheckpointError, load
+    from training.sniff import describe
 
     try:
         model = load(path)
     except CheckpointError as e:
-        raise SessionError(str(e)) from None
+        what = describe(path)  # a PNG, a zip, a pickle, ...: say so instead of the parser's complaint
+        raise SessionError(f"{path}: is not a latent-explorer model (this is {what})." if what else str(e)) from None
     if not isinstance(model, LatentModel):
         raise SessionError(f"{path}: its model does not offer encode / decode / config (the model contract).")
     if model.config.latent_dim != 2:

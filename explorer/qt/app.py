@@ -53,9 +53,10 @@ def run(args: Namespace) -> int:
     if args.underlay:
         win.set_underlay(True)
     win.pending_scene = args.scene
-    if args.screenshot:  # presentation mode keeps the size asked for instead of going full screen
+    size = args.size or ((1280, 800) if args.screenshot else None)  # --size sizes the real window too
+    if size:  # presentation mode keeps the size asked for instead of going full screen
         win.presentation.fullscreen = False
-        win.resize(*args.size)
+        win.resize(*size)
     if getattr(args, "presentation", False):
         win.state.presentation = True
         win.presentation.from_command_line = True  # a scene opened at start-up does not turn it off
@@ -64,11 +65,33 @@ def run(args: Namespace) -> int:
     tick.start(200)  # lets Python see the SIGINT while Qt's loop runs
     tick.timeout.connect(lambda: None)
     if args.screenshot:
-        return _screenshot(app, win, Path(args.screenshot), args.size, underlay, strict=bool(args.scene))
+        return _screenshot(app, win, Path(args.screenshot), size, underlay, strict=bool(args.scene))
     win.show()
     if os.environ.get("LATENT_EXPLORER_STARTUP_PROBE"):
         _startup_probe(app, win)
-    return app.exec()
+        return app.exec()
+    return _run_window(app, win)
+
+
+def _run_window(app: QApplication, win) -> int:
+    """The event loop; if the model given at start-up cannot be opened, one line on stderr and exit 1."""
+    failed: list[str] = []
+
+    def first_open_failed(message: str) -> None:
+        if win.session is None and not failed:
+            failed.append(message)
+            print(f"latent-explorer: error: {message}", file=sys.stderr)
+            win.close()
+            app.exit(1)
+
+    def opened(_session) -> None:
+        win.opener.failed.disconnect(first_open_failed)
+        win.sessionChanged.disconnect(opened)  # from now on a failed open shows in the window only
+
+    win.opener.failed.connect(first_open_failed)
+    win.sessionChanged.connect(opened)
+    code = app.exec()
+    return 1 if failed else code
 
 
 def _startup_probe(app: QApplication, win) -> None:
@@ -112,9 +135,14 @@ def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underl
 
     def grab() -> None:
         app.processEvents()
-        out.parent.mkdir(parents=True, exist_ok=True)
-        if not win.grab().save(str(out)):
-            finish(1, f"error: could not write {out}")
+        why = ""
+        try:  # checked before start-up too; this covers the disk filling up or the folder vanishing since
+            out.parent.mkdir(parents=True, exist_ok=True)
+            saved = win.grab().save(str(out))
+        except OSError as e:
+            saved, why = False, f" ({e.strerror or e})"
+        if not saved:
+            finish(1, f"error: {out}: could not be written{why}.")
         else:
             print(f"wrote {out}", file=sys.stderr)
             finish(0)

@@ -1,8 +1,8 @@
-"""Interpolation controls: A and B, the t slider (with overshoot), method, filmstrip, Play, PNG / GIF export.
+"""Interpolation controls: A and B, the t slider (with overshoot), method, filmstrip, Play, PNG / GIF / MP4 export.
 
 The panel renders ``state.interpolation`` and writes the user's changes back into it; the pane and
 the path on the plane follow the state. The filmstrip and the GIF frames are decoded by the model
-service (bulk lane); only the GIF file is written on a background worker.
+service (bulk lane); only the GIF or MP4 file is written on a background worker.
 """
 
 from __future__ import annotations
@@ -31,13 +31,16 @@ from explorer.core.state import FRAMES_MAX, FRAMES_MIN, METHODS, T_MAX, T_MIN, E
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.image_view import ImageView
 from explorer.qt.widgets import ValueSlider
+from training.errors import UserError
 
 GIF_FRAMES = 30
+MP4_FRAMES, MP4_FPS = 60, 24.0  # the same 5-second back-and-forth as the GIF, twice as smooth
 
 
 class InterpolationPanel(QWidget):
     filmstripShown = Signal(object)  # DecodeResult of the filmstrip batch
-    exported = Signal(str)  # a PNG or GIF file was written
+    exported = Signal(str)  # a PNG, GIF or MP4 file was written
+    mp4Progress = Signal(str, int, int)  # path, frames written, total (emitted on the writing worker)
 
     def __init__(self, state: ExplorerState, service: ServiceBridge):
         super().__init__()
@@ -47,6 +50,7 @@ class InterpolationPanel(QWidget):
         self.filmstrip_images: np.ndarray | None = None
         self._filmstrip_key: tuple | None = None
         self._gif_path: str | None = None
+        self._mp4_path: str | None = None
         self.workers: list = []
 
         self.btn_a = QPushButton("Set A")
@@ -70,6 +74,8 @@ class InterpolationPanel(QWidget):
         self.btn_play.setCheckable(True)
         self.btn_png = QPushButton("Export PNG\u2026")
         self.btn_gif = QPushButton("Export GIF\u2026")
+        self.btn_mp4 = QPushButton("Export MP4\u2026")
+        self.btn_mp4.setToolTip("An H.264 video of the interpolation, back and forth, for slides")
         self.strip = ImageView(min_size=48)
         self.strip.setFixedHeight(56)
         self.strip.setToolTip("Evenly spaced frames from A (left) to B (right)")
@@ -88,6 +94,7 @@ class InterpolationPanel(QWidget):
         self.export_row = QHBoxLayout()
         self.export_row.addWidget(self.btn_png)
         self.export_row.addWidget(self.btn_gif)
+        self.export_row.addWidget(self.btn_mp4)
         lay = QVBoxLayout(self)
         lay.addLayout(grid)
         lay.addLayout(row)
@@ -113,6 +120,8 @@ class InterpolationPanel(QWidget):
         self.btn_play.toggled.connect(lambda on: setattr(self.ip, "playing", on and self.ip.ready))
         self.btn_png.clicked.connect(lambda: self.export_png_dialog())
         self.btn_gif.clicked.connect(lambda: self.export_gif_dialog())
+        self.btn_mp4.clicked.connect(lambda: self.export_mp4_dialog())
+        self.mp4Progress.connect(self._mp4_progress)
         # state -> widgets
         ev = self.ip.events
         ev.a.connect(self._on_ends)
@@ -206,6 +215,8 @@ class InterpolationPanel(QWidget):
             self.filmstripShown.emit(res)
         elif res.channel == "export" and res.meta == self._gif_path:
             self._write_gif(res.meta, res.images)
+        elif res.channel == "export" and res.meta == self._mp4_path:
+            self._write_mp4(res.meta, res.images)
 
     def _fit_strip(self) -> None:
         """The filmstrip at an integer pixel scale across the panel's width (crisp frames, no squeeze)."""
@@ -265,6 +276,32 @@ class InterpolationPanel(QWidget):
     def _gif_done(self, path: str) -> None:
         self.state.info.emit(f"wrote {path}")
         self.exported.emit(path)
+
+    def export_mp4_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export video", "interpolation.mp4", "MP4 video (*.mp4)")
+        if path:
+            self.export_mp4(path)
+
+    def export_mp4(self, path: str, n_frames: int = MP4_FRAMES) -> int | None:
+        """Like export_gif: frames decoded by the model service, then the MP4 encoded off the GUI thread."""
+        if not self.ip.ready or self.state.session is None:
+            self.state.error.emit("Set A and B first: there is nothing to animate.")
+            return None
+        self._mp4_path = str(path)
+        return self.service.request(self.ip.z_at(np.linspace(0, 1, n_frames)), "export", meta=self._mp4_path)
+
+    def _write_mp4(self, path: str, frames: np.ndarray) -> None:
+        self._mp4_path = None
+        progress = lambda done, total: self.mp4Progress.emit(path, done, total)  # noqa: E731
+        worker = create_worker(export.save_mp4, path, frames, fps=MP4_FPS, progress=progress, _start_thread=False,
+                               _connect={"returned": lambda _r: self._gif_done(path),
+                                         "errored": lambda e: self.state.error.emit(
+                                             str(e) if isinstance(e, UserError) else f"{path}: could not be written ({e}).")})
+        self.workers = [w for w in self.workers if w.is_running] + [worker]
+        worker.start()
+
+    def _mp4_progress(self, path: str, done: int, total: int) -> None:
+        self.state.info.emit(f"writing {Path(path).name}: frame {done} of {total}")
 
     def shutdown(self) -> None:
         self._play_timer.stop()

@@ -40,6 +40,7 @@ from explorer.qt.bookmarks_panel import BookmarksPanel
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.decode_pane import DecodePane
 from explorer.qt.draw_panel import DrawPanel
+from explorer.qt.empty_state import EmptyState
 from explorer.qt.info_panel import InfoPanel
 from explorer.qt.interp_panel import InterpolationPanel
 from explorer.qt.latent_view import LatentView
@@ -108,6 +109,8 @@ class MainWindow(QMainWindow):
         cl.addWidget(plane, 1)
         cl.addWidget(self.strip)
         self.setCentralWidget(central)
+        self.empty_state = EmptyState(plane, self.state)  # "No model — open one ..." instead of a fake plane
+        self.opener.failed.connect(self.empty_state.failed)
 
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
@@ -159,6 +162,7 @@ class MainWindow(QMainWindow):
         self.settings.restore_window(self)
         self._fill_recent()
         if model_path is not None or open_default:
+            self.empty_state.opening(model_path or default_model_path())  # not "No model" until the open fails
             # after the first paint: the open worker imports torch, which would slow building the window
             QTimer.singleShot(0, lambda: self.open_model(model_path or default_model_path(), dataset=dataset,
                                                          split=split, data_dir=data_dir))
@@ -302,6 +306,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         self.btn_cancel.setVisible(True)
         self.status_label.setText(f"opening {Path(path).name} \u2026")
+        self.empty_state.opening(path)
         self.opener.open(path, dataset, split, data_dir)
 
     def cancel_open(self) -> None:

@@ -259,3 +259,20 @@ def test_encode_means_batches_match_one_pass(make_model):
     assert seen == [(10, 23), (20, 23), (23, 23)]
     with torch.inference_mode():
         np.testing.assert_allclose(means, model.encode(torch.from_numpy(x))[0].numpy(), atol=1e-6)
+
+
+def test_a_known_non_model_file_is_named_as_such(tmp_path):
+    from PIL import Image
+
+    path = tmp_path / "cat.safetensors"
+    Image.new("RGB", (8, 8), "red").save(path, format="PNG")
+    with pytest.raises(SessionError) as err:
+        load_model(path)
+    assert str(err.value) == f"{path}: is not a latent-explorer model (this is a PNG image)."
+
+
+def test_an_unknown_broken_file_keeps_the_loaders_sentence(tmp_path, save_checkpoint):
+    path = _truncated(tmp_path, save_checkpoint("good.safetensors"))
+    with pytest.raises(SessionError) as err:
+        load_model(path)
+    assert "is not a latent-explorer model" not in str(err.value) and str(path) in str(err.value)
