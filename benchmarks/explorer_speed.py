@@ -516,11 +516,42 @@ def bench_scatter(d: Driver, args, rng, means, labels, names) -> dict:
             "paint_median": pct(paint, 50), "cpu_median": pct(cpu, 50), "scatter_paint_calls": painted}
 
 
+def bench_scale(d: Driver, args, rng, means, labels, names) -> dict:
+    """The density view at 1,000,000 points (the dataset's means repeated with a little jitter), and
+    the old renderer (one ScatterPlotItem per class, all points) at the dataset's size, in this run."""
+    out = {}
+    reps = max(1, int(np.ceil(1_000_000 / len(means))))
+    big = (np.tile(means, (reps, 1))[:1_000_000] + rng.normal(0, 0.01, (1_000_000, 2))).astype(np.float32)
+    big_labels = np.tile(labels, reps)[:1_000_000]
+    for key, (m, lab, how, goal) in {
+        "scatter-1m": (big, big_labels, "density raster", "< 1 s"),
+        "scatter-baseline": (means, labels, "one ScatterPlotItem per class", "(baseline)"),
+    }.items():
+        build = []
+        for _ in range(max(1, args.scatter_repeats)):
+            d.view.set_points(np.zeros((0, 2), np.float32), np.zeros(0, np.int64), [])
+            d.settle(0.1)
+            t0 = time.perf_counter()
+            if key == "scatter-baseline":  # the renderer as it was: every point as a scatter item
+                d.view.points_data = (m, lab, len(names))
+                d.view.density.active = False
+                d.view.density.image.setVisible(False)
+                d.view.build_scatters()
+            else:
+                d.view.set_points(m, lab, names)
+            d.vp.repaint()
+            build.append(time.perf_counter() - t0)
+        pan = bench_pan(d, argparse.Namespace(**{**vars(args), "pan_repeats": max(3, args.pan_repeats // 2)}), rng)
+        out[key] = {"points": len(m), "how": how, "goal": goal, "build": pct(build, 50), "pan": pan["median"],
+                    "refresh": pan["refresh_median"]}
+    return out
+
+
 def bench_pan(d: Driver, args, rng) -> dict:
     vb = d.view.vb
     (x0, x1), (y0, y1) = vb.viewRange()
     cx, cy, w, h = (x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0
-    times, counter_paints, cpu = [], [], []
+    times, counter_paints, cpu, refresh = [], [], [], []
     counter = PAINTS
     for i in range(args.pan_repeats + 1):  # one warm-up
         if i % 2:  # zoom in or out around a nearby centre
@@ -535,14 +566,22 @@ def bench_pan(d: Driver, args, rng) -> dict:
         vb.setRange(xRange=(nx - s * w / 2, nx + s * w / 2), yRange=(ny - s * h / 2, ny + s * h / 2), padding=0)
         d.vp.repaint()
         t = time.perf_counter() - t0
+        # the density raster's debounced refresh for the new view (a GUI-thread stall once the pan pauses)
+        t1 = time.perf_counter()
+        if d.view.density.active:
+            d.view.density.render()
+            d.vp.repaint()
+        tr = time.perf_counter() - t1
         if i > 0:
             times.append(t)
+            refresh.append(tr)
             cpu.append(time.thread_time() - c0)
             counter_paints.append(counter["n"])
         d.settle(0.05)
     d.win.view.reset_view()
     return {"n": len(times), "median": pct(times, 50), "max": max(times), "p90": pct(times, 90), "cpu_median": pct(cpu, 50),
-            "scatter_paint_calls_min": min(counter_paints)}
+            "scatter_paint_calls_min": min(counter_paints), "refresh_median": pct(refresh, 50),
+            "refresh_max": max(refresh), "raster": d.view.density.active}
 
 
 # ------------------------------------------------------------------------------------------- 5. startup
@@ -630,6 +669,17 @@ def report(args, env: dict, r: dict) -> str:
                f"median of {p['n']} after 1 warm-up; p90 {ms(p['p90'])}, max {ms(p['max'])}; GUI-thread CPU time median {ms(p['cpu_median'])}; points: {env['scatter_source']}")
         rows.append((f"pan/zoom repaint, {env['scatter_points']:,} points", "< 16 ms (no goal set; one 60 Hz frame)",
                      ms(p["median"]), how))
+        if p.get("raster"):
+            rows.append((f"density raster refresh after a pan/zoom, {env['scatter_points']:,} points", "< 33 ms",
+                         ms(p["refresh_median"]), f"view.density.render() + repaint for the new view (debounced "
+                         f"{15} ms after the last step); max {ms(p['refresh_max'])}"))
+    for key, label in (("scatter-1m", "1,000,000"), ("scatter-baseline", "baseline")):
+        if key in r:
+            b = r[key]
+            rows.append((f"{label}: build + first paint ({b['points']:,} points, {b['how']})", b["goal"],
+                         f"{b['build']:.3f} s", "set_points + repaint, median"))
+            rows.append((f"{label}: pan/zoom repaint ({b['points']:,} points)", "",
+                         ms(b["pan"]), f"setRange + repaint; raster refresh {ms(b['refresh'])}"))
     if "startup" in r:
         s = r["startup"]
         how = (f"`{s['command']}` from just before Popen to the probe's 'shown' line (QTimer 0 after win.show()), "
@@ -649,7 +699,8 @@ def report(args, env: dict, r: dict) -> str:
         rows.append((f"one call per cell ({g['baseline_cells']} x model.decode of 1 z, 1 thread)", "(baseline)",
                      f"{g['baseline_per_cell_s']:.3f} s",
                      f"for comparison; the same {g['baseline_cells']} z in one call on 1 thread: {g['baseline_one_batch_1thread_s']:.3f} s"))
-    if "scatter" in r and min(r["scatter"]["scatter_paint_calls"]) == 0 or "pan" in r and r["pan"]["scatter_paint_calls_min"] == 0:
+    if ("scatter" in r and min(r["scatter"]["scatter_paint_calls"]) == 0 or "pan" in r and r["pan"]["scatter_paint_calls_min"] == 0) \
+            and not r.get("pan", {}).get("raster"):
         rows.append(("WARNING", "", "", "a timed repaint did not call ScatterPlotItem.paint: the paint times are not valid"))
     out = ["| metric | goal | measured | how |", "|---|---|---|---|"]
     out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
@@ -724,6 +775,8 @@ def main(argv=None) -> int:
                 print("pan ...", file=sys.stderr, flush=True)
                 results["pan"] = bench_pan(d, args, rng)
                 done("pan")
+                print("scatter at 1,000,000 points and the per-class-items baseline ...", file=sys.stderr, flush=True)
+                results.update(bench_scale(d, args, rng, means, labels, names))
             d.view.set_points(s.means, s.labels, s.label_names)
         if d.errors:
             print(f"errors shown by the window: {d.errors}", file=sys.stderr)

@@ -54,6 +54,7 @@ def run(args: Namespace) -> int:
         win.set_underlay(True)
     win.pending_scene = args.scene
     size = args.size or ((1280, 800) if args.screenshot else None)  # --size sizes the real window too
+    win.remember = not args.screenshot  # an offscreen render must not overwrite the user's window layout
     if size:  # presentation mode keeps the size asked for instead of going full screen
         win.presentation.fullscreen = False
         win.resize(*size)

@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         ev.presentation.connect(lambda on, _o=None: self.presentation.set(on))
         self.state.error.connect(self.show_error)
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
+        self.remember = True  # save the layout on close (not for --screenshot renders)
         self.settings = Settings()
         self.settings.restore_window(self)
         self._fill_recent()
@@ -424,7 +425,7 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
 
     def closeEvent(self, ev) -> None:
-        if not self._closed:
+        if not self._closed and self.remember:
             self.settings.save_window(self)
         self.shutdown()
         super().closeEvent(ev)
