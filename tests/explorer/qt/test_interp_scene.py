@@ -35,7 +35,8 @@ def test_slider_shows_decoder_output_at_interpolated_z(qtbot, window, decode, me
     assert window.state.interpolation.method == method
     for t in (0.0, 0.37, 1.0, 1.5, -0.5):
         with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT,
-                              check_params_cb=lambda r, t=t: r.target.t is not None and abs(r.target.t - t) < 1e-9):
+                              check_params_cb=lambda r, t=t: r.target.t is not None and abs(r.target.t - t) < 1e-9
+                              and r.target.method == method):
             ip.slider.setValue(t)  # what dragging the slider does
         want_z = latent.interpolate(a, b, t, method)
         np.testing.assert_allclose(window.pane.z, want_z, atol=1e-6)
