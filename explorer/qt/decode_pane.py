@@ -28,7 +28,7 @@ class DecodePane(QWidget):
         self.base.setToolTip("The base point's image, before the vectors are added")
         self.nearest = ImageView(min_size=56, square=True)
         self.nearest.setToolTip("The dataset image whose encoded mean is nearest to the z shown")
-        self.caption = QLabel("Click the plane to decode a point")
+        self.caption = QLabel("No model yet")
         self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption.setWordWrap(True)
         self.nearest_caption = QLabel("")
@@ -56,6 +56,11 @@ class DecodePane(QWidget):
         lay.addLayout(row, 1)
         self._side_by_side(False)
         controller.shown.connect(self.render_shown)
+        state.events.session.connect(self._on_session)
+
+    def _on_session(self, session, _old=None) -> None:
+        if self.displayed is None:
+            self.caption.setText("No model yet" if session is None else "Click the plane to decode a point")
 
     @property
     def z(self):

@@ -49,8 +49,7 @@ class InterpolationPanel(QWidget):
         self.service = service
         self.filmstrip_images: np.ndarray | None = None
         self._filmstrip_key: tuple | None = None
-        self._gif_path: str | None = None
-        self._mp4_path: str | None = None
+        self._export_pending: tuple[str, str] | None = None  # (path, "gif" or "mp4") being decoded
         self.workers: list = []
 
         self.btn_a = QPushButton("Set A")
@@ -213,10 +212,8 @@ class InterpolationPanel(QWidget):
             self.strip.set_image(export.filmstrip(res.images))
             self._fit_strip()
             self.filmstripShown.emit(res)
-        elif res.channel == "export" and res.meta == self._gif_path:
-            self._write_gif(res.meta, res.images)
-        elif res.channel == "export" and res.meta == self._mp4_path:
-            self._write_mp4(res.meta, res.images)
+        elif res.channel == "export" and res.meta == self._export_pending:
+            self._write_animation(*res.meta, res.images)
 
     def _fit_strip(self) -> None:
         """The filmstrip at an integer pixel scale across the panel's width (crisp frames, no squeeze)."""
@@ -257,25 +254,8 @@ class InterpolationPanel(QWidget):
             self.export_gif(path)
 
     def export_gif(self, path: str, n_frames: int = GIF_FRAMES) -> int | None:
-        """Frames from A to B, decoded by the model service (export priority), then written off the GUI thread."""
-        if not self.ip.ready or self.state.session is None:
-            self.state.error.emit("Set A and B first: there is nothing to animate.")
-            return None
-        self._gif_path = str(path)
-        return self.service.request(self.ip.z_at(np.linspace(0, 1, n_frames)), "export", meta=self._gif_path)
-
-    def _write_gif(self, path: str, frames: np.ndarray) -> None:
-        self._gif_path = None
-        worker = create_worker(export.save_gif, path, frames, _start_thread=False,
-                               _connect={"returned": lambda _r: self._gif_done(path),
-                                         "errored": lambda e: self.state.error.emit(
-                                             f"{Path(path).name}: could not be written ({getattr(e, 'strerror', None) or e}).")})
-        self.workers = [w for w in self.workers if w.is_running] + [worker]
-        worker.start()
-
-    def _gif_done(self, path: str) -> None:
-        self.state.info.emit(f"wrote {path}")
-        self.exported.emit(path)
+        """A ping-pong GIF from A to B (see _export_animation)."""
+        return self._export_animation(path, "gif", n_frames)
 
     def export_mp4_dialog(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export video", "interpolation.mp4", "MP4 video (*.mp4)")
@@ -283,22 +263,40 @@ class InterpolationPanel(QWidget):
             self.export_mp4(path)
 
     def export_mp4(self, path: str, n_frames: int = MP4_FRAMES) -> int | None:
-        """Like export_gif: frames decoded by the model service, then the MP4 encoded off the GUI thread."""
+        """A ping-pong H.264 MP4 from A to B (see _export_animation)."""
+        return self._export_animation(path, "mp4", n_frames)
+
+    def _export_animation(self, path: str, kind: str, n_frames: int) -> int | None:
+        """Frames from A to B, decoded by the model service (export priority); the file is written off the
+        GUI thread when they arrive (_write_animation)."""
         if not self.ip.ready or self.state.session is None:
             self.state.error.emit("Set A and B first: there is nothing to animate.")
             return None
-        self._mp4_path = str(path)
-        return self.service.request(self.ip.z_at(np.linspace(0, 1, n_frames)), "export", meta=self._mp4_path)
+        self._export_pending = (str(path), kind)
+        return self.service.request(self.ip.z_at(np.linspace(0, 1, n_frames)), "export", meta=self._export_pending)
 
-    def _write_mp4(self, path: str, frames: np.ndarray) -> None:
-        self._mp4_path = None
-        progress = lambda done, total: self.mp4Progress.emit(path, done, total)  # noqa: E731
-        worker = create_worker(export.save_mp4, path, frames, fps=MP4_FPS, progress=progress, _start_thread=False,
-                               _connect={"returned": lambda _r: self._gif_done(path),
-                                         "errored": lambda e: self.state.error.emit(
-                                             str(e) if isinstance(e, UserError) else f"{path}: could not be written ({e}).")})
+    def _write_animation(self, path: str, kind: str, frames: np.ndarray) -> None:
+        self._export_pending = None
+        if kind == "gif":
+            write, kwargs = export.save_gif, {}
+        else:
+            progress = lambda done, total: self.mp4Progress.emit(path, done, total)  # noqa: E731
+            write, kwargs = export.save_mp4, {"fps": MP4_FPS, "progress": progress}
+
+        def failed(e: Exception) -> None:
+            if isinstance(e, UserError):
+                self.state.error.emit(str(e))
+            else:
+                self.state.error.emit(f"{Path(path).name}: could not be written ({getattr(e, 'strerror', None) or e}).")
+
+        worker = create_worker(write, path, frames, **kwargs, _start_thread=False,
+                               _connect={"returned": lambda _r: self._written(path), "errored": failed})
         self.workers = [w for w in self.workers if w.is_running] + [worker]
         worker.start()
+
+    def _written(self, path: str) -> None:
+        self.state.info.emit(f"wrote {path}")
+        self.exported.emit(path)
 
     def _mp4_progress(self, path: str, done: int, total: int) -> None:
         self.state.info.emit(f"writing {Path(path).name}: frame {done} of {total}")
