@@ -8,7 +8,7 @@ It is read-only, under ``torch.inference_mode``:
 
 - **interactive** (1 OpenMP thread): ``pane`` before ``encode``. A click never waits behind bulk
   work.
-- **bulk** (2 OpenMP threads): ``filmstrip`` before ``grid`` before ``export``.
+- **bulk** (2 OpenMP threads): ``filmstrip`` before ``grid-coarse`` before ``grid`` before ``export``.
 
 Each channel keeps a single pending slot, so a newer request replaces an older one that has not
 started. ``set_model`` lays the new model out (channels_last) on the caller's thread *before* either
@@ -33,7 +33,7 @@ from explorer.core.decode_service import (
 
 LANES: dict[str, tuple[tuple[str, ...], int]] = {  # lane -> (channels in priority order, OpenMP threads)
     "interactive": (("pane", "encode"), 1),
-    "bulk": (("filmstrip", "grid", "export"), 2),
+    "bulk": (("filmstrip", "grid-coarse", "grid", "export"), 2),
 }
 
 

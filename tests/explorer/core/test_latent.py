@@ -388,3 +388,22 @@ def test_typical_point_is_a_data_point_in_the_densest_spot_of_the_largest_class(
     assert any(np.array_equal(z, m) for m in means[labels == 1])  # a real point of the largest class
     assert np.linalg.norm(z - np.array([3.0, 3.0])) < 0.2  # in its dense blob, not at its broad one
     np.testing.assert_array_equal(latent.typical_point(np.zeros((0, 2)), np.zeros(0)), [0, 0])
+
+
+def test_underlay_lattice_cells_are_stable_across_pans_and_the_cache_tiles_them():
+    from explorer.core.underlay_cache import CellCache, centre, lattice_for_view
+
+    a = lattice_for_view(-1.0, 1.0, -1.0, 1.0, 16)
+    assert a.size == 0.125 and (a.i0, a.i1, a.j0, a.j1) == (-8, 8, -8, 8)
+    b = lattice_for_view(-0.9, 1.1, -1.0, 1.0, 16)  # a small pan: the same cells, one more column
+    assert b.size == a.size and set(a.keys()) - {k for k in a.keys() if k[1] == -8} <= set(b.keys())
+    cache = CellCache(max_cells=1000)
+    imgs = np.stack([np.full((2, 2), centre(k)[0], np.float32) for k in a.keys()])
+    cache.put(a.keys(), imgs)
+    assert cache.missing(a) == [] and len(cache.missing(b)) == b.j1 - b.j0  # only the new column
+    mosaic = cache.mosaic(a)
+    np.testing.assert_array_equal(mosaic, tile(imgs, a.grid()))
+    assert cache.mosaic(b) is None
+    small = CellCache(max_cells=10)
+    small.put(a.keys(), imgs)
+    assert len(small) == 10 and small.missing(a)[0] == a.keys()[0]  # the oldest cells went first

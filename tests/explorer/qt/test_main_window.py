@@ -277,36 +277,44 @@ def _underlay_rect(view):
     return np.array([r.left(), r.right(), r.top(), r.bottom()])  # y-up view: top() is the smaller y
 
 
-def test_manifold_underlay_tiles_one_batched_decode_and_follows_the_view(window, qtbot, decode):
+def test_manifold_underlay_tiles_the_lattice_and_pans_decode_only_new_cells(window, qtbot, decode):
+    from explorer.core.underlay_cache import lattice_for_view
+
     view, svc = window.view, window.service.service.lane("grid")
-    d0, r0 = svc.decoded, svc.replaced
-    with qtbot.waitSignal(window.underlayShown, timeout=WAIT_MS) as shown:
+    requests = []
+    orig = window.service.request
+    window.service.request = lambda z, channel, **k: requests.append((channel, len(z))) or orig(z, channel, **k)
+    with qtbot.waitSignal(window.underlayShown, timeout=WAIT_MS):
         window.set_underlay(True)
-    res = shown.args[0]
-    assert svc.wait_idle(5)
-    qtbot.wait(50)
-    assert (svc.decoded - d0, svc.replaced - r0) == (1, 0), "one render must be one grid request"
-    grid = res.meta
-    assert grid == latent.grid_for_view(*view.view_rect(), window.density.value())
-    assert grid.nx * grid.ny > 1 and res.z.shape == (grid.nx * grid.ny, 2)
+    lat = lattice_for_view(*view.view_rect(), window.density.value())
+    grid = lat.grid()
+    assert grid.nx * grid.ny > 1
+    assert ("grid", grid.nx * grid.ny) in requests, requests  # every cell, in one batch
     assert view.underlay.isVisible()
     np.testing.assert_allclose(view.underlay.image, latent.tile(decode(grid.centres()), grid), rtol=0, atol=1e-5)
-    np.testing.assert_allclose(_underlay_rect(view), view.view_rect(), rtol=0, atol=1e-6)
+    x0, x1, y0, y1 = _underlay_rect(view)
+    vx0, vx1, vy0, vy1 = view.view_rect()
+    assert x0 <= vx0 and x1 >= vx1 and y0 <= vy0 and y1 >= vy1, "the mosaic covers the view"
+    np.testing.assert_allclose([x0, x1, y0, y1], [grid.x0, grid.x1, grid.y0, grid.y1], atol=1e-9)
 
-    # pan: the underlay is rendered again, once, for the new view
-    x0, x1, _, _ = view.view_rect()
-    d1 = svc.decoded
-    with qtbot.waitSignal(window.underlayShown, timeout=WAIT_MS) as shown2:
-        view.vb.translateBy(x=0.3 * (x1 - x0))
+    # pan by 30 %: the cells already decoded are reused; only the new ones are requested, once
+    requests.clear()
+    with qtbot.waitSignal(window.underlayShown, timeout=WAIT_MS):
+        view.vb.translateBy(x=0.3 * (vx1 - vx0))
     assert svc.wait_idle(5)
     qtbot.wait(200)  # longer than the re-render debounce: no second render may follow
-    assert svc.decoded - d1 == 1
-    grid2 = shown2.args[0].meta
-    # (new tick labels may change the axis width, and the locked aspect then the range: compare with the view)
-    assert grid2 == latent.grid_for_view(*view.view_rect(), window.density.value())
-    assert grid2.x0 > grid.x0 + 0.2 * (x1 - x0)
-    np.testing.assert_allclose(_underlay_rect(view), view.view_rect(), rtol=0, atol=1e-6)
+    lat2 = lattice_for_view(*view.view_rect(), window.density.value())
+    new = len(set(lat2.keys()) - set(lat.keys()))
+    assert [r for r in requests if r[0] == "grid"] == [("grid", new)] and 0 < new < len(lat2.keys())
+    grid2 = lat2.grid()
     np.testing.assert_allclose(view.underlay.image, latent.tile(decode(grid2.centres()), grid2), rtol=0, atol=1e-5)
+
+    # and back: everything is cached, nothing is decoded
+    requests.clear()
+    with qtbot.waitSignal(window.underlayShown, timeout=WAIT_MS):
+        view.vb.translateBy(x=-0.3 * (vx1 - vx0))
+    qtbot.wait(200)
+    assert [r for r in requests if r[0].startswith("grid")] == []
 
     # toggling off (the toolbar action) hides it
     window.act_underlay.trigger()
