@@ -281,6 +281,8 @@ class MainWindow(QMainWindow):
             self.show_error(str(e))
             return False
         self.statusBar().showMessage(" ".join(notes) or f"opened scene {path}", 8000)
+        self.settings.add_recent(path, "scenes")
+        self._fill_recent()
         return True
 
     # ---------------------------------------------------------------- files
@@ -418,11 +420,13 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- quit
 
     def _fill_recent(self) -> None:
-        """File > Recent models: the last models opened (that still exist)."""
-        self.recent_menu.clear()
-        for path in self.settings.recent():
-            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_model(p)).setToolTip(path)
-        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
+        """File > Recent models / Recent scenes: the last ones opened (that still exist)."""
+        for menu, kind, open_ in ((self.recent_menu, "models", self.open_model),
+                                  (self.recent_scenes_menu, "scenes", self.open_scene)):
+            menu.clear()
+            for path in self.settings.recent(kind):
+                menu.addAction(Path(path).name, lambda p=path, f=open_: f(p)).setToolTip(path)
+            menu.setEnabled(not menu.isEmpty())
 
     def closeEvent(self, ev) -> None:
         if not self._closed and self.remember:

@@ -47,6 +47,7 @@ def build(w) -> None:
     for a in (w.act_open, w.act_open_data, w.act_open_scene, w.act_save_scene):
         f.addAction(a)
     w.recent_menu = f.addMenu("Recent &models")
+    w.recent_scenes_menu = f.addMenu("Recent s&cenes")
     f.addSeparator()
     f.addAction(w.act_quit)
     v = m.addMenu("&View")

@@ -15,8 +15,10 @@ def _open(qtbot, checkpoint):
     return win
 
 
-def test_geometry_palette_and_recent_models_are_remembered(qtbot, checkpoint):
+def test_geometry_palette_and_recent_models_are_remembered(qtbot, checkpoint, tmp_path):
     win = _open(qtbot, checkpoint)
+    scene = tmp_path / "talk.json"
+    assert win.save_scene(str(scene)) and win.open_scene(str(scene))
     win.resize(700, 560)  # inside the offscreen platform's 800x800 screen (restoreGeometry keeps windows on screen)
     win.state.palette = "colour-blind safe"
     qtbot.wait(50)
@@ -26,6 +28,8 @@ def test_geometry_palette_and_recent_models_are_remembered(qtbot, checkpoint):
     assert again.state.palette == "colour-blind safe" and again.act_palette.isChecked()
     assert again.settings.recent() == [str(checkpoint.resolve())]
     assert [a.text() for a in again.recent_menu.actions()] == [checkpoint.name]
+    assert again.settings.recent("scenes") == [str(scene.resolve())]
+    assert [a.text() for a in again.recent_scenes_menu.actions()] == ["talk.json"]
     again.close()
 
 
