@@ -17,6 +17,7 @@ from PySide6.QtCore import QByteArray, QSettings
 from explorer.core.palettes import PALETTES
 
 MAX_RECENT = 8
+GEOMETRY_MAGIC = bytes.fromhex("01d9d0cb")  # QWidget::saveGeometry's magic number
 
 
 def settings_path() -> Path:
@@ -45,7 +46,9 @@ class Settings:
         """Geometry, dock layout and palette, each only if it reads back as valid."""
         geo, docks = self.q.value("window/geometry"), self.q.value("window/docks")
         if geo is not None and not (isinstance(geo, QByteArray) and window.restoreGeometry(geo)):
-            self._warn("window geometry")
+            # a real geometry that does not fit this screen setup is skipped quietly; anything else is garbage
+            if not (isinstance(geo, QByteArray) and bytes(geo[:4]) == GEOMETRY_MAGIC):
+                self._warn("window geometry")
         if docks is not None and not (isinstance(docks, QByteArray) and window.restoreState(docks)):
             self._warn("dock layout")
         palette = self.q.value("view/palette")
