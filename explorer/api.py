@@ -99,7 +99,8 @@ class Explorer:
 
     @property
     def dataset(self):
-        """The dataset shown: ``.images`` (N, C, H, W), ``.labels``, ``.label_names``."""
+        """The dataset shown: ``.images`` (N, C, H, W; uint8 0..255 for 8-bit data, else float32 in
+        [0, 1]), ``.display_image(i)`` (float32 in [0, 1]), ``.labels``, ``.label_names``."""
         return self.state.session
 
     @property

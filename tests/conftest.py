@@ -3,7 +3,7 @@
 - Qt runs on the ``offscreen`` platform unless the caller chose one (set before Qt is imported).
 - The ``qapp`` fixture builds the QApplication the way the app does (``explorer.qt.app.make_app``:
   row-major images, fixed colours), so widgets under test look and map pixels as in the real app.
-- ``own_settings``: every test gets its own settings file (QSettings), never the user's.
+- ``own_settings``: every test gets its own settings file (QSettings) and cache folder, never the user's.
 - A leak check in the napari style for the widget tests (``tests/explorer/qt``): a test fails if it
   leaves a worker thread (or any non-daemon thread) running, or a top-level widget alive.
 """
@@ -29,6 +29,8 @@ def own_settings(tmp_path, monkeypatch):
     """Each test (and each app it starts in a subprocess) reads and writes its own settings file,
     never the user's."""
     monkeypatch.setenv("LATENT_EXPLORER_SETTINGS", str(tmp_path / "settings.ini"))
+    # and its own cache folder (downloads, encoded means), so no test reads what another one wrote
+    monkeypatch.setenv("LATENT_EXPLORER_CACHE", str(tmp_path / "cache"))
     # a dataset download that a test did not arrange goes to a closed port on loopback, never out
     monkeypatch.setenv("LATENT_EXPLORER_MIRROR", "http://127.0.0.1:9/")
 

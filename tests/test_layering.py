@@ -30,3 +30,11 @@ def test_import_linter_contracts_kept():
 def test_ruff_passes():
     r = subprocess.run([_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_the_gui_does_not_import_torch_before_its_window_shows():
+    """The window comes up first; torch is imported by the open worker (time to first window < 1 s)."""
+    code = ("import sys, explorer.qt.app, explorer.qt.main_window, explorer.core.session; "
+            "sys.exit('torch imported' if 'torch' in sys.modules else 0)")
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from safetensors.torch import save as st_save_bytes
 
@@ -102,10 +103,12 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> V
     with _open(path) as (reader, meta, cfg):
         tensors = {}
         for name in reader.tensors:  # every name was checked against the config: reads only the model's size
-            t = torch.from_numpy(reader.tensor(name))
-            if not torch.isfinite(t).all():
+            array = reader.tensor(name)
+            # numpy, not torch.isfinite: the same answer, but no OpenMP team per tensor (0.23 s for the
+            # bundled model on a busy 2-core machine, against 1 ms)
+            if not np.isfinite(array).all():
                 raise CheckpointError(f"{path}: weight {name!r} contains NaN or infinite values.")
-            tensors[name] = t
+            tensors[name] = torch.from_numpy(array)
     model = build_model(cfg)
     model.load_state_dict(tensors, strict=True)
     model.metadata = meta

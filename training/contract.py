@@ -14,9 +14,10 @@ Every model kind offers the same three things, so the explorer never asks which 
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import torch
+if TYPE_CHECKING:  # annotations only: importing the contract must not import torch (the GUI imports it)
+    import torch
 
 
 @runtime_checkable

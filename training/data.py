@@ -34,6 +34,7 @@ from training.synthetic import SYNTHETIC_NAMES, synthetic_shapes
 
 __all__ = [
     "Dataset", "DatasetError", "DatasetWarning", "cache_dir", "dataset_names", "fetch", "load_dataset", "read_idx",
+    "to_unit_float",
 ]
 
 SPLITS = ("train", "test", "all")
@@ -98,7 +99,7 @@ class Dataset:
 
     name: str               # as load_dataset understands it: "fashion-mnist", "npz:/abs/x.npz"
     split: str              # "train" | "test" | "all"
-    images: np.ndarray      # (N, C, H, W) float32 in [0, 1], C-contiguous
+    images: np.ndarray      # (N, C, H, W) float32 in [0, 1], C-contiguous (uint8 0..255 if asked for)
     labels: np.ndarray      # (N,) int64 in 0..K-1
     label_names: list[str]  # K names
     source: str             # where the data came from (path), for checkpoint metadata
@@ -138,6 +139,7 @@ def load_dataset(
     mirrors: list[str] | None = None,
     hashes: dict[str, str] | None = None,
     n: int | None = None,
+    uint8: bool = False,
 ) -> Dataset:
     """Load one split of a dataset as float32 (N, C, H, W) images in [0, 1].
 
@@ -153,6 +155,9 @@ def load_dataset(
         mirrors: base URLs to download from instead of `MIRRORS[name]`.
         hashes: file name -> SHA-256 to check downloads against instead of `SHA256[name]`.
         n: synthetic only: how many images (default 3000 train, 600 test).
+        uint8: keep pixels stored as integers 0..255 as uint8 (N, C, H, W), a quarter of the memory
+            (the explorer's choice); `to_unit_float` turns them into the float images exactly. Float
+            sources, and images that are resized or turned grey from colour, stay float32.
 
     Raises:
         DatasetError: unknown name or split, data not found, or a malformed file.
@@ -163,7 +168,9 @@ def load_dataset(
     if n is not None and key != "synthetic":
         raise DatasetError(f"n= only applies to the synthetic dataset, not to {name!r}.")
     if colon and key == "folder":
-        return _load_folder(_user_path(arg, name), split, image_size, grayscale)
+        dataset = _load_folder(_user_path(arg, name), split, image_size, grayscale)
+        dataset.images = _pixels_out(dataset.images, uint8)
+        return dataset
     if colon and key == "npz":
         dataset = _load_npz(_user_path(arg, name), split)
     elif not colon and key in ("mnist", "fashion-mnist"):
@@ -174,7 +181,7 @@ def load_dataset(
         dataset = _load_synthetic(split, n)
     else:
         raise DatasetError(_unknown_name_message(name))
-    dataset.images = _adjust_images(dataset.images, image_size, grayscale)
+    dataset.images = _pixels_out(_adjust_images(dataset.images, image_size, grayscale), uint8)
     return dataset
 
 
@@ -219,7 +226,7 @@ def _load_idx_dataset(name, split, data_dir, download, progress, mirrors, hashes
         folders.append(str(image_file.parent))
     return Dataset(
         name=name, split=split,
-        images=_to_unit_float(np.concatenate(images)[:, None]),
+        images=np.concatenate(images)[:, None],
         labels=np.concatenate(labels).astype(np.int64),
         label_names=list(LABEL_NAMES[name]),
         source=", ".join(dict.fromkeys(folders)),
@@ -373,7 +380,7 @@ def _load_npz(path: Path, split: str) -> Dataset:
     """x, y and optional label_names from a .npz; train / test from a fixed 85/15 split."""
     x, y, names = _read_npz(path)
     chosen = _split_indices(len(y), split, path)
-    return Dataset(name=f"npz:{path}", split=split, images=_to_unit_float(x[chosen]),
+    return Dataset(name=f"npz:{path}", split=split, images=x[chosen],
                    labels=y[chosen], label_names=names, source=str(path))
 
 
@@ -391,7 +398,7 @@ def _load_mnist_5k(split: str) -> Dataset:
                            "(set LATENT_EXPLORER_ASSETS to the folder that holds it).")
     x, y, names = _read_npz(path)
     chosen = {"train": slice(0, MNIST_5K_TRAIN), "test": slice(MNIST_5K_TRAIN, None), "all": slice(None)}[split]
-    return Dataset(name="mnist-5k", split=split, images=_to_unit_float(x[chosen]),
+    return Dataset(name="mnist-5k", split=split, images=x[chosen],
                    labels=y[chosen], label_names=names, source=str(path))
 
 
@@ -515,7 +522,7 @@ def _load_folder(root: Path, split: str, image_size, grayscale) -> Dataset:
     chosen = _split_indices(len(labels), split, root)
     if skipped:
         _warn_once(f"folder:{root}: skipped {skipped} files that are not readable images.")
-    return Dataset(name=f"folder:{root}", split=split, images=_to_unit_float(pixels[chosen]),
+    return Dataset(name=f"folder:{root}", split=split, images=pixels[chosen],
                    labels=np.asarray(labels, np.int64)[chosen],
                    label_names=[folder.name for folder in classes], source=str(root), skipped=skipped)
 
@@ -609,16 +616,29 @@ def _split_indices(count: int, split: str, path: Path) -> np.ndarray:
     return chosen
 
 
-def _to_unit_float(pixels: np.ndarray) -> np.ndarray:
-    """Integer 0..255 or float [0, 1] pixels -> C-contiguous float32 in [0, 1]."""
+def to_unit_float(pixels: np.ndarray) -> np.ndarray:
+    """Integer 0..255 or float [0, 1] pixels -> C-contiguous float32 in [0, 1] (a new array)."""
     images = np.array(pixels, dtype=np.float32, order="C")
     if pixels.dtype.kind in "iu":
         images /= 255
     return images
 
 
+def _pixels_out(images: np.ndarray, uint8: bool) -> np.ndarray:
+    """The images load_dataset returns: uint8 if asked for and integer, else float32 in [0, 1]."""
+    if uint8 and images.dtype.kind in "iu":
+        return np.ascontiguousarray(images, dtype=np.uint8)  # values were checked to be 0..255
+    return images if images.dtype == np.float32 and images.flags.c_contiguous else to_unit_float(images)
+
+
 def _adjust_images(images: np.ndarray, image_size: int | None, grayscale: bool | None) -> np.ndarray:
-    """Apply grayscale (True: 1 channel, False: 3 channels) and image_size to (N, C, H, W)."""
+    """Apply grayscale (True: 1 channel, False: 3 channels) and image_size to (N, C, H, W).
+
+    Integer pixels stay integer unless the luma mix or the resize needs floats."""
+    needs_float = (grayscale is True and images.shape[1] == 3) or (
+        image_size is not None and images.shape[2:] != (image_size, image_size))
+    if needs_float:
+        images = to_unit_float(images)
     if grayscale is True and images.shape[1] == 3:
         luma = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as Pillow's "L"
         images = np.clip(np.einsum("nchw,c->nhw", images, luma)[:, None], 0, 1)
@@ -626,7 +646,7 @@ def _adjust_images(images: np.ndarray, image_size: int | None, grayscale: bool |
         images = _resize(images, image_size)
     if grayscale is False and images.shape[1] == 1:
         images = np.repeat(images, 3, axis=1)
-    return np.ascontiguousarray(images, dtype=np.float32)
+    return np.ascontiguousarray(images)
 
 
 def _resize(images: np.ndarray, size: int) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 
 from explorer.core.decode_service import to_display
 from explorer.core.latent import NearestIndex
+from explorer.core.means_cache import MeansCache, cache_key
 from training.contract import LatentModel
 from training.errors import UserError
 
@@ -39,6 +40,15 @@ def default_model_path() -> Path:
     return ASSETS / DEFAULT_MODEL
 
 
+def unit_float(images: np.ndarray) -> np.ndarray:
+    """uint8 0..255 -> float32 in [0, 1], exactly as training.data.to_unit_float; floats as they are."""
+    if images.dtype != np.uint8:
+        return images
+    out = images.astype(np.float32)
+    out /= 255
+    return out
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
@@ -51,13 +61,14 @@ class Session:
     metadata: dict[str, Any]
     config: dict[str, Any]
     dataset_name: str
-    images: np.ndarray  # (N, C, H, W) float32 in [0, 1]
+    images: np.ndarray  # (N, C, H, W) uint8 0..255 if the data is 8-bit, else float32 in [0, 1]
     labels: np.ndarray  # (N,) int64
     label_names: list[str]
     sha256: str
     split: str = "test"
     means: np.ndarray | None = None  # (N, 2) float32 after encoding
     index: NearestIndex | None = field(default=None, repr=False)
+    means_cached: bool = False  # the means came from the means cache, not from the encoder
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -68,8 +79,8 @@ class Session:
         return self.image_shape[0] == 3
 
     def display_image(self, i: int) -> np.ndarray:
-        """Dataset image i, row-major (H, W) or (H, W, 3) in [0, 1]."""
-        return to_display(self.images[i : i + 1])[0]
+        """Dataset image i, row-major (H, W) or (H, W, 3), float32 in [0, 1]."""
+        return to_display(unit_float(self.images[i : i + 1]))[0]
 
     def label_name(self, i: int) -> str:
         y = int(self.labels[i])
@@ -135,7 +146,8 @@ def load_data_for(model: Any, dataset: str | None = None, split: str | None = No
     c, h, w = model.config.image_shape
     try:
         ds = load_dataset(name, split or "test", data_dir=data_dir, image_size=h if h == w else None,
-                          grayscale=(c == 1), download=True, progress=_download_progress(progress, cancel))
+                          grayscale=(c == 1), download=True, progress=_download_progress(progress, cancel),
+                          uint8=True)  # a quarter of float32's memory; floats only per encoded batch
     except DatasetError as e:
         raise SessionError(str(e)) from None
     if tuple(ds.image_shape) != tuple(model.config.image_shape):
@@ -164,10 +176,13 @@ def open_session(
     cancel: threading.Event | None = None,
     batch_size: int = 2000,
     threads: int | None = None,
+    cache: MeansCache | None = None,
 ) -> Session:
-    """Load model and data, encode the means. Runs on a background thread; reports progress.
+    """Load model and data, encode the means (or take them from the means cache). Runs on a
+    background thread; reports progress.
 
-    ``threads``: OpenMP threads for this (the calling) thread's torch work."""
+    ``threads``: OpenMP threads for this (the calling) thread's torch work. ``cache``: where encoded
+    means are looked up and stored (default: the per-user cache folder, explorer.core.means_cache)."""
     path = Path(path)
     if threads is not None:
         import torch
@@ -180,13 +195,20 @@ def open_session(
     ds = load_data_for(model, dataset, split, data_dir, progress=say, cancel=cancel)
     s = Session(path, model, model.metadata, model.config.to_dict(), ds.name, ds.images, ds.labels,
                 list(ds.label_names), file_sha256(path), split=ds.split)
-    s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size)
+    cache = cache if cache is not None else MeansCache()
+    key = cache_key(s.sha256, s.dataset_name, s.split, s.images, s.labels)
+    s.means = cache.load(key, len(s.labels))
+    s.means_cached = s.means is not None
+    if s.means is None:
+        s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size)
+        cache.store(key, s.means)
     s.index = NearestIndex(s.means, s.labels)
     return s
 
 
 def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
                  cancel: threading.Event | None = None, batch_size: int = 2000) -> np.ndarray:
+    """Means (N, 2) of images (N, C, H, W), uint8 0..255 or float32 in [0, 1], in batches."""
     import torch
 
     n = len(images)
@@ -195,7 +217,7 @@ def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], 
         for i in range(0, n, batch_size):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            x = torch.from_numpy(images[i : i + batch_size])
+            x = torch.from_numpy(unit_float(images[i : i + batch_size]))  # floats for one batch only
             out[i : i + len(x)] = model.encode(x)[0].numpy()
             if progress:
                 progress(min(i + batch_size, n), n)

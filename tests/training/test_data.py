@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from training import data
-from training.data import Dataset, DatasetError, cache_dir, fetch, load_dataset, read_idx
+from training.data import Dataset, DatasetError, cache_dir, fetch, load_dataset, read_idx, to_unit_float
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -428,6 +428,24 @@ def test_npz_grey_uint8_with_default_label_names(tmp_path):
     assert np.array_equal(dataset.images[:, 0], x / np.float32(255))
     assert dataset.label_names == ["0", "1", "2"] and dataset.labels.dtype == np.int64
     assert dataset.name == f"npz:{path}" and dataset.source == str(path)
+
+
+def test_uint8_option_keeps_8_bit_pixels_and_to_unit_float_gives_the_float_images(tmp_path):
+    x = np.random.default_rng(2).integers(0, 256, (12, 3, 6, 6), dtype=np.uint8)
+    path = save_npz(tmp_path / "rgb8.npz", x=x, y=np.arange(12) % 2)
+
+    floats = load_dataset(f"npz:{path}", "all")
+    eight = load_dataset(f"npz:{path}", "all", uint8=True)
+    assert eight.images.dtype == np.uint8 and np.array_equal(eight.images, x) and eight.images.flags.c_contiguous
+    assert np.array_equal(to_unit_float(eight.images), floats.images)
+    rgb = load_dataset(f"npz:{path}", "all", uint8=True, grayscale=False)  # already colour: stays uint8
+    assert rgb.images.dtype == np.uint8
+    grey = load_dataset(f"npz:{path}", "all", uint8=True, grayscale=True)  # the luma mix needs floats
+    assert grey.images.dtype == np.float32
+    assert np.array_equal(grey.images, load_dataset(f"npz:{path}", "all", grayscale=True).images)
+    resized = load_dataset(f"npz:{path}", "all", uint8=True, image_size=8)
+    assert resized.images.dtype == np.float32 and resized.images.shape == (12, 3, 8, 8)
+    assert load_dataset("synthetic", "test", uint8=True).images.dtype == np.float32  # a float source
 
 
 @pytest.mark.parametrize("layout", ["NHWC", "NCHW"])

@@ -1,0 +1,132 @@
+"""Start-up as a user sees it: time to first window and to interactive, with a cold and a warm means
+cache, and the app's memory (RSS) with 70,000 Fashion-MNIST images.
+
+    QT_QPA_PLATFORM=offscreen python benchmarks/startup.py --repeats 3
+
+Each run is the real ``latent-explorer`` command in a subprocess with LATENT_EXPLORER_STARTUP_PROBE=1
+(explorer/qt/app.py prints the wall time at the first event-loop turn after ``win.show()`` and at the
+first decoded image, then quits). The clock runs from just before ``Popen``. "Cold" runs get a fresh,
+empty LATENT_EXPLORER_CACHE folder (the means are encoded, then cached); "warm" runs share one folder
+that a first, uncounted run filled. RSS is read from /proc/PID/status (VmRSS, and the peak VmHWM) the
+moment the probe reports the first image, with ``--dataset fashion-mnist --split all`` (70,000 images).
+``--exe`` runs another command, e.g. a baseline checkout: ``--exe "env PYTHONPATH=/tmp/base python -m explorer"``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--repeats", type=int, default=3, help="runs per row (median reported)")
+    p.add_argument("--exe", default=None, help="the latent-explorer command, split like a shell would "
+                   "(default: the one next to this Python)")
+    p.add_argument("--model", default=None, help="a model file (default: the bundled model)")
+    p.add_argument("--rss-data-dir", default="/usr/share/datasets/fashion-mnist",
+                   help="folder with the Fashion-MNIST IDX files for the 70,000-image run ('' to skip it)")
+    p.add_argument("--timeout", type=float, default=600.0)
+    return p.parse_args(argv)
+
+
+def _status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of a process, in bytes."""
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+def run_once(cmd: list[str], cache: Path, timeout: float) -> dict:
+    env = dict(os.environ, LATENT_EXPLORER_STARTUP_PROBE="1", QT_QPA_PLATFORM="offscreen",
+               LATENT_EXPLORER_CACHE=str(cache))
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    got: dict = {}
+    tail: list[str] = []
+    killer = threading.Timer(timeout, p.kill)  # a hung start-up ends as a failed run
+    killer.start()
+    for line in p.stderr:  # the probe's lines, as they come
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "startup-probe":
+            got[parts[1]] = float(parts[2]) - t0
+            if parts[1] == "interactive":
+                got.update(_status(p.pid))
+        else:
+            tail = (tail + [line])[-20:]
+    p.wait()
+    killer.cancel()
+    if p.returncode != 0 or "interactive" not in got or "shown" not in got:
+        raise SystemExit(f"{shlex.join(cmd)} exited {p.returncode} without the probe lines:\n{''.join(tail)}")
+    return got
+
+
+def series(cmd: list[str], repeats: int, timeout: float, warm: bool) -> list[dict]:
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="startup-bench-") as shared:
+        if warm:
+            run_once(cmd, Path(shared), timeout)  # fills the means cache; not counted
+        for i in range(repeats):
+            cache = Path(shared) if warm else Path(shared) / f"cold-{i}"
+            runs.append(run_once(cmd, cache, timeout))
+    return runs
+
+
+def fmt(runs: list[dict], key: str) -> str:
+    values = [r[key] for r in runs]
+    return f"{statistics.median(values):.2f} s ({', '.join(f'{v:.2f}' for v in values)})"
+
+
+def mb(runs: list[dict], key: str) -> str:
+    return f"{statistics.median(r[key] for r in runs) / 2**20:.0f} MB"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    exe = shutil.which("latent-explorer", path=str(Path(sys.executable).parent)) or "latent-explorer"
+    base = (shlex.split(args.exe) if args.exe else [exe]) + ([args.model] if args.model else [])
+    load_start = os.getloadavg()
+    rows = []
+    for name, warm in (("cold", False), ("warm", True)):
+        print(f"{name} means cache ...", file=sys.stderr, flush=True)
+        runs = series(base, args.repeats, args.timeout, warm)
+        rows.append((f"time to first window, {name} means cache", "< 1 s", fmt(runs, "shown")))
+        rows.append((f"time to interactive, {name} means cache", "< 2 s", fmt(runs, "interactive")))
+    big = None
+    if args.rss_data_dir:
+        big = base + ["--dataset", "fashion-mnist", "--split", "all", "--data-dir", args.rss_data_dir]
+        for name, warm in (("cold", False), ("warm", True)):
+            print(f"70,000 images, {name} means cache ...", file=sys.stderr, flush=True)
+            runs = series(big, args.repeats, args.timeout, warm)
+            rows.append((f"RSS at first image, 70,000 images, {name} cache", "< 600 MB",
+                         f"{mb(runs, 'VmRSS')} (peak {mb(runs, 'VmHWM')}); interactive after {fmt(runs, 'interactive')}"))
+    load_end = os.getloadavg()
+    print(f"{os.cpu_count()} CPUs, load average {load_start[0]:.1f} at start, {load_end[0]:.1f} at end; "
+          f"Python {platform.python_version()}, torch {version('torch')}, PySide6 {version('PySide6')}")
+    print(f"command: LATENT_EXPLORER_STARTUP_PROBE=1 QT_QPA_PLATFORM=offscreen {shlex.join(base)}"
+          + (f"; 70,000 images: {shlex.join(big)}" if big else ""))
+    print("\n| metric | goal | median (each run) |\n|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""A per-user cache of encoded means, so a model opens without encoding its dataset again. Qt-free.
+
+One ``.npy`` file per key: the model file's SHA-256, the dataset's name and split, and a SHA-256 of
+the exact pixels and labels the model sees (so image size, colour, data folder and a changed data
+file all make a new key). The folder is ``$LATENT_EXPLORER_CACHE/means`` if that is set (as for
+downloads, training.download.cache_dir), else ``platformdirs.user_cache_dir("latent-explorer")/means``.
+
+The cache is an optimisation and never a source of errors: a file that is missing, unreadable,
+pickled, of the wrong shape or dtype, or holding non-finite values is ignored (and then rewritten);
+a write that fails (read-only folder, full disk) is skipped. Files are written atomically
+(training.fileio.atomic_write) and read with ``allow_pickle=False``; the oldest files beyond
+``MAX_FILES`` are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from training.fileio import SaveError, atomic_write
+
+VERSION = 1  # bump when the meaning of a cached file changes
+MAX_FILES = 32  # newest kept; 10,000 means are 80 kB, 1,000,000 are 8 MB
+HEADER_SLACK = 4096  # bytes a .npy header may take beyond the data
+
+
+def cache_folder() -> Path:
+    """Where the means are cached (not created here)."""
+    override = os.environ.get("LATENT_EXPLORER_CACHE")
+    if override:
+        return Path(override).expanduser() / "means"
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("latent-explorer")) / "means"
+
+
+def data_digest(images: np.ndarray, labels: np.ndarray) -> str:
+    """SHA-256 of the pixels (dtype, shape and bytes) and labels: what the encoder is given."""
+    h = hashlib.sha256()
+    for array in (images, labels):
+        array = np.ascontiguousarray(array)
+        h.update(f"{array.dtype.str}{array.shape};".encode())
+        h.update(memoryview(array).cast("B"))
+    return h.hexdigest()
+
+
+def cache_key(model_sha256: str, dataset: str, split: str, images: np.ndarray, labels: np.ndarray) -> str:
+    parts = {"v": VERSION, "model": model_sha256, "dataset": dataset, "split": split,
+             "data": data_digest(images, labels)}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+class MeansCache:
+    """``load(key, n)`` -> the cached (n, 2) float32 means or None; ``store(key, means)``.
+
+    ``hits`` / ``misses`` / ``writes`` count what happened (for tests and benchmarks)."""
+
+    def __init__(self, folder: str | os.PathLike | None = None):
+        self.folder = Path(folder) if folder is not None else cache_folder()
+        self.hits = self.misses = self.writes = 0
+
+    def path(self, key: str) -> Path:
+        return self.folder / f"{key}.npy"
+
+    def load(self, key: str, n: int) -> np.ndarray | None:
+        means = _read_means(self.path(key), n)
+        if means is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        try:
+            os.utime(self.path(key))  # recently used: kept when older files are pruned
+        except OSError:
+            pass
+        return means
+
+    def store(self, key: str, means: np.ndarray) -> bool:
+        """Write the means; False (and nothing raised) if the folder cannot take them."""
+        buf = io.BytesIO()
+        np.save(buf, np.ascontiguousarray(means, np.float32), allow_pickle=False)
+        try:
+            atomic_write(self.path(key), buf.getbuffer())
+        except SaveError:
+            return False
+        self.writes += 1
+        self._prune()
+        return True
+
+    def _prune(self) -> None:
+        try:
+            files = sorted(self.folder.glob("*.npy"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+            for old in files[MAX_FILES:]:
+                old.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _read_means(path: Path, n: int) -> np.ndarray | None:
+    """The means in ``path`` if it holds exactly (n, 2) finite float32 values, else None."""
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size > n * 8 + HEADER_SLACK:  # never read more than n means' worth
+                return None
+            means = np.load(f, allow_pickle=False)
+    except (OSError, ValueError, EOFError):  # missing, unreadable, truncated, pickled, not a .npy
+        return None
+    if not isinstance(means, np.ndarray) or means.dtype != np.float32 or means.shape != (n, 2):
+        return None
+    if not np.isfinite(means).all():
+        return None
+    return np.ascontiguousarray(means)
