@@ -119,7 +119,7 @@ def main(argv=None) -> int:
                          f"{mb(runs, 'VmRSS')} (peak {mb(runs, 'VmHWM')}); interactive after {fmt(runs, 'interactive')}"))
     load_end = os.getloadavg()
     print(f"{os.cpu_count()} CPUs, load average {load_start[0]:.1f} at start, {load_end[0]:.1f} at end; "
-          f"Python {platform.python_version()}, torch {version('torch')}, PySide6 {version('PySide6')}")
+          f"Python {platform.python_version()}, torch {version('torch')}, PySide6 {version('PySide6-Essentials')}")
     print(f"command: LATENT_EXPLORER_STARTUP_PROBE=1 QT_QPA_PLATFORM=offscreen {shlex.join(base)}"
           + (f"; 70,000 images: {shlex.join(big)}" if big else ""))
     print("\n| metric | goal | median (each run) |\n|---|---|---|")

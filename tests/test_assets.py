@@ -51,3 +51,18 @@ def test_default_model_shows_the_bundled_test_split():
     ds = load_data_for(model)
     assert len(ds.labels) == 10_000 and ds.images.shape[1:] == (1, 28, 28)
     assert str(ASSETS / "fashion-mnist") in ds.source
+
+
+def test_default_model_opens_with_its_shipped_means(monkeypatch):
+    """assets/means holds the default model's test means (assets/make_means.py): a first start, with
+    an empty cache, takes them instead of encoding, and they are what the encoder gives."""
+    import numpy as np
+
+    import explorer.core.session as session
+    from explorer.core.means_cache import MeansCache
+
+    s = session.open_session(session.default_model_path())  # the user's cache is this test's empty folder
+    assert s.means_cached, "assets/means is stale or missing: run python assets/make_means.py"
+    assert not list(MeansCache().folder.glob("*.npy"))  # nothing written: the shipped file was enough
+    fresh = session.encode_means(s.model, s.images)
+    np.testing.assert_allclose(s.means, fresh, atol=1e-4)

@@ -10,6 +10,9 @@ pickled, of the wrong shape or dtype, or holding non-finite values is ignored (a
 a write that fails (read-only folder, full disk) is skipped. Files are written atomically
 (training.fileio.atomic_write) and read with ``allow_pickle=False``; the oldest files beyond
 ``MAX_FILES`` are removed.
+
+A read-only ``bundled`` folder (``assets/means``: the bundled model's test means, made by
+``assets/make_means.py``) is looked in after the user's folder, so even a first start skips encoding.
 """
 
 from __future__ import annotations
@@ -60,8 +63,9 @@ class MeansCache:
 
     ``hits`` / ``misses`` / ``writes`` count what happened (for tests and benchmarks)."""
 
-    def __init__(self, folder: str | os.PathLike | None = None):
+    def __init__(self, folder: str | os.PathLike | None = None, bundled: str | os.PathLike | None = None):
         self.folder = Path(folder) if folder is not None else cache_folder()
+        self.bundled = Path(bundled) if bundled is not None else None  # read only
         self.hits = self.misses = self.writes = 0
 
     def path(self, key: str) -> Path:
@@ -69,14 +73,17 @@ class MeansCache:
 
     def load(self, key: str, n: int) -> np.ndarray | None:
         means = _read_means(self.path(key), n)
+        if means is not None:
+            try:
+                os.utime(self.path(key))  # recently used: kept when older files are pruned
+            except OSError:
+                pass
+        elif self.bundled is not None:
+            means = _read_means(self.bundled / f"{key}.npy", n)
         if means is None:
             self.misses += 1
             return None
         self.hits += 1
-        try:
-            os.utime(self.path(key))  # recently used: kept when older files are pruned
-        except OSError:
-            pass
         return means
 
     def store(self, key: str, means: np.ndarray) -> bool:

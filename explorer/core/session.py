@@ -182,7 +182,8 @@ def open_session(
     background thread; reports progress.
 
     ``threads``: OpenMP threads for this (the calling) thread's torch work. ``cache``: where encoded
-    means are looked up and stored (default: the per-user cache folder, explorer.core.means_cache)."""
+    means are looked up and stored (default: the per-user cache folder, then the bundled means in
+    assets/means; explorer.core.means_cache)."""
     path = Path(path)
     if threads is not None:
         import torch
@@ -195,7 +196,7 @@ def open_session(
     ds = load_data_for(model, dataset, split, data_dir, progress=say, cancel=cancel)
     s = Session(path, model, model.metadata, model.config.to_dict(), ds.name, ds.images, ds.labels,
                 list(ds.label_names), file_sha256(path), split=ds.split)
-    cache = cache if cache is not None else MeansCache()
+    cache = cache if cache is not None else MeansCache(bundled=ASSETS / "means")
     key = cache_key(s.sha256, s.dataset_name, s.split, s.images, s.labels)
     s.means = cache.load(key, len(s.labels))
     s.means_cached = s.means is not None

@@ -222,3 +222,19 @@ def test_resized_images_are_float(tmp_path, save_checkpoint, npz_data):
     s = _open(save_checkpoint(image_shape=(1, 32, 32)), npz_data, MeansCache(tmp_path / "means"))
     assert s.images.dtype == np.float32 and s.images.shape == (N, 1, 32, 32)
     assert 0 <= s.display_image(0).min() and s.display_image(0).max() <= 1
+
+
+def test_bundled_means_are_read_after_the_users_and_never_written(tmp_path):
+    bundled = tmp_path / "bundled"
+    bundled.mkdir()
+    key = "ab" * 32
+    np.save(bundled / f"{key}.npy", np.full((5, 2), 7, np.float32))
+    cache = MeansCache(tmp_path / "mine", bundled=bundled)
+    np.testing.assert_array_equal(cache.load(key, 5), np.full((5, 2), 7))
+    assert cache.hits == 1 and not (tmp_path / "mine").exists()
+    assert cache.load(key, 6) is None  # another count of images: not these means
+    cache.store(key, np.full((5, 2), 1, np.float32))  # the user's own file wins from then on
+    np.testing.assert_array_equal(cache.load(key, 5), np.full((5, 2), 1))
+    np.testing.assert_array_equal(np.load(bundled / f"{key}.npy"), np.full((5, 2), 7))
+    (bundled / f"{key}.npy").write_bytes(b"not numpy")
+    assert MeansCache(tmp_path / "other", bundled=bundled).load(key, 5) is None
