@@ -5,9 +5,11 @@ cache, and the app's memory (RSS) with 70,000 Fashion-MNIST images.
 
 Each run is the real ``latent-explorer`` command in a subprocess with LATENT_EXPLORER_STARTUP_PROBE=1
 (explorer/qt/app.py prints the wall time at the first event-loop turn after ``win.show()`` and at the
-first decoded image, then quits). The clock runs from just before ``Popen``. "Cold" runs get a fresh,
-empty LATENT_EXPLORER_CACHE folder (the means are encoded, then cached); "warm" runs share one folder
-that a first, uncounted run filled. RSS is read from /proc/PID/status (VmRSS, and the peak VmHWM) the
+first decoded image, then quits). The clock runs from just before ``Popen``. Three cases: "encode" runs
+get a fresh, empty LATENT_EXPLORER_CACHE folder and an assets folder without the shipped means
+(assets/means), so the means are encoded (then cached); "first start" runs get a fresh, empty cache
+folder and the real assets (a new user: the bundled model's shipped means); "warm" runs share one
+cache folder that a first, uncounted run filled. RSS is read from /proc/PID/status (VmRSS, and the peak VmHWM) the
 moment the probe reports the first image, with ``--dataset fashion-mnist --split all`` (70,000 images).
 ``--exe`` runs another command, e.g. a baseline checkout: ``--exe "env PYTHONPATH=/tmp/base python -m explorer"``.
 """
@@ -54,9 +56,11 @@ def _status(pid: int) -> dict[str, int]:
     return out
 
 
-def run_once(cmd: list[str], cache: Path, timeout: float) -> dict:
+def run_once(cmd: list[str], cache: Path, timeout: float, assets: Path | None = None) -> dict:
     env = dict(os.environ, LATENT_EXPLORER_STARTUP_PROBE="1", QT_QPA_PLATFORM="offscreen",
                LATENT_EXPLORER_CACHE=str(cache))
+    if assets is not None:
+        env["LATENT_EXPLORER_ASSETS"] = str(assets)
     t0 = time.time()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     got: dict = {}
@@ -78,14 +82,26 @@ def run_once(cmd: list[str], cache: Path, timeout: float) -> dict:
     return got
 
 
-def series(cmd: list[str], repeats: int, timeout: float, warm: bool) -> list[dict]:
+def assets_without_means(folder: Path) -> Path:
+    """A copy of assets/ (symbolic links) without the shipped means."""
+    real = Path(__file__).resolve().parents[1] / "assets"
+    folder.mkdir()
+    for item in real.iterdir():
+        if item.name != "means":
+            (folder / item.name).symlink_to(item)
+    return folder
+
+
+def series(cmd: list[str], repeats: int, timeout: float, case: str) -> list[dict]:
+    """case: "encode", "first" (empty user cache) or "warm"."""
     runs = []
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as shared:
-        if warm:
+        assets = assets_without_means(Path(shared) / "assets") if case == "encode" else None
+        if case == "warm":
             run_once(cmd, Path(shared), timeout)  # fills the means cache; not counted
         for i in range(repeats):
-            cache = Path(shared) if warm else Path(shared) / f"cold-{i}"
-            runs.append(run_once(cmd, cache, timeout))
+            cache = Path(shared) if case == "warm" else Path(shared) / f"cold-{i}"
+            runs.append(run_once(cmd, cache, timeout, assets))
     return runs
 
 
@@ -104,18 +120,20 @@ def main(argv=None) -> int:
     base = (shlex.split(args.exe) if args.exe else [exe]) + ([args.model] if args.model else [])
     load_start = os.getloadavg()
     rows = []
-    for name, warm in (("cold", False), ("warm", True)):
-        print(f"{name} means cache ...", file=sys.stderr, flush=True)
-        runs = series(base, args.repeats, args.timeout, warm)
-        rows.append((f"time to first window, {name} means cache", "< 1 s", fmt(runs, "shown")))
-        rows.append((f"time to interactive, {name} means cache", "< 2 s", fmt(runs, "interactive")))
+    cases = (("encode", "no means cached (encoded at start)"), ("first", "first start (empty user cache)"),
+             ("warm", "warm means cache"))
+    for case, name in cases:
+        print(f"{name} ...", file=sys.stderr, flush=True)
+        runs = series(base, args.repeats, args.timeout, case)
+        rows.append((f"time to first window, {name}", "< 1 s", fmt(runs, "shown")))
+        rows.append((f"time to interactive, {name}", "< 2 s", fmt(runs, "interactive")))
     big = None
     if args.rss_data_dir:
         big = base + ["--dataset", "fashion-mnist", "--split", "all", "--data-dir", args.rss_data_dir]
-        for name, warm in (("cold", False), ("warm", True)):
-            print(f"70,000 images, {name} means cache ...", file=sys.stderr, flush=True)
-            runs = series(big, args.repeats, args.timeout, warm)
-            rows.append((f"RSS at first image, 70,000 images, {name} cache", "< 600 MB",
+        for case, name in (("encode", "means encoded"), ("warm", "warm means cache")):
+            print(f"70,000 images, {name} ...", file=sys.stderr, flush=True)
+            runs = series(big, args.repeats, args.timeout, case)
+            rows.append((f"RSS at first image, 70,000 images, {name}", "< 600 MB",
                          f"{mb(runs, 'VmRSS')} (peak {mb(runs, 'VmHWM')}); interactive after {fmt(runs, 'interactive')}"))
     load_end = os.getloadavg()
     print(f"{os.cpu_count()} CPUs, load average {load_start[0]:.1f} at start, {load_end[0]:.1f} at end; "
