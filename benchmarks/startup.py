@@ -11,7 +11,9 @@ get a fresh, empty LATENT_EXPLORER_CACHE folder and an assets folder without the
 folder and the real assets (a new user: the bundled model's shipped means); "warm" runs share one
 cache folder that a first, uncounted run filled. RSS is read from /proc/PID/status (VmRSS, and the peak VmHWM) the
 moment the probe reports the first image, with ``--dataset fashion-mnist --split all`` (70,000 images).
-``--exe`` runs another command, e.g. a baseline checkout: ``--exe "env PYTHONPATH=/tmp/base python -m explorer"``.
+``--baseline CMD`` also runs another command, e.g. a checkout of the previous commit
+(``--baseline "env PYTHONPATH=/tmp/base python -m explorer"``), interleaved run by run with this one
+(A B A B), so both see the same machine load.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3, help="runs per row (median reported)")
     p.add_argument("--exe", default=None, help="the latent-explorer command, split like a shell would "
                    "(default: the one next to this Python)")
+    p.add_argument("--baseline", default=None, help="a second command to compare with, run interleaved")
     p.add_argument("--model", default=None, help="a model file (default: the bundled model)")
     p.add_argument("--rss-data-dir", default="/usr/share/datasets/fashion-mnist",
                    help="folder with the Fashion-MNIST IDX files for the 70,000-image run ('' to skip it)")
@@ -92,16 +95,19 @@ def assets_without_means(folder: Path) -> Path:
     return folder
 
 
-def series(cmd: list[str], repeats: int, timeout: float, case: str) -> list[dict]:
-    """case: "encode", "first" (empty user cache) or "warm"."""
-    runs = []
+def series(cmds: dict[str, list[str]], repeats: int, timeout: float, case: str) -> dict[str, list[dict]]:
+    """Runs of each command, interleaved; case: "encode", "first" (empty user cache) or "warm"."""
+    runs: dict[str, list[dict]] = {name: [] for name in cmds}
     with tempfile.TemporaryDirectory(prefix="startup-bench-") as shared:
         assets = assets_without_means(Path(shared) / "assets") if case == "encode" else None
+        warm = {name: Path(shared) / f"warm-{name}" for name in cmds}
         if case == "warm":
-            run_once(cmd, Path(shared), timeout)  # fills the means cache; not counted
+            for name, cmd in cmds.items():
+                run_once(cmd, warm[name], timeout)  # fills the means cache; not counted
         for i in range(repeats):
-            cache = Path(shared) if case == "warm" else Path(shared) / f"cold-{i}"
-            runs.append(run_once(cmd, cache, timeout, assets))
+            for name, cmd in cmds.items():
+                cache = warm[name] if case == "warm" else Path(shared) / f"cold-{name}-{i}"
+                runs[name].append(run_once(cmd, cache, timeout, assets))
     return runs
 
 
@@ -117,30 +123,39 @@ def mb(runs: list[dict], key: str) -> str:
 def main(argv=None) -> int:
     args = parse_args(argv)
     exe = shutil.which("latent-explorer", path=str(Path(sys.executable).parent)) or "latent-explorer"
-    base = (shlex.split(args.exe) if args.exe else [exe]) + ([args.model] if args.model else [])
+    model = [args.model] if args.model else []
+    cmds = {"this": (shlex.split(args.exe) if args.exe else [exe]) + model}
+    if args.baseline:
+        cmds["baseline"] = shlex.split(args.baseline) + model
+    base = cmds["this"]
     load_start = os.getloadavg()
     rows = []
     cases = (("encode", "no means cached (encoded at start)"), ("first", "first start (empty user cache)"),
              ("warm", "warm means cache"))
     for case, name in cases:
         print(f"{name} ...", file=sys.stderr, flush=True)
-        runs = series(base, args.repeats, args.timeout, case)
-        rows.append((f"time to first window, {name}", "< 1 s", fmt(runs, "shown")))
-        rows.append((f"time to interactive, {name}", "< 2 s", fmt(runs, "interactive")))
+        runs = series(cmds, args.repeats, args.timeout, case)
+        for who in cmds:
+            rows.append((f"time to first window, {name}", who, "< 1 s", fmt(runs[who], "shown")))
+            rows.append((f"time to interactive, {name}", who, "< 2 s", fmt(runs[who], "interactive")))
     big = None
     if args.rss_data_dir:
-        big = base + ["--dataset", "fashion-mnist", "--split", "all", "--data-dir", args.rss_data_dir]
+        extra = ["--dataset", "fashion-mnist", "--split", "all", "--data-dir", args.rss_data_dir]
+        big = base + extra
         for case, name in (("encode", "means encoded"), ("warm", "warm means cache")):
             print(f"70,000 images, {name} ...", file=sys.stderr, flush=True)
-            runs = series(big, args.repeats, args.timeout, case)
-            rows.append((f"RSS at first image, 70,000 images, {name}", "< 600 MB",
-                         f"{mb(runs, 'VmRSS')} (peak {mb(runs, 'VmHWM')}); interactive after {fmt(runs, 'interactive')}"))
+            runs = series({who: cmd + extra for who, cmd in cmds.items()}, args.repeats, args.timeout, case)
+            for who in cmds:
+                rows.append((f"RSS at first image, 70,000 images, {name}", who, "< 600 MB",
+                             f"{mb(runs[who], 'VmRSS')} (peak {mb(runs[who], 'VmHWM')}); "
+                             f"interactive after {fmt(runs[who], 'interactive')}"))
     load_end = os.getloadavg()
     print(f"{os.cpu_count()} CPUs, load average {load_start[0]:.1f} at start, {load_end[0]:.1f} at end; "
           f"Python {platform.python_version()}, torch {version('torch')}, PySide6 {version('PySide6-Essentials')}")
     print(f"command: LATENT_EXPLORER_STARTUP_PROBE=1 QT_QPA_PLATFORM=offscreen {shlex.join(base)}"
-          + (f"; 70,000 images: {shlex.join(big)}" if big else ""))
-    print("\n| metric | goal | median (each run) |\n|---|---|---|")
+          + (f"; 70,000 images: {shlex.join(big)}" if big else "")
+          + (f"; baseline: {shlex.join(cmds['baseline'])}" if "baseline" in cmds else ""))
+    print("\n| metric | run | goal | median (each run) |\n|---|---|---|---|")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     return 0
