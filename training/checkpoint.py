@@ -2,11 +2,13 @@
 
 tensors: the model's state_dict, float32 only.
 ``__metadata__`` (str -> str): format = "latent-explorer", schema = "1", config (JSON), dataset (JSON),
-metrics (JSON), history (JSON), versions (JSON).
+metrics (JSON), history (JSON), versions (JSON), and, with training snapshots, snapshots (JSON list;
+their weights under the ``snapshot.<k>.`` key prefix, see training/snapshots.py).
 
 Loading checks, in order: size cap; header (read alone, bounded, structure and byte ranges);
 format; known schema; config values in range; exact key set; dtype; every shape against the config
--- all from the header, before any tensor is read -- then each tensor, finite. Each failure raises
+-- all from the header, before any tensor is read, for the main weights and every snapshot alike --
+then each tensor, finite. Each failure raises
 :class:`CheckpointError` with one sentence naming the file. Writing is atomic (training.fileio).
 """
 
@@ -24,10 +26,11 @@ import numpy as np
 import torch
 from safetensors.torch import save as st_save_bytes
 
+from training import snapshots as snap
 from training.errors import UserError
 from training.fileio import atomic_write
 from training.jsonlimits import JsonLimitError, load_json_bounded
-from training.models import VAE, ConfigError, ModelConfig, build_model
+from training.models import ConfigError, LatentModel, ModelConfig, build_model
 from training.safetensors_reader import SafetensorsReader, TensorInfo, short
 
 FORMAT = "latent-explorer"
@@ -41,21 +44,26 @@ class CheckpointError(UserError):
 
 
 def save(
-    model: VAE,
+    model: LatentModel,
     path: str | os.PathLike,
     *,
     dataset: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
     history: list[dict[str, Any]] | None = None,
     resume: dict[str, Any] | None = None,
+    snapshots: list[tuple[dict[str, Any], dict[str, torch.Tensor]]] | None = None,
 ) -> Path:
     """Write ``model`` to ``path`` atomically (temp file in the same folder, fsync, os.replace).
 
     ``resume`` names the resume state this checkpoint commits (training/resume_state.py); it is
-    stored as the ``resume`` metadata field. Raises ``SaveError`` (one sentence) if the disk says no.
+    stored as the ``resume`` metadata field. ``snapshots``: (entry, weights) pairs, oldest first;
+    entry holds epoch, step and metrics (training/snapshots.py). Raises ``SaveError`` (one
+    sentence) if the disk says no.
     """
     path = Path(path)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in model.state_dict().items()}
+    snap_tensors, snap_entries = snap.pack(snapshots or [])
+    tensors.update(snap_tensors)
     for name, t in tensors.items():  # never write a file that load() would refuse
         if not torch.isfinite(t).all():
             raise CheckpointError(f"{path}: not written: weight {name!r} contains NaN or infinite values.")
@@ -70,6 +78,8 @@ def save(
     }
     if resume is not None:
         meta["resume"] = json.dumps(resume)
+    if snap_entries:
+        meta["snapshots"] = json.dumps(snap_entries)
     data = st_save_bytes(tensors, metadata=meta)
     atomic_write(path, data)
     return path
@@ -89,7 +99,7 @@ def _versions() -> dict[str, str]:
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
-    """The validated metadata (config, dataset, metrics, ...) without reading any weight.
+    """The validated metadata (config, dataset, metrics, snapshots, ...) without reading any weight.
 
     Every check that the header allows is made (key set, dtypes, shapes); only finiteness needs the data.
     """
@@ -97,18 +107,36 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
         return {**meta, "config": cfg.to_dict()}
 
 
-def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> VAE:
-    """Load and validate a checkpoint; returns the model in eval mode with .config and .metadata."""
+def list_snapshots(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The training snapshots a checkpoint holds, oldest first: [{index, epoch, step, metrics}, ...]."""
+    return read_metadata(path)["snapshots"]
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", snapshot: int | None = None) -> LatentModel:
+    """Load and validate a checkpoint; returns the model in eval mode with .config and .metadata.
+
+    ``snapshot=k`` gives training snapshot k's weights instead of the final ones (see
+    :func:`list_snapshots`); its entry is then in ``.metadata["snapshot"]``. Every snapshot in the
+    file is validated like the main weights (finite too), whichever is asked for.
+    """
     path = Path(path)
     with _open(path) as (reader, meta, cfg):
+        entries = meta["snapshots"]
+        if snapshot is not None and not (type(snapshot) is int and 0 <= snapshot < len(entries)):
+            raise CheckpointError(f"{path}: has no snapshot {short(snapshot)} (it holds {len(entries)}).")
         tensors = {}
-        for name in reader.tensors:  # every name was checked against the config: reads only the model's size
-            array = reader.tensor(name)
+        for key in reader.tensors:  # every name was checked against the config: reads only what it says
+            array = reader.tensor(key)
+            index, name = snap.parse_key(key)
             # numpy, not torch.isfinite: the same answer, but no OpenMP team per tensor (0.23 s for the
             # bundled model on a busy 2-core machine, against 1 ms)
             if not np.isfinite(array).all():
-                raise CheckpointError(f"{path}: weight {name!r} contains NaN or infinite values.")
-            tensors[name] = torch.from_numpy(array)
+                what = "weight" if index is None else f"snapshot {index} weight"
+                raise CheckpointError(f"{path}: {what} {short(name)} contains NaN or infinite values.")
+            if index == snapshot:  # None: the main weights
+                tensors[name] = torch.from_numpy(array)
+        if snapshot is not None:
+            meta = {**meta, "snapshot": entries[snapshot]}
     model = build_model(cfg)
     model.load_state_dict(tensors, strict=True)
     model.metadata = meta
@@ -124,7 +152,15 @@ def _open(path: Path) -> Iterator[tuple[SafetensorsReader, dict[str, Any], Model
             raise CheckpointError(f"{path}: has no latent-explorer metadata (not made by latent-train).")
         meta = _check_metadata(path, raw)
         cfg = meta.pop("config_obj")
-        check_entries(path, reader.tensors, expected_entries(cfg))
+        expected = expected_entries(cfg)
+        main, snaps, bad = snap.split(reader.tensors)
+        listed = range(len(meta["snapshots"]))
+        if bad or set(snaps) - set(listed):
+            odd = bad or [snap.tensor_key(k, "...") for k in sorted(set(snaps) - set(listed))]
+            raise CheckpointError(f"{path}: has snapshot weight(s) {_few(odd)} that its metadata does not list.")
+        check_entries(path, main, expected)
+        for k in listed:
+            check_entries(path, snaps.get(k, {}), expected, what=f"snapshot {k} weight")
         yield reader, meta, cfg
 
 
@@ -192,4 +228,18 @@ def _check_metadata(path: Path, raw: dict[str, str]) -> dict[str, Any]:
     except ConfigError as e:
         raise CheckpointError(f"{path}: invalid model config: {e}.") from None
     out["schema"] = int(schema)
+    out["snapshots"] = _check_snapshot_list(path, raw.get("snapshots"))
     return out
+
+
+def _check_snapshot_list(path: Path, text: str | None) -> list[dict[str, Any]]:
+    if text is None:
+        return []
+    try:
+        entries = load_json_bounded(text, source=str(path), allow_nan=True, **METADATA_LIMITS)
+    except JsonLimitError as e:
+        raise CheckpointError(f"{path}: metadata field 'snapshots' {e.problem}.") from None
+    problem = snap.check_list(entries)
+    if problem:
+        raise CheckpointError(f"{path}: metadata field 'snapshots' {problem}.")
+    return entries

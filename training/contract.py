@@ -8,6 +8,9 @@ Every model kind offers the same three things, so the explorer never asks which 
   an int64 tensor of class indices.
 - ``config``: a dataclass that rebuilds the model exactly (stored as JSON in the checkpoint), and
   ``metadata`` (dataset, metrics, history) once loaded from a checkpoint.
+- ``conditional``: True when ``y`` changes the result (the CVAE). The explorer then encodes with the
+  data's true labels and decodes with a class it chooses; with ``y=None`` a conditional model uses
+  its ``config.default_class``.
 
 ``isinstance(model, LatentModel)`` checks the methods and attributes exist (runtime_checkable).
 """
@@ -24,6 +27,11 @@ if TYPE_CHECKING:  # annotations only: importing the contract must not import to
 class LatentModel(Protocol):
     config: Any  # a config dataclass with .to_dict(), .latent_dim, .image_shape
     metadata: dict[str, Any]
+
+    @property
+    def conditional(self) -> bool:
+        """True: encode / decode take class indices y (int64, (N,)); False: y is ignored."""
+        ...
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x (N, C, H, W) in [0, 1] -> mean (N, latent_dim), logvar (N, latent_dim) or None."""

@@ -1,4 +1,8 @@
-"""Evaluation: test negative ELBO, reconstruction, KL (nats per image), active units, k-NN accuracy."""
+"""Evaluation: test negative ELBO, reconstruction, KL (nats per image), active units, k-NN accuracy.
+
+Conditional kinds (cvae) are evaluated with the images' true labels (``labels``); the negative ELBO is
+then the bound on -log p(x | y).
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,35 @@ import numpy as np
 import torch
 
 from training import losses
-from training.models import VAE
+from training.models import LatentModel
+
+
+def _labels(model: LatentModel, labels: Any, start: int, stop: int, device: torch.device) -> torch.Tensor | None:
+    """The labels of rows start:stop for a conditional model; None for the others."""
+    if labels is None or not getattr(model, "conditional", False):
+        return None
+    return torch.as_tensor(np.asarray(labels[start:stop], np.int64)).to(device)
 
 
 @torch.inference_mode()
-def encode_means(model: VAE, images: np.ndarray | torch.Tensor, batch_size: int = 1000) -> np.ndarray:
-    """Posterior means (N, D) as float32 numpy, in batches."""
+def encode_means(model: LatentModel, images: np.ndarray | torch.Tensor, batch_size: int = 1000,
+                 labels: Any = None) -> np.ndarray:
+    """Posterior means (N, D) as float32 numpy, in batches (conditional kinds: given the true labels)."""
     x = torch.as_tensor(images)
     device = next(model.parameters()).device
-    out = [model.encode(x[i : i + batch_size].to(device))[0].cpu() for i in range(0, len(x), batch_size)]
+    out = [model.encode(x[i : i + batch_size].to(device), _labels(model, labels, i, i + batch_size, device))[0].cpu()
+           for i in range(0, len(x), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, model.config.latent_dim), np.float32)
 
 
 @torch.inference_mode()
-def evaluate(model: VAE, images: np.ndarray | torch.Tensor, batch_size: int = 1000, seed: int = 0) -> dict[str, float]:
+def evaluate(model: LatentModel, images: np.ndarray | torch.Tensor, labels: Any = None, batch_size: int = 1000,
+             seed: int = 0) -> dict[str, float]:
     """Mean per-image negative ELBO (beta = 1, one z sample), reconstruction and KL, in nats.
 
-    For a deterministic autoencoder the reconstruction is measured at z = mean and the KL is 0,
-    so ``neg_elbo`` is then only the reconstruction term.
+    For a deterministic kind (ae, aae, pca) the reconstruction is measured at z = mean and the KL
+    is 0, so ``neg_elbo`` is then only the reconstruction term. ``sq_error`` is the squared error of
+    the reconstruction decoded from the mean, summed over pixels: a likelihood-free score for every kind.
     """
     was_training = model.training
     model.eval()
@@ -33,11 +48,12 @@ def evaluate(model: VAE, images: np.ndarray | torch.Tensor, batch_size: int = 10
     device = next(model.parameters()).device
     gen = torch.Generator(device="cpu").manual_seed(seed)
     cfg = model.config
-    recon_sum = kl_sum = 0.0
+    recon_sum = kl_sum = sq_sum = 0.0
     means, logvars = [], []
     for i in range(0, len(x_all), batch_size):
         x = x_all[i : i + batch_size].to(device)
-        mean, logvar = model.encode(x)
+        y = _labels(model, labels, i, i + batch_size, device)
+        mean, logvar = model.encode(x, y)
         if logvar is not None:
             eps = torch.randn(mean.shape, generator=gen).to(device)
             z = mean + torch.exp(0.5 * logvar) * eps
@@ -45,11 +61,12 @@ def evaluate(model: VAE, images: np.ndarray | torch.Tensor, batch_size: int = 10
             logvars.append(logvar.cpu())
         else:
             z = mean
-        recon_sum += float(losses.reconstruction(model.decode_logits(z), x, cfg.likelihood, cfg.gaussian_sigma).sum())
+        recon_sum += float(losses.reconstruction(model.decode_logits(z, y), x, cfg.likelihood, cfg.gaussian_sigma).sum())
+        sq_sum += float((model.decode(mean, y) - x).pow(2).sum())
         means.append(mean.cpu())
     model.train(was_training)
     n = max(len(x_all), 1)
-    out = {"neg_elbo": (recon_sum + kl_sum) / n, "recon": recon_sum / n, "kl": kl_sum / n}
+    out = {"neg_elbo": (recon_sum + kl_sum) / n, "recon": recon_sum / n, "kl": kl_sum / n, "sq_error": sq_sum / n}
     if means:
         mu = torch.cat(means)
         # active units (Burda et al. 2016): dimensions whose posterior mean varies across data
@@ -84,12 +101,13 @@ def knn_accuracy(
     return correct / len(q)
 
 
-def full_report(model: VAE, train_images: Any, train_labels: Any, test_images: Any, test_labels: Any) -> dict[str, float]:
+def full_report(model: LatentModel, train_images: Any, train_labels: Any, test_images: Any,
+                test_labels: Any) -> dict[str, float]:
     """Test ELBO terms plus 5-NN accuracy of the test means (train means as the reference)."""
-    metrics = evaluate(model, test_images)
-    test_mu = encode_means(model, test_images)
+    metrics = evaluate(model, test_images, test_labels)
+    test_mu = encode_means(model, test_images, labels=test_labels)
     if train_images is not None and len(train_images):
-        train_mu = encode_means(model, train_images)
+        train_mu = encode_means(model, train_images, labels=train_labels)
         metrics["knn5_acc"] = knn_accuracy(train_mu, train_labels, test_mu, test_labels, k=5)
     metrics["knn5_loo_acc"] = knn_accuracy(test_mu, test_labels, test_mu, test_labels, k=5, leave_one_out=True)
     return metrics

@@ -8,7 +8,9 @@ slice of the batch, all at once (torch releases the GIL inside ops), with ``torc
 — so a seeded run gives the same weights every time. Measured in benchmarks/README.md.
 
 The maths is unchanged: the gradient of the batch mean is the size-weighted sum of the slices'
-gradients, and the noise for the reparameterisation is drawn for the whole batch up front.
+gradients, and the noise for the reparameterisation (and for denoising) is drawn for the whole batch
+up front. Labels (conditional kinds) and the training phase (aae: "disc", "ae") go to every slice.
+Dropout draws its masks in each worker thread, so a run with dropout is not bit-reproducible.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from typing import Any
 
 import torch
 
+Job = tuple[torch.Tensor, Any, torch.Tensor, Any, str, float]  # x, y, eps, noise, phase, weight
+
 
 class ThreadedStep:
-    """``step(x, eps)`` sets ``p.grad`` from W slices computed on a pool of W single-threaded workers."""
+    """``step(x, eps, y, noise, phase)`` sets ``p.grad`` from W slices computed on a pool of W single-threaded workers."""
 
     def __init__(self, model: torch.nn.Module, workers: int):
         self.model = model
@@ -30,18 +34,24 @@ class ThreadedStep:
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="train-worker", initializer=torch.set_num_threads,
                                         initargs=(1,))
 
-    def _slice(self, job: tuple[torch.Tensor, torch.Tensor, float]) -> tuple[Any, torch.Tensor]:
-        x, eps, weight = job
-        out = self.model(x, eps=eps)
+    def _slice(self, job: Job) -> tuple[Any, torch.Tensor]:
+        x, y, eps, noise, phase, weight = job
+        out = self.model(x, y, eps=eps, noise=noise, phase=phase)
         grads = torch.autograd.grad(out["loss"] * weight, self.params, allow_unused=True)
         stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()]) * weight
         return grads, stats
 
-    def __call__(self, x: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, eps: torch.Tensor, y: torch.Tensor | None = None,
+                 noise: torch.Tensor | None = None, phase: str = "train") -> torch.Tensor:
         """Set ``p.grad`` for the batch mean loss; return the batch means (loss, recon, kl)."""
+
+        def part(t: torch.Tensor | None, a: int, b: int) -> torch.Tensor | None:
+            return None if t is None else t[a:b]
+
         n = len(x)
         bounds = [round(n * k / self.workers) for k in range(self.workers + 1)]
-        jobs = [(x[a:b], eps[a:b], (b - a) / n) for a, b in zip(bounds, bounds[1:]) if b > a]
+        jobs = [(x[a:b], part(y, a, b), eps[a:b], part(noise, a, b), phase, (b - a) / n)
+                for a, b in zip(bounds, bounds[1:]) if b > a]
         results = list(self._pool.map(self._slice, jobs))  # in slice order; an exception is re-raised here
         stats = results[0][1]
         for r in results[1:]:  # fixed order: deterministic

@@ -29,12 +29,14 @@ import numpy as np
 import torch
 
 from training import checkpoint, evaluate
+from training import snapshots as snap
 from training.commit import commit_epoch, load_for_resume
 from training.data import DatasetError, load_dataset
 from training.errors import UserError
 from training.fileio import SaveError
-from training.models import VAE, ConfigError, ModelConfig, build_model
+from training.models import KINDS, ConfigError, LatentModel, ModelConfig, build_model
 from training.parallel import ThreadedStep
+from training.pca import SOLVERS, fit_pca
 
 
 class TrainError(UserError):
@@ -54,6 +56,7 @@ class TrainConfig:
     channels_last: bool = True  # NHWC conv layout: ~20% faster on CPU (benchmarks/README.md)
     limit: int = 0  # use only the first N training images (0 = all), for quick runs
     workers: int = 0  # CPU: data-parallel threads over batch slices (training/parallel.py); 0 = one per torch thread
+    snapshots: int = 0  # keep this many snapshots spread over training, in the checkpoint (training/snapshots.py)
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -87,31 +90,41 @@ def _match_layout(opt: torch.optim.Optimizer) -> None:
                     opt.state[p][key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
+Snapshot = tuple[dict[str, Any], dict[str, torch.Tensor]]  # (entry: epoch, step, metrics; weights)
+SNAPSHOT_TEST_IMAGES = 1000  # a snapshot's test metrics use the first 1000 test images (fast)
+
+
 @dataclass
 class FitResult:
-    model: VAE
+    model: LatentModel
     history: list[dict[str, Any]] = field(default_factory=list)
     epochs_done: int = 0
     interrupted: bool = False
     seconds: float = 0.0
+    snapshots: list[Snapshot] = field(default_factory=list)
 
 
 def fit(
-    model: VAE,
+    model: LatentModel,
     train_x: torch.Tensor,
     tc: TrainConfig,
     *,
+    train_y: torch.Tensor | None = None,
     test_x: torch.Tensor | None = None,
-    on_epoch: Callable[[int, VAE, torch.optim.Optimizer, list[dict[str, Any]]], None] | None = None,
+    test_y: torch.Tensor | None = None,
+    on_epoch: Callable[[int, LatentModel, torch.optim.Optimizer, list[dict[str, Any]]], None] | None = None,
     start_epoch: int = 0,
     optimizer_state: dict | None = None,
     history: list[dict[str, Any]] | None = None,
+    snapshots: list[Snapshot] | None = None,
     progress: bool = True,
 ) -> FitResult:
     """Train ``model`` on images ``train_x`` (N, C, H, W) in [0, 1] for ``tc.epochs`` epochs.
 
     Seeded: the same config, data and seed give the same weights (on the same device and threads).
-    ``on_epoch(epoch, model, optimizer, history)`` runs after each finished epoch (checkpointing).
+    ``train_y`` / ``test_y`` (N,) int64 labels are needed by conditional kinds. ``on_epoch(epoch,
+    model, optimizer, history)`` runs after each finished epoch (checkpointing). With
+    ``tc.snapshots``, snapshots are appended to ``snapshots`` (kept from a resumed run) as they are taken.
     """
     from tqdm.auto import tqdm
 
@@ -119,6 +132,10 @@ def fit(
     fmt = torch.channels_last if (tc.channels_last and model.config.arch == "conv") else torch.contiguous_format
     model.to(memory_format=fmt)
     x_all = train_x.to(device).contiguous(memory_format=fmt) if train_x.dim() == 4 else train_x.to(device)
+    conditional = bool(getattr(model, "conditional", False))
+    if conditional and train_y is None:
+        raise TrainError(f"a {model.config.kind} model needs the training labels")
+    y_all = train_y.to(device) if conditional else None
     # fused Adam: one kernel per step instead of ~10 elementwise passes (benchmarks/README.md)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr, fused=device.type in ("cpu", "cuda"))
     if optimizer_state is not None:
@@ -139,8 +156,11 @@ def fit(
     workers = tc.workers or (torch.get_num_threads() if device.type == "cpu" else 1)
     step = ThreadedStep(model, workers) if workers > 1 else None
     latent_dim = model.config.latent_dim
+    denoise = model.config.denoise > 0
     history = list(history or [])
-    result = FitResult(model=model, history=history, epochs_done=start_epoch)
+    result = FitResult(model=model, history=history, epochs_done=start_epoch,
+                       snapshots=snapshots if snapshots is not None else [])
+    snap_steps = set(snap.schedule(total_steps, tc.snapshots))
     t_start = time.perf_counter()
     model.train()
     try:
@@ -155,22 +175,29 @@ def fit(
             bar = tqdm(total=len(x_all), unit="img", desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not progress,
                        dynamic_ncols=True, leave=True)
             for i in range(steps_per_epoch):
+                global_step = epoch * steps_per_epoch + i
+                if global_step in snap_steps:
+                    result.snapshots.append(_snapshot(model, epoch, global_step, sums, seen, test_x, test_y))
                 for g in opt.param_groups:
-                    g["lr"] = lr_at(epoch * steps_per_epoch + i)
-                xb = x_all.index_select(0, order[i * tc.batch_size : (i + 1) * tc.batch_size])
+                    g["lr"] = lr_at(global_step)
+                idx = order[i * tc.batch_size : (i + 1) * tc.batch_size]
+                xb = x_all.index_select(0, idx)
+                yb = y_all.index_select(0, idx) if y_all is not None else None
                 eps = torch.randn(len(xb), latent_dim, generator=gen).to(device)  # same noise on any path
-                opt.zero_grad(set_to_none=True)
-                if step is not None:
-                    stats = step(xb, eps)  # sets .grad
-                else:
-                    out = model(xb, eps=eps)
-                    out["loss"].backward()
-                    stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()])
-                if not torch.isfinite(stats[0]):
-                    raise TrainError(
-                        f"the loss became {stats[0].item()} at epoch {epoch + 1}, step {i + 1}; training stopped"
-                    )
-                opt.step()
+                noise = torch.randn(xb.shape, generator=gen).to(device) if denoise else None
+                for phase in model.phases:  # one optimizer step per phase (aae: discriminator, then autoencoder)
+                    opt.zero_grad(set_to_none=True)
+                    if step is not None:
+                        stats = step(xb, eps, yb, noise, phase)  # sets .grad
+                    else:
+                        out = model(xb, yb, eps=eps, noise=noise, phase=phase)
+                        out["loss"].backward()
+                        stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()])
+                    if not torch.isfinite(stats[0]):
+                        raise TrainError(
+                            f"the loss became {stats[0].item()} at epoch {epoch + 1}, step {i + 1}; training stopped"
+                        )
+                    opt.step()  # stats of the last phase are what the progress bar and history show
                 n = len(xb)
                 sums += stats.double().cpu() * n
                 seen += n
@@ -186,7 +213,7 @@ def fit(
             row: dict[str, Any] = {"epoch": epoch + 1, "loss": m[0], "recon": m[1], "kl": m[2],
                                    "seconds": time.perf_counter() - t0, "images_per_s": seen / (time.perf_counter() - t0)}
             if test_x is not None:
-                row["test"] = evaluate.evaluate(model, test_x)
+                row["test"] = evaluate.evaluate(model, test_x, test_y)
                 model.train()
             history.append(row)
             if on_epoch is not None:
@@ -201,6 +228,21 @@ def fit(
         result.seconds = time.perf_counter() - t_start
     model.to(memory_format=torch.contiguous_format)
     return result
+
+
+def _snapshot(model: LatentModel, epoch: int, step: int, sums: torch.Tensor, seen: int,
+              test_x: torch.Tensor | None, test_y: torch.Tensor | None) -> Snapshot:
+    """The weights now, with where training is and how it is doing (epoch's running train means so
+    far, and the test metrics on the first SNAPSHOT_TEST_IMAGES test images)."""
+    metrics: dict[str, Any] = {}
+    if seen:
+        metrics.update(zip(("train_loss", "train_recon", "train_kl"), (sums / seen).tolist()))
+    if test_x is not None:
+        n = SNAPSHOT_TEST_IMAGES
+        test = evaluate.evaluate(model, test_x[:n], None if test_y is None else test_y[:n])
+        metrics.update({f"test_{k}": v for k, v in test.items()})
+        model.train()
+    return {"epoch": epoch, "step": step, "metrics": metrics}, snap.state_to_cpu(model)
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -223,13 +265,24 @@ def _parser_train() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
     p.add_argument("--image-size", type=int, default=None, help="resize images to this size (folder: default 28)")
     p.add_argument("--no-download", action="store_true", help="never download datasets")
-    p.add_argument("--model", default="vae", choices=["vae", "ae"], help="model kind (vae with --beta 0 is a plain AE)")
+    p.add_argument("--model", default="vae", choices=list(KINDS),
+                   help="model kind: vae (--beta; 0 = plain AE), ae, cvae (conditional VAE), aae (adversarial AE), "
+                   "pca (closed-form linear baseline)")
     p.add_argument("--arch", default="conv", choices=["conv", "mlp"])
     p.add_argument("--channels", type=_ints, default=(32, 64), help="conv widths, e.g. 32,64")
     p.add_argument("--hidden", type=_ints, default=(16,), help="dense widths before the latent, e.g. 16 or 256,64")
     p.add_argument("--latent-dim", type=int, default=2)
     p.add_argument("--beta", type=float, default=1.0, help="KL weight (0 = plain autoencoder)")
     p.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian"], help="BCE or MSE reconstruction")
+    p.add_argument("--denoise", type=float, default=0.0, metavar="SIGMA",
+                   help="denoising: add gaussian noise of this std to the training input (the target stays clean)")
+    p.add_argument("--dropout", type=float, default=0.0, metavar="P", help="dropout probability in the encoder")
+    p.add_argument("--tied", action="store_true", help="mlp only: decoder weights are the encoder's, transposed")
+    p.add_argument("--adv-weight", type=float, default=1.0, help="aae: weight of the adversarial term")
+    p.add_argument("--pca-solver", default="auto", choices=list(SOLVERS),
+                   help="pca: exact svd in memory, randomized svd, or incremental (one pass, memory O(pixels^2))")
+    p.add_argument("--snapshots", type=int, default=0, metavar="N",
+                   help="keep N snapshots spread over training in the checkpoint (the first is the initial model)")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
@@ -262,6 +315,12 @@ def _check_args(a: argparse.Namespace) -> None:
         raise TrainError(f"--beta must be a non-negative number (got {a.beta})")
     if a.threads < 0 or a.limit < 0 or a.workers < 0:
         raise TrainError("--threads, --workers and --limit must not be negative")
+    if not 0 <= a.snapshots <= snap.MAX_SNAPSHOTS:
+        raise TrainError(f"--snapshots must be in 0..{snap.MAX_SNAPSHOTS} (got {a.snapshots})")
+    if a.model == "pca" and a.snapshots:
+        raise TrainError("--snapshots does not apply to pca, which is fitted in closed form")
+    if a.model == "pca" and a.resume:
+        raise TrainError("--resume does not apply to pca, which is fitted in closed form")
     out = Path(a.out)
     if out.suffix != ".safetensors":
         raise TrainError(f"--out {out} should end in .safetensors")
@@ -279,7 +338,7 @@ def run_train(argv: list[str]) -> int:
     _check_args(a)
     out = Path(a.out)
     tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, schedule=a.schedule, seed=a.seed,
-                     device=a.device, threads=a.threads, limit=a.limit, workers=a.workers)
+                     device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots)
     if tc.threads:
         torch.set_num_threads(tc.threads)
     device = pick_device(tc.device)
@@ -289,17 +348,22 @@ def run_train(argv: list[str]) -> int:
     train = load_dataset(a.dataset, "train", **kw)
     test = load_dataset(a.dataset, "test", **kw)
     train_x = torch.from_numpy(train.images[: tc.limit or None])
+    train_y = torch.from_numpy(np.asarray(train.labels[: tc.limit or None], np.int64))
     test_x = torch.from_numpy(test.images)
+    test_y = torch.from_numpy(np.asarray(test.labels, np.int64))
 
     cfg = ModelConfig(kind=a.model, arch=a.arch, latent_dim=a.latent_dim, image_shape=train.image_shape,
-                      channels=a.channels, hidden=a.hidden, beta=a.beta if a.model == "vae" else 0.0,
-                      likelihood=a.likelihood, num_classes=train.num_classes)
+                      channels=a.channels, hidden=a.hidden, beta=a.beta if a.model in ("vae", "cvae") else 0.0,
+                      likelihood=a.likelihood, num_classes=train.num_classes, dropout=a.dropout,
+                      denoise=a.denoise, tied=a.tied, adv_weight=a.adv_weight)
     try:
         cfg.validate()
     except ConfigError as e:
         raise TrainError(str(e)) from None
+    if cfg.kind == "pca":
+        return _run_pca(a, cfg, train, test, train_x, test_x)
 
-    start_epoch, opt_state, history = 0, None, []
+    start_epoch, opt_state, history, snapshots = 0, None, [], []
     torch.manual_seed(tc.seed)
     model = build_model(cfg).to(device)
     resume_ref: dict[str, Any] | None = None
@@ -308,30 +372,30 @@ def run_train(argv: list[str]) -> int:
         model.load_state_dict(old.state_dict())
         start_epoch, opt_state, history = state.epoch, state.optimizer, old.metadata.get("history", [])
         resume_ref = old.metadata["resume"]
+        snapshots = [(e, checkpoint.load(out, snapshot=e["index"]).state_dict()) for e in old.metadata["snapshots"]]
         tc.epochs = max(tc.epochs, start_epoch)
         print(f"resuming after epoch {start_epoch}", file=sys.stderr)
 
-    dataset_meta = {"name": a.dataset, "split": "train", "test_split": "test", "label_names": train.label_names,
-                    "num_train": len(train_x), "num_test": len(test_x), "image_shape": list(train.image_shape),
-                    "preprocessing": "pixels scaled to [0, 1]", "source": train.source}
+    dataset_meta = _dataset_meta(a, train, len(train_x), len(test_x))
     t_begin = time.perf_counter()
 
-    def save_epoch(epoch: int, m: VAE, opt: torch.optim.Optimizer, hist: list[dict[str, Any]]) -> None:
+    def save_epoch(epoch: int, m: LatentModel, opt: torch.optim.Optimizer, hist: list[dict[str, Any]]) -> None:
         nonlocal resume_ref
         last = hist[-1].get("test", {})
         metrics = {"epochs": epoch, "seconds": round(time.perf_counter() - t_begin, 1),
                    **{f"test_{k}": v for k, v in last.items()}}
         try:
             resume_ref = commit_epoch(out, m, opt, epoch=epoch, train_config=dict(tc.__dict__), dataset=dataset_meta,
-                                      metrics=metrics, history=hist)
+                                      metrics=metrics, history=hist, snapshots=snapshots)
         except SaveError as e:
             raise SaveError(f"{str(e).rstrip('.')}; training stopped after epoch {epoch}, {_kept_pair(out)}") from None
 
     print(f"training {cfg.kind} ({cfg.arch}, beta={cfg.beta}) on {len(train_x)} images, "
           f"device {device}, {torch.get_num_threads()} threads", file=sys.stderr)
     try:
-        res = fit(model, train_x, tc, test_x=test_x, on_epoch=save_epoch, start_epoch=start_epoch,
-                  optimizer_state=opt_state, history=history, progress=not a.quiet)
+        res = fit(model, train_x, tc, train_y=train_y, test_x=test_x, test_y=test_y, on_epoch=save_epoch,
+                  start_epoch=start_epoch, optimizer_state=opt_state, history=history, snapshots=snapshots,
+                  progress=not a.quiet)
     except TrainError as e:
         kept = f"the last good checkpoint {out} was kept" if out.exists() else "no checkpoint was written"
         raise TrainError(f"{e}; {kept}. Try a lower --lr.") from None
@@ -349,9 +413,35 @@ def run_train(argv: list[str]) -> int:
                **{f"test_{k}": v for k, v in report.items()},
                "train_images_per_s": float(np.mean([h["images_per_s"] for h in res.history[start_epoch:]] or [0]))}
     try:  # the same resume state as the last epoch's commit: the pair stays consistent
-        checkpoint.save(model, out, dataset=dataset_meta, metrics=metrics, history=res.history, resume=resume_ref)
+        checkpoint.save(model, out, dataset=dataset_meta, metrics=metrics, history=res.history, resume=resume_ref,
+                        snapshots=res.snapshots)
     except SaveError as e:
         raise SaveError(f"{str(e).rstrip('.')}; training finished, {_kept_pair(out)} (without the final metrics)") from None
+    print(f"wrote {out}", file=sys.stderr)
+    _print_metrics(metrics)
+    return 0
+
+
+def _dataset_meta(a: argparse.Namespace, train: Any, num_train: int, num_test: int) -> dict[str, Any]:
+    return {"name": a.dataset, "split": "train", "test_split": "test", "label_names": train.label_names,
+            "num_train": num_train, "num_test": num_test, "image_shape": list(train.image_shape),
+            "preprocessing": "pixels scaled to [0, 1]", "source": train.source}
+
+
+def _run_pca(a: argparse.Namespace, cfg: ModelConfig, train: Any, test: Any, train_x: torch.Tensor,
+             test_x: torch.Tensor) -> int:
+    """pca: one closed-form fit (no epochs, no optimizer), evaluated and saved like every other kind."""
+    out = Path(a.out)
+    model = build_model(cfg)
+    print(f"fitting pca ({a.pca_solver}) on {len(train_x)} images", file=sys.stderr)
+    t0 = time.perf_counter()
+    solver = fit_pca(model, train_x, a.pca_solver, seed=a.seed)
+    seconds = time.perf_counter() - t0
+    report = evaluate.full_report(model, train.images[: a.limit or None], train.labels[: a.limit or None],
+                                  test.images, test.labels)
+    metrics = {"epochs": 1, "seconds": round(seconds, 1), "pca_solver": solver, **{f"test_{k}": v for k, v in report.items()}}
+    history = [{"epoch": 1, "seconds": seconds, "solver": solver, "test": evaluate.evaluate(model, test_x)}]
+    checkpoint.save(model, out, dataset=_dataset_meta(a, train, len(train_x), len(test_x)), metrics=metrics, history=history)
     print(f"wrote {out}", file=sys.stderr)
     _print_metrics(metrics)
     return 0
@@ -383,13 +473,26 @@ def run_info(argv: list[str]) -> int:
         return 0
     cfg, ds = meta["config"], meta.get("dataset", {})
     print(f"{a.file}")
+    variants = [f"{k} {cfg[k]}" for k in ("dropout", "denoise") if cfg[k]] + (["tied"] if cfg["tied"] else [])
     print(f"  model    {cfg['kind']} ({cfg['arch']}), latent_dim {cfg['latent_dim']}, beta {cfg['beta']}, "
-          f"{cfg['likelihood']}, image {tuple(cfg['image_shape'])}")
+          f"{cfg['likelihood']}, image {tuple(cfg['image_shape'])}" + "".join(f", {v}" for v in variants))
     print(f"  dataset  {ds.get('name', '?')} ({ds.get('num_train', '?')} train / {ds.get('num_test', '?')} test)")
     print(f"  versions {meta.get('versions', {})}")
     print("  metrics")
     _print_metrics({k: v for k, v in meta.get("metrics", {}).items()})
+    _print_snapshots(meta.get("snapshots", []))
     return 0
+
+
+def _print_snapshots(entries: list[dict[str, Any]]) -> None:
+    if not entries:
+        return
+    print(f"  snapshots ({len(entries)}; load one with training.checkpoint.load(FILE, snapshot=k))")
+    for e in entries:
+        m = e.get("metrics", {})
+        elbo = m.get("test_neg_elbo")
+        shown = f"test -ELBO {elbo:.2f}" if isinstance(elbo, (int, float)) else ""
+        print(f"    {e['index']:3d}  epoch {e['epoch']:4d}  step {e['step']:7d}  {shown}".rstrip())
 
 
 def run_eval(argv: list[str]) -> int:

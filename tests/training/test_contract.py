@@ -14,7 +14,7 @@ from training.models import ARCHS, KINDS, ModelConfig, build_model
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_kind_keeps_the_contract(kind, arch, tmp_path):
     torch.manual_seed(0)
-    cfg = ModelConfig(kind=kind, arch=arch, hidden=(8,), channels=(4, 8))
+    cfg = ModelConfig(kind=kind, arch=arch, hidden=(8,), channels=(4, 8), num_classes=10)  # cvae: 10 classes
     model = build_model(cfg).eval()
     assert isinstance(model, LatentModel)
     x = torch.rand(3, *cfg.image_shape)
