@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch.func import functional_call
+from torch import nn
 
 from training import losses
 from training.models import Autoencoder, ModelConfig, _mlp
@@ -46,9 +46,16 @@ class AdversarialAutoencoder(Autoencoder):
             raise ValueError(f"unknown phase {phase!r}")
         z = self.encode(x_in, y)[0]
         recon = losses.reconstruction(self.decode_logits(z, y), x, self.config.likelihood, self.config.gaussian_sigma)
-        frozen = {name: p.detach() for name, p in self.discriminator.named_parameters()}
-        judged = functional_call(self.discriminator, frozen, (z,))  # gradients reach the encoder only
+        judged = self._frozen_discriminator(z)  # gradients reach the encoder only
         fool = F.binary_cross_entropy_with_logits(judged, torch.ones_like(judged), reduction="none").squeeze(1)  # (N,)
         loss = recon + self.config.adv_weight * fool
         return {"loss": loss.mean(), "recon": recon.mean(), "kl": torch.zeros((), device=x.device),
                 "adv": fool.mean().detach()}
+
+    def _frozen_discriminator(self, z: torch.Tensor) -> torch.Tensor:
+        """The discriminator with its weights detached, computed layer by layer (no module state is
+        swapped, unlike torch.func.functional_call, so worker threads may run it at the same time)."""
+        h = z
+        for layer in self.discriminator:
+            h = F.linear(h, layer.weight.detach(), layer.bias.detach()) if isinstance(layer, nn.Linear) else layer(h)
+        return h  # (N, 1)

@@ -73,7 +73,7 @@ def fit_pca(model: PCA, images: Any, solver: str = "auto", chunk: int = 4096, se
     if solver == "incremental":
         center, comps, var = _incremental(images, p, d, chunk)
     else:
-        x = torch.as_tensor(np.asarray(images)).reshape(n, p).double()
+        x = _rows(images, 0, n, p)
         center = x.mean(0)
         if solver == "svd":
             _, s, vt = torch.linalg.svd(x - center, full_matrices=False)
@@ -97,9 +97,9 @@ def _incremental(images: Any, p: int, d: int, chunk: int) -> tuple[torch.Tensor,
     n = len(images)
     total = torch.zeros(p, dtype=torch.float64)
     gram = torch.zeros(p, p, dtype=torch.float64)
-    shift = torch.as_tensor(np.asarray(images[: min(n, chunk)])).reshape(-1, p).double().mean(0)  # for stability
+    shift = _rows(images, 0, chunk, p).mean(0)  # subtracted before summing, for float64 accuracy
     for i in range(0, n, chunk):
-        x = torch.as_tensor(np.asarray(images[i : i + chunk])).reshape(-1, p).double() - shift
+        x = _rows(images, i, i + chunk, p) - shift
         total += x.sum(0)
         gram += x.T @ x
     mean_shifted = total / n
@@ -107,6 +107,11 @@ def _incremental(images: Any, p: int, d: int, chunk: int) -> tuple[torch.Tensor,
     evals, evecs = torch.linalg.eigh(cov)  # ascending
     order = torch.argsort(evals, descending=True)[:d]
     return mean_shifted + shift, evecs[:, order].T, evals[order]
+
+
+def _rows(images: Any, start: int, stop: int, p: int) -> torch.Tensor:
+    """Rows start:stop as a float64 (rows, P) tensor (a copy: works for read-only memory maps too)."""
+    return torch.from_numpy(np.array(images[start:stop], dtype=np.float64).reshape(-1, p))
 
 
 def _fix_signs(comps: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ def schedule(total_steps: int, n: int) -> list[int]:
     (the initial weights), so the n snapshots and the final weights are n + 1 evenly spaced states."""
     if n <= 0 or total_steps <= 0:
         return []
-    return sorted({round(k * total_steps / n) for k in range(n)})
+    return sorted({k * total_steps // n for k in range(n)})
 
 
 def tensor_key(index: int, name: str) -> str:

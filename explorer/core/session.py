@@ -201,16 +201,22 @@ def open_session(
     s.means = cache.load(key, len(s.labels))
     s.means_cached = s.means is not None
     if s.means is None:
-        s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size)
+        s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size,
+                               labels=ds.labels)
         cache.store(key, s.means)
     s.index = NearestIndex(s.means, s.labels)
     return s
 
 
 def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
-                 cancel: threading.Event | None = None, batch_size: int = 2000) -> np.ndarray:
-    """Means (N, 2) of images (N, C, H, W), uint8 0..255 or float32 in [0, 1], in batches."""
+                 cancel: threading.Event | None = None, batch_size: int = 2000,
+                 labels: np.ndarray | None = None) -> np.ndarray:
+    """Means (N, 2) of images (N, C, H, W), uint8 0..255 or float32 in [0, 1], in batches.
+
+    A conditional model (``model.conditional``) encodes with the data's true ``labels``."""
     import torch
+
+    conditional = bool(getattr(model, "conditional", False)) and labels is not None
 
     n = len(images)
     out = np.zeros((n, 2), np.float32)
@@ -219,7 +225,13 @@ def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], 
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             x = torch.from_numpy(unit_float(images[i : i + batch_size]))  # floats for one batch only
-            out[i : i + len(x)] = model.encode(x)[0].numpy()
+            y = torch.from_numpy(np.asarray(labels[i : i + batch_size], np.int64)) if conditional else None
+            try:
+                out[i : i + len(x)] = model.encode(x, y)[0].numpy()
+            except ValueError as e:
+                if not conditional:
+                    raise
+                raise SessionError(f"the dataset's labels do not fit this conditional model ({e}).") from None
             if progress:
                 progress(min(i + batch_size, n), n)
     if not np.isfinite(out).all():
