@@ -60,7 +60,7 @@ class ModelConfig:
     denoise: float = 0.0  # std of gaussian noise on the training input; the target stays clean
     tied: bool = False  # mlp only: decoder weights are the encoder's, transposed (stored once)
     default_class: int = 0  # cvae: the class encode/decode use when no y is given
-    adv_weight: float = 1.0  # aae: weight of the adversarial (fool the discriminator) term
+    adv_weight: float = 20.0  # aae: weight of the adversarial term (BCE, vs ~250 nats of reconstruction)
     disc_hidden: tuple[int, ...] = (64, 64)  # aae: discriminator widths
 
     def __post_init__(self) -> None:

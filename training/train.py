@@ -102,6 +102,11 @@ class FitResult:
     interrupted: bool = False
     seconds: float = 0.0
     snapshots: list[Snapshot] = field(default_factory=list)
+    stopped: bool = False  # on_step asked to stop
+
+
+class _Stop(Exception):
+    """on_step returned True."""
 
 
 def fit(
@@ -117,6 +122,7 @@ def fit(
     optimizer_state: dict | None = None,
     history: list[dict[str, Any]] | None = None,
     snapshots: list[Snapshot] | None = None,
+    on_step: Callable[[int, LatentModel], bool] | None = None,
     progress: bool = True,
 ) -> FitResult:
     """Train ``model`` on images ``train_x`` (N, C, H, W) in [0, 1] for ``tc.epochs`` epochs.
@@ -125,6 +131,8 @@ def fit(
     ``train_y`` / ``test_y`` (N,) int64 labels are needed by conditional kinds. ``on_epoch(epoch,
     model, optimizer, history)`` runs after each finished epoch (checkpointing). With
     ``tc.snapshots``, snapshots are appended to ``snapshots`` (kept from a resumed run) as they are taken.
+    ``on_step(steps_done, model)`` runs after every step; returning True stops training there
+    (``result.stopped``; the unfinished epoch is not counted), e.g. once a quality target is met.
     """
     from tqdm.auto import tqdm
 
@@ -198,6 +206,8 @@ def fit(
                             f"the loss became {stats[0].item()} at epoch {epoch + 1}, step {i + 1}; training stopped"
                         )
                     opt.step()  # stats of the last phase are what the progress bar and history show
+                if on_step is not None and on_step(global_step + 1, model):
+                    raise _Stop
                 n = len(xb)
                 sums += stats.double().cpu() * n
                 seen += n
@@ -221,6 +231,8 @@ def fit(
             result.epochs_done = epoch + 1  # only once its checkpoint is on disk
     except KeyboardInterrupt:
         result.interrupted = True
+    except _Stop:
+        result.stopped = True
     finally:
         if step is not None:
             step.close()
@@ -278,7 +290,7 @@ def _parser_train() -> argparse.ArgumentParser:
                    help="denoising: add gaussian noise of this std to the training input (the target stays clean)")
     p.add_argument("--dropout", type=float, default=0.0, metavar="P", help="dropout probability in the encoder")
     p.add_argument("--tied", action="store_true", help="mlp only: decoder weights are the encoder's, transposed")
-    p.add_argument("--adv-weight", type=float, default=1.0, help="aae: weight of the adversarial term")
+    p.add_argument("--adv-weight", type=float, default=20.0, help="aae: weight of the adversarial term")
     p.add_argument("--pca-solver", default="auto", choices=list(SOLVERS),
                    help="pca: exact svd in memory, randomized svd, or incremental (one pass, memory O(pixels^2))")
     p.add_argument("--snapshots", type=int, default=0, metavar="N",
