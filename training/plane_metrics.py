@@ -4,11 +4,12 @@ data's box decodes to something far from any data (the comparison table in asset
 - ``spread``: the root-mean-square distance of the means from their centroid (N(0, I) in 2-D: sqrt 2).
 - ``far_fraction``: the box is the 1st..99th percentile of the means on each axis (the view the app
   opens on). A ``grid`` x ``grid`` lattice of cell centres in it is decoded (a conditional model: with
-  the label of the nearest data point's mean). A decoded image is *far from data* when its Euclidean
-  pixel distance to the nearest real image is larger than the 95th percentile of the model's own
-  reconstruction errors ``||decode(mean_i) - x_i||`` on that data. So a blurry model is not punished
-  for its blur, only for regions of the plane that decode to something worse than its
-  reconstructions of real images: gaps between clusters, ghosts, mixtures of classes.
+  the label of the nearest data point's mean). For any z, let d(z) be the Euclidean pixel distance
+  from decode(z) to the nearest real image. A grid point is *far from data* when its d(z) is larger
+  than the 95th percentile of d(mean_i) over the data's own means, i.e. when it decodes to something
+  less like any real image than 95 % of the decodes at real codes. So a blurry model is not punished
+  for its blur, only for regions of the plane that decode worse than the data's own codes do: gaps
+  between clusters, ghosts, mixtures of classes.
 """
 
 from __future__ import annotations
@@ -48,8 +49,8 @@ def far_fraction(model: LatentModel, images: np.ndarray, labels: np.ndarray, mea
     if means is None:
         means = encode_means(model, images, labels=labels)
     x = torch.from_numpy(np.asarray(images, np.float32)).flatten(1)  # (N, P)
-    recon = _decode(model, means, labels if conditional else None)
-    threshold = float(torch.quantile((recon - x).norm(dim=1), quantile))
+    on_data = _nearest_distance(_decode(model, means, labels if conditional else None), x)  # d(mean_i)
+    threshold = float(torch.quantile(on_data, quantile))
     lo, hi = np.percentile(means, 1, axis=0), np.percentile(means, 99, axis=0)
     t = (np.arange(grid) + 0.5) / grid
     gx, gy = np.meshgrid(lo[0] + t * (hi[0] - lo[0]), lo[1] + t * (hi[1] - lo[1]))
