@@ -111,7 +111,10 @@ def _incremental(images: Any, p: int, d: int, chunk: int) -> tuple[torch.Tensor,
 
 def _rows(images: Any, start: int, stop: int, p: int) -> torch.Tensor:
     """Rows start:stop as a float64 (rows, P) tensor (a copy: works for read-only memory maps too)."""
-    return torch.from_numpy(np.array(images[start:stop], dtype=np.float64).reshape(-1, p))
+    rows = images[start:stop]
+    if isinstance(rows, torch.Tensor):
+        rows = rows.detach().cpu().numpy()
+    return torch.from_numpy(np.array(rows, dtype=np.float64).reshape(-1, p))
 
 
 def _fix_signs(comps: torch.Tensor) -> torch.Tensor:

@@ -257,3 +257,49 @@ def test_aae_discriminator_loss_uses_the_given_prior_samples(data):
         real, fake = model.discriminator(eps), model.discriminator(z)
     expected = F.softplus(-real).mean() + F.softplus(fake).mean()  # BCE(real, 1) + BCE(fake, 0)
     torch.testing.assert_close(a.detach(), expected)
+
+
+# ----------------------------------------------------------------------------- the CLI, every kind and flag
+
+CLI = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--workers", "1", "--limit", "256",
+       "--batch-size", "64", "--epochs", "1", "--quiet"]
+
+
+@pytest.mark.parametrize("flags, kind, check", [
+    (["--model", "ae"], "ae", lambda c: c.beta == 0),
+    (["--model", "vae", "--beta", "10"], "vae", lambda c: c.beta == 10),
+    (["--model", "cvae"], "cvae", lambda c: c.num_classes == 10 and c.conditional),
+    (["--model", "aae", "--adv-weight", "5"], "aae", lambda c: c.adv_weight == 5),
+    (["--model", "pca", "--pca-solver", "incremental"], "pca", lambda c: c.arch == "conv"),
+    (["--model", "ae", "--denoise", "0.4"], "ae", lambda c: c.denoise == 0.4),
+    (["--model", "vae", "--dropout", "0.2"], "vae", lambda c: c.dropout == 0.2),
+    (["--model", "ae", "--arch", "mlp", "--tied"], "ae", lambda c: c.tied and c.arch == "mlp"),
+])
+def test_every_kind_and_flag_trains_from_the_cli(tmp_path, capsys, flags, kind, check):
+    from training.train import main
+
+    out = tmp_path / "m.safetensors"
+    assert main([*CLI, *flags, "--out", str(out)]) == 0
+    model = checkpoint.load(out)
+    assert model.config.kind == kind and check(model.config)
+    metrics = model.metadata["metrics"]
+    assert metrics["test_recon"] > 0 and 0 <= metrics["test_knn5_acc"] <= 1
+    if kind == "pca":
+        assert metrics["pca_solver"] == "incremental"
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    assert f"model    {kind} (" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags, words", [
+    (["--model", "vae", "--tied"], "tied weights need the mlp architecture"),
+    (["--model", "ae", "--dropout", "1"], "dropout"),
+    (["--model", "pca", "--denoise", "0.1"], "closed form"),
+    (["--model", "pca", "--resume"], "does not apply to pca"),
+])
+def test_bad_flag_combinations_are_one_sentence(tmp_path, capsys, flags, words):
+    from training.train import main
+
+    assert main([*CLI, *flags, "--out", str(tmp_path / "m.safetensors")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("latent-train: error:") and words in err
