@@ -3,12 +3,19 @@
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 
 from training.checkpoint import load
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
-MODELS = {"fashion-mnist-vae.safetensors": ("fashion-mnist", 60_000), "mnist-5k-vae.safetensors": ("mnist-5k", 4_000)}
+MODELS = {"fashion-mnist-vae.safetensors": ("fashion-mnist", 60_000), "mnist-5k-vae.safetensors": ("mnist-5k", 4_000),
+          "fashion-mnist-beta0.safetensors": ("fashion-mnist", 60_000),
+          "fashion-mnist-beta10.safetensors": ("fashion-mnist", 60_000),
+          "fashion-mnist-cvae.safetensors": ("fashion-mnist", 60_000)}
+KIND_BETA = {"fashion-mnist-beta0.safetensors": ("vae", 0.0), "fashion-mnist-beta10.safetensors": ("vae", 10.0),
+             "fashion-mnist-cvae.safetensors": ("cvae", 1.0)}
 # README row label -> metadata metric key
 ROWS = {
     "negative ELBO (nats per image)": "test_neg_elbo",
@@ -23,7 +30,10 @@ ROWS = {
 def test_bundled_model_loads_with_its_metadata(name):
     model = load(ASSETS / name)
     dataset, n_train = MODELS[name]
-    assert model.config.latent_dim == 2 and model.config.kind == "vae" and model.config.beta == 1.0
+    kind, beta = KIND_BETA.get(name, ("vae", 1.0))
+    assert model.config.latent_dim == 2 and model.config.kind == kind and model.config.beta == beta
+    assert "snapshots" not in model.metadata or model.metadata["snapshots"] == []  # lean: no training snapshots
+    assert all(t.dtype == torch.float32 for t in model.state_dict().values())
     assert model.metadata["dataset"]["name"] == dataset
     assert model.metadata["dataset"]["num_train"] == n_train
     assert model.metadata["metrics"]["epochs"] >= 1
@@ -66,3 +76,17 @@ def test_default_model_opens_with_its_shipped_means(monkeypatch):
     assert not list(MeansCache().folder.glob("*.npy"))  # nothing written: the shipped file was enough
     fresh = session.encode_means(s.model, s.images)
     np.testing.assert_allclose(s.means, fresh, atol=1e-4)
+
+
+def test_bundled_cvae_opens_in_the_app_with_the_true_labels():
+    """The CVAE opens like any model: encoded with the bundled test split's labels, decoded with a class."""
+    from explorer.core.session import open_session
+
+    s = open_session(ASSETS / "fashion-mnist-cvae.safetensors")
+    assert s.model.conditional and s.means.shape == (10_000, 2)
+    with torch.inference_mode():
+        x = torch.from_numpy(s.images[:50])
+        np.testing.assert_allclose(s.means[:50], s.model.encode(x, torch.from_numpy(s.labels[:50]))[0].numpy(), atol=1e-5)
+        z = torch.zeros(10, 2)
+        images = s.model.decode(z, torch.arange(10))
+    assert not torch.allclose(images[0], images[1], atol=1e-3)  # the class changes the image
