@@ -13,9 +13,10 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 MODELS = {"fashion-mnist-vae.safetensors": ("fashion-mnist", 60_000), "mnist-5k-vae.safetensors": ("mnist-5k", 4_000),
           "fashion-mnist-beta0.safetensors": ("fashion-mnist", 60_000),
           "fashion-mnist-beta10.safetensors": ("fashion-mnist", 60_000),
-          "fashion-mnist-cvae.safetensors": ("fashion-mnist", 60_000)}
+          "fashion-mnist-cvae.safetensors": ("fashion-mnist", 60_000),
+          "fashion-mnist-aae.safetensors": ("fashion-mnist", 60_000)}
 KIND_BETA = {"fashion-mnist-beta0.safetensors": ("vae", 0.0), "fashion-mnist-beta10.safetensors": ("vae", 10.0),
-             "fashion-mnist-cvae.safetensors": ("cvae", 1.0)}
+             "fashion-mnist-cvae.safetensors": ("cvae", 1.0), "fashion-mnist-aae.safetensors": ("aae", 0.0)}
 # README row label -> metadata metric key
 ROWS = {
     "negative ELBO (nats per image)": "test_neg_elbo",
