@@ -81,12 +81,12 @@ def test_default_model_opens_with_its_shipped_means(monkeypatch):
 
 def test_bundled_cvae_opens_in_the_app_with_the_true_labels():
     """The CVAE opens like any model: encoded with the bundled test split's labels, decoded with a class."""
-    from explorer.core.session import open_session
+    from explorer.core.session import open_session, unit_float
 
     s = open_session(ASSETS / "fashion-mnist-cvae.safetensors")
     assert s.model.conditional and s.means.shape == (10_000, 2)
     with torch.inference_mode():
-        x = torch.from_numpy(s.images[:50])
+        x = torch.from_numpy(unit_float(s.images[:50]))  # the session keeps 8-bit data as uint8
         np.testing.assert_allclose(s.means[:50], s.model.encode(x, torch.from_numpy(s.labels[:50]))[0].numpy(), atol=1e-5)
         z = torch.zeros(10, 2)
         images = s.model.decode(z, torch.arange(10))
