@@ -92,7 +92,12 @@ class Xvfb:
             end = time.monotonic() + 10
             while time.monotonic() < end and proc.poll() is None and not Path(f"/tmp/.X11-unix/X{n}").exists():
                 time.sleep(0.05)
-            if proc.poll() is None and Path(f"/tmp/.X11-unix/X{n}").exists():
+            # the socket can appear before the server answers: wait until a client really connects
+            from explorer.startup import x11_connect_error
+
+            while time.monotonic() < end and proc.poll() is None and x11_connect_error(f":{n}") is not None:
+                time.sleep(0.05)
+            if proc.poll() is None and x11_connect_error(f":{n}") is None:
                 self.proc, self.display = proc, f":{n}"
                 return
             proc.kill()
