@@ -16,6 +16,7 @@ import os
 import struct
 import subprocess
 import threading
+import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -243,3 +244,13 @@ def small_disk(tmp_path, monkeypatch):
     disk = SmallDisk(tmp_path / "disk", 4 << 20, monkeypatch)
     yield disk
     disk.close()
+
+
+def peak_while(fn) -> int:
+    """Peak Python memory (tracemalloc, bytes) while ``fn()`` runs."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import struct
-import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.training.conftest import peak_while
 from training import checkpoint
 from training.checkpoint import CheckpointError
 from training.models import ModelConfig, build_model
@@ -44,15 +44,6 @@ def write_raw(path: Path, header: dict, body_size: int, body: bytes = b"") -> Pa
         f.write(struct.pack("<Q", len(text)) + text + body)
         f.truncate(8 + len(text) + body_size)
     return path
-
-
-def peak_while(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def refuses(path: Path, *words: str):

@@ -6,7 +6,6 @@ import gzip
 import math
 import re
 import struct
-import tracemalloc
 import zlib
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from tests.training.conftest import peak_while
 from training import data
 from training.data import DatasetError, read_idx
 from training.train import main
@@ -38,15 +38,6 @@ def gzip_stream(head: bytes, zeros: int) -> bytes:
     parts.append(z.compress(bytes(zeros % MiB)))
     parts.append(z.flush())
     return b"".join(parts)
-
-
-def peak_while(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def refused(path: Path, pattern: str):
