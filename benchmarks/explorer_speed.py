@@ -233,7 +233,8 @@ class Driver:
             m = self.view.marker.pos()
             mp = self.pixel(m.x(), m.y())
             on_marker = self.view.marker.isVisible() and np.hypot(p.x() - mp.x(), p.y() - mp.y()) < 40
-        on_legend = self.view.legend.isVisible() and self.view.legend.sceneBoundingRect().contains(sp)
+        legend = getattr(self.view, "legend", None)  # older versions drew the legend on the plot
+        on_legend = legend is not None and legend.isVisible() and legend.sceneBoundingRect().contains(sp)
         return not on_marker and not on_legend
 
     def mouse(self, kind: QEvent.Type, pos: QPointF, button, buttons) -> None:

@@ -44,6 +44,7 @@ class DecodeRequest:
     meta: Any = None  # passed back untouched (e.g. the view rect a grid was made for)
     posted: float = field(default_factory=time.perf_counter)
     op: str = "decode"  # "decode": z (N, D) -> images; "encode": images (N, C, H, W) -> means + reconstructions
+    fns: tuple[Callable, Callable] | None = None  # (decode_fn, encode_fn) of another model; None: the service's own
 
 
 @dataclass
@@ -126,14 +127,19 @@ class DecodeService:
         with self._cond:
             self._decode_fn = decode_fn
             self._encode_fn = encode_fn
-            self._pending.clear()
+            for ch in [ch for ch, r in self._pending.items() if r.fns is None]:  # made for the old model
+                del self._pending[ch]
 
     def request(self, z: Any, *, channel: str = "point", labels: Any = None, meta: Any = None,
-                op: str = "decode") -> int:
-        """Queue ``z`` (or, for ``op="encode"``, images) on ``channel``; returns the request id at once."""
+                op: str = "decode", fns: tuple[Callable, Callable] | None = None) -> int:
+        """Queue ``z`` (or, for ``op="encode"``, images) on ``channel``; returns the request id at once.
+
+        ``fns``: the (decode_fn, encode_fn) pair of another model to run instead of the service's own
+        (a compared model, a training snapshot); that request is then not dropped by :meth:`set_decoder`."""
         # copies (np.array, not asarray): the caller may reuse its buffer before the worker reads it
         z = np.array(z, dtype=np.float32, ndmin=2)
-        req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.array(labels), meta, op=op)
+        req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.array(labels), meta, op=op,
+                            fns=fns)
         with self._cond:
             if self._stopping:
                 return req.id
@@ -187,13 +193,11 @@ class DecodeService:
                 self._cond.wait()
             if self._stopping:
                 return None
-            for ch in self._priority:  # interactive channels before bulk ones
-                if ch in self._pending:
-                    req = self._pending.pop(ch)
-                    break
-            else:
-                req = min(self._pending.values(), key=lambda r: r.id)
-                del self._pending[req.channel]
+            # interactive channels before bulk ones; "pane:1" ranks as "pane", oldest first within a rank
+            rank = {ch: i for i, ch in enumerate(self._priority)}
+            req = min(self._pending.values(),
+                      key=lambda r: (rank.get(r.channel.split(":", 1)[0], len(rank)), r.id))
+            del self._pending[req.channel]
             self._busy = True
             return req
 
@@ -217,7 +221,7 @@ class DecodeService:
                 return
             if not self._threads_set:
                 self._set_threads()
-            fn, enc = self._decode_fn, self._encode_fn
+            fn, enc = req.fns if req.fns is not None else (self._decode_fn, self._encode_fn)
             try:
                 t0 = time.perf_counter()
                 if req.op == "encode":

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from explorer.core.decode_service import (
     DecodeFailure,
     DecodeResult,
@@ -32,7 +34,7 @@ from explorer.core.decode_service import (
 )
 
 LANES: dict[str, tuple[tuple[str, ...], int]] = {  # lane -> (channels in priority order, OpenMP threads)
-    "interactive": (("pane", "encode"), 1),
+    "interactive": (("pane", "classes", "encode"), 1),
     "bulk": (("filmstrip", "grid-coarse", "grid", "export"), 2),
 }
 
@@ -41,6 +43,7 @@ class ModelService:
     def __init__(self, on_result: Callable[[DecodeResult], None] | None = None,
                  on_error: Callable[[DecodeFailure], None] | None = None) -> None:
         self.model: Any = None
+        self.condition = 0  # the class a conditional model decodes with when a request names none
         self._lanes: dict[str, DecodeService] = {}
         self._route: dict[str, DecodeService] = {}
         for lane, (channels, threads) in LANES.items():
@@ -74,9 +77,23 @@ class ModelService:
         except KeyError:
             raise ValueError(f"unknown channel {channel!r}") from None
 
-    def request(self, z: Any, channel: str, *, meta: Any = None, labels: Any = None) -> int:
-        """Decode the points ``z`` (N, 2) on ``channel``."""
-        return self.lane(channel).request(z, channel=channel, meta=meta, labels=labels)
+    def request(self, z: Any, channel: str, *, meta: Any = None, labels: Any = None, model: Any = None) -> int:
+        """Decode the points ``z`` (N, 2) on ``channel``.
+
+        ``model``: a session (explorer.core.session.Session) whose own decoder runs instead of the
+        current model's (a compared model, a training snapshot). A conditional model decodes with
+        ``labels``, else with the chosen class :attr:`condition`."""
+        fns = None
+        if model is not None:
+            fns = model.fns
+            if fns is None:
+                raise ValueError(f"{model.model_path.name}: its model was not prepared (Session.prepare) before decoding")
+            conditional = model.conditional
+        else:
+            conditional = bool(getattr(self.model, "conditional", False))
+        if conditional and labels is None:
+            labels = [self.condition] * len(np.atleast_2d(z))
+        return self.lane(channel).request(z, channel=channel, meta=meta, labels=labels, fns=fns)
 
     def encode(self, images: Any, *, channel: str = "encode", meta: Any = None) -> int:
         """Encode images (N, C, H, W); the result's ``z`` holds their means, ``images`` their reconstructions."""

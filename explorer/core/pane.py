@@ -36,10 +36,22 @@ class PaneTarget:
     n_vectors: int  # enabled vectors applied
     t: float | None = None  # for an interpolation frame
     method: str | None = None
+    slot: int = 0  # which model's pane: 0 the main one, 1.. the compared ones (state.sessions[slot])
+    session: Any = None  # the session decoded (a training snapshot's while one is shown); compared by identity
+    label: int | None = None  # the class a conditional model decodes with (None: not conditional)
+    label_name: str = ""
 
     @property
     def vectors_on(self) -> bool:
         return self.n_vectors > 0
+
+    @property
+    def channel(self) -> str:
+        """The model service channel of this pane ("pane", "pane:1", ...): one pending slot each."""
+        return "pane" if self.slot == 0 else f"pane:{self.slot}"
+
+    def labels(self, n: int) -> list[int] | None:
+        return None if self.label is None else [self.label] * n
 
     def describe(self) -> str:
         """The caption's first part: which thing is shown."""
@@ -49,11 +61,31 @@ class PaneTarget:
             what = _SOURCE_WORDS.get(self.source, self.source)
         if self.vectors_on:
             what += f" + {self.n_vectors} vector" + ("s" if self.n_vectors > 1 else "")
+        if self.label is not None:
+            what += f" as {self.label_name or self.label}"
         return what
 
 
-def pane_target(state: ExplorerState) -> PaneTarget | None:
-    """The pane rule. None when there is nothing to show (no model, no point yet)."""
+def shown_session(state: ExplorerState, slot: int = 0) -> Any:
+    """The session pane ``slot`` decodes with and its plane plots: ``state.sessions[slot]``, or for
+    the main model the training snapshot shown (once its session is computed). None if no such model."""
+    ss = state.sessions
+    if not 0 <= slot < len(ss):
+        return None
+    s = ss[slot]
+    if slot == 0 and state.snapshot is not None:
+        return getattr(s, "snapshot_sessions", {}).get(state.snapshot, s)
+    return s
+
+
+def pane_target(state: ExplorerState, slot: int = 0) -> PaneTarget | None:
+    """The pane rule for pane ``slot``. None when there is nothing to show (no model, no point yet).
+
+    Every pane shares the base point (the same z everywhere); the vectors are each model's own
+    (explorer.core.state.Vector.for_session), and a conditional model decodes as ``state.condition``."""
+    session = shown_session(state, slot)
+    if session is None and slot > 0:
+        return None
     ip = state.interpolation
     if state.base == "interpolation" and ip.ready:
         base = tuple(float(v) for v in ip.z_at(ip.t))
@@ -63,8 +95,14 @@ def pane_target(state: ExplorerState) -> PaneTarget | None:
     else:
         return None
     on = state.vectors.active()
-    z = np.asarray(base, np.float64) + state.vectors.total()
-    return PaneTarget(base=base, z=(float(z[0]), float(z[1])), source=source, n_vectors=len(on), t=t, method=method)
+    z = np.asarray(base, np.float64) + state.vectors.total(session, state.session)
+    label, label_name = None, ""
+    if session is not None and session.conditional:
+        label = state.condition
+        names = session.label_names
+        label_name = names[label] if 0 <= label < len(names) else str(label)
+    return PaneTarget(base=base, z=(float(z[0]), float(z[1])), source=source, n_vectors=len(on), t=t, method=method,
+                      slot=slot, session=session, label=label, label_name=label_name)
 
 
 @dataclass(frozen=True)
@@ -110,8 +148,9 @@ class PaneController:
     shown = Signal(object)  # Shown: the pane now displays this
     requested_target = Signal(object)  # PaneTarget: just requested (the marker and arrow move at once)
 
-    def __init__(self, state: ExplorerState, submit: Callable[[np.ndarray, Any], int]):
+    def __init__(self, state: ExplorerState, submit: Callable[[np.ndarray, Any], int], slot: int = 0):
         self.state = state
+        self.slot = slot  # which model's pane (state.sessions[slot])
         self._submit = submit
         self.last: Shown | None = None
         self.requested: PaneTarget | None = None  # the newest target sent
@@ -122,6 +161,8 @@ class PaneController:
         for sig in (ev.point, ev.point_source, ev.base):
             sig.connect(self.update)
         ev.session.connect(self.refresh)  # same z, new decoder
+        for sig in (ev.compared, ev.snapshot, ev.condition):  # another model, snapshot or class: decode again
+            sig.connect(self.update)
         ip = state.interpolation.events
         for sig in (ip.a, ip.b, ip.t, ip.method):
             sig.connect(self.update)
@@ -138,7 +179,7 @@ class PaneController:
         """Request the pane's target if it changed; returns the request id (None if nothing to do)."""
         if self.state.session is None:
             return None
-        tgt = pane_target(self.state)
+        tgt = pane_target(self.state, self.slot)
         if tgt is None or tgt == self.requested:
             return None
         zs = [tgt.z, tgt.base] if tgt.vectors_on else [tgt.z]
@@ -160,7 +201,7 @@ class PaneController:
             return False
         tgt: PaneTarget = result.meta
         idx, label, dist = None, "", 0.0
-        s = self.state.session
+        s = tgt.session if tgt.session is not None else self.state.session
         if s is not None and s.index is not None:
             near = s.index.nearest(np.asarray(tgt.z, np.float32))
             if len(near):

@@ -69,6 +69,34 @@ class Session:
     means: np.ndarray | None = None  # (N, 2) float32 after encoding
     index: NearestIndex | None = field(default=None, repr=False)
     means_cached: bool = False  # the means came from the means cache, not from the encoder
+    # (decode_fn, encode_fn) built by prepare() on the thread that loaded the model; the model service
+    # runs them for requests that name this session (compared models, training snapshots)
+    fns: tuple[Callable, Callable] | None = field(default=None, repr=False)
+    logvars: np.ndarray | None = field(default=None, repr=False)  # (N, 2) posterior log-variances, once asked for
+    snapshot: int | None = None  # the training snapshot this session shows (None: the final weights)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)  # the file's training snapshots, oldest first
+
+    @property
+    def conditional(self) -> bool:
+        """A conditional model (CVAE): it encodes with the true labels and decodes with a chosen class."""
+        return bool(getattr(self.model, "conditional", False))
+
+    @property
+    def title(self) -> str:
+        """Short words for a plane's title: file name, kind and beta (and the snapshot shown)."""
+        c = self.config
+        kind = c.get("kind", "?")
+        beta = f", \u03b2 = {c['beta']:g}" if kind == "vae" and "beta" in c else ""
+        snap = f", snapshot {self.snapshot + 1}/{len(self.snapshots)}" if self.snapshot is not None else ""
+        return f"{self.model_path.name} ({kind}{beta}{snap})"
+
+    def prepare(self) -> Session:
+        """Lay the model out and build its decode / encode functions (on the loading thread, never the GUI's)."""
+        from explorer.core.model_service import ModelService
+
+        if self.fns is None:
+            self.fns = ModelService.prepare(self.model)
+        return self
 
     @property
     def image_shape(self) -> tuple[int, int, int]:
@@ -111,13 +139,15 @@ class Session:
         ]
 
 
-def load_model(path: str | os.PathLike) -> LatentModel:
-    """Validated load (never runs code from the file); SessionError with the loader's sentence."""
+def load_model(path: str | os.PathLike, snapshot: int | None = None) -> LatentModel:
+    """Validated load (never runs code from the file); SessionError with the loader's sentence.
+
+    ``snapshot``: training snapshot k's weights instead of the final ones."""
     from training.checkpoint import CheckpointError, load
     from training.sniff import describe
 
     try:
-        model = load(path)
+        model = load(path, snapshot=snapshot)
     except CheckpointError as e:
         what = describe(path)  # a PNG, a zip, a pickle, ...: say so instead of the parser's complaint
         raise SessionError(f"{path}: is not a latent-explorer model (this is {what})." if what else str(e)) from None
@@ -177,13 +207,20 @@ def open_session(
     batch_size: int = 2000,
     threads: int | None = None,
     cache: MeansCache | None = None,
+    like: Session | None = None,
+    snapshot: int | None = None,
+    sha256: str | None = None,
+    prepare: bool = False,
 ) -> Session:
     """Load model and data, encode the means (or take them from the means cache). Runs on a
     background thread; reports progress.
 
     ``threads``: OpenMP threads for this (the calling) thread's torch work. ``cache``: where encoded
     means are looked up and stored (default: the per-user cache folder, then the bundled means in
-    assets/means; explorer.core.means_cache)."""
+    assets/means; explorer.core.means_cache). ``like``: show this session's dataset (the same arrays,
+    not a second copy): a model compared side by side with it. ``snapshot``: the file's training
+    snapshot k instead of its final weights (``sha256``: the file's, when the caller knows it).
+    ``prepare``: also build the decode / encode functions (:meth:`Session.prepare`) on this thread."""
     path = Path(path)
     if threads is not None:
         import torch
@@ -191,13 +228,23 @@ def open_session(
         torch.set_num_threads(threads)
     say = progress or (lambda stage, done, total: None)
     say("loading model", 0, 1)
-    model = load_model(path)
-    say("loading data", 0, 1)
-    ds = load_data_for(model, dataset, split, data_dir, progress=say, cancel=cancel)
-    s = Session(path, model, model.metadata, model.config.to_dict(), ds.name, ds.images, ds.labels,
-                list(ds.label_names), file_sha256(path), split=ds.split)
+    model = load_model(path, snapshot)
+    if like is not None:
+        if tuple(model.config.image_shape) != tuple(like.image_shape):
+            raise SessionError(f"{path}: takes images of shape {tuple(model.config.image_shape)}, but the dataset "
+                               f"shown ({like.dataset_name}) has {tuple(like.image_shape)}; it cannot be compared.")
+        ds = like
+        name, split_, names = like.dataset_name, like.split, list(like.label_names)
+    else:
+        say("loading data", 0, 1)
+        ds = load_data_for(model, dataset, split, data_dir, progress=say, cancel=cancel)
+        name, split_, names = ds.name, ds.split, list(ds.label_names)
+    s = Session(path, model, model.metadata, model.config.to_dict(), name, ds.images, ds.labels,
+                names, sha256 or file_sha256(path), split=split_, snapshot=snapshot,
+                snapshots=list(model.metadata.get("snapshots") or []))
     cache = cache if cache is not None else MeansCache(bundled=ASSETS / "means")
-    key = cache_key(s.sha256, s.dataset_name, s.split, s.images, s.labels)
+    key = cache_key(s.sha256 if snapshot is None else f"{s.sha256}-snapshot{snapshot}", s.dataset_name, s.split,
+                    s.images, s.labels)
     s.means = cache.load(key, len(s.labels))
     s.means_cached = s.means is not None
     if s.means is None:
@@ -205,7 +252,7 @@ def open_session(
                                labels=ds.labels)
         cache.store(key, s.means)
     s.index = NearestIndex(s.means, s.labels)
-    return s
+    return s.prepare() if prepare else s
 
 
 def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,

@@ -36,6 +36,7 @@ FRAMES_MIN, FRAMES_MAX = 2, 32
 STRENGTH_MIN, STRENGTH_MAX = -3.0, 3.0  # attribute-vector strengths: the vector panel's slider range
 DENSITY_MIN, DENSITY_MAX = 4, 60  # manifold underlay: cells across the longer side of the view
 POINT_SIZE_MIN, POINT_SIZE_MAX = 1.0, 20.0
+MAX_COMPARED = 3  # models beside the main one
 AUC_STRONG, AUC_WEAK = 0.9, 0.7  # >= strong; [weak, strong) weak; below: indistinguishable from noise
 
 
@@ -56,6 +57,23 @@ def as_point(v: Any, what: str = "point") -> Point:
 
 def _opt_point(v: Any, what: str) -> Point | None:
     return None if v is None else as_point(v, what)
+
+
+def _class_number(v: Any, session: Any) -> int:
+    """A class index (or name) of the open dataset."""
+    if session is not None:
+        return class_index(list(session.label_names), v)
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0:
+        return int(v)
+    raise StateError(f"the class must be a class number, not {v!r}.")
+
+
+def _snapshot_number(v: Any, session: Any) -> int:
+    n = len(getattr(session, "snapshots", None) or [])
+    if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < n):
+        raise StateError(f"there is no training snapshot {v!r}; this model has {n}."
+                         if n else "this model file holds no training snapshots (latent-train --snapshots N).")
+    return int(v)
 
 
 def _clamp(v: Any, lo: float, hi: float, what: str) -> float:
@@ -121,8 +139,14 @@ class Vector:
     strength: float = 1.0  # negative subtracts; clamped to [STRENGTH_MIN, STRENGTH_MAX]
     enabled: bool = True
     auc: float | None = None  # how well the direction separates its two groups (0.5 = noise)
+    # the two groups' dataset masks (A, B) it was made from; a compared model computes the same
+    # difference from its own means. None: a fixed (dx, dy), the same for every model.
+    groups: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name == "groups" and value is not None:
+            a, b = (np.asarray(m, bool) for m in value)
+            value = (a, b)
         if name == "vector":
             value = as_point(value, "a vector")
         elif name == "strength":
@@ -142,6 +166,22 @@ class Vector:
     @property
     def hint(self) -> str:
         return auc_hint(self.auc)
+
+    def for_session(self, session: Any, main: Any = None) -> np.ndarray:
+        """(dx, dy) for ``session``'s plane: this vector on the main model's plane (``main``), else
+        mean(means[A]) - mean(means[B]) from that session's own means when the groups are known."""
+        g = self.groups
+        if session is None or session is main or g is None or getattr(session, "means", None) is None:
+            return np.asarray(self.vector, np.float64)
+        means = session.means
+        if len(g[0]) != len(means):
+            return np.asarray(self.vector, np.float64)
+        cache = self.__dict__.setdefault("_per_session", {})
+        key = (id(session), id(means), id(g[0]), id(g[1]))
+        if key not in cache:
+            cache.clear() if len(cache) > 16 else None
+            cache[key] = (means[g[0]].mean(0, dtype=np.float64) - means[g[1]].mean(0, dtype=np.float64))
+        return cache[key]
 
 
 def auc_hint(auc: float | None) -> str:
@@ -174,11 +214,18 @@ class VectorList(EventedList):
     def active(self) -> list[Vector]:
         return [v for v in self if v.enabled and v.strength != 0.0]
 
-    def total(self) -> np.ndarray:
-        """sum over enabled vectors of strength * vector; (2,) (zeros if none)."""
-        from explorer.core import vectors as maths
+    def total(self, session: Any = None, main: Any = None) -> np.ndarray:
+        """sum over enabled vectors of strength * vector; (2,) (zeros if none). With ``session`` (a
+        compared model), each vector made from groups is that session's own group difference."""
+        if session is None or session is main:
+            from explorer.core import vectors as maths
 
-        return maths.total(self).astype(np.float64)
+            return maths.total(self).astype(np.float64)
+        out = np.zeros(2, np.float64)
+        for v in self:
+            if v.enabled:
+                out += v.strength * v.for_session(session, main)
+        return out
 
     def add_difference(self, a_mask: np.ndarray, b_mask: np.ndarray, name: str | None = None,
                        strength: float = 1.0, enabled: bool = True, names: tuple[str, str] = ("A", "B")) -> Vector:
@@ -192,6 +239,7 @@ class VectorList(EventedList):
         except ValueError as e:
             raise StateError(str(e)) from None
         vec.enabled = enabled
+        vec.groups = (a.mask, b.mask)
         self.append(vec)
         return vec
 
@@ -271,6 +319,14 @@ class ExplorerState:
     point_size: float = 4.0  # scatter dot diameter in screen pixels (presentation mode doubles it)
     opacity: float = 0.85  # scatter dot opacity
     dim: bool = False  # fade the scatter (to see the manifold underlay through it)
+    # comparing models: the sessions shown beside the main one (same dataset; at most MAX_COMPARED)
+    compared: tuple = ()
+    link_views: bool = True  # the compared planes pan and zoom together
+    selection: tuple[int, ...] = ()  # dataset indices picked with the lasso: ringed in every plane
+    condition: int = 0  # the class a conditional model (CVAE) decodes with
+    plot_samples: bool = False  # plot z ~ N(mean, sigma^2) instead of the means (posterior spread)
+    ellipses: bool = False  # 1- and 2-sigma ellipses of the nearest data point and of the selection
+    snapshot: int | None = None  # the training snapshot shown (None: the final weights)
 
     # messages for the user (one sentence each); the window shows them, scripts may listen
     error = Signal(str)
@@ -283,6 +339,7 @@ class ExplorerState:
         for name in ("a", "b", "t", "method"):
             getattr(self.interpolation.events, name).connect(self._interp_touched)
         self.events.hidden_classes.connect(self._sync_index)
+        self.events.compared.connect(self._sync_index)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("point", "drawn"):
@@ -300,8 +357,18 @@ class ExplorerState:
             value = (x0, x1, y0, y1)
         elif name == "density":
             value = int(_clamp(value, DENSITY_MIN, DENSITY_MAX, "underlay density"))
-        elif name in ("hover", "underlay", "snap", "presentation", "dim"):
+        elif name in ("hover", "underlay", "snap", "presentation", "dim", "link_views", "plot_samples", "ellipses"):
             value = bool(value)
+        elif name == "compared":
+            value = tuple(value)
+            if len(value) > MAX_COMPARED:
+                raise StateError(f"at most {MAX_COMPARED + 1} models can be compared side by side.")
+        elif name == "selection":
+            value = tuple(sorted({int(i) for i in np.asarray(value, np.int64).ravel()}))
+        elif name == "condition":
+            value = _class_number(value, self.session)
+        elif name == "snapshot" and value is not None:
+            value = _snapshot_number(value, self.session)
         elif name == "palette" and value not in PALETTES:
             raise StateError(f"palette must be one of {', '.join(PALETTES)}, not {value!r}.")
         elif name == "point_size":
@@ -309,6 +376,11 @@ class ExplorerState:
         elif name == "opacity":
             value = _clamp(value, 0.05, 1.0, "opacity")
         super().__setattr__(name, value)
+
+    @property
+    def sessions(self) -> tuple:
+        """Every open model's session, the main one first (pane i shows ``sessions[i]``)."""
+        return () if self.session is None else (self.session, *self.compared)
 
     # ---------------------------------------------------------------- user actions
 
@@ -338,10 +410,11 @@ class ExplorerState:
 
     def _sync_index(self, *_a: Any) -> None:
         """Nearest-image lookups skip hidden classes."""
-        s = self.session
-        if s is not None and s.index is not None:
-            n = len(s.label_names)
-            s.index.set_visible_labels({k for k in range(n) if k not in self.hidden_classes})
+        for s in self.sessions:
+            for s in (s, *getattr(s, "snapshot_sessions", {}).values()):
+                if s.index is not None:
+                    n = len(s.label_names)
+                    s.index.set_visible_labels({k for k in range(n) if k not in self.hidden_classes})
 
     def _interp_touched(self, *_a: Any) -> None:
         if self.interpolation.ready:
@@ -408,4 +481,10 @@ class ExplorerState:
         self.interpolation.a = self.interpolation.b = None
         self.drawn = None
         self.hidden_classes = tuple(k for k in self.hidden_classes if k < len(session.label_names))
+        if old is None or getattr(old, "images", None) is not session.images:  # another dataset
+            self.selection = ()
+            self.compared = ()
+        if self.condition >= len(session.label_names):
+            self.condition = 0
+        self.snapshot = None
         self._sync_index()

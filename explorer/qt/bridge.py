@@ -35,8 +35,8 @@ class ServiceBridge(QObject):
     def set_model(self, model: Any, decode_fn: Any = None, encode_fn: Any = None) -> None:
         self.service.set_model(model, decode_fn, encode_fn)
 
-    def request(self, z: Any, channel: str, meta: Any = None, labels: Any = None) -> int:
-        return self.service.request(z, channel, meta=meta, labels=labels)
+    def request(self, z: Any, channel: str, meta: Any = None, labels: Any = None, model: Any = None) -> int:
+        return self.service.request(z, channel, meta=meta, labels=labels, model=model)
 
     def encode(self, images: Any, meta: Any = None) -> int:
         return self.service.encode(images, meta=meta)

@@ -18,7 +18,7 @@ from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import QLabel
 
 from explorer.core.palettes import colour
-from explorer.core.pane import PaneController, PaneTarget
+from explorer.core.pane import PaneController, PaneTarget, shown_session
 from explorer.core.state import T_MAX, T_MIN, ExplorerState
 from explorer.qt.density_layer import RASTER_FROM, DensityLayer
 from explorer.qt.image_view import to_qimage
@@ -38,10 +38,11 @@ class LatentView(pg.PlotWidget):
 
     viewChanged = Signal()  # pan / zoom changed the visible range (the underlay re-renders, debounced)
 
-    def __init__(self, state: ExplorerState, pane: PaneController, parent=None):
+    def __init__(self, state: ExplorerState, pane: PaneController, parent=None, slot: int = 0):
         super().__init__(parent, background="w")
         self.state = state
         self.pane = pane
+        self.slot = slot  # which model's plane: state.sessions[slot] (0: the main model)
         self.plot_item = self.getPlotItem()
         self.vb = self.plot_item.getViewBox()
         self.vb.setAspectLocked(True)
@@ -101,6 +102,9 @@ class LatentView(pg.PlotWidget):
 
         ev = state.events
         ev.session.connect(self._on_session)
+        ev.compared.connect(self._on_session)  # a compared model's plane gets (or loses) its session
+        ev.snapshot.connect(self._on_session)  # the main plane shows a training snapshot's means
+        ev.link_views.connect(self._on_link)
         ev.palette.connect(self._restyle)
         ev.point_size.connect(self._restyle)
         ev.opacity.connect(self._restyle)
@@ -130,10 +134,31 @@ class LatentView(pg.PlotWidget):
 
     # ---------------------------------------------------------------- data
 
-    def _on_session(self, session, _old=None) -> None:
-        if session is None:
+    @property
+    def session(self):
+        """The session this plane plots (a training snapshot's while one is shown); None if none."""
+        return shown_session(self.state, self.slot)
+
+    def _on_session(self, *_a) -> None:
+        self.refresh_points()
+
+    def refresh_points(self, force: bool = False) -> None:
+        """Plot this plane's session (if it changed, or ``force``: the same session, new points)."""
+        session = self.session
+        if session is None or (session is self._plotted and not force):
             return
-        self.set_points(session.means, session.labels, session.label_names)
+        self._plotted = session
+        self.set_points(self.plotted_points(session), session.labels, session.label_names)
+
+    def plotted_points(self, session) -> np.ndarray:
+        """The (N, 2) points this plane plots for ``session``: its encoded means."""
+        return session.means
+
+    def _on_link(self, on: bool, _old=None) -> None:
+        if on and self.slot > 0 and self.state.view is not None:
+            self._on_state_view(self.state.view)
+
+    _plotted = None  # the session whose means are on screen
 
     def set_points(self, means: np.ndarray, labels: np.ndarray, label_names: list[str]) -> None:
         """Real points for a small dataset; a density raster (points on zoom-in) for a big one."""
@@ -143,11 +168,21 @@ class LatentView(pg.PlotWidget):
         self.points_data = (means, labels, len(label_names))
         if len(means) < RASTER_FROM:
             self.build_scatters()
-        if self.state.view is None:
+        if not self.linked:
+            if self._own_view is None:  # an unlinked plane keeps where its user put it
+                self.reset_view()
+        elif self.state.view is None:
             self.reset_view()
         else:
             self._on_state_view(self.state.view)
         self.density.set_data(len(means))
+
+    _own_view = None  # an unlinked plane's range, once its user has panned or zoomed it
+
+    @property
+    def linked(self) -> bool:
+        """The main plane always follows ``state.view``; a compared one while the views are linked."""
+        return self.slot == 0 or self.state.link_views
 
     def build_scatters(self) -> None:
         """One ScatterPlotItem per class with one shared brush (a per-point brush list costs seconds)."""
@@ -163,7 +198,7 @@ class LatentView(pg.PlotWidget):
 
     def reset_view(self) -> None:
         """Frame the bulk of the points (0.5..99.5 percentiles)."""
-        s = self.state.session
+        s = self.session
         if s is not None and s.means is not None and len(s.means):
             lo, hi = np.percentile(s.means, [0.5, 99.5], axis=0)
             pad = 0.08 * (hi - lo).max()
@@ -180,7 +215,7 @@ class LatentView(pg.PlotWidget):
                 s.setVisible(k not in hidden)
 
     def visible_classes(self) -> set[int]:
-        s = self.state.session
+        s = self.session
         n = len(s.label_names) if s is not None else len(self.scatters)
         return {k for k in range(n) if k not in self.state.hidden_classes}
 
@@ -228,7 +263,9 @@ class LatentView(pg.PlotWidget):
         return x0, x1, y0, y1
 
     def _on_range(self, *_a) -> None:
-        if not self._setting_view:
+        if not self._setting_view and not self.linked:
+            self._own_view = self.view_rect()
+        elif not self._setting_view:
             self._setting_view = True
             try:
                 self.state.view = self.view_rect()
@@ -238,7 +275,7 @@ class LatentView(pg.PlotWidget):
         self.viewChanged.emit()
 
     def _on_state_view(self, view, _old=None) -> None:
-        if view is None or self._setting_view:
+        if view is None or self._setting_view or not self.linked:
             return
         self._setting_view = True
         try:
@@ -413,7 +450,7 @@ class LatentView(pg.PlotWidget):
         """The marker is being dragged: the pane must show the marker's z, so base = marker - vectors."""
         if not self._setting_marker and self.state.session is not None:
             p = self.marker.pos()
-            z = np.array([p.x(), p.y()]) - self.state.vectors.total()
+            z = np.array([p.x(), p.y()]) - self.state.vectors.total(self.session, self.state.session)
             self.state.set_point(z, source="drag")
 
     def data_to_widget(self, x: float, y: float):

@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         self.t_interactive: float | None = None
 
         self.service = ServiceBridge(self)
-        self.pane_ctl = PaneController(self.state, lambda zs, tgt: self.service.request(zs, "pane", meta=tgt))
+        self.pane_ctl = PaneController(self.state, self._submit_pane)
         self.service.result.connect(self._on_result)
         self.service.failed.connect(self._on_decode_failed)
         self.pane_ctl.shown.connect(self._on_shown)
@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         ev.point_size.connect(lambda v, _o=None: menus.sync_spin(self.point_size, round(v)))
         ev.opacity.connect(lambda v, _o=None: menus.sync_spin(self.opacity, round(v * 100)))
         ev.presentation.connect(lambda on, _o=None: self.presentation.set(on))
+        ev.condition.connect(lambda c, _o=None: setattr(self.service.service, "condition", c))  # CVAE class
         self.state.error.connect(self.show_error)
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         self.remember = True  # save the layout on close (not for --screenshot renders)
@@ -387,6 +388,11 @@ class MainWindow(QMainWindow):
             self.show_error(f"{p}: not a model (.safetensors) or a dataset (.npz or a folder of class folders).")
 
     # ---------------------------------------------------------------- results
+
+    def _submit_pane(self, zs, tgt) -> int:
+        """One pane's request: that pane's channel, its model (compared, snapshot) and its class."""
+        other = tgt.session if tgt.session is not self.state.session else None  # None: the service's own model
+        return self.service.request(zs, tgt.channel, meta=tgt, labels=tgt.labels(len(zs)), model=other)
 
     def _on_result(self, res: DecodeResult) -> None:
         if res.channel == "pane":

@@ -12,7 +12,6 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from superqt.utils import create_worker
 
-from explorer.core.model_service import ModelService
 from explorer.core.session import Cancelled, open_session
 from training.errors import UserError
 
@@ -33,8 +32,9 @@ class ModelOpener(QObject):
         path = Path(path)
 
         def work() -> tuple[Any, tuple[Any, Any], threading.Event]:
-            s = open_session(path, dataset, split, data_dir, progress=self.progress.emit, cancel=cancel, threads=2)
-            return s, ModelService.prepare(s.model), cancel
+            s = open_session(path, dataset, split, data_dir, progress=self.progress.emit, cancel=cancel, threads=2,
+                             prepare=True)
+            return s, s.fns, cancel
 
         create_worker(work, _start_thread=True,
                       _connect={"returned": self._on_returned, "errored": lambda e: self._on_error(e, cancel)})
