@@ -410,8 +410,8 @@ class ExplorerState:
 
     def _sync_index(self, *_a: Any) -> None:
         """Nearest-image lookups skip hidden classes."""
-        for s in self.sessions:
-            for s in (s, *getattr(s, "snapshot_sessions", {}).values()):
+        for main in self.sessions:
+            for s in (main, *getattr(main, "snapshot_sessions", {}).values()):
                 if s.index is not None:
                     n = len(s.label_names)
                     s.index.set_visible_labels({k for k in range(n) if k not in self.hidden_classes})
