@@ -20,7 +20,9 @@ def _size(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="latent-explorer", description="Explore the 2-D latent plane of an autoencoder-family model.")
-    p.add_argument("model", nargs="?", help="a .safetensors checkpoint made by latent-train (default: the bundled Fashion-MNIST VAE)")
+    p.add_argument("models", nargs="*", metavar="MODEL",
+                   help="a .safetensors checkpoint made by latent-train (default: the bundled Fashion-MNIST VAE); "
+                        "two to four are shown side by side over the first one's dataset")
     p.add_argument("--dataset", help="dataset to show: mnist, fashion-mnist, mnist-5k, synthetic, npz:PATH, folder:PATH")
     p.add_argument("--split", choices=["train", "test", "all"], help="which split of the dataset to show")
     p.add_argument("--data-dir", help="folder holding the dataset files")
@@ -37,10 +39,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from explorer import startup
 
-    if args.model and not Path(args.model).exists():
-        return _fail(f"{args.model}: no such file.", 2)
+    if len(args.models) > 4:
+        return _fail(f"at most 4 models can be shown side by side; {len(args.models)} were given.", 2)
+    args.model, args.compare = (args.models[0] if args.models else None), args.models[1:]
+    for m in args.models:
+        if not Path(m).exists():
+            return _fail(f"{m}: no such file.", 2)
     problem = (
-        (args.model and startup.model_problem(args.model))
+        next((p for p in map(startup.model_problem, args.models) if p), None)
         or (args.dataset and startup.dataset_problem(args.dataset))
         or (args.screenshot and startup.screenshot_problem(args.screenshot))
     )

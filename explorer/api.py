@@ -56,20 +56,23 @@ class Explorer:
         from explorer.qt.main_window import MainWindow
 
         self.app = make_app()
+        compare: list = []
         if isinstance(models, (list, tuple)):
-            if len(models) != 1:
-                raise ValueError("this version opens one model at a time")
-            models = models[0]
-        self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir)
+            if not 1 <= len(models) <= 4:
+                raise ValueError(f"give one to four models to compare side by side, not {len(models)}")
+            models, compare = models[0], list(models[1:])
+        self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir, compare=compare)
         if size is not None:
             self.window.resize(*size)
         if show:
             self.window.show()
         self._closed = False
-        if not self._wait(lambda: self.window.state.session is not None or self.window.last_error, timeout):
-            raise TimeoutError(f"the model did not open within {timeout:g} s")
-        if self.window.state.session is None:
-            raise ValueError(self.window.last_error)
+        w = self.window
+        if not self._wait(lambda: (w.state.session is not None and len(w.state.compared) == len(compare))
+                          or w.last_error, timeout):
+            raise TimeoutError(f"the model{'s' if compare else ''} did not open within {timeout:g} s")
+        if w.state.session is None or len(w.state.compared) != len(compare):
+            raise ValueError(w.last_error)
         self.wait_idle(timeout)
 
     # ---------------------------------------------------------------- state and what is shown
@@ -80,9 +83,13 @@ class Explorer:
         return self.window.state
 
     def shown(self, i: int = 0) -> PaneView | None:
-        """What pane ``i`` displays (None before the first decode)."""
-        if i != 0:
-            raise IndexError("this version has one pane (pane 0)")
+        """What pane ``i`` displays (None before the first decode): 0 is the main model's, 1.. the
+        compared models' (``state.sessions[i]``), as the compare row under the main pane shows them."""
+        n = len(self.state.sessions)
+        if not 0 <= i < max(n, 1):
+            raise IndexError(f"there is no pane {i}: {n} model{'s are' if n != 1 else ' is'} open")
+        if i > 0:
+            return self._compared_shown(i)
         d = self.window.pane.displayed
         if d is None:
             return None
@@ -91,6 +98,21 @@ class Explorer:
                         source=d.target.source, caption=self.window.pane.caption.text(),
                         nearest_index=d.nearest_index, nearest_label=d.nearest_label,
                         status=self.window.status_label.text())
+
+    def _compared_shown(self, i: int) -> PaneView | None:
+        row = self.window.compare_row
+        d = row.shown.get(i)
+        if d is None:
+            return None
+        return PaneView(z=d.z, image=row.images[i].image, base_z=np.asarray(d.target.base, np.float32),
+                        base_image=d.base_image, source=d.target.source, caption=row.captions[i].toolTip(),
+                        nearest_index=d.nearest_index, nearest_label=d.nearest_label,
+                        status=self.window.status_label.text())
+
+    def view(self, i: int = 0):
+        """Model ``i``'s latent plane (a LatentView: ``.session``, ``.points_data``; its
+        ``.viewport()`` takes the mouse)."""
+        return self.window.planes.views[i]
 
     @property
     def means(self) -> np.ndarray:
@@ -108,9 +130,9 @@ class Explorer:
         """The QWidget that takes the mouse (the latent plane's viewport)."""
         return self.window.view.viewport()
 
-    def to_widget(self, x: float, y: float) -> tuple[int, int]:
-        """Data coordinates -> pixel coordinates in :attr:`plane`."""
-        p = self.window.view.data_to_widget(float(x), float(y))
+    def to_widget(self, x: float, y: float, i: int = 0) -> tuple[int, int]:
+        """Data coordinates -> pixel coordinates in :attr:`plane` (model ``i``'s: ``view(i).viewport()``)."""
+        p = self.view(i).data_to_widget(float(x), float(y))
         return int(p.x()), int(p.y())
 
     # ---------------------------------------------------------------- waiting
@@ -127,7 +149,8 @@ class Explorer:
 
     def idle(self) -> bool:
         w = self.window
-        return w.service.service.pending() == 0 and w.service.service.wait_idle(0) and w.pane_ctl.idle
+        return (w.service.service.pending() == 0 and w.service.service.wait_idle(0) and not w.compare.busy
+                and all(c.idle for c in w.planes.controllers[: max(1, len(w.state.sessions))]))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Process events until every pending decode / encode has been shown; True if that happened in time."""

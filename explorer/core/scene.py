@@ -23,6 +23,7 @@ from explorer.core.state import (
     DENSITY_MIN,
     FRAMES_MAX,
     FRAMES_MIN,
+    MAX_COMPARED,
     METHODS,
     POINT_SIZE_MAX,
     POINT_SIZE_MIN,
@@ -44,6 +45,7 @@ VERSION = 1
 MAX_BYTES = 4 * 1024**2
 MAX_DEPTH = 32  # nesting: a real scene is 4 deep
 MAX_NUMBER_CHARS = 40  # a float64 needs at most 25
+MAX_SELECTION = 200_000  # selected image indices a scene may list
 
 
 class SceneError(UserError):
@@ -78,12 +80,19 @@ class Scene:
     point_size: float = 4.0
     opacity: float = 0.85
     dim: bool = False
+    # models compared side by side: [(path, sha256 or None)]; None (an older scene): leave them as they are
+    compared: list[tuple[str, str | None]] | None = None
+    link_views: bool = True
+    selection: list[int] = field(default_factory=list)
 
-    def resolved_model(self, scene_file: str | os.PathLike | None) -> Path:
-        p = Path(self.model_path).expanduser()
+    def resolved_model(self, scene_file: str | os.PathLike | None, path: str | None = None) -> Path:
+        p = Path(path or self.model_path).expanduser()
         if not p.is_absolute() and scene_file is not None:
             p = Path(scene_file).resolve().parent / p
         return p.resolve()
+
+    def resolved_compared(self, scene_file: str | os.PathLike | None) -> list[Path]:
+        return [self.resolved_model(scene_file, p) for p, _ in self.compared or []]
 
     def to_json(self) -> dict[str, Any]:
         model: dict[str, Any] = {"path": self.model_path}
@@ -93,6 +102,9 @@ class Scene:
             "format": FORMAT,
             "version": VERSION,
             "model": model,
+            **({} if self.compared is None else
+               {"compare": [{"path": p, **({"sha256": h} if h else {})} for p, h in self.compared],
+                "link_views": self.link_views}),
             "dataset": {"name": self.dataset, "split": self.split},
             "point": None if self.point is None else list(self.point),
             "shows": self.base,
@@ -105,6 +117,7 @@ class Scene:
                         "hidden_classes": list(self.hidden_classes), "presentation": self.presentation,
                         "snap": self.snap, "palette": self.palette, "point_size": self.point_size,
                         "opacity": self.opacity, "dim": self.dim},
+            **({"selection": list(self.selection)} if self.selection else {}),
         }
 
 
@@ -113,12 +126,17 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
     s = state.session
     if s is None:
         raise SceneError("there is no model open, so there is no scene to save.")
-    model_path = Path(s.model_path).resolve()
-    if scene_path is not None:  # relative to the scene file: scenes travel with their models
-        try:
-            model_path = Path(os.path.relpath(model_path, Path(scene_path).resolve().parent))
-        except ValueError:  # another drive (Windows)
-            pass
+
+    def rel(path: Path) -> str:
+        path = Path(path).resolve()
+        if scene_path is not None:  # relative to the scene file: scenes travel with their models
+            try:
+                path = Path(os.path.relpath(path, Path(scene_path).resolve().parent))
+            except ValueError:  # another drive (Windows)
+                pass
+        return path.as_posix()
+
+    model_path = Path(rel(s.model_path))
     ip = state.interpolation
     return Scene(
         model_path=model_path.as_posix(), model_sha256=s.sha256, dataset=s.dataset_name, split=s.split,
@@ -128,6 +146,8 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         underlay=state.underlay, density=state.density, hidden_classes=list(state.hidden_classes),
         presentation=state.presentation, snap=state.snap, palette=state.palette, point_size=state.point_size,
         opacity=state.opacity, dim=state.dim,
+        compared=[(rel(c.model_path), c.sha256) for c in state.compared], link_views=state.link_views,
+        selection=list(state.selection),
     )
 
 
@@ -142,6 +162,17 @@ def check_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
                      f"(sha256 {s.sha256}); add it to pin the scene to this model.")
     else:
         check_model(scene, s.sha256, source)
+    if scene.compared is not None:
+        if len(scene.compared) != len(state.compared):
+            raise SceneError(f"{source}: compares {len(scene.compared) + 1} models, but {len(state.compared) + 1} "
+                             "are open; open its models first. Nothing was changed.")
+        for (path, sha), c in zip(scene.compared, state.compared, strict=True):
+            if sha is not None and sha != c.sha256:
+                raise SceneError(f"{source}: was made with {Path(path).name} (sha256 {sha}) beside the main model, "
+                                 f"not {c.model_path.name} (sha256 {c.sha256}); nothing was changed.")
+    if scene.selection and max(scene.selection) >= len(s.labels):
+        raise SceneError(f"{source}: selects image {max(scene.selection)}, but the dataset shown has "
+                         f"{len(s.labels):,} images; nothing was changed.")
     n_classes = len(s.label_names)
     bad = [k for k in scene.hidden_classes if k >= n_classes]
     if bad:
@@ -158,6 +189,9 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     notes = check_scene(scene, state, source)
     # -- from here on, everything is known to be valid
     state.hidden_classes = tuple(scene.hidden_classes)
+    if scene.compared is not None:
+        state.link_views = scene.link_views
+    state.selection = tuple(scene.selection)
     if scene.view is not None:
         state.view = scene.view
     state.density = scene.density
@@ -323,6 +357,22 @@ class _Validator:
         density = tg.get("density", 20)
         if isinstance(density, bool) or not isinstance(density, int) or not DENSITY_MIN <= density <= DENSITY_MAX:
             self.fail(f"'toggles.density' must be an integer in [{DENSITY_MIN}, {DENSITY_MAX}]")
+        compared = None
+        if "compare" in d:
+            raw = d["compare"]
+            if not isinstance(raw, list) or len(raw) > MAX_COMPARED:
+                self.fail(f"'compare' must be a list of at most {MAX_COMPARED} models")
+            compared = []
+            for i, c in enumerate(raw):
+                c = self.obj(c, f"compare[{i}]")
+                h = self.text(c.get("sha256"), f"compare[{i}].sha256", optional=True)
+                if h is not None and (len(h) != 64 or any(ch not in "0123456789abcdef" for ch in h)):
+                    self.fail(f"'compare[{i}].sha256' must be 64 lowercase hex digits, or left out")
+                compared.append((self.text(c.get("path"), f"compare[{i}].path"), h))
+        selection = d.get("selection", [])
+        if not isinstance(selection, list) or len(selection) > MAX_SELECTION or not all(
+                isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in selection):
+            self.fail(f"'selection' must be a list of at most {MAX_SELECTION:,} image indices")
         hidden = tg.get("hidden_classes", [])
         if not isinstance(hidden, list) or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < 10000 for k in hidden):
             self.fail("'toggles.hidden_classes' must be a list of class indices")
@@ -351,6 +401,9 @@ class _Validator:
             point_size=self.num(tg.get("point_size", 4.0), "toggles.point_size", POINT_SIZE_MIN, POINT_SIZE_MAX),
             opacity=self.num(tg.get("opacity", 0.85), "toggles.opacity", 0.05, 1.0),
             dim=self.flag(tg.get("dim"), "toggles.dim"),
+            compared=compared,
+            link_views=self.flag(d.get("link_views"), "link_views", True),
+            selection=sorted(set(selection)),
         )
 
     def _palette(self, v: Any) -> str:

@@ -82,13 +82,18 @@ class Session:
         return bool(getattr(self.model, "conditional", False))
 
     @property
-    def title(self) -> str:
-        """Short words for a plane's title: file name, kind and beta (and the snapshot shown)."""
+    def kind_words(self) -> str:
+        """The model's kind in a few words: "vae, β = 10", "cvae", "pca" ..."""
         c = self.config
         kind = c.get("kind", "?")
         beta = f", \u03b2 = {c['beta']:g}" if kind == "vae" and "beta" in c else ""
+        return f"{kind}{beta}"
+
+    @property
+    def title(self) -> str:
+        """Short words for a plane's title: file name, kind and beta (and the snapshot shown)."""
         snap = f", snapshot {self.snapshot + 1}/{len(self.snapshots)}" if self.snapshot is not None else ""
-        return f"{self.model_path.name} ({kind}{beta}{snap})"
+        return f"{self.model_path.name} ({self.kind_words}{snap})"
 
     def prepare(self) -> Session:
         """Lay the model out and build its decode / encode functions (on the loading thread, never the GUI's)."""

@@ -34,6 +34,7 @@ def run(args: Namespace) -> int:
     from explorer.qt.main_window import MainWindow
 
     model, dataset, split, underlay = args.model, args.dataset, args.split, args.underlay
+    compares = bool(getattr(args, "compare", None))
     if args.scene:  # the scene names its model (and data) unless given on the command line
         from explorer.core.scene import SceneError, load_scene
 
@@ -49,7 +50,9 @@ def run(args: Namespace) -> int:
                 print(f"latent-explorer: error: {args.scene}: its model {model} does not exist.", file=sys.stderr)
                 return 1
         underlay = underlay or scene.underlay
-    win = MainWindow(model, dataset=dataset, split=split, data_dir=args.data_dir)
+        compares = compares or bool(scene.compared)
+    win = MainWindow(model, dataset=dataset, split=split, data_dir=args.data_dir,
+                     compare=list(getattr(args, "compare", None) or []))
     if args.underlay:
         win.set_underlay(True)
     win.pending_scene = args.scene
@@ -66,7 +69,7 @@ def run(args: Namespace) -> int:
     tick.start(200)  # lets Python see the SIGINT while Qt's loop runs
     tick.timeout.connect(lambda: None)
     if args.screenshot:
-        return _screenshot(app, win, Path(args.screenshot), size, underlay, strict=bool(args.scene))
+        return _screenshot(app, win, Path(args.screenshot), size, underlay, strict=bool(args.scene), compares=compares)
     win.show()
     if os.environ.get("LATENT_EXPLORER_STARTUP_PROBE"):
         _startup_probe(app, win)
@@ -114,10 +117,10 @@ def _startup_probe(app: QApplication, win) -> None:
 
 
 def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underlay: bool, strict: bool = False,
-                timeout_s: float = 120) -> int:
+                timeout_s: float = 120, compares: bool = False) -> int:
     """Render once the model is open, the first decode shown (and the underlay, if on); then exit."""
     state = {"code": None}
-    waiting = {"decode"} | ({"underlay"} if underlay else set())
+    waiting = {"decode"} | ({"underlay"} if underlay else set()) | ({"compare"} if compares else set())
 
     def finish(code: int, message: str | None = None) -> None:
         if state["code"] is not None:
@@ -149,6 +152,14 @@ def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underl
             finish(0)
 
     win.decodeShown.connect(lambda _r: ready("decode"))
+    def compared_shown() -> None:  # every compared pane has its first image
+        ctls = win.planes.controllers[: len(win.state.sessions)]
+        if all(c.last is not None and c.idle for c in ctls):
+            ready("compare")
+        else:
+            QTimer.singleShot(20, compared_shown)
+
+    win.compare.opened.connect(compared_shown)
     win.underlayShown.connect(lambda _r: ready("underlay"))
     # before a model is open every error is fatal; with a scene, so is an error applying it
     win.errorShown.connect(lambda msg: finish(1, f"error: {msg}") if (win.session is None or strict) else None)

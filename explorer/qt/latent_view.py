@@ -82,6 +82,9 @@ class LatentView(pg.PlotWidget):
         # bookmarks, the drawn image's star, the vector arrow (base -> shown z)
         self.bookmark_items = self._add(pg.ScatterPlotItem(size=18, symbol="star", pen=pg.mkPen("#000", width=1.5),
                                                            brush=pg.mkBrush("#FFD400")), 12)
+        # the images picked with the select tool (state.selection), ringed at this plane's positions of them
+        self.sel_rings = self._add(pg.ScatterPlotItem(size=11, symbol="o", pen=pg.mkPen("#111", width=1.8), brush=None,
+                                                      pxMode=True), 11)
         self.star = self._add(pg.ScatterPlotItem(size=24, symbol="star", pen=pg.mkPen("#fff", width=2),
                                                  brush=pg.mkBrush(STAR_COLOUR)), 18)
         self.arrow_halo = self._add(pg.PlotCurveItem(pen=pg.mkPen(HALO, width=7)), 16)
@@ -105,6 +108,7 @@ class LatentView(pg.PlotWidget):
         ev.compared.connect(self._on_session)  # a compared model's plane gets (or loses) its session
         ev.snapshot.connect(self._on_session)  # the main plane shows a training snapshot's means
         ev.link_views.connect(self._on_link)
+        ev.selection.connect(self._draw_selection)
         ev.palette.connect(self._restyle)
         ev.point_size.connect(self._restyle)
         ev.opacity.connect(self._restyle)
@@ -155,8 +159,14 @@ class LatentView(pg.PlotWidget):
         return session.means
 
     def _on_link(self, on: bool, _old=None) -> None:
-        if on and self.slot > 0 and self.state.view is not None:
+        """Linked again: follow the main plane. Unlinked: frame this plane's own points."""
+        if self.slot == 0:
+            return
+        if on and self.state.view is not None:
             self._on_state_view(self.state.view)
+        elif not on:
+            self._own_view = None
+            self.reset_view()
 
     _plotted = None  # the session whose means are on screen
 
@@ -176,6 +186,21 @@ class LatentView(pg.PlotWidget):
         else:
             self._on_state_view(self.state.view)
         self.density.set_data(len(means))
+        self._draw_selection()
+
+    def _draw_selection(self, *_a) -> None:
+        sel = np.asarray(self.state.selection, np.int64)
+        pts = self.points_data[0]
+        sel = sel[sel < len(pts)]
+        self.sel_rings.setData(pos=pts[sel] if len(sel) else np.zeros((0, 2), np.float32))
+        self.sel_rings.setVisible(len(sel) > 0)
+
+    def selection_points(self) -> np.ndarray:
+        """(K, 2): where this plane rings the selected images."""
+        if not self.sel_rings.isVisible():
+            return np.zeros((0, 2), np.float32)
+        x, y = self.sel_rings.getData()
+        return np.column_stack([x, y]).astype(np.float32)
 
     _own_view = None  # an unlinked plane's range, once its user has panned or zoomed it
 
@@ -197,10 +222,12 @@ class LatentView(pg.PlotWidget):
         self._restyle()
 
     def reset_view(self) -> None:
-        """Frame the bulk of the points (0.5..99.5 percentiles)."""
+        """Frame the bulk of the points (0.5..99.5 percentiles); linked planes frame every model's bulk."""
         s = self.session
         if s is not None and s.means is not None and len(s.means):
-            lo, hi = np.percentile(s.means, [0.5, 99.5], axis=0)
+            boxes = [np.percentile(x.means, [0.5, 99.5], axis=0) for x in
+                     ((s, *self.state.compared) if self.linked and self.slot == 0 else (s,)) if x.means is not None]
+            lo, hi = np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
             pad = 0.08 * (hi - lo).max()
             self.vb.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
         else:
@@ -284,7 +311,7 @@ class LatentView(pg.PlotWidget):
         finally:
             self._setting_view = False
         rect = self.view_rect()
-        if rect != tuple(view):  # the locked aspect widened one range: the state holds what is visible
+        if rect != tuple(view) and self.slot == 0:  # the locked aspect widened one range: the state holds what is visible
             self._setting_view = True
             try:
                 self.state.view = rect

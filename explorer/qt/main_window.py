@@ -38,6 +38,7 @@ from explorer.core.state import ExplorerState
 from explorer.qt import menus
 from explorer.qt.bookmarks_panel import BookmarksPanel
 from explorer.qt.bridge import ServiceBridge
+from explorer.qt.compare import CompareRow, Comparison, Planes, SelectTool
 from explorer.qt.decode_pane import DecodePane
 from explorer.qt.draw_panel import DrawPanel
 from explorer.qt.empty_state import EmptyState
@@ -61,7 +62,8 @@ class MainWindow(QMainWindow):
     errorShown = Signal(str)
 
     def __init__(self, model_path: str | Path | None = None, dataset: str | None = None, split: str | None = None,
-                 data_dir: str | None = None, open_default: bool = True, state: ExplorerState | None = None):
+                 data_dir: str | None = None, open_default: bool = True, state: ExplorerState | None = None,
+                 compare: list[str | Path] | None = None):
         super().__init__()
         self.setWindowTitle("Latent Explorer")
         self._fit_to_screen()
@@ -83,6 +85,8 @@ class MainWindow(QMainWindow):
         self.opener.failed.connect(self._on_open_failed)
 
         self.view = LatentView(self.state, self.pane_ctl)
+        self.planes = Planes(self.state, self.view, self._submit_pane)  # the main plane and the compared ones
+        self.compare = Comparison(self)
         self.underlay = Underlay(self.state, self.service, self.view, self)
         self.underlay.shown.connect(self.underlayShown.emit)
         self.pane = DecodePane(self.state, self.pane_ctl)
@@ -100,7 +104,7 @@ class MainWindow(QMainWindow):
         pl = QHBoxLayout(plane)
         pl.setContentsMargins(0, 0, 0, 0)
         pl.setSpacing(2)
-        pl.addWidget(self.view, 1)
+        pl.addWidget(self.planes, 1)
         pl.addWidget(self.legend)  # beside the data, never on it
         central = QWidget()
         cl = QVBoxLayout(central)
@@ -129,7 +133,13 @@ class MainWindow(QMainWindow):
         self.vectors = VectorPanel(self.state, self.view)
         self.draw = DrawPanel(self.state, self.service)
         # right column: the decode pane on top, the panels tabbed below it (the presenter's first)
-        self.pane_dock = self._add_dock("Decoded", self.pane, closable=False)
+        pane_box = QWidget()
+        self.compare_row = CompareRow(self.state, self.planes, self.pane)  # every model's decode, while comparing
+        pb = QVBoxLayout(pane_box)
+        pb.setContentsMargins(0, 0, 0, 0)
+        pb.addWidget(self.pane, 1)
+        pb.addWidget(self.compare_row, 1)
+        self.pane_dock = self._add_dock("Decoded", pane_box, closable=False)
         self.panel_docks: list[QDockWidget] = []
         for title, panel in (("Interpolation", self.interp), ("Vectors", self.vectors), ("Bookmarks", self.bookmarks),
                              ("Draw", self.draw), ("Model", self.info)):
@@ -143,6 +153,7 @@ class MainWindow(QMainWindow):
         self.interpolation_dock.raise_()
         self.panels: list[QWidget] = [self.interp, self.bookmarks, self.vectors, self.draw]
         self._laid_out = False
+        self.select_tool = SelectTool(self.state, self.planes, self)
         self.presentation = Presentation(self)
         self.help_overlay = HelpOverlay(self)
         self._build_actions()
@@ -152,6 +163,7 @@ class MainWindow(QMainWindow):
         ev.underlay.connect(lambda on, _o=None: menus.sync_action(self.act_underlay, on))
         ev.density.connect(self._on_density)
         ev.dim.connect(lambda on, _o=None: menus.sync_action(self.act_dim, on))
+        ev.link_views.connect(lambda on, _o=None: menus.sync_action(self.act_link, on))
         ev.palette.connect(lambda p, _o=None: menus.sync_action(self.act_palette, p != "tab10"))
         ev.point_size.connect(lambda v, _o=None: menus.sync_spin(self.point_size, round(v)))
         ev.opacity.connect(lambda v, _o=None: menus.sync_spin(self.opacity, round(v * 100)))
@@ -168,6 +180,8 @@ class MainWindow(QMainWindow):
             # after the first paint: the open worker imports torch, which would slow building the window
             QTimer.singleShot(0, lambda: self.open_model(model_path or default_model_path(), dataset=dataset,
                                                          split=split, data_dir=data_dir))
+        if compare:
+            self.compare.add(list(compare), replace=True)  # opened once the main model is
 
     # ---------------------------------------------------------------- compatibility names
 
@@ -275,9 +289,14 @@ class MainWindow(QMainWindow):
             self.open_scene(path)
 
     def open_scene(self, path: str) -> bool:
-        """Apply a scene to the open model; a scene for another model or a malformed file changes nothing."""
+        """Apply a scene to the open model; a scene for another model or a malformed file changes nothing.
+
+        A scene that compares models opens them first (in the background), then applies itself."""
         try:
-            notes = apply_scene(load_scene(path), self.state, str(path))
+            scene = load_scene(path)
+            if self.compare.open_for_scene(scene, path, lambda: self.open_scene(path)):
+                return True  # applied once its compared models are open
+            notes = apply_scene(scene, self.state, str(path))
         except SceneError as e:
             self.show_error(str(e))
             return False
@@ -357,6 +376,7 @@ class MainWindow(QMainWindow):
         self.settings.add_recent(session.model_path)
         self._fill_recent()
         self.sessionChanged.emit(session)
+        self.compare.main_opened()
         if self.pending_scene:
             path, self.pending_scene = self.pending_scene, None
             self.open_scene(path)
@@ -368,9 +388,15 @@ class MainWindow(QMainWindow):
             ev.acceptProposedAction()
 
     def dropEvent(self, ev) -> None:
-        for url in ev.mimeData().urls():
-            self.open_path(url.toLocalFile())
-            break
+        paths = [u.toLocalFile() for u in ev.mimeData().urls()]
+        mods = ev.modifiers()
+        add = bool(mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+                           | Qt.KeyboardModifier.AltModifier))
+        models = [p for p in paths if Path(p).suffix == ".safetensors"]
+        if add and models and self.state.session is not None:  # with a modifier: beside the open model
+            self.compare.add(models)
+        elif paths:
+            self.open_path(paths[0])
 
     def open_path(self, path: str) -> None:
         """A dropped or given file: a model (.safetensors) or a dataset (.npz or a folder of images)."""
@@ -395,8 +421,7 @@ class MainWindow(QMainWindow):
         return self.service.request(zs, tgt.channel, meta=tgt, labels=tgt.labels(len(zs)), model=other)
 
     def _on_result(self, res: DecodeResult) -> None:
-        if res.channel == "pane":
-            self.pane_ctl.accept(res)
+        self.compare.accept(res)  # "pane" and "pane:i": each pane's controller
 
     def _on_shown(self, shown: Shown) -> None:
         self.status_label.setText(shown.status)
@@ -447,6 +472,8 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.state.interpolation.playing = False
         self.opener.cancel()
+        self.compare.shutdown()
+        self.select_tool.shutdown()
         self.underlay.closed = True
         for panel in self.panels:
             if hasattr(panel, "shutdown"):

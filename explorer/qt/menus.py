@@ -44,7 +44,10 @@ def build(w) -> None:
     w.act_open_scene = action(w, "Open &scene\u2026", w.choose_open_scene, "Ctrl+Shift+O")
     w.act_save_scene = action(w, "&Save scene\u2026", w.choose_save_scene, "Ctrl+S")
     w.act_quit = action(w, "&Quit", w.close, "Ctrl+Q")
-    for a in (w.act_open, w.act_open_data, w.act_open_scene, w.act_save_scene):
+    w.act_compare = action(w, "&Add model for comparison\u2026", w.compare.choose, "Ctrl+Shift+A",
+                           tip="Open more models beside this one, over the same images (drop with Ctrl held does too)")
+    w.act_stop_compare = action(w, "S&top comparing", w.compare.stop, tip="Back to one model")
+    for a in (w.act_open, w.act_open_data, w.act_compare, w.act_stop_compare, w.act_open_scene, w.act_save_scene):
         f.addAction(a)
     w.recent_menu = f.addMenu("Recent &models")
     w.recent_scenes_menu = f.addMenu("Recent s&cenes")
@@ -55,7 +58,14 @@ def build(w) -> None:
                                   tip="Decode while the mouse moves over the plane")
     w.act_underlay = action(w, "&Manifold underlay", lambda on: setattr(st, "underlay", on), "M",
                                      checkable=True, tip="Tile decoded images under the scatter")
-    w.act_reset = action(w, "&Reset view", w.view.reset_view, "R")
+    w.act_reset = action(w, "&Reset view", lambda: [v.reset_view() for v in w.planes.views if v.isVisible()
+                                                    or v is w.view], "R")
+    w.act_link = action(w, "&Link the compared views", lambda on: setattr(st, "link_views", on), "L", checkable=True,
+                        tip="Compared planes pan and zoom together")
+    w.act_link.setChecked(st.link_views)
+    w.act_select = action(w, "&Select points (lasso; Shift: rectangle)", w.select_tool.start, "S",
+                          tip="Ring the same images in every plane: where does each model put them?")
+    w.act_clear_sel = action(w, "Clear the selection", lambda: setattr(st, "selection", ()), "Shift+S")
     w.act_palette = action(w, "&Colour-blind safe palette",
                                     lambda on: setattr(st, "palette", "colour-blind safe" if on else "tab10"),
                                     checkable=True, tip="Class colours that stay distinct for colour-blind viewers")
@@ -70,8 +80,8 @@ def build(w) -> None:
     w.act_prev = action(w, "Previous bookmark (Left, PageUp)", lambda: w.bookmarks.step(-1))
     w.act_present = action(w, "Presentation mode", lambda: setattr(st, "presentation", not st.presentation), "F11")
     w.act_escape = action(w, "Leave presentation mode / close help", w._escape, "Esc")
-    for a in (w.act_hover, w.act_underlay, w.act_dim, w.act_palette, w.act_reset, w.act_bookmark,
-              w.act_next, w.act_prev, w.act_present):
+    for a in (w.act_hover, w.act_underlay, w.act_dim, w.act_palette, w.act_reset, w.act_link, w.act_select,
+              w.act_clear_sel, w.act_bookmark, w.act_next, w.act_prev, w.act_present):
         v.addAction(a)
     h = m.addMenu("&Help")
     w.act_help = action(w, "&Keys and help", lambda: w.help_overlay.toggle(), "F1")

@@ -178,6 +178,7 @@ class Presentation:
             f.setPointSizeF(f.pointSizeF() * self.SCALE)
             w.setFont(f)
             w.view.set_scale(self.SCALE)
+            w.planes.set_scale(self.SCALE)
             w.strip.setVisible(True)
             if self.fullscreen:
                 w.showFullScreen()
@@ -188,6 +189,7 @@ class Presentation:
             if "font" in s:
                 w.setFont(s["font"])
             w.view.set_scale(1.0)
+            w.planes.set_scale(1.0)
             w.menuBar().setVisible(s.get("menu", True))
             w.statusBar().setVisible(s.get("status", True))
             if w.isFullScreen() and not s.get("fullscreen"):

@@ -29,16 +29,16 @@ def test_a_failed_open_leaves_the_empty_state(qtbot, png):
     win.resize(1100, 700)
     win.show()
     card = win.empty_state
-    assert card.message == f"Opening {png.name} \u2026" and _covers(card, win.view.parentWidget())
+    assert card.message == f"Opening {png.name} \u2026" and _covers(card, win.planes.parentWidget())
     with qtbot.waitSignal(win.errorShown, timeout=OPEN_TIMEOUT_MS) as sig:
         pass
     assert sig.args == [f"{png}: is not a latent-explorer model (this is a PNG image)."]
-    assert card.message == NO_MODEL and _covers(card, win.view.parentWidget())
+    assert card.message == NO_MODEL and _covers(card, win.planes.parentWidget())
     assert win.centralWidget().layout().indexOf(card) == -1, "the card floats over the plane, outside the layout"
     before = card.geometry()
     win.resize(900, 640)  # the card follows the plane and the pane
     qtbot.waitUntil(lambda: card.geometry() != before)
-    assert _covers(card, win.view.parentWidget())
+    assert _covers(card, win.planes.parentWidget())
     grabbed, r = win.grab().toImage(), card.geometry()
     samples = [grabbed.pixelColor(win.centralWidget().mapTo(win, r.topLeft() + QPoint(x, y))).lightness()
                for x in range(5, r.width() - 5, 15) for y in range(5, r.height() - 5, 15)]
@@ -53,7 +53,7 @@ def test_the_card_goes_when_a_model_opens_and_stays_away_on_a_later_failure(qtbo
     qtbot.addWidget(win)
     win.show()
     card = win.empty_state
-    assert card.message == NO_MODEL and _covers(card, win.view.parentWidget())
+    assert card.message == NO_MODEL and _covers(card, win.planes.parentWidget())
     with qtbot.waitSignals([win.sessionChanged, win.decodeShown], timeout=OPEN_TIMEOUT_MS):
         win.open_model(checkpoint, dataset="synthetic")
     assert not card.isVisible() and card.message == ""

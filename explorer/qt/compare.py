@@ -1,0 +1,425 @@
+"""Models side by side: each compared model gets a plane, a pane controller and a decoded image.
+
+The compared models are ``state.compared`` (sessions over the main model's dataset arrays, opened
+by :class:`ComparedOpener` off the GUI thread). Every plane shares the state: a click or a drag in
+any of them sets the one ``state.point``, and each model's pane decodes that z with its own decoder
+(plus its own attribute vectors, from its own means). The views pan and zoom together while
+``state.link_views`` is on. A lasso in any plane (:class:`SelectTool`) sets ``state.selection``, which
+every plane rings at its own positions of those images.
+
+The planes are made once per slot and kept (hidden when unused): the state's psygnal connections
+hold only weak references, and a slot's widgets never outlive the window.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import traceback
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from superqt.utils import create_worker
+
+from explorer.core.pane import PaneController, Shown
+from explorer.core.session import Cancelled, open_session
+from explorer.core.state import MAX_COMPARED, ExplorerState
+from explorer.qt.image_view import ImageView
+from explorer.qt.latent_view import LatentView
+from explorer.qt.selection import LassoSelector
+from training.errors import UserError
+
+TITLE_STYLE = "font-weight: 600; padding: 2px 4px;"
+
+
+class ComparedOpener(QObject):
+    """Opens models for comparison over the main session's dataset, in the background, in order."""
+
+    opened = Signal(object)  # list[Session], in the order asked for
+    failed = Signal(str)
+    progress = Signal(str, int, int)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._cancel: threading.Event | None = None
+        self.busy = False
+
+    def open(self, paths: list[str | Path], like: Any) -> None:
+        self.cancel()
+        cancel = self._cancel = threading.Event()
+        self.busy = True
+
+        def work() -> tuple[list[Any], threading.Event]:
+            out = []
+            for p in paths:
+                out.append(open_session(p, like=like, progress=self.progress.emit, cancel=cancel, threads=2,
+                                        prepare=True))
+            return out, cancel
+
+        create_worker(work, _start_thread=True,
+                      _connect={"returned": self._on_returned, "errored": lambda e: self._on_error(e, cancel)})
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+        self.busy = False
+
+    def _on_returned(self, result) -> None:
+        sessions, cancel = result
+        if not cancel.is_set():
+            self.busy = False
+            self.opened.emit(sessions)
+
+    def _on_error(self, error: Exception, cancel: threading.Event) -> None:
+        if cancel.is_set() or isinstance(error, Cancelled):
+            return
+        self.busy = False
+        if not isinstance(error, UserError):
+            traceback.print_exception(error)
+        self.failed.emit(str(error) or type(error).__name__)
+
+
+class Planes(QWidget):
+    """The main plane and up to MAX_COMPARED compared ones, each under a title naming its model.
+
+    One plane fills the widget; two sit side by side; three or four make a 2 x 2 grid."""
+
+    def __init__(self, state: ExplorerState, main_view: LatentView, submit, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self._submit = submit
+        self.views: list[LatentView] = [main_view]
+        self.controllers: list[PaneController] = [main_view.pane]
+        self.titles: list[QLabel] = []
+        self.cells: list[QWidget] = []
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(6)
+        self._add_cell(main_view)
+        self.grid.addWidget(self.cells[0], 0, 0)
+        state.events.compared.connect(self._on_compared)
+        state.events.session.connect(self._on_compared)
+        state.events.snapshot.connect(self._retitle)
+
+    def _add_cell(self, view: LatentView) -> None:
+        cell = QWidget(self)  # parented at once: a parentless widget made visible would be a window of its own
+        lay = QVBoxLayout(cell)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        title = QLabel()
+        title.setStyleSheet(TITLE_STYLE)
+        title.setVisible(False)
+        lay.addWidget(title)
+        lay.addWidget(view, 1)
+        self.titles.append(title)
+        self.cells.append(cell)
+
+    def _ensure(self, n: int) -> None:
+        """Planes (with their pane controllers) for slots 0..n-1, made once and kept."""
+        while len(self.views) < n:
+            slot = len(self.views)
+            ctl = PaneController(self.state, self._submit, slot=slot)
+            view = LatentView(self.state, ctl, slot=slot)
+            view.set_scale(self.views[0].scale)
+            self.views.append(view)
+            self.controllers.append(ctl)
+            self._add_cell(view)
+
+    @property
+    def count(self) -> int:
+        """Planes in use: 1 + the compared models."""
+        return len(self.state.sessions) or 1
+
+    def _on_compared(self, *_a) -> None:
+        n = self.count
+        self._ensure(n)
+        cols = 1 if n == 1 else 2
+        for i, cell in enumerate(self.cells):
+            self.grid.removeWidget(cell)
+            if i < n:
+                self.grid.addWidget(cell, i // cols, i % cols)
+            cell.setVisible(i < n)
+        for i in range(1, len(self.views)):
+            if i < n:
+                self.views[i].refresh_points()
+                self.controllers[i].update()
+        if n > 1 and self.state.link_views:  # frame every model's points (the same region in each plane)
+            self.views[0].reset_view()
+        self._retitle()
+
+    def _retitle(self, *_a) -> None:
+        sessions = self.state.sessions
+        comparing = len(sessions) > 1
+        for i, title in enumerate(self.titles):
+            title.setVisible(comparing and i < len(sessions))
+            if comparing and i < len(sessions):
+                view_session = self.views[i].session
+                title.setText(f"<b>{chr(ord('A') + i)}</b> {html.escape(view_session.title)}")
+                title.setToolTip(str(sessions[i].model_path))
+
+    def set_scale(self, k: float) -> None:
+        """Presentation mode: the compared planes scale like the main one (titles follow the window's font)."""
+        for v in self.views[1:]:
+            v.set_scale(k)
+
+
+class CompareRow(QWidget):
+    """While comparing: each model's decode of the shared z, in place of the single main pane.
+
+    One caption says what is shown (the same z for all); under each image, which model made it.
+    Two models sit side by side, three or four in a 2 x 2 grid, so each image stays large."""
+
+    def __init__(self, state: ExplorerState, planes: Planes, main_pane: QWidget | None = None, parent=None):
+        super().__init__(parent)
+        self.state = state
+        self.planes = planes
+        self.main_pane = main_pane  # hidden while comparing: this widget shows pane 0 as well
+        self.images: list[ImageView] = []
+        self.captions: list[QLabel] = []
+        self.cols: list[QWidget] = []
+        self.shown: dict[int, Shown] = {}  # slot -> what its image displays
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 4, 4, 4)
+        lay.setSpacing(4)
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setWordWrap(True)
+        self.grid = QGridLayout()
+        self.grid.setSpacing(8)
+        lay.addWidget(self.caption)
+        lay.addLayout(self.grid, 1)
+        self.setVisible(False)
+        state.events.compared.connect(self._on_compared)
+        state.events.session.connect(self._on_compared)
+        self._hooked = 0
+        self._comparing = False
+        self._on_compared()
+
+    def _column(self) -> None:
+        col = QWidget(self)
+        v = QVBoxLayout(col)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(2)
+        img = ImageView(min_size=72, square=True)
+        cap = QLabel()
+        cap.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        v.addWidget(img, 1)
+        v.addWidget(cap)
+        self.images.append(img)
+        self.captions.append(cap)
+        self.cols.append(col)
+
+    def _on_compared(self, *_a) -> None:
+        n = len(self.state.sessions)
+        while len(self.images) < max(n, 1):
+            self._column()
+        while self._hooked < len(self.planes.controllers):  # one connection per pane controller, ever
+            i = self._hooked
+            self.planes.controllers[i].shown.connect(lambda shown, i=i: self._on_shown(i, shown))
+            self._hooked += 1
+        cols = 2
+        for i, col in enumerate(self.cols):
+            self.grid.removeWidget(col)
+            col.setVisible(i < n)
+            if i < n:
+                self.grid.addWidget(col, i // cols, i % cols)
+        for i in list(self.shown):
+            if i >= n:
+                del self.shown[i]
+        comparing = n > 1
+        if comparing != self._comparing:  # only on a change: never show a widget that has no parent yet
+            self._comparing = comparing
+            self.setVisible(comparing)
+            if self.main_pane is not None:
+                self.main_pane.setVisible(not comparing)
+        for i in range(n):  # what each pane already shows (a model that just opened may have shown it)
+            last = self.planes.controllers[i].last if i < len(self.planes.controllers) else None
+            if last is not None:
+                self._on_shown(i, last)
+
+    def _on_shown(self, i: int, shown: Shown) -> None:
+        if i >= len(self.images) or i >= len(self.state.sessions):
+            return
+        self.shown[i] = shown
+        self.images[i].set_image(shown.image)
+        s = shown.target.session or self.state.sessions[i]
+        self.captions[i].setText(f"<b>{chr(ord('A') + i)}</b> ({html.escape(s.kind_words)})")
+        self.captions[i].setToolTip(f"{s.model_path.name}: {shown.caption}")
+        if i == 0:
+            self.caption.setText(html.escape(shown.caption))
+
+
+class SelectTool(QObject):
+    """A lasso (Shift: rectangle) on any plane picks dataset images: ``state.selection``."""
+
+    def __init__(self, state: ExplorerState, planes: Planes, parent: QObject | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.planes = planes
+        self.selectors: list[LassoSelector] = []
+
+    def _sync(self) -> None:
+        while len(self.selectors) < len(self.planes.views):
+            view = self.planes.views[len(self.selectors)]
+            sel = LassoSelector(view, lambda v=view: v.session.index if v.session is not None else None, self)
+            sel.selected.connect(lambda mask, _poly: self._on_selected(mask))
+            sel.cancelled.connect(self.cancel)
+            self.selectors.append(sel)
+
+    def start(self) -> None:
+        """Arm every visible plane: the next drag in any of them draws the lasso."""
+        if self.state.session is None:
+            self.state.error.emit("Open a model first: there are no points to select.")
+            return
+        self._sync()
+        for sel, view in zip(self.selectors, self.planes.views, strict=False):
+            if view.isVisible() or view is self.planes.views[0]:
+                sel.start("select")
+        self.state.info.emit("Drag a lasso around points in any plane (Shift: a rectangle); Esc cancels.")
+
+    def cancel(self) -> None:
+        for sel in self.selectors:
+            sel.cancel()  # no-op unless armed
+
+    def _on_selected(self, mask: np.ndarray) -> None:
+        self.cancel()
+        picked = np.flatnonzero(np.asarray(mask, bool))
+        self.state.selection = picked
+        self.state.info.emit(f"{len(picked):,} images selected; they are ringed in every plane.")
+
+    def shutdown(self) -> None:
+        self.cancel()
+
+
+def compared_paths(state: ExplorerState) -> list[str]:
+    return [str(s.model_path) for s in state.compared]
+
+
+def check_compare_count(n: int) -> str | None:
+    if n > MAX_COMPARED:
+        return f"at most {MAX_COMPARED + 1} models can be shown side by side; {n + 1} were given."
+    return None
+
+
+class Comparison(QObject):
+    """The window's side of comparing models: opening them, routing each pane's results, the menu's
+    actions, and scenes that name compared models. It writes ``state.compared``; the planes, the
+    compare row and the pane controllers render from the state."""
+
+    opened = Signal()  # the compared models asked for are open (state.compared holds them)
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.w = window
+        self.state: ExplorerState = window.state
+        self.opener = ComparedOpener(self)
+        self.opener.opened.connect(self._on_opened)
+        self.opener.failed.connect(self._on_failed)
+        self.opener.progress.connect(window._on_progress)
+        self.pending: list[str] = []  # asked for before the main model was open
+        self._replace = False
+        self._then: Any = None  # called once the models are open (a scene waiting to be applied)
+
+    @property
+    def busy(self) -> bool:
+        return self.opener.busy or bool(self.pending)
+
+    def add(self, paths: list[str | Path], replace: bool = False, then: Any = None) -> None:
+        """Open ``paths`` beside the main model (after it, if it is still opening)."""
+        paths = [str(p) for p in paths]
+        now = 0 if replace else len(self.state.compared)
+        problem = check_compare_count(now + len(paths))
+        if problem:
+            self.w.show_error(problem)
+            return
+        self._replace, self._then = replace, then
+        if self.state.session is None:
+            self.pending = paths
+            return
+        if not paths:
+            self.state.compared = ()
+            self._done()
+            return
+        self.w.status_label.setText(f"opening {', '.join(Path(p).name for p in paths)} for comparison \u2026")
+        self.w.progress.setVisible(True)
+        self.w.progress.setRange(0, 0)
+        self.opener.open(paths, self.state.session)
+
+    def main_opened(self) -> None:
+        """The main model is open: open what was asked for before it was."""
+        if self.pending:
+            paths, self.pending = self.pending, []
+            self.add(paths, replace=True, then=self._then)
+
+    def _on_opened(self, sessions: list[Any]) -> None:
+        if self.w._closed or self.state.session is None or any(s.images is not self.state.session.images
+                                                              for s in sessions):
+            return  # the main model changed meanwhile: these were opened over the old dataset
+        self.w.progress.setVisible(False)
+        self.state.compared = tuple(sessions) if self._replace else (*self.state.compared, *sessions)
+        self.w.status_label.setText(f"comparing {len(self.state.sessions)} models; click any plane")
+        for s in sessions:
+            self.w.settings.add_recent(s.model_path)
+        self._done()
+
+    def _done(self) -> None:
+        then, self._then = self._then, None
+        if then is not None:
+            then()
+        self.opened.emit()
+
+    def _on_failed(self, message: str) -> None:
+        self._then = None
+        self.w.progress.setVisible(False)
+        self.w.show_error(message)
+
+    def open_for_scene(self, scene: Any, scene_file: str, then: Any) -> bool:
+        """Open the models ``scene`` compares unless they are the ones open; True if it started that."""
+        if scene.compared is None or self.state.session is None:
+            return False
+        want = scene.resolved_compared(scene_file)
+        have = [Path(c.model_path).resolve() for c in self.state.compared]
+        if want == have:
+            return False
+        missing = [p for p in want if not p.is_file()]
+        if missing:
+            from explorer.core.scene import SceneError
+
+            raise SceneError(f"{scene_file}: compares {missing[0]}, which does not exist; nothing was changed.")
+        self.add(want, replace=True, then=then)
+        return True
+
+    def stop(self) -> None:
+        """Back to one model."""
+        self.opener.cancel()
+        self.pending = []
+        self.state.compared = ()
+
+    def choose(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        if self.state.session is None:
+            self.w.show_error("Open a model first; compared models are shown beside it.")
+            return
+        paths, _ = QFileDialog.getOpenFileNames(self.w, "Add models for comparison", "",
+                                                "Latent Explorer models (*.safetensors);;All files (*)")
+        if paths:
+            self.add(paths)
+
+    def accept(self, res: Any) -> bool:
+        """A pane result ("pane", "pane:1", ...) for its slot's controller."""
+        ch = res.channel
+        if ch != "pane" and not ch.startswith("pane:"):
+            return False
+        slot = 0 if ch == "pane" else int(ch.split(":", 1)[1])
+        ctls = self.w.planes.controllers
+        if slot < len(ctls):
+            ctls[slot].accept(res)
+        return True
+
+    def shutdown(self) -> None:
+        self.opener.cancel()
+        self.pending = []
