@@ -78,6 +78,7 @@ class Scene:
     point_size: float = 4.0
     opacity: float = 0.85
     dim: bool = False
+    condition: int | None = None  # the class a conditional model (CVAE) decodes with; None: not stored
 
     def resolved_model(self, scene_file: str | os.PathLike | None) -> Path:
         p = Path(self.model_path).expanduser()
@@ -105,6 +106,7 @@ class Scene:
                         "hidden_classes": list(self.hidden_classes), "presentation": self.presentation,
                         "snap": self.snap, "palette": self.palette, "point_size": self.point_size,
                         "opacity": self.opacity, "dim": self.dim},
+            **({} if self.condition is None else {"condition": self.condition}),
         }
 
 
@@ -127,7 +129,7 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         bookmarks=[Bookmark(b.name, b.z) for b in state.bookmarks], view=state.view, hover=state.hover,
         underlay=state.underlay, density=state.density, hidden_classes=list(state.hidden_classes),
         presentation=state.presentation, snap=state.snap, palette=state.palette, point_size=state.point_size,
-        opacity=state.opacity, dim=state.dim,
+        opacity=state.opacity, dim=state.dim, condition=state.condition if s.conditional else None,
     )
 
 
@@ -147,6 +149,9 @@ def check_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if bad:
         raise SceneError(f"{source}: hides class {bad[0]}, but the dataset shown has {n_classes} classes; "
                          "nothing was changed.")
+    if scene.condition is not None and scene.condition >= n_classes:
+        raise SceneError(f"{source}: decodes as class {scene.condition}, but the dataset shown has {n_classes} "
+                         "classes; nothing was changed.")
     return notes
 
 
@@ -165,6 +170,8 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     state.underlay = scene.underlay
     state.snap = scene.snap
     state.palette, state.point_size, state.opacity, state.dim = scene.palette, scene.point_size, scene.opacity, scene.dim
+    if scene.condition is not None:
+        state.condition = scene.condition
     state.bookmarks.clear()
     state.bookmarks.extend(Bookmark(b.name, b.z) for b in scene.bookmarks)
     state.vectors.clear()
@@ -323,6 +330,10 @@ class _Validator:
         density = tg.get("density", 20)
         if isinstance(density, bool) or not isinstance(density, int) or not DENSITY_MIN <= density <= DENSITY_MAX:
             self.fail(f"'toggles.density' must be an integer in [{DENSITY_MIN}, {DENSITY_MAX}]")
+        condition = d.get("condition")
+        if condition is not None and (isinstance(condition, bool) or not isinstance(condition, int)
+                                      or not 0 <= condition < 10000):
+            self.fail(f"'condition' must be a class index (0 for the first class), not {json.dumps(condition)}")
         hidden = tg.get("hidden_classes", [])
         if not isinstance(hidden, list) or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < 10000 for k in hidden):
             self.fail("'toggles.hidden_classes' must be a list of class indices")
@@ -351,6 +362,7 @@ class _Validator:
             point_size=self.num(tg.get("point_size", 4.0), "toggles.point_size", POINT_SIZE_MIN, POINT_SIZE_MAX),
             opacity=self.num(tg.get("opacity", 0.85), "toggles.opacity", 0.05, 1.0),
             dim=self.flag(tg.get("dim"), "toggles.dim"),
+            condition=condition,
         )
 
     def _palette(self, v: Any) -> str:

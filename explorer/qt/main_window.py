@@ -38,6 +38,7 @@ from explorer.core.state import ExplorerState
 from explorer.qt import menus
 from explorer.qt.bookmarks_panel import BookmarksPanel
 from explorer.qt.bridge import ServiceBridge
+from explorer.qt.class_row import ClassDial, with_class_dial
 from explorer.qt.decode_pane import DecodePane
 from explorer.qt.draw_panel import DrawPanel
 from explorer.qt.empty_state import EmptyState
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.underlay = Underlay(self.state, self.service, self.view, self)
         self.underlay.shown.connect(self.underlayShown.emit)
         self.pane = DecodePane(self.state, self.pane_ctl)
+        self.class_dial = ClassDial(self.state, self.pane_ctl, self.service)  # CVAE: every class at the pane's z
         self.info = InfoPanel()
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -129,7 +131,7 @@ class MainWindow(QMainWindow):
         self.vectors = VectorPanel(self.state, self.view)
         self.draw = DrawPanel(self.state, self.service)
         # right column: the decode pane on top, the panels tabbed below it (the presenter's first)
-        self.pane_dock = self._add_dock("Decoded", self.pane, closable=False)
+        self.pane_dock = self._add_dock("Decoded", with_class_dial(self.pane, self.class_dial), closable=False)
         self.panel_docks: list[QDockWidget] = []
         for title, panel in (("Interpolation", self.interp), ("Vectors", self.vectors), ("Bookmarks", self.bookmarks),
                              ("Draw", self.draw), ("Model", self.info)):
