@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QEvent, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolTip, QVBoxLayout, QWidget
 
 from explorer.core.decode_service import DecodeFailure, DecodeResult
@@ -34,9 +34,9 @@ from explorer.qt.image_view import to_qimage
 from explorer.qt.widgets import swatch
 
 CHANNEL = "classes"
-MAX_SCALE = 3  # the tiles grow up to 3x (84 px for 28-pixel images), then stop taking height from the pane
+MAX_SCALE = 4  # the tiles grow up to 4x (112 px for 28-pixel images), then stop taking height from the pane
 MAX_ROWS = 3
-MARGIN, GAP, FRAME, BAR = 4, 4, 3, 4  # px: inside a cell, between cells, the chosen frame, the class colour bar
+MARGIN, GAP, FRAME, BAR = 5, 4, 3, 4  # px: inside a cell, between cells, the chosen frame, the class colour bar
 
 
 def n_classes(session: Any) -> int:
@@ -57,8 +57,8 @@ class ClassRequest:
 class ClassTiles(QWidget):
     """The images of the class row, each at the same integer scale with its class name under it.
 
-    Lays itself out in 1 to MAX_ROWS rows: the fewest rows whose tiles are at least twice the image
-    size, else the rows that give the largest tiles."""
+    Lays itself out in 1 to MAX_ROWS rows: those that give the largest tiles (up to MAX_SCALE times the
+    image), and of those the fewest rows."""
 
     clicked = Signal(int)  # a class's tile was clicked
 
@@ -121,11 +121,11 @@ class ClassTiles(QWidget):
             cell_w = (width - (cols - 1) * GAP) // cols
             k = min(MAX_SCALE, max(1, (cell_w - 2 * MARGIN) // w))
             options.append((rows, cols, k, cell_w))
-        good = [o for o in options if o[2] >= 2]
-        rows, cols, k, cell_w = good[0] if good else max(options, key=lambda o: (o[2], -o[0]))
-        cell_w = max(cell_w, w * k + 2 * MARGIN)
+        rows, cols, k, cell_w = max(options, key=lambda o: (o[2], -o[0]))  # the largest tiles, then fewest rows
+        widest = max((QFontMetrics(self._name_font(True)).horizontalAdvance(n) for n in self.names), default=0)
+        cell_w = max(w * k, min(cell_w - 2 * MARGIN, widest)) + 2 * MARGIN  # no wider than its name needs
         line = QFontMetrics(self._name_font(True)).height()
-        cell_h = MARGIN + h * k + BAR + 2 + self._name_lines(cell_w) * line + MARGIN
+        cell_h = MARGIN + h * k + BAR + 2 + self._name_lines(cell_w) * line + MARGIN + FRAME
         return rows, cols, k, cell_w, cell_h
 
     def hasHeightForWidth(self) -> bool:
@@ -257,7 +257,7 @@ class ClassDial(QWidget):
                               "([ and ] step through the classes)")
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.hint = QLabel("click an image to choose")
-        self.hint.setStyleSheet("color: palette(dark);")
+        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # grey, and it keeps the window's font
         self.hint.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # the combo keeps its width
         self.tiles = ClassTiles()
         self.tiles.setToolTip("decode(z, class) for every class at the z the pane shows; click one to decode "
