@@ -244,7 +244,7 @@ def test_scene_stores_the_class(ex, tmp_path, decode_c):
         apply_scene(load_scene(tmp_path / "bad.json"), ex.state)
 
 
-def test_a_model_that_is_not_conditional_has_no_class_row(qapp, checkpoint, decode):
+def test_a_model_that_is_not_conditional_has_no_class_row(qapp, qtbot, checkpoint, decode, small_fashion, decode_c):
     from explorer.api import Explorer
 
     ex = Explorer(checkpoint, dataset="synthetic", size=(1000, 700))
@@ -262,6 +262,17 @@ def test_a_model_that_is_not_conditional_has_no_class_row(qapp, checkpoint, deco
         assert " as " not in s.caption
         assert dial.requests == 0 and ex.class_row() is None and not dial.isVisible()
         assert ex.window.class_dial.tiles.images is None
+        # then a conditional model in the same window: the row appears; and goes again with the first model
+        with qtbot.waitSignal(ex.window.sessionChanged, timeout=60_000):
+            ex.window.open_model(CVAE, dataset=small_fashion, split="all")
+        assert ex.wait_idle(20)
+        assert dial.isVisible() and ex.state.condition == 2
+        _check_row(ex, decode_c)
+        np.testing.assert_allclose(ex.shown().image, decode_c(ex.shown().z, 2)[0], rtol=0, atol=ATOL)
+        with qtbot.waitSignal(ex.window.sessionChanged, timeout=60_000):
+            ex.window.open_model(checkpoint, dataset="synthetic")
+        assert ex.wait_idle(20)
+        assert not dial.isVisible() and ex.class_row() is None
     finally:
         service = ex.window.service.service
         ex.close()
