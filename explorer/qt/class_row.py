@@ -35,7 +35,7 @@ from explorer.qt.widgets import swatch
 
 CHANNEL = "classes"
 MAX_SCALE = 4  # the tiles grow up to 4x (112 px for 28-pixel images), then stop taking height from the pane
-MAX_ROWS = 3
+MAX_ROWS = 2  # two rows of five for ten classes; a third would take the panels' height
 MARGIN, GAP, FRAME, BAR = 5, 4, 3, 4  # px: inside a cell, between cells, the chosen frame, the class colour bar
 
 
