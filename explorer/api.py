@@ -22,11 +22,11 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["Explorer", "PaneView"]
+__all__ = ["ClassRowView", "Explorer", "PaneView"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,13 @@ class PaneView:
     nearest_index: int | None  # the dataset image shown as "nearest real image"
     nearest_label: str
     status: str  # the status bar text
+
+
+class ClassRowView(NamedTuple):
+    """What the CVAE class row displays: decode(z, c) for every class c, at one z."""
+
+    images: np.ndarray  # (C, H, W) or (C, H, W, 3) floats in [0, 1]: the tiles' pixels, class 0 first
+    z: np.ndarray  # (2,) the z they were decoded at
 
 
 class Explorer:
@@ -113,6 +120,13 @@ class Explorer:
         """Model ``i``'s latent plane (a LatentView: ``.session``, ``.points_data``; its
         ``.viewport()`` takes the mouse)."""
         return self.window.planes.views[i]
+    def class_row(self) -> ClassRowView | None:
+        """The class row of a conditional model (CVAE), as displayed; None for any other model (or before
+        its first decode). ``state.condition`` is the class the main pane decodes with."""
+        dial = self.window.class_dial
+        if not dial.active or dial.z is None or dial.tiles.images is None:
+            return None
+        return ClassRowView(dial.tiles.images, dial.z)
 
     @property
     def means(self) -> np.ndarray:
@@ -150,7 +164,7 @@ class Explorer:
     def idle(self) -> bool:
         w = self.window
         return (w.service.service.pending() == 0 and w.service.service.wait_idle(0) and not w.compare.busy
-                and all(c.idle for c in w.planes.controllers[: max(1, len(w.state.sessions))]))
+                and all(c.idle for c in w.planes.controllers[: max(1, len(w.state.sessions))]) and w.class_dial.idle)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Process events until every pending decode / encode has been shown; True if that happened in time."""

@@ -78,6 +78,13 @@ def shown_session(state: ExplorerState, slot: int = 0) -> Any:
     return s
 
 
+def condition_labels(state: ExplorerState, n: int, session: Any = None) -> list[int] | None:
+    """The class labels for a request of ``n`` points decoded by ``session`` (default: the main model):
+    ``state.condition`` for a conditional model (CVAE), None for any other."""
+    s = state.session if session is None else session
+    return [state.condition] * n if s is not None and s.conditional else None
+
+
 def pane_target(state: ExplorerState, slot: int = 0) -> PaneTarget | None:
     """The pane rule for pane ``slot``. None when there is nothing to show (no model, no point yet).
 

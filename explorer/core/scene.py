@@ -84,6 +84,7 @@ class Scene:
     compared: list[tuple[str, str | None]] | None = None
     link_views: bool = True
     selection: list[int] = field(default_factory=list)
+    condition: int | None = None  # the class a conditional model (CVAE) decodes with; None: not stored
 
     def resolved_model(self, scene_file: str | os.PathLike | None, path: str | None = None) -> Path:
         p = Path(path or self.model_path).expanduser()
@@ -118,6 +119,7 @@ class Scene:
                         "snap": self.snap, "palette": self.palette, "point_size": self.point_size,
                         "opacity": self.opacity, "dim": self.dim},
             **({"selection": list(self.selection)} if self.selection else {}),
+            **({} if self.condition is None else {"condition": self.condition}),
         }
 
 
@@ -148,6 +150,7 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         opacity=state.opacity, dim=state.dim,
         compared=[(rel(c.model_path), c.sha256) for c in state.compared], link_views=state.link_views,
         selection=list(state.selection),
+        condition=state.condition if s.conditional else None,
     )
 
 
@@ -178,6 +181,9 @@ def check_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if bad:
         raise SceneError(f"{source}: hides class {bad[0]}, but the dataset shown has {n_classes} classes; "
                          "nothing was changed.")
+    if scene.condition is not None and scene.condition >= n_classes:
+        raise SceneError(f"{source}: decodes as class {scene.condition}, but the dataset shown has {n_classes} "
+                         "classes; nothing was changed.")
     return notes
 
 
@@ -199,6 +205,8 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     state.underlay = scene.underlay
     state.snap = scene.snap
     state.palette, state.point_size, state.opacity, state.dim = scene.palette, scene.point_size, scene.opacity, scene.dim
+    if scene.condition is not None:
+        state.condition = scene.condition
     state.bookmarks.clear()
     state.bookmarks.extend(Bookmark(b.name, b.z) for b in scene.bookmarks)
     state.vectors.clear()
@@ -373,6 +381,10 @@ class _Validator:
         if not isinstance(selection, list) or len(selection) > MAX_SELECTION or not all(
                 isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in selection):
             self.fail(f"'selection' must be a list of at most {MAX_SELECTION:,} image indices")
+        condition = d.get("condition")
+        if condition is not None and (isinstance(condition, bool) or not isinstance(condition, int)
+                                      or not 0 <= condition < 10000):
+            self.fail(f"'condition' must be a class index (0 for the first class), not {json.dumps(condition)}")
         hidden = tg.get("hidden_classes", [])
         if not isinstance(hidden, list) or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < 10000 for k in hidden):
             self.fail("'toggles.hidden_classes' must be a list of class indices")
@@ -404,6 +416,7 @@ class _Validator:
             compared=compared,
             link_views=self.flag(d.get("link_views"), "link_views", True),
             selection=sorted(set(selection)),
+            condition=condition,
         )
 
     def _palette(self, v: Any) -> str:

@@ -27,6 +27,7 @@ from superqt.utils import create_worker
 
 from explorer.core import export
 from explorer.core.decode_service import DecodeResult
+from explorer.core.pane import condition_labels
 from explorer.core.state import FRAMES_MAX, FRAMES_MIN, METHODS, T_MAX, T_MIN, ExplorerState
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.image_view import ImageView
@@ -131,6 +132,7 @@ class InterpolationPanel(QWidget):
         ev.playing.connect(self._on_playing)
         state.events.snap.connect(self._on_snap)
         state.events.session.connect(self._on_session)
+        state.events.condition.connect(lambda *_a: self.request_filmstrip())  # a CVAE's class: decode again
         service.result.connect(self._on_result)
 
     # ---------------------------------------------------------------- state -> widgets
@@ -199,12 +201,13 @@ class InterpolationPanel(QWidget):
     def request_filmstrip(self) -> int | None:
         if not self.ip.ready or self.state.session is None:
             return None
-        key = (self.ip.a, self.ip.b, self.ip.method, self.ip.frames)
+        labels = condition_labels(self.state, self.ip.frames)  # a conditional model: the chosen class
+        key = (self.ip.a, self.ip.b, self.ip.method, self.ip.frames, None if labels is None else labels[0])
         if key == self._filmstrip_key:
             return None
         self._filmstrip_key = key
         ts = self.ip.frame_ts()
-        return self.service.request(self.ip.z_at(ts), "filmstrip", meta=key)
+        return self.service.request(self.ip.z_at(ts), "filmstrip", meta=key, labels=labels)
 
     def _on_result(self, res: DecodeResult) -> None:
         if res.channel == "filmstrip" and res.meta == self._filmstrip_key:
@@ -273,7 +276,8 @@ class InterpolationPanel(QWidget):
             self.state.error.emit("Set A and B first: there is nothing to animate.")
             return None
         self._export_pending = (str(path), kind)
-        return self.service.request(self.ip.z_at(np.linspace(0, 1, n_frames)), "export", meta=self._export_pending)
+        return self.service.request(self.ip.z_at(np.linspace(0, 1, n_frames)), "export", meta=self._export_pending,
+                                    labels=condition_labels(self.state, n_frames))
 
     def _write_animation(self, path: str, kind: str, frames: np.ndarray) -> None:
         self._export_pending = None

@@ -38,6 +38,7 @@ from explorer.core.state import ExplorerState
 from explorer.qt import menus
 from explorer.qt.bookmarks_panel import BookmarksPanel
 from explorer.qt.bridge import ServiceBridge
+from explorer.qt.class_row import ClassDial, with_class_dial
 from explorer.qt.compare import CompareRow, Comparison, Planes, SelectTool
 from explorer.qt.decode_pane import DecodePane
 from explorer.qt.draw_panel import DrawPanel
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.underlay = Underlay(self.state, self.service, self.view, self)
         self.underlay.shown.connect(self.underlayShown.emit)
         self.pane = DecodePane(self.state, self.pane_ctl)
+        self.class_dial = ClassDial(self.state, self.pane_ctl, self.service)  # CVAE: every class at the pane's z
         self.info = InfoPanel()
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
@@ -137,7 +139,7 @@ class MainWindow(QMainWindow):
         self.compare_row = CompareRow(self.state, self.planes, self.pane)  # every model's decode, while comparing
         pb = QVBoxLayout(pane_box)
         pb.setContentsMargins(0, 0, 0, 0)
-        pb.addWidget(self.pane, 1)
+        pb.addWidget(with_class_dial(self.pane, self.class_dial), 1)
         pb.addWidget(self.compare_row, 1)
         self.pane_dock = self._add_dock("Decoded", pane_box, closable=False)
         self.panel_docks: list[QDockWidget] = []

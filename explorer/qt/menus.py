@@ -78,10 +78,13 @@ def build(w) -> None:
     w.act_bookmark = action(w, "Bookmark the point shown", lambda: st.add_bookmark(), "Ctrl+D")
     w.act_next = action(w, "Next bookmark (Right, PageDown)", lambda: w.bookmarks.step(+1))
     w.act_prev = action(w, "Previous bookmark (Left, PageUp)", lambda: w.bookmarks.step(-1))
+    w.act_next_class = action(w, "Decode as the next class (conditional models)", lambda: w.class_dial.step(+1), "]")
+    w.act_prev_class = action(w, "Decode as the previous class", lambda: w.class_dial.step(-1), "[")
     w.act_present = action(w, "Presentation mode", lambda: setattr(st, "presentation", not st.presentation), "F11")
     w.act_escape = action(w, "Leave presentation mode / close help", w._escape, "Esc")
     for a in (w.act_hover, w.act_underlay, w.act_dim, w.act_palette, w.act_reset, w.act_link, w.act_select,
-              w.act_clear_sel, w.act_bookmark, w.act_next, w.act_prev, w.act_present):
+              w.act_clear_sel, w.act_bookmark, w.act_next, w.act_prev, w.act_next_class, w.act_prev_class,
+              w.act_present):
         v.addAction(a)
     h = m.addMenu("&Help")
     w.act_help = action(w, "&Keys and help", lambda: w.help_overlay.toggle(), "F1")

@@ -18,6 +18,7 @@ MOUSE_HELP = [
     ("Click", "decode the point under the mouse"),
     ("Drag the marker", "decode continuously"),
     ("Class list click", "hide / show a class"),
+    ("Class row click", "decode the pane as that class (conditional models)"),
     ("Wheel · left-drag", "zoom · pan"),
 ]
 

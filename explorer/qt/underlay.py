@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal
 from superqt.utils import qdebounced
 
 from explorer.core.decode_service import DecodeResult
+from explorer.core.pane import condition_labels
 from explorer.core.state import ExplorerState
 from explorer.core.underlay_cache import CellCache, Lattice, centre, lattice_for_view
 from explorer.qt.bridge import ServiceBridge
@@ -39,6 +40,7 @@ class Underlay(QObject):
         ev.density.connect(lambda *_a: self._settled())
         ev.view.connect(lambda *_a: self._settled() if state.underlay else None)
         ev.session.connect(lambda *_a: self.cache.clear())  # another model: other images
+        ev.condition.connect(self._on_condition)  # a CVAE's class: other images too
         service.result.connect(self._on_result)
 
     def _on_toggle(self, on: bool, _old=None) -> None:
@@ -49,6 +51,15 @@ class Underlay(QObject):
                 self.service.service.cancel(ch)
             self.view.set_underlay(None)
             self.on_screen = None
+
+    def _on_condition(self, *_a) -> None:
+        s = self.state.session
+        if s is None or not s.conditional:
+            return
+        self.cache.clear()
+        for ch in ("grid-coarse", "grid"):
+            self.service.service.cancel(ch)
+        self.request()
 
     @qdebounced(timeout=DEBOUNCE_MS)
     def _settled(self) -> None:
@@ -74,12 +85,16 @@ class Underlay(QObject):
         return self._ask(missing, lat, "grid")
 
     def _ask(self, keys: list, lat: Lattice, channel: str) -> int:
-        return self.service.request(np.array([centre(k) for k in keys], np.float32), channel, meta=(lat, keys))
+        labels = condition_labels(self.state, len(keys))  # a conditional model decodes as the chosen class
+        return self.service.request(np.array([centre(k) for k in keys], np.float32), channel,
+                                    meta=(lat, keys, None if labels is None else labels[0]), labels=labels)
 
     def _on_result(self, res: DecodeResult) -> None:
         if res.channel not in ("grid", "grid-coarse"):
             return
-        lat, keys = res.meta
+        lat, keys, label = res.meta
+        if label is not None and label != self.state.condition:
+            return  # decoded as a class no longer chosen
         self.cache.put(keys, res.images)
         if not self.state.underlay or self.wanted is None:
             return

@@ -18,6 +18,7 @@ def full_scene() -> Scene:
         vectors=[Vector("ring − bar", (0.5, -0.25), 1.5, True, 0.93), Vector("off", (1.0, 0.0), -2.0, False, None)],
         bookmarks=[Bookmark("one", (0.0, 1.0)), Bookmark("two", (2.0, -2.0))],
         view=(-3.0, 3.0, -2.0, 2.5), hover=True, underlay=True, density=30, hidden_classes=[2, 7], presentation=False,
+        condition=3,
     )
 
 
@@ -56,6 +57,15 @@ def test_other_model_is_refused_with_both_full_hashes():
         check_model(s, "cd" * 32, "s.json")
     assert SHA in str(e.value) and "cd" * 32 in str(e.value), "full hashes, so the right one can be copied"
     check_model(s, SHA)  # the right model passes
+
+
+def test_condition_is_optional():
+    """Scenes made before the CVAE class dial (and for other models) have no 'condition'."""
+    d = full_scene().to_json()
+    assert d["condition"] == 3
+    del d["condition"]
+    s = parse_scene(json.dumps(d), "old.json")
+    assert s.condition is None and "condition" not in s.to_json()
 
 
 def test_sha256_is_optional():
@@ -104,6 +114,9 @@ def _mutated(**changes) -> str:
         ({"toggles__hidden_classes": [-1]}, "hidden_classes"),
         ({"toggles__hover": "yes"}, "'toggles.hover' must be true or false"),
         ({"dataset__split": "val"}, "train, test or all"),
+        ({"condition": -1}, "'condition' must be a class index"),
+        ({"condition": True}, "'condition' must be a class index"),
+        ({"condition": "Sneaker"}, "'condition' must be a class index"),
     ],
 )
 def test_malformed_fields_are_named(changes, message):
