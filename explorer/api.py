@@ -103,6 +103,28 @@ class Explorer:
         [0, 1]), ``.display_image(i)`` (float32 in [0, 1]), ``.labels``, ``.label_names``."""
         return self.state.session
 
+    def _view(self, i: int = 0):
+        """The LatentView of plane ``i`` (0: the main model's)."""
+        from explorer.qt.latent_view import LatentView
+
+        if i == 0:
+            return self.window.view
+        for v in self.window.findChildren(LatentView):
+            if v.slot == i:
+                return v
+        raise IndexError(f"there is no plane {i}")
+
+    def plotted(self, i: int = 0) -> np.ndarray:
+        """The (N, 2) points plane ``i`` plots right now: the means, or one posterior sample per image
+        while ``state.plot_samples`` is on (explorer.core.spread.posterior_samples)."""
+        return self._view(i).points_data[0]
+
+    def ellipses(self, i: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """What plane ``i`` draws while ``state.ellipses`` is on: (dataset index, centre, 1-sigma radii)
+        per ellipse, the point nearest the shown z first, then the selection's; the 2-sigma ellipse
+        has twice the radii. Empty when off (or the model has no posterior spread)."""
+        return [(e.index, e.centre, e.radii) for e in self._view(i).spread.drawn]
+
     @property
     def plane(self):
         """The QWidget that takes the mouse (the latent plane's viewport)."""
@@ -127,10 +149,12 @@ class Explorer:
 
     def idle(self) -> bool:
         w = self.window
-        return w.service.service.pending() == 0 and w.service.service.wait_idle(0) and w.pane_ctl.idle
+        return (w.service.service.pending() == 0 and w.service.service.wait_idle(0) and w.pane_ctl.idle
+                and w.spread.idle)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Process events until every pending decode / encode has been shown; True if that happened in time."""
+        """Process events until every pending decode / encode has been shown (and the posterior spread
+        is computed); True if that happened in time."""
         # twice idle in a row: a result delivered by the last processEvents may start another request
         return self._wait(lambda: self.idle() and (self.app.processEvents() or self.idle()), timeout)
 

@@ -78,6 +78,8 @@ class Scene:
     point_size: float = 4.0
     opacity: float = 0.85
     dim: bool = False
+    plot_samples: bool = False  # posterior samples instead of the means (optional key; older scenes lack it)
+    ellipses: bool = False  # 1- and 2-sigma posterior ellipses (optional key)
 
     def resolved_model(self, scene_file: str | os.PathLike | None) -> Path:
         p = Path(self.model_path).expanduser()
@@ -104,7 +106,8 @@ class Scene:
             "toggles": {"hover": self.hover, "underlay": self.underlay, "density": self.density,
                         "hidden_classes": list(self.hidden_classes), "presentation": self.presentation,
                         "snap": self.snap, "palette": self.palette, "point_size": self.point_size,
-                        "opacity": self.opacity, "dim": self.dim},
+                        "opacity": self.opacity, "dim": self.dim, "plot_samples": self.plot_samples,
+                        "ellipses": self.ellipses},
         }
 
 
@@ -127,7 +130,7 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         bookmarks=[Bookmark(b.name, b.z) for b in state.bookmarks], view=state.view, hover=state.hover,
         underlay=state.underlay, density=state.density, hidden_classes=list(state.hidden_classes),
         presentation=state.presentation, snap=state.snap, palette=state.palette, point_size=state.point_size,
-        opacity=state.opacity, dim=state.dim,
+        opacity=state.opacity, dim=state.dim, plot_samples=state.plot_samples, ellipses=state.ellipses,
     )
 
 
@@ -165,6 +168,7 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     state.underlay = scene.underlay
     state.snap = scene.snap
     state.palette, state.point_size, state.opacity, state.dim = scene.palette, scene.point_size, scene.opacity, scene.dim
+    state.plot_samples, state.ellipses = scene.plot_samples, scene.ellipses
     state.bookmarks.clear()
     state.bookmarks.extend(Bookmark(b.name, b.z) for b in scene.bookmarks)
     state.vectors.clear()
@@ -351,6 +355,8 @@ class _Validator:
             point_size=self.num(tg.get("point_size", 4.0), "toggles.point_size", POINT_SIZE_MIN, POINT_SIZE_MAX),
             opacity=self.num(tg.get("opacity", 0.85), "toggles.opacity", 0.05, 1.0),
             dim=self.flag(tg.get("dim"), "toggles.dim"),
+            plot_samples=self.flag(tg.get("plot_samples"), "toggles.plot_samples"),
+            ellipses=self.flag(tg.get("ellipses"), "toggles.ellipses"),
         )
 
     def _palette(self, v: Any) -> str:
