@@ -29,6 +29,7 @@ from explorer.core.means_cache import MeansCache
 from explorer.core.pane import pane_target
 from explorer.core.session import Cancelled
 from explorer.core.spread import (
+    ELLIPSE_SEGMENTS,
     MAX_ELLIPSES,
     Deterministic,
     Ellipse,
@@ -42,6 +43,7 @@ from training.errors import UserError
 
 LINE = "#111"
 HALO = (255, 255, 255, 200)
+HALO_MAX = 40  # ellipses drawn with a light halo under the line (the nearest point's first); wide pens are slow
 Z = 11  # above the scatter (0), below bookmarks (12), the path (15) and the marker (20)
 
 _jobs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # state -> SpreadJobs
@@ -190,6 +192,7 @@ class SpreadJobs(QObject):
     def _done(self, cancel: threading.Event) -> None:
         if self._running is not None and self._running[1] is cancel:
             self._running = None
+        self._show_idle()
         QTimer.singleShot(0, self._next)
 
     def _on_returned(self, result) -> None:
@@ -239,7 +242,8 @@ class SpreadLayer:
         self.drawn: list[Ellipse] = []  # what the plane draws now, the nearest point's first
         self.nearest: int | None = None  # the dataset index of the point nearest the shown z
         self.note = ""  # how many selection ellipses are drawn, when capped
-        self._sel: tuple | None = None  # (key, selection ellipses)
+        self._sel: tuple | None = None  # (key, selection ellipses, their curves for k = 1, 2)
+        self._scale = 1.0  # the pen widths' scale (presentation mode)
         self.items = []
         for width, halo, style in ((2.0, 5.0, Qt.PenStyle.SolidLine), (1.5, 4.0, Qt.PenStyle.DashLine)):
             h = pg.PlotCurveItem(pen=pg.mkPen(HALO, width=halo), connect="finite")
@@ -254,7 +258,7 @@ class SpreadLayer:
         for sig in (ev.ellipses, ev.selection, ev.hidden_classes, ev.session, ev.compared, ev.snapshot):
             sig.connect(self.redraw)
         ev.presentation.connect(self._later)
-        view.pane.requested_target.connect(self.redraw)
+        view.pane.shown.connect(self.redraw)  # around the pane's nearest real image
 
     def _later(self, *_a) -> None:
         QTimer.singleShot(0, self.redraw)  # presentation mode: after the view's set_scale
@@ -289,26 +293,37 @@ class SpreadLayer:
         session = self.view.session
         jobs = jobs_for(self.state)
         if not self.state.ellipses or session is None or jobs is None or session.means is None:
-            return self._show([])
+            return self._show([], [])
         if session.logvars is None:
             jobs.want(session)
-            return self._show([])
-        near = self._nearest(session)
-        self.nearest = near
-        sel = self._selection(session)
-        ells = ellipse_geometry(session.means, session.logvars, [] if near is None else [near])
-        self._show(ells + [e for e in sel if e.index != near])
+            return self._show([], [])
+        near = self.nearest = self._nearest(session)
+        sel, curves, indices = self._selection(session)
+        if near is None:
+            return self._show(sel, curves)
+        mine = ellipse_geometry(session.means, session.logvars, [near])
+        others = [e for e in sel if e.index != near] if near in indices else sel
+        if near in indices:  # already among the selection's curves
+            return self._show(mine + others, curves)
+        self._show(mine + others, [(np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
+                                   for a, b in zip((ellipse_curve(mine, 1.0), ellipse_curve(mine, 2.0)), curves)])
 
     def _nearest(self, session) -> int | None:
+        """The pane's nearest real image (Shown.nearest_index, on the means), else the point nearest its target."""
         pane = self.view.pane
+        last = pane.last
+        if last is not None and last.target.slot == self.view.slot and pane.idle and (
+                last.target.session is session or (last.target.session is None and session is self.state.session)):
+            return last.nearest_index
         tgt = pane.requested if pane.requested is not None and pane.requested.slot == self.view.slot else None
         tgt = tgt or pane_target(self.state, self.view.slot)
         if tgt is None or session.index is None:
             return None
-        idx = session.index.nearest(np.asarray(tgt.z, np.float32))  # on the means, as the pane's nearest image
+        idx = session.index.nearest(np.asarray(tgt.z, np.float32))
         return int(idx[0]) if len(idx) else None
 
-    def _selection(self, session) -> list[Ellipse]:
+    def _selection(self, session) -> tuple[list[Ellipse], list, set]:
+        """The selection's ellipses, their curves for k = 1, 2 and their indices, cached."""
         st = self.state
         key = (id(session), id(session.logvars), st.selection, st.hidden_classes)
         if self._sel is None or self._sel[0] != key:
@@ -321,19 +336,23 @@ class SpreadLayer:
             if note and note != self.note:
                 st.info.emit(note)
             self.note = note
-            self._sel = (key, ellipse_geometry(session.means, session.logvars, chosen[:MAX_ELLIPSES]))
-        return self._sel[1]
+            ells = ellipse_geometry(session.means, session.logvars, chosen[:MAX_ELLIPSES])
+            self._sel = (key, ells, [ellipse_curve(ells, float(k)) for k in (1, 2)], {e.index for e in ells})
+        return self._sel[1], self._sel[2], self._sel[3]
 
-    def _show(self, ells: list[Ellipse]) -> None:
+    def _show(self, ells: list[Ellipse], curves: list) -> None:
+        """Draw ``ells`` (kept for the API) as the (x, y) ``curves`` for k = 1, 2."""
         self.drawn = ells
+        on = bool(ells)
         scale = getattr(self.view, "scale", 1.0)
-        for k, (halo, line, width, halo_w, style) in enumerate(self.items, start=1):
-            on = bool(ells)
+        restyle, self._scale = scale != self._scale, scale
+        for (halo, line, width, halo_w, style), (x, y) in zip(self.items, curves if on else [(None, None)] * 2):
             if on:
-                x, y = ellipse_curve(ells, float(k))
-                halo.setPen(pg.mkPen(HALO, width=halo_w * scale))
-                line.setPen(pg.mkPen(LINE, width=width * scale, style=style))
-                halo.setData(x, y, connect="finite")
+                if restyle:
+                    halo.setPen(pg.mkPen(HALO, width=halo_w * scale))
+                    line.setPen(pg.mkPen(LINE, width=width * scale, style=style))
+                m = HALO_MAX * (ELLIPSE_SEGMENTS + 2)  # a wide pen costs: halos for the first ones only
+                halo.setData(x[:m], y[:m], connect="finite")
                 line.setData(x, y, connect="finite")
             for it in (halo, line):
                 if it.isVisible() != on:
