@@ -215,3 +215,32 @@ def test_a_plane_without_the_jobs_plots_means(qapp, qtbot):
     qtbot.addWidget(view)
     state.plot_samples = state.ellipses = True
     assert view.spread.drawn == []
+
+
+def test_a_compared_plane_plots_and_draws_its_own_models_spread(ex):
+    """Every plane (any slot) shows its own model's samples and ellipses, from that model's encode."""
+    from explorer.core.pane import PaneController
+    from explorer.core.session import open_session
+    from explorer.qt.latent_view import LatentView
+
+    other = ASSETS / "fashion-mnist-beta10.safetensors"
+    s2 = open_session(other, like=ex.state.session, prepare=True)  # the test's thread; the app uses a worker
+    view = LatentView(ex.state, PaneController(ex.state, ex.window._submit_pane, slot=1), slot=1)
+    view.setParent(ex.window)  # closed with the window
+    ex.state.compared = (s2,)
+    assert ex.plotted(1) is s2.means
+    ex.state.plot_samples = ex.state.ellipses = True
+    ex.state.selection = (10, 20)
+    assert ex.wait_idle(240)
+    eps = np.random.default_rng(SAMPLE_SEED).standard_normal((len(s2.labels), 2))
+    for i, path in ((0, VAE), (1, other)):
+        mean, logvar = own_encode(path, ex.dataset.images)
+        np.testing.assert_allclose(ex.plotted(i), mean + np.exp(logvar.astype(np.float64) / 2) * eps, atol=2e-4)
+        drawn = ex.ellipses(i)
+        assert [d[0] for d in drawn[-2:]] == [10, 20]
+        for j, centre, radii in drawn:
+            np.testing.assert_allclose(centre, mean[j], atol=2e-4)
+            np.testing.assert_allclose(radii, np.exp(logvar[j].astype(np.float64) / 2), rtol=1e-3)
+    assert not np.allclose(ex.ellipses(0)[-1][2], ex.ellipses(1)[-1][2], rtol=0.05)  # beta = 10: another spread
+    ex.state.plot_samples = False
+    assert ex.plotted(1) is s2.means and ex.plotted(0) is ex.means
