@@ -103,7 +103,8 @@ class SpreadJobs(QObject):
         """Compute ``session``'s log-variances (once), or say once that it has none."""
         if self.closed or session is None or session.logvars is not None or not self.on:
             return
-        if self._running is not None and self._running[0] is session or session in self._queue:
+        running = self._running is not None and self._running[0] is session and not self._running[1].is_set()
+        if running or session in self._queue:  # (a cancelled run of it still ending: queue it again)
             return
         reason = deterministic_reason(session)
         if reason is not None:
@@ -162,7 +163,8 @@ class SpreadJobs(QObject):
     def _tell(self, session, sentence: str) -> None:
         if session not in self._told:
             self._told.add(session)
-            self.state.error.emit(sentence)
+            # next turn of the event loop: a model just opened clears the error banner after its listeners ran
+            QTimer.singleShot(0, self, lambda: None if self.closed else self.state.error.emit(sentence))
 
     def _cancel_all(self) -> None:
         self._queue.clear()

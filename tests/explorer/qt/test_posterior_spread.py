@@ -244,3 +244,23 @@ def test_a_compared_plane_plots_and_draws_its_own_models_spread(ex):
     assert not np.allclose(ex.ellipses(0)[-1][2], ex.ellipses(1)[-1][2], rtol=0.05)  # beta = 10: another spread
     ex.state.plot_samples = False
     assert ex.plotted(1) is s2.means and ex.plotted(0) is ex.means
+
+
+def test_opening_a_deterministic_model_with_samples_on_shows_the_sentence(ex):
+    ex.state.plot_samples = True
+    assert ex.wait_idle(120) and ex.plotted() is not ex.means
+    ex.window.open_model(ASSETS / "fashion-mnist-beta0.safetensors")
+    assert ex._wait(lambda: ex.state.session.model_path.name == "fashion-mnist-beta0.safetensors", 180)
+    assert ex.wait_idle(30)
+    want = "fashion-mnist-beta0.safetensors: is deterministic (kind vae with beta = 0): it has no posterior spread."
+    assert ex.window.error_label.isVisible() and ex.window.error_label.text() == want
+    assert ex.plotted() is ex.means and ex.state.plot_samples  # the toggle stays, for the next VAE
+
+
+def test_off_and_on_again_while_computing_still_ends_with_samples(ex):
+    ex.state.plot_samples = True
+    assert not ex.window.spread.idle
+    ex.state.plot_samples = False  # cancels the running job
+    ex.state.plot_samples = True  # before it has ended
+    assert ex.wait_idle(120)
+    assert ex.state.session.logvars is not None and ex.plotted() is not ex.means
