@@ -139,6 +139,17 @@ class Explorer:
         [0, 1]), ``.display_image(i)`` (float32 in [0, 1]), ``.labels``, ``.label_names``."""
         return self.state.session
 
+    def plotted(self, i: int = 0) -> np.ndarray:
+        """The (N, 2) points plane ``i`` plots right now: the means, or one posterior sample per image
+        while ``state.plot_samples`` is on (explorer.core.spread.posterior_samples)."""
+        return self.view(i).points_data[0]
+
+    def ellipses(self, i: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """What plane ``i`` draws while ``state.ellipses`` is on: (dataset index, centre, 1-sigma radii)
+        per ellipse, the point nearest the shown z first, then the selection's; the 2-sigma ellipse
+        has twice the radii. Empty when off (or the model has no posterior spread)."""
+        return [(e.index, e.centre, e.radii) for e in self.view(i).spread.drawn]
+
     @property
     def plane(self):
         """The QWidget that takes the mouse (the latent plane's viewport)."""
@@ -164,10 +175,12 @@ class Explorer:
     def idle(self) -> bool:
         w = self.window
         return (w.service.service.pending() == 0 and w.service.service.wait_idle(0) and not w.compare.busy
-                and all(c.idle for c in w.planes.controllers[: max(1, len(w.state.sessions))]) and w.class_dial.idle)
+                and all(c.idle for c in w.planes.controllers[: max(1, len(w.state.sessions))]) and w.class_dial.idle
+                and w.spread.idle)
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Process events until every pending decode / encode has been shown; True if that happened in time."""
+        """Process events until every pending decode / encode has been shown (and the posterior spread
+        is computed); True if that happened in time."""
         # twice idle in a row: a result delivered by the last processEvents may start another request
         return self._wait(lambda: self.idle() and (self.app.processEvents() or self.idle()), timeout)
 

@@ -85,6 +85,8 @@ class Scene:
     link_views: bool = True
     selection: list[int] = field(default_factory=list)
     condition: int | None = None  # the class a conditional model (CVAE) decodes with; None: not stored
+    plot_samples: bool = False  # posterior samples instead of the means (optional key; older scenes lack it)
+    ellipses: bool = False  # 1- and 2-sigma posterior ellipses (optional key)
 
     def resolved_model(self, scene_file: str | os.PathLike | None, path: str | None = None) -> Path:
         p = Path(path or self.model_path).expanduser()
@@ -117,7 +119,8 @@ class Scene:
             "toggles": {"hover": self.hover, "underlay": self.underlay, "density": self.density,
                         "hidden_classes": list(self.hidden_classes), "presentation": self.presentation,
                         "snap": self.snap, "palette": self.palette, "point_size": self.point_size,
-                        "opacity": self.opacity, "dim": self.dim},
+                        "opacity": self.opacity, "dim": self.dim, "plot_samples": self.plot_samples,
+                        "ellipses": self.ellipses},
             **({"selection": list(self.selection)} if self.selection else {}),
             **({} if self.condition is None else {"condition": self.condition}),
         }
@@ -151,6 +154,7 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         compared=[(rel(c.model_path), c.sha256) for c in state.compared], link_views=state.link_views,
         selection=list(state.selection),
         condition=state.condition if s.conditional else None,
+        plot_samples=state.plot_samples, ellipses=state.ellipses,
     )
 
 
@@ -207,6 +211,7 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     state.palette, state.point_size, state.opacity, state.dim = scene.palette, scene.point_size, scene.opacity, scene.dim
     if scene.condition is not None:
         state.condition = scene.condition
+    state.plot_samples, state.ellipses = scene.plot_samples, scene.ellipses
     state.bookmarks.clear()
     state.bookmarks.extend(Bookmark(b.name, b.z) for b in scene.bookmarks)
     state.vectors.clear()
@@ -417,6 +422,8 @@ class _Validator:
             link_views=self.flag(d.get("link_views"), "link_views", True),
             selection=sorted(set(selection)),
             condition=condition,
+            plot_samples=self.flag(tg.get("plot_samples"), "toggles.plot_samples"),
+            ellipses=self.flag(tg.get("ellipses"), "toggles.ellipses"),
         )
 
     def _palette(self, v: Any) -> str:

@@ -22,6 +22,7 @@ from explorer.core.pane import PaneController, PaneTarget, shown_session
 from explorer.core.state import T_MAX, T_MIN, ExplorerState
 from explorer.qt.density_layer import RASTER_FROM, DensityLayer
 from explorer.qt.image_view import to_qimage
+from explorer.qt.spread import SpreadLayer
 
 ARROW_COLOUR = "#D55E00"
 STAR_COLOUR = "#CC79A7"
@@ -128,6 +129,7 @@ class LatentView(pg.PlotWidget):
         self.thumb.setVisible(False)
         pane.shown.connect(self._on_shown)
         ev.hover.connect(lambda on, _o=None: None if on else self.thumb.setVisible(False))
+        self.spread = SpreadLayer(self)  # posterior samples instead of the means, and the sigma ellipses
 
     def _add(self, item, z: float | None = None):
         if z is not None:
@@ -155,8 +157,9 @@ class LatentView(pg.PlotWidget):
         self.set_points(self.plotted_points(session), session.labels, session.label_names)
 
     def plotted_points(self, session) -> np.ndarray:
-        """The (N, 2) points this plane plots for ``session``: its encoded means."""
-        return session.means
+        """The (N, 2) points this plane plots for ``session``: its encoded means, or one posterior sample
+        per image while ``state.plot_samples`` is on (explorer/qt/spread.py)."""
+        return self.spread.points(session)
 
     def _on_link(self, on: bool, _old=None) -> None:
         """Linked again: follow the main plane. Unlinked: frame this plane's own points."""

@@ -50,6 +50,7 @@ from explorer.qt.legend import ClassLegend
 from explorer.qt.opener import ModelOpener
 from explorer.qt.presentation import HelpOverlay, Presentation, PresentationStrip
 from explorer.qt.settings import Settings
+from explorer.qt.spread import SpreadJobs
 from explorer.qt.underlay import Underlay
 from explorer.qt.vector_panel import VectorPanel
 
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.btn_cancel.clicked.connect(self.cancel_open)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.btn_cancel)
+        self.spread = SpreadJobs(self.state, self.statusBar(), parent=self)  # posterior log-variances, off the GUI thread
 
         self.interp = InterpolationPanel(self.state, self.service)
         self.bookmarks = BookmarksPanel(self.state)
@@ -166,6 +168,8 @@ class MainWindow(QMainWindow):
         ev.density.connect(self._on_density)
         ev.dim.connect(lambda on, _o=None: menus.sync_action(self.act_dim, on))
         ev.link_views.connect(lambda on, _o=None: menus.sync_action(self.act_link, on))
+        ev.plot_samples.connect(lambda on, _o=None: menus.sync_action(self.act_samples, on))
+        ev.ellipses.connect(lambda on, _o=None: menus.sync_action(self.act_ellipses, on))
         ev.palette.connect(lambda p, _o=None: menus.sync_action(self.act_palette, p != "tab10"))
         ev.point_size.connect(lambda v, _o=None: menus.sync_spin(self.point_size, round(v)))
         ev.opacity.connect(lambda v, _o=None: menus.sync_spin(self.opacity, round(v * 100)))
@@ -476,6 +480,7 @@ class MainWindow(QMainWindow):
         self.opener.cancel()
         self.compare.shutdown()
         self.select_tool.shutdown()
+        self.spread.shutdown()
         self.underlay.closed = True
         for panel in self.panels:
             if hasattr(panel, "shutdown"):

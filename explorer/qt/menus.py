@@ -71,6 +71,10 @@ def build(w) -> None:
                                     checkable=True, tip="Class colours that stay distinct for colour-blind viewers")
     w.act_dim = action(w, "&Dim the scatter", lambda on: setattr(st, "dim", on), "Shift+M", checkable=True,
                                 tip="Fade the points, to see the manifold underlay through them")
+    w.act_samples = action(w, "Plot posterior &samples", lambda on: setattr(st, "plot_samples", on), "Shift+P",
+                           checkable=True, tip="Plot one sample z ~ N(mean, sigma\u00b2) per image instead of its mean")
+    w.act_ellipses = action(w, "Posterior &ellipses", lambda on: setattr(st, "ellipses", on), "Shift+E",
+                            checkable=True, tip="1- and 2-sigma ellipses of the nearest data point and of the selection")
     w.act_set_a = action(w, "Set interpolation A to the point shown", lambda: st.set_endpoint("a"), "A")
     w.act_set_b = action(w, "Set interpolation B to the point shown", lambda: st.set_endpoint("b"), "B")
     w.act_play = action(w, "Play / stop the interpolation",
@@ -86,6 +90,9 @@ def build(w) -> None:
               w.act_clear_sel, w.act_bookmark, w.act_next, w.act_prev, w.act_next_class, w.act_prev_class,
               w.act_present):
         v.addAction(a)
+    v.addSeparator()
+    v.addAction(w.act_samples)
+    v.addAction(w.act_ellipses)
     h = m.addMenu("&Help")
     w.act_help = action(w, "&Keys and help", lambda: w.help_overlay.toggle(), "F1")
     h.addAction(w.act_help)

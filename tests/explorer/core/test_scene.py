@@ -165,3 +165,18 @@ def test_hostile_json_gets_one_sentence(text, message):
     with pytest.raises(SceneError, match=message) as e:
         parse_scene(text, "hostile.json")
     assert str(e.value).startswith("hostile.json: ") and "\n" not in str(e.value)
+
+
+def test_spread_toggles_round_trip_and_are_optional(tmp_path):
+    """plot_samples / ellipses (posterior spread) are saved; a scene without them (older) still loads."""
+    s = full_scene()
+    s.plot_samples, s.ellipses = True, True
+    loaded = load_scene(save_scene(s, tmp_path / "s.json"))
+    assert loaded.plot_samples and loaded.ellipses
+    d = s.to_json()
+    del d["toggles"]["plot_samples"], d["toggles"]["ellipses"]
+    old = parse_scene(json.dumps(d))
+    assert not old.plot_samples and not old.ellipses
+    d["toggles"]["ellipses"] = "yes"
+    with pytest.raises(SceneError, match="'toggles.ellipses' must be true or false"):
+        parse_scene(json.dumps(d), "s.json")

@@ -1,0 +1,177 @@
+"""Posterior spread: the dataset's posterior log-variances, samples from the posterior, and the
+geometry of its 1- and 2-sigma ellipses. Qt-free.
+
+A VAE's encoder gives each image a diagonal Gaussian q(z|x) = N(mean, diag(exp(logvar))). The plane
+normally plots the means; these functions let it plot one sample per image instead, or draw the
+ellipses ``(z - mean)_i / sigma_i`` of radius k (k = 1, 2) around chosen points, with
+``sigma = exp(logvar / 2)`` per axis. That shows why a VAE's plane has no gaps: each posterior
+covers a patch, and the patches overlap.
+
+- :func:`compute_logvars` encodes the dataset in batches (a conditional model with the true labels),
+  with progress and cancel, on a background thread. The result is cached like the means
+  (explorer/core/means_cache.py) under its own key, :func:`logvar_key`.
+- :func:`posterior_samples` draws ``z = mean + exp(logvar / 2) * eps`` with
+  ``eps = np.random.default_rng(SAMPLE_SEED).standard_normal((N, 2))`` (float64; the sum is rounded
+  to float32 once). The seed is the same for every session, so the picture is stable: toggling,
+  reopening or comparing models shows the same draw, and a script can reproduce it exactly.
+- :func:`ellipse_geometry` / :func:`ellipse_curve` give the ellipses' centres and radii and one
+  NaN-separated polyline per k, ready to plot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from explorer.core.means_cache import MeansCache, cache_key
+from explorer.core.session import Cancelled, SessionError, unit_float
+
+SAMPLE_SEED = 20240610  # the posterior samples' seed: eps = default_rng(SAMPLE_SEED).standard_normal((N, 2))
+MAX_ELLIPSES = 300  # selection ellipses drawn at most (the first ones in dataset order)
+ELLIPSE_SEGMENTS = 48  # line segments per ellipse
+DETERMINISTIC_KINDS = ("ae", "aae", "pca")
+
+__all__ = ["DETERMINISTIC_KINDS", "ELLIPSE_SEGMENTS", "MAX_ELLIPSES", "SAMPLE_SEED", "Deterministic", "Ellipse",
+           "compute_logvars", "deterministic_reason", "ellipse_curve", "ellipse_geometry", "encode_logvars",
+           "logvar_key", "posterior_samples"]
+
+
+class Deterministic(SessionError):
+    """The model has no posterior spread (its encoder gives no log-variance); one sentence naming the file."""
+
+
+def deterministic_reason(session: Any) -> str | None:
+    """The one sentence saying ``session``'s model has no posterior spread, or None if it may have one.
+
+    From the config (kind ae / aae / pca, or a VAE / CVAE with beta = 0); :func:`encode_logvars` also
+    refuses any model whose encoder returns no log-variance."""
+    c = session.config
+    kind, beta = c.get("kind", "?"), c.get("beta")
+    if kind in DETERMINISTIC_KINDS:
+        return _sentence(session, kind)
+    if kind in ("vae", "cvae") and beta is not None and float(beta) == 0.0:
+        return _sentence(session, f"{kind} with beta = 0")
+    return None
+
+
+def _sentence(session: Any, kind: str) -> str:
+    return f"{session.model_path.name}: is deterministic (kind {kind}): it has no posterior spread."
+
+
+def logvar_key(session: Any) -> str:
+    """The cache key of ``session``'s log-variances: its means key (model file, snapshot, dataset,
+    split, exact pixels and labels) with ``"logvar"`` appended, hashed."""
+    model_id = session.sha256 if session.snapshot is None else f"{session.sha256}-snapshot{session.snapshot}"
+    means = cache_key(model_id, session.dataset_name, session.split, session.images, session.labels)
+    return hashlib.sha256((means + "logvar").encode()).hexdigest()
+
+
+def encode_logvars(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
+                   cancel: threading.Event | None = None, batch_size: int = 2000,
+                   labels: np.ndarray | None = None, name: str = "the model") -> np.ndarray:
+    """Posterior log-variances (N, 2) float32 of images (N, C, H, W), in batches, as
+    :func:`explorer.core.session.encode_means` does (a conditional model with the true ``labels``).
+
+    ``Deterministic`` if the encoder returns no log-variance; ``Cancelled`` once ``cancel`` is set."""
+    import torch
+
+    conditional = bool(getattr(model, "conditional", False)) and labels is not None
+    n = len(images)
+    out = np.zeros((n, 2), np.float32)
+    with torch.inference_mode():
+        for i in range(0, n, batch_size):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            x = torch.from_numpy(unit_float(images[i : i + batch_size]))
+            y = torch.from_numpy(np.asarray(labels[i : i + batch_size], np.int64)) if conditional else None
+            logvar = model.encode(x, y)[1]
+            if logvar is None:
+                kind = getattr(getattr(model, "config", None), "kind", "?")
+                raise Deterministic(f"{name}: is deterministic (kind {kind}): it has no posterior spread.")
+            out[i : i + len(x)] = logvar.numpy()
+            if progress:
+                progress(min(i + batch_size, n), n)
+    if not np.isfinite(out).all():
+        raise SessionError(f"{name}: its encoder gives some images a non-finite log-variance; "
+                           "their spread cannot be shown.")
+    return out
+
+
+def compute_logvars(session: Any, cache: MeansCache | None = None,
+                    progress: Callable[[int, int], None] | None = None, cancel: threading.Event | None = None,
+                    batch_size: int = 2000, threads: int | None = None) -> tuple[np.ndarray, bool]:
+    """``session``'s log-variances and whether they came from the cache (run it off the GUI thread).
+
+    Looks in ``cache`` first (default: the per-user means cache folder) and stores what it computes
+    there. It does not set ``session.logvars``: the caller does, on its own thread. ``threads``:
+    OpenMP threads for this (the calling) thread's torch work."""
+    reason = deterministic_reason(session)
+    if reason is not None:
+        raise Deterministic(reason)
+    cache = cache if cache is not None else MeansCache()
+    key = logvar_key(session)
+    found = cache.load(key, len(session.labels))
+    if found is not None:
+        return found, True
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    out = encode_logvars(session.model, session.images, progress, cancel, batch_size, labels=session.labels,
+                         name=session.model_path.name)
+    cache.store(key, out)
+    return out, False
+
+
+def posterior_samples(means: np.ndarray, logvars: np.ndarray, seed: int = SAMPLE_SEED) -> np.ndarray:
+    """One sample per point, ``z = mean + exp(logvar / 2) * eps``, (N, 2) float32.
+
+    ``eps = np.random.default_rng(seed).standard_normal((N, 2))`` (float64); the sum is computed in
+    float64 and rounded to float32 once."""
+    means = np.asarray(means, np.float64)
+    logvars = np.asarray(logvars, np.float64)
+    if means.shape != logvars.shape or means.ndim != 2 or means.shape[1] != 2:
+        raise ValueError(f"means {means.shape} and logvars {logvars.shape} must both be (N, 2)")
+    eps = np.random.default_rng(seed).standard_normal(means.shape)
+    return (means + np.exp(logvars / 2) * eps).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Ellipse:
+    """The 1-sigma ellipse of point ``index``'s posterior: centre (its mean) and radii sigma per axis."""
+
+    index: int
+    centre: np.ndarray  # (2,) float64
+    radii: np.ndarray  # (2,) float64: exp(logvar / 2); the k-sigma ellipse has radii k * radii
+
+
+def ellipse_geometry(means: np.ndarray, logvars: np.ndarray, indices: Iterable[int]) -> list[Ellipse]:
+    """The 1-sigma ellipses of the points ``indices`` (in that order; out-of-range ones skipped)."""
+    n = len(means)
+    out = []
+    for i in indices:
+        i = int(i)
+        if 0 <= i < n:
+            out.append(Ellipse(i, np.asarray(means[i], np.float64).copy(),
+                               np.exp(np.asarray(logvars[i], np.float64) / 2)))
+    return out
+
+
+def ellipse_curve(ellipses: list[Ellipse], k: float = 1.0,
+                  segments: int = ELLIPSE_SEGMENTS) -> tuple[np.ndarray, np.ndarray]:
+    """x, y of every k-sigma ellipse as one polyline: ``segments + 1`` points each (closed), followed
+    by a NaN that separates it from the next (plot with ``connect="finite"``)."""
+    if not ellipses:
+        return np.zeros(0), np.zeros(0)
+    t = np.linspace(0.0, 2 * np.pi, segments + 1)
+    ring = np.stack([np.cos(t), np.sin(t)], 1)  # (S+1, 2)
+    centres = np.array([e.centre for e in ellipses])  # (E, 2)
+    radii = k * np.array([e.radii for e in ellipses])  # (E, 2)
+    pts = centres[:, None, :] + radii[:, None, :] * ring[None, :, :]  # (E, S+1, 2)
+    pts = np.concatenate([pts, np.full((len(ellipses), 1, 2), np.nan)], 1).reshape(-1, 2)
+    return pts[:, 0], pts[:, 1]
