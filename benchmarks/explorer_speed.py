@@ -106,6 +106,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dataset", help="dataset the window shows (default: the model's own)")
     p.add_argument("--split", choices=["train", "test", "all"], help="split the window shows (default: the app's)")
     p.add_argument("--data-dir")
+    p.add_argument("--compare", nargs="+", default=[], metavar="MODEL",
+                   help="also open these models side by side (issue 10); click latency is then until EVERY pane "
+                        "shows the click, and drag frames are counted per pane")
     p.add_argument("--only", default=",".join(BENCHES), help=f"comma-separated subset of {','.join(BENCHES)}")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--size", default="1280x800", help="window size")
@@ -155,7 +158,8 @@ class Driver:
         self.app = make_app()
         from explorer.qt.main_window import MainWindow
 
-        self.win = MainWindow(args.model, dataset=args.dataset, split=args.split, data_dir=args.data_dir)
+        self.win = MainWindow(args.model, dataset=args.dataset, split=args.split, data_dir=args.data_dir,
+                              compare=args.compare)
         self.win.resize(args.width, args.height)
         self.win.show()
         self.view, self.vp = self.win.view, self.win.view.viewport()
@@ -171,10 +175,23 @@ class Driver:
         # record the ids of requests the window makes (the click path does not return them)
         self.point_ids: list[int] = []
         self.grid_reqs: list[tuple[int, object]] = []
-        self._wrap(self.win.service, {"pane": (self.point_ids, lambda rid, a, k: rid),
-                                      "grid": (self.grid_reqs, lambda rid, a, k: (rid, k.get("meta")))})
-        if not self.wait(lambda: self.win.session is not None and self.frames, args.timeout):
+        # compared panes (--compare): request ids per slot, and when each was shown
+        self.slot_ids: dict[int, list[int]] = {i: [] for i in range(1, 1 + len(args.compare))}
+        self.slot_shown: dict[int, dict[int, float]] = {i: {} for i in self.slot_ids}
+        self.slot_frames: dict[int, list[tuple[float, object]]] = {i: [] for i in self.slot_ids}
+        logs = {"pane": (self.point_ids, lambda rid, a, k: rid),
+                "grid": (self.grid_reqs, lambda rid, a, k: (rid, k.get("meta")))}
+        for i in self.slot_ids:
+            logs[f"pane:{i}"] = (self.slot_ids[i], lambda rid, a, k: rid)
+        self._wrap(self.win.service, logs)
+        if not self.wait(lambda: self.win.session is not None and self.frames
+                         and len(self.win.state.compared) == len(args.compare), args.timeout):
             raise SystemExit(f"the model did not open in {args.timeout:.0f} s: {self.errors}")
+        for i in self.slot_ids:
+            self.win.planes.controllers[i].shown.connect(lambda shown, i=i: self._on_slot_shown(i, shown))
+        if self.slot_ids:
+            print(f"comparing {len(self.win.state.sessions)} planes of {len(self.win.session.labels):,} points",
+                  file=sys.stderr)
         self.settle(0.3)
 
     @staticmethod
@@ -196,6 +213,15 @@ class Driver:
         t = time.perf_counter()
         self.shown[shown.id] = (t, shown)
         self.frames.append((t, shown))
+
+    def _on_slot_shown(self, i: int, shown) -> None:
+        t = time.perf_counter()
+        self.slot_shown[i][shown.id] = t
+        self.slot_frames[i].append((t, shown))
+
+    def all_shown(self) -> bool:
+        """Every compared pane shows its newest request (True without --compare)."""
+        return all(not ids or ids[-1] in self.slot_shown[i] for i, ids in self.slot_ids.items())
 
     def wait(self, pred, timeout: float) -> bool:
         end = time.perf_counter() + timeout
@@ -279,9 +305,10 @@ def bench_click(d: Driver, args, rng) -> dict:
             d.settle(args.click_gap_ms / 1e3)
             continue
         rid = d.point_ids[-1]
-        if not d.wait(lambda rid=rid: rid in d.shown, args.timeout):
+        if not d.wait(lambda rid=rid: rid in d.shown and d.all_shown(), args.timeout):
             raise SystemExit(f"click {i}: no decode shown within {args.timeout} s ({d.errors})")
         t1, res = d.shown[rid]
+        t1 = max([t1] + [d.slot_shown[j][ids[-1]] for j, ids in d.slot_ids.items()])  # the last pane to show it
         if i >= args.click_warmup:
             lat.append(t1 - t0)
             gui.append(t_sent - t0)
@@ -357,18 +384,23 @@ def bench_drag(d: Driver, args, mode: str) -> dict:
     d.wait(lambda: svc.pending() == 0, args.timeout)
     d.settle(0.2)
     win.state.events.point.disconnect(on_point)
-    frames = [(t, res) for t, res in d.frames[fr0:] if t0 <= t <= t_end]
-    distinct, last_z = 0, None
-    for _t, res in frames:
-        z = tuple(np.round(res.z, 7))
-        if z != last_z:
-            distinct += 1
-        last_z = z
+    def distinct_frames(shown_frames) -> int:
+        n, last_z = 0, None
+        for _t, res in shown_frames:
+            z = tuple(np.round(res.z, 7))
+            if z != last_z:
+                n += 1
+            last_z = z
+        return n
+
+    distinct = distinct_frames([(t, res) for t, res in d.frames[fr0:] if t0 <= t <= t_end])
+    per_pane = [distinct] + [distinct_frames([(t, r) for t, r in fr if t0 <= t <= t_end]) for fr in d.slot_frames.values()]
     gaps = np.diff(iters)
     busy = gaps[gaps > 0.001]  # iterations that did work (most spins of an idle loop take microseconds)
     return {"mode": mode, "seconds": t_end - t0, "events_sent": sent, "late_skips": late, "marker_moves": len(moved),
             "requests": len(d.point_ids) - req0, "decoded": svc.decoded - dec0, "replaced": svc.replaced - rep0,
-            "frames_per_s": distinct / (t_end - t0), "distinct_frames": distinct,
+            "frames_per_s": min(per_pane) / (t_end - t0), "distinct_frames": distinct,
+            "frames_per_s_per_pane": [n / (t_end - t0) for n in per_pane],
             "gap_max": float(gaps.max()), "gap_p99": pct(busy, 99), "gap_median": pct(busy, 50), "busy_iterations": len(busy),
             "gaps_over_16ms": int((gaps > 0.016).sum()), "time_in_gaps_over_16ms": float(gaps[gaps > 0.016].sum()), "process_events_max": max(pe_times),
             "send_max": max(sends, default=float("nan")), "send_median": pct(sends, 50)}
@@ -648,6 +680,8 @@ def report(args, env: dict, r: dict) -> str:
                f"worker decode (DecodeResult.seconds) median {ms(c['decode_median'])}; waiting for the worker + delivery "
                f"to the GUI median {ms(c['wait_median'])}; max {ms(c['max'])}"
                + (f"; {c['missed']} clicks made no request" if c["missed"] else ""))
+        if args.compare:
+            how = (f"{len(args.compare) + 1} planes side by side (--compare); until EVERY pane shows the click; " + how)
         rows += [("click-to-image latency, median", "< 5 ms", ms(c["median"]), how),
                  ("click-to-image latency, p99", "< 16 ms", ms(c["p99"]), "same clicks")]
     for key in ("drag-marker", "drag-hover"):
@@ -657,7 +691,9 @@ def report(args, env: dict, r: dict) -> str:
                     else "hover preview on, MouseMove (no button)")
             how = (f"{what} at {args.drag_rate:g}/s along a circle for {g['seconds']:.1f} s "
                    f"({g['events_sent']} moves sent, {g['late_skips']} late; {g['requests']} requests, "
-                   f"{g['decoded']} decoded, {g['replaced']} replaced in the pending slot); frames = decodeShown with a new z")
+                   f"{g['decoded']} decoded, {g['replaced']} replaced in the pending slot); frames = decodeShown with a new z"
+                   + (f"; the slowest of {len(g['frames_per_s_per_pane'])} panes (per pane: "
+                      + ", ".join(f"{f:.1f}" for f in g['frames_per_s_per_pane']) + "/s)" if args.compare else ""))
             rows.append((f"drag ({g['mode']}): distinct frames shown per s", ">= 55/s", f"{g['frames_per_s']:.1f}/s", how))
             how = (f"gaps between driver-loop iterations (each: the due MouseMove if any + one processEvents); "
                    f"p99 and median ({ms(g['gap_median'])}) over the {g['busy_iterations']} iterations longer than 1 ms; "

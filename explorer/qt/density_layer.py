@@ -56,7 +56,7 @@ class DensityLayer(QObject):
             return
         vb = v.vb.sceneBoundingRect()
         x0, x1, y0, y1 = v.view_rect()
-        alpha = st.opacity * (self.dim_factor if st.dim else 1.0)
+        alpha = st.opacity * (self.dim_factor if st.dim or st.selection else 1.0)
         colours = hex_rgb([class_hex(st.palette, k) for k in range(n_classes)])
         r = rasterize(means, labels, (x0, x1, y0, y1), (int(vb.width()), int(vb.height())), colours,
                       hidden=st.hidden_classes, point_px=st.point_size * v.scale, opacity=alpha)

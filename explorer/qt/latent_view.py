@@ -27,7 +27,8 @@ from explorer.qt.spread import SpreadLayer
 ARROW_COLOUR = "#D55E00"
 STAR_COLOUR = "#CC79A7"
 HALO = (255, 255, 255, 230)  # drawn under dark overlay lines so they stay visible on the dark underlay tiles
-DIMMED = 0.25  # scatter opacity factor while "dim the scatter" is on
+DIMMED = 0.25  # scatter opacity factor while "dim the scatter" is on (or a selection is highlighted)
+SELECTED = "#FFD400"  # the selected images: yellow dots with a dark edge over the dimmed scatter
 
 
 def class_colour(i: int, palette: str = "tab10") -> QColor:
@@ -84,8 +85,8 @@ class LatentView(pg.PlotWidget):
         self.bookmark_items = self._add(pg.ScatterPlotItem(size=18, symbol="star", pen=pg.mkPen("#000", width=1.5),
                                                            brush=pg.mkBrush("#FFD400")), 12)
         # the images picked with the select tool (state.selection), ringed at this plane's positions of them
-        self.sel_rings = self._add(pg.ScatterPlotItem(size=11, symbol="o", pen=pg.mkPen("#111", width=1.8), brush=None,
-                                                      pxMode=True), 11)
+        self.sel_rings = self._add(pg.ScatterPlotItem(size=7, symbol="o", pen=pg.mkPen("#111", width=1),
+                                                      brush=pg.mkBrush(SELECTED), pxMode=True), 11)
         self.star = self._add(pg.ScatterPlotItem(size=24, symbol="star", pen=pg.mkPen("#fff", width=2),
                                                  brush=pg.mkBrush(STAR_COLOUR)), 18)
         self.arrow_halo = self._add(pg.PlotCurveItem(pen=pg.mkPen(HALO, width=7)), 16)
@@ -192,6 +193,9 @@ class LatentView(pg.PlotWidget):
         self._draw_selection()
 
     def _draw_selection(self, *_a) -> None:
+        if bool(_a) and bool(_a[0]) != bool(_a[1] if len(_a) > 1 else ()):
+            self._restyle()  # a selection appeared or went: the rest of the scatter dims or comes back
+        self.sel_rings.setSize((self.state.point_size + 3) * self.scale)
         sel = np.asarray(self.state.selection, np.int64)
         pts = self.points_data[0]
         sel = sel[sel < len(pts)]
@@ -255,7 +259,8 @@ class LatentView(pg.PlotWidget):
         for k, s in enumerate(self.scatters):
             s.setBrush(pg.mkBrush(class_colour(k, st.palette)))
             s.setSize(st.point_size * self.scale)
-            s.setOpacity(st.opacity * (DIMMED if st.dim else 1.0))
+            s.setOpacity(st.opacity * (DIMMED if st.dim or st.selection else 1.0))  # a selection stands out
+        self.sel_rings.setSize((st.point_size + 3) * self.scale)
         self.density.render()
 
     def set_scale(self, k: float) -> None:
