@@ -199,3 +199,28 @@ def test_too_many_models_or_a_model_that_cannot_be_compared_is_one_sentence(qapp
         e.window.compare.add([junk])
         assert e._wait(lambda: str(junk) in e.window.last_error, 30)
         assert "\n" not in e.window.last_error and e.state.compared == ()
+
+
+def test_dropping_a_model_with_ctrl_held_adds_it_beside_and_without_replaces(qapp, models):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    from explorer.api import Explorer
+
+    def drop(win, path, mods):
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(path))])
+        ev = QDropEvent(QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, mods)
+        win.dropEvent(ev)
+
+    with Explorer(A, size=(1000, 700)) as e:
+        first = e.state.session
+        drop(e.window, B, Qt.KeyboardModifier.ControlModifier)
+        assert e._wait(lambda: len(e.state.compared) == 1, 60) and e.wait_idle(20)
+        assert e.state.session is first and e.state.compared[0].model_path == B
+        np.testing.assert_allclose(e.shown(1).image, decode(models[1], e.shown(1).z)[0], atol=1e-5)
+        e.window.act_stop_compare.trigger()
+        assert e.state.compared == ()
+        drop(e.window, B, Qt.KeyboardModifier.NoModifier)  # no modifier: B replaces A
+        assert e._wait(lambda: e.state.session.model_path == B, 60)
+        assert e.state.compared == ()
