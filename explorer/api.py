@@ -97,6 +97,19 @@ class Explorer:
         """The plotted means (N, 2)."""
         return self.state.session.means
 
+    def plotted(self, i: int = 0) -> np.ndarray:
+        """The (N, 2) points plane ``i`` plots now (the shown training snapshot's means, for instance)."""
+        views = getattr(self.window, "views", None) or [self.window.view]
+        return np.asarray(views[i].points_data[0])
+
+    def snapshots_ready(self, timeout: float = 60.0) -> bool:
+        """Wait until every training snapshot of the open model has its plane computed (the Training panel's
+        background job); True if they all are. False at once for a model without snapshots, or if the job
+        failed or was cancelled."""
+        panel = self.window.training
+        self._wait(lambda: not panel.running, timeout)
+        return panel.complete and self.wait_idle(max(1.0, timeout / 10))
+
     @property
     def dataset(self):
         """The dataset shown: ``.images`` (N, C, H, W; uint8 0..255 for 8-bit data, else float32 in

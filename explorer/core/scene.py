@@ -44,6 +44,7 @@ VERSION = 1
 MAX_BYTES = 4 * 1024**2
 MAX_DEPTH = 32  # nesting: a real scene is 4 deep
 MAX_NUMBER_CHARS = 40  # a float64 needs at most 25
+MAX_SNAPSHOTS = 100  # training.snapshots.MAX_SNAPSHOTS (not imported: it imports torch, and scenes load on the GUI thread)
 
 
 class SceneError(UserError):
@@ -78,6 +79,7 @@ class Scene:
     point_size: float = 4.0
     opacity: float = 0.85
     dim: bool = False
+    snapshot: int | None = None  # the training snapshot shown (None: the final weights); key left out when None
 
     def resolved_model(self, scene_file: str | os.PathLike | None) -> Path:
         p = Path(self.model_path).expanduser()
@@ -89,6 +91,12 @@ class Scene:
         model: dict[str, Any] = {"path": self.model_path}
         if self.model_sha256:
             model["sha256"] = self.model_sha256
+        d = self._json(model)
+        if self.snapshot is not None:  # optional: a scene without it shows the final weights
+            d["snapshot"] = self.snapshot
+        return d
+
+    def _json(self, model: dict[str, Any]) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -127,7 +135,7 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         bookmarks=[Bookmark(b.name, b.z) for b in state.bookmarks], view=state.view, hover=state.hover,
         underlay=state.underlay, density=state.density, hidden_classes=list(state.hidden_classes),
         presentation=state.presentation, snap=state.snap, palette=state.palette, point_size=state.point_size,
-        opacity=state.opacity, dim=state.dim,
+        opacity=state.opacity, dim=state.dim, snapshot=state.snapshot,
     )
 
 
@@ -147,6 +155,9 @@ def check_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if bad:
         raise SceneError(f"{source}: hides class {bad[0]}, but the dataset shown has {n_classes} classes; "
                          "nothing was changed.")
+    if scene.snapshot is not None and scene.snapshot >= len(s.snapshots):
+        raise SceneError(f"{source}: shows training snapshot {scene.snapshot}, but the model holds "
+                         f"{len(s.snapshots)}; nothing was changed.")
     return notes
 
 
@@ -180,6 +191,7 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if scene.base == "interpolation" and ip.ready:
         state.base = "interpolation"
     state.presentation = scene.presentation
+    state.snapshot = scene.snapshot
     return notes
 
 
@@ -323,6 +335,10 @@ class _Validator:
         density = tg.get("density", 20)
         if isinstance(density, bool) or not isinstance(density, int) or not DENSITY_MIN <= density <= DENSITY_MAX:
             self.fail(f"'toggles.density' must be an integer in [{DENSITY_MIN}, {DENSITY_MAX}]")
+        snapshot = d.get("snapshot")
+        if snapshot is not None and (isinstance(snapshot, bool) or not isinstance(snapshot, int)
+                                     or not 0 <= snapshot < MAX_SNAPSHOTS):
+            self.fail(f"'snapshot' must be a training snapshot index in [0, {MAX_SNAPSHOTS - 1}], or left out")
         hidden = tg.get("hidden_classes", [])
         if not isinstance(hidden, list) or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < 10000 for k in hidden):
             self.fail("'toggles.hidden_classes' must be a list of class indices")
@@ -351,6 +367,7 @@ class _Validator:
             point_size=self.num(tg.get("point_size", 4.0), "toggles.point_size", POINT_SIZE_MIN, POINT_SIZE_MAX),
             opacity=self.num(tg.get("opacity", 0.85), "toggles.opacity", 0.05, 1.0),
             dim=self.flag(tg.get("dim"), "toggles.dim"),
+            snapshot=snapshot,
         )
 
     def _palette(self, v: Any) -> str:

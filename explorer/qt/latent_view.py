@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel
 
 from explorer.core.palettes import colour
 from explorer.core.pane import PaneController, PaneTarget, shown_session
+from explorer.core.snapshots import describe as snapshot_words
 from explorer.core.state import T_MAX, T_MIN, ExplorerState
 from explorer.qt.density_layer import RASTER_FROM, DensityLayer
 from explorer.qt.image_view import to_qimage
@@ -149,6 +150,9 @@ class LatentView(pg.PlotWidget):
             return
         self._plotted = session
         self.set_points(self.plotted_points(session), session.labels, session.label_names)
+        if self.slot == 0:  # which training snapshot the main plane shows (epoch, step); none for the final weights
+            entry = session.metadata.get("snapshot") if session.snapshot is not None else None
+            self.plot_item.setTitle(None if entry is None else snapshot_words(entry, len(session.snapshots)))
 
     def plotted_points(self, session) -> np.ndarray:
         """The (N, 2) points this plane plots for ``session``: its encoded means."""
@@ -161,7 +165,12 @@ class LatentView(pg.PlotWidget):
     _plotted = None  # the session whose means are on screen
 
     def set_points(self, means: np.ndarray, labels: np.ndarray, label_names: list[str]) -> None:
-        """Real points for a small dataset; a density raster (points on zoom-in) for a big one."""
+        """Real points for a small dataset; a density raster (points on zoom-in) for a big one.
+
+        The same labels again (a training snapshot of the same dataset, scrubbed): only the positions change,
+        in the per-class items that are there, and the view stays (:meth:`move_points`)."""
+        if self.move_points(means, labels, len(label_names)):
+            return
         for s in self.scatters:
             self.plot_item.removeItem(s)
         self.scatters = []
@@ -178,6 +187,29 @@ class LatentView(pg.PlotWidget):
         self.density.set_data(len(means))
 
     _own_view = None  # an unlinked plane's range, once its user has panned or zoomed it
+    _class_rows: tuple = (None, [])  # (the labels array, [its row indices of class k for each k])
+
+    def move_points(self, means: np.ndarray, labels: np.ndarray, n_classes: int) -> bool:
+        """New positions for the same points (the same labels array, as every snapshot of one dataset
+        shares): ``setData`` on the existing per-class items, each with its precomputed rows. False
+        (nothing done) when the points are not the ones plotted, or they are not drawn as items yet."""
+        old_means, old_labels, old_n = self.points_data
+        if labels is not old_labels or n_classes != old_n or len(means) != len(old_means) or not len(means):
+            return False
+        if not self.density.active and len(self.scatters) != n_classes:
+            return False
+        self.points_data = (means, labels, n_classes)
+        for s, rows in zip(self.scatters, self.class_rows(labels, n_classes)):
+            s.setData(pos=means[rows])
+        if self.density.active:
+            self.density.render()
+        return True
+
+    def class_rows(self, labels: np.ndarray, n_classes: int) -> list[np.ndarray]:
+        """Row indices of each class in ``labels``, computed once per labels array."""
+        if self._class_rows[0] is not labels or len(self._class_rows[1]) != n_classes:
+            self._class_rows = (labels, [np.flatnonzero(labels == k) for k in range(n_classes)])
+        return self._class_rows[1]
 
     @property
     def linked(self) -> bool:
@@ -188,8 +220,8 @@ class LatentView(pg.PlotWidget):
         """One ScatterPlotItem per class with one shared brush (a per-point brush list costs seconds)."""
         means, labels, n_classes = self.points_data
         hidden = set(self.state.hidden_classes)
-        for k in range(n_classes):
-            s = pg.ScatterPlotItem(pos=means[labels == k], pen=None, symbol="o", pxMode=True, antialias=False)
+        for k, rows in enumerate(self.class_rows(labels, n_classes)):
+            s = pg.ScatterPlotItem(pos=means[rows], pen=None, symbol="o", pxMode=True, antialias=False)
             s.setZValue(0)
             s.setVisible(k not in hidden)
             self.plot_item.addItem(s)
