@@ -72,6 +72,8 @@ class SnapshotPanel(QWidget):
         self.btn_job = QPushButton("Cancel")
         self.btn_job.setToolTip("Stop computing the snapshots' planes (the ones done stay)")
         self.btn_job.setVisible(False)
+        self.btn_frame = QPushButton("Frame all")
+        self.btn_frame.setToolTip("Fit the plane's view to every snapshot's points, so none leaves it while scrubbing")
         self.btn_gif = QPushButton("Export GIF\u2026")
         self.btn_mp4 = QPushButton("Export MP4\u2026")
         for b in (self.btn_gif, self.btn_mp4):
@@ -79,6 +81,7 @@ class SnapshotPanel(QWidget):
 
         row = QHBoxLayout()
         row.addWidget(self.btn_play)
+        row.addWidget(self.btn_frame)
         row.addWidget(self.btn_gif)
         row.addWidget(self.btn_mp4)
         job = QHBoxLayout()
@@ -97,6 +100,7 @@ class SnapshotPanel(QWidget):
         self.slider.valueChanged.connect(self._on_slider)
         self.btn_play.toggled.connect(self.play)
         self.btn_job.clicked.connect(self._on_job_button)
+        self.btn_frame.clicked.connect(self.frame_all)
         self.btn_gif.clicked.connect(lambda: self._export_dialog("gif"))
         self.btn_mp4.clicked.connect(lambda: self._export_dialog("mp4"))
         self.exportProgress.connect(self._on_export_progress)
@@ -223,7 +227,7 @@ class SnapshotPanel(QWidget):
                                 else f"{done} of {n} snapshots computed")
         self.btn_job.setVisible(self.running or 0 < n != done)
         self.btn_job.setText("Cancel" if self.running else "Compute the rest")
-        for b in (self.btn_play, self.btn_gif, self.btn_mp4):
+        for b in (self.btn_play, self.btn_frame, self.btn_gif, self.btn_mp4):
             b.setEnabled(done > 0)
 
     # ---------------------------------------------------------------- slider <-> state
@@ -290,6 +294,12 @@ class SnapshotPanel(QWidget):
         order = [*self.ready(), None]
         k = self.state.snapshot
         self.state.snapshot = order[(order.index(k) + 1) % len(order)] if k in order else order[0]
+
+    def frame_all(self) -> None:
+        """The view that holds the bulk of every computed snapshot's points and the final ones (as the movie's)."""
+        s = self.state.session
+        if s is not None and s.snapshot_sessions:
+            self.state.view = snaps.movie_view(snaps.movie_sessions(s))
 
     # ---------------------------------------------------------------- export
 

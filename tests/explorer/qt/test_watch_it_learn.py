@@ -93,7 +93,7 @@ def test_each_snapshot_plane_and_pane_are_that_snapshots_encoder_and_decoder(ex,
     np.testing.assert_allclose(ex.plotted(0), final, atol=1e-5)
     s = ex.shown()
     np.testing.assert_allclose(s.image, decoded(own(snap_checkpoint, None), s.z), atol=1e-6)
-    assert "snapshot" not in s.caption and not title(ex)
+    assert "snapshot" not in s.caption and title(ex) == "final weights"
 
 
 def test_scrubbing_moves_the_same_scatter_items(ex):
@@ -111,6 +111,12 @@ def test_scrubbing_moves_the_same_scatter_items(ex):
     ex.state.hidden_classes = (1,)
     ex.state.snapshot = 0
     assert not items[1].isVisible() and items[0].isVisible()
+    ex.window.training.btn_frame.click()  # Frame all: every snapshot's points stay in view while scrubbing
+    x0, x1, y0, y1 = ex.state.view
+    main = ex.state.session
+    for s in (*main.snapshot_sessions.values(), main):
+        lo, hi = np.percentile(s.means, [0.5, 99.5], axis=0)
+        assert x0 <= lo[0] and hi[0] <= x1 and y0 <= lo[1] and hi[1] <= y1
 
 
 def test_a_snapshot_asked_for_before_it_is_computed_is_shown_when_ready(qapp, snap_checkpoint, tmp_path,
@@ -202,7 +208,7 @@ def test_a_model_without_snapshots_has_no_training_panel(qapp, checkpoint, tmp_p
 
     ex = Explorer(checkpoint, dataset="synthetic", size=(1000, 700))
     try:
-        assert not ex.window.training_dock.isVisible()
+        assert not ex.window.training_dock.isVisible() and not title(ex)
         assert not ex.snapshots_ready(1)
         with pytest.raises(StateError) as info:
             ex.state.snapshot = 0
