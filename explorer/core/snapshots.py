@@ -122,11 +122,16 @@ def render_plane(means: np.ndarray, labels: np.ndarray, n_classes: int, view: tu
 
 
 def caption(img: np.ndarray, text: str) -> np.ndarray:
-    """``img`` (H, W, 3) in [0, 1] with ``text`` in dark grey at its top left (Pillow's built-in font)."""
-    from PIL import Image, ImageDraw
+    """``img`` (H, W, 3) in [0, 1] with ``text`` in dark grey at its top left (Pillow's built-in font, scaled
+    to the image where Pillow can)."""
+    from PIL import Image, ImageDraw, ImageFont
 
     im = Image.fromarray(np.clip(np.round(img * 255), 0, 255).astype(np.uint8))
-    ImageDraw.Draw(im).text((6, 4), text, fill=(40, 40, 40))
+    try:
+        font = ImageFont.load_default(size=max(10, im.height // 28))
+    except (TypeError, ValueError, OSError):  # an older Pillow, or one without FreeType: the small bitmap font
+        font = ImageFont.load_default()
+    ImageDraw.Draw(im).text((6, 4), text, fill=(40, 40, 40), font=font)
     return np.asarray(im, np.float32) / 255.0
 
 

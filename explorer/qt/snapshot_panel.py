@@ -79,11 +79,12 @@ class SnapshotPanel(QWidget):
         for b in (self.btn_gif, self.btn_mp4):
             b.setToolTip("The plane from the first snapshot to the final weights, one frame each")
 
-        row = QHBoxLayout()
+        row = QHBoxLayout()  # two short rows: the dock column is narrow
         row.addWidget(self.btn_play)
         row.addWidget(self.btn_frame)
-        row.addWidget(self.btn_gif)
-        row.addWidget(self.btn_mp4)
+        row2 = QHBoxLayout()
+        row2.addWidget(self.btn_gif)
+        row2.addWidget(self.btn_mp4)
         job = QHBoxLayout()
         job.addWidget(self.progress, 1)
         job.addWidget(self.btn_job)
@@ -92,6 +93,7 @@ class SnapshotPanel(QWidget):
         lay.addWidget(self.slider)
         lay.addWidget(self.label)
         lay.addLayout(row)
+        lay.addLayout(row2)
         lay.addLayout(job)
         lay.addStretch(1)
 

@@ -219,3 +219,31 @@ def test_a_model_without_snapshots_has_no_training_panel(qapp, checkpoint, tmp_p
         assert "holds no training snapshots" in ex.window.last_error and "\n" not in ex.window.last_error
     finally:
         ex.close()
+
+
+def test_the_slider_reaches_only_computed_snapshots_and_cancel_keeps_them(qtbot, snap_checkpoint, tmp_path,
+                                                                          monkeypatch):
+    from explorer.qt.main_window import MainWindow
+
+    monkeypatch.setenv("LATENT_EXPLORER_CACHE", str(tmp_path / "fresh"))  # nothing cached: computed now
+    win = MainWindow(snap_checkpoint, dataset="synthetic")
+    qtbot.addWidget(win)
+    panel = win.training
+    panel.computed.connect(lambda k: panel.cancel() if k == 0 else None)  # the user cancels after the first
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        win.show()
+    try:
+        main = win.state.session
+        assert sorted(main.snapshot_sessions) == [0] and not panel.running
+        assert panel.btn_job.isVisibleTo(panel) and panel.btn_job.text() == "Compute the rest"
+        assert "1 of 4 snapshots computed" in panel.progress.text()
+        for v, want in ((0, 0), (1, 0), (2, 0), (3, None), (4, None)):  # 1..3 are not computed: the nearest that is
+            panel.slider.setValue(v)
+            assert win.state.snapshot == want and panel.slider.value() == panel.position(want)
+        with qtbot.waitSignal(panel.finished, timeout=60_000):
+            panel.btn_job.click()
+        assert sorted(main.snapshot_sessions) == [0, 1, 2, 3] and not panel.btn_job.isVisibleTo(panel)
+        panel.slider.setValue(2)
+        assert win.state.snapshot == 2 and win.view.session is main.snapshot_sessions[2]
+    finally:
+        win.close()
