@@ -81,7 +81,7 @@ def snapshot_sessions(main: Session, *, skip: Iterable[int] = (), progress: Call
     if not todo:
         return
     say(n - len(todo), n)
-    models = load_models(main)
+    models = load_models(main)  # one pass over the file (not cancellable: a few seconds at most)
     for k in todo:
         if cancel is not None and cancel.is_set():
             raise Cancelled()

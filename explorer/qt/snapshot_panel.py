@@ -265,6 +265,8 @@ class SnapshotPanel(QWidget):
         if s is None or not s.snapshots:
             self.label.setText("")
             return
+        if k is not None and not 0 <= k < len(s.snapshots):  # another model's, until the state resets it
+            k = None
         entry = None if k is None else s.snapshots[k]
         text = snaps.describe(entry, len(s.snapshots))
         if entry is None and isinstance(s.metadata.get("metrics", {}).get("epochs"), int):

@@ -247,3 +247,13 @@ def test_the_slider_reaches_only_computed_snapshots_and_cancel_keeps_them(qtbot,
         assert win.state.snapshot == 2 and win.view.session is main.snapshot_sessions[2]
     finally:
         win.close()
+
+
+def test_opening_another_model_leaves_the_snapshot(ex, qtbot, checkpoint):
+    assert ex.snapshots_ready(TIMEOUT)
+    ex.state.snapshot = 3
+    with qtbot.waitSignal(ex.window.sessionChanged, timeout=30_000):
+        ex.window.open_model(checkpoint, dataset="synthetic")
+    assert ex.state.snapshot is None and not ex.window.training_dock.isVisible()
+    assert ex.wait_idle(10) and "snapshot" not in ex.shown().caption and not ex.window.last_error
+    assert ex.window.view.session is ex.state.session and not title(ex)
