@@ -921,6 +921,10 @@ def main(argv=None) -> int:
     import PySide6
     import torch
 
+    if "snapshots" in results:
+        sm = results["snapshots"]
+        print(f"\nSnapshots: {sm['model']} ({sm['snapshots']} training snapshots), shown over {sm['points']:,} "
+              "Fashion-MNIST test images", end="")
     print(f"\nModel: {args.model} (trained on {meta.get('dataset')}, {meta.get('epochs')} epochs); window shows "
           f"{env.get('shown', '-')}; {os.cpu_count()} CPUs, load average {load0[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end; "
           f"Python {sys.version.split()[0]}, torch {torch.__version__}, PySide6 {PySide6.__version__}, "
