@@ -28,6 +28,13 @@ column; ``--json FILE`` keeps the raw numbers.
 6. grid: the manifold underlay at density 30 on a square view (a 30 x 30 grid: 900 centres in one
    "grid" request to ``window.service`` (the model service's bulk lane), 2 torch threads, then ``latent.tile``); from the request
    (``set_underlay(True)``) to ``window.underlayShown``; plus the one-call-per-cell baseline.
+7. snapshots: scrubbing a model's training snapshots (Watch it learn) at 10,000 points: a model made
+   with ``latent-train --snapshots 8`` (``--snapshot-model``, else a tiny one trained on synthetic data
+   first), shown over the bundled Fashion-MNIST test split; once every snapshot's plane is computed and
+   framed (the Training panel's "Frame all"), ``state.snapshot = k`` (what the Training panel's slider
+   does) + a synchronous repaint, timed, for a random walk over the snapshots and the final weights;
+   plus the same split into state change and repaint, without the grid, and with the per-class items
+   rebuilt (the path every set_points took before), for comparison.
 
 The counts are options (``--help``); run it on a quiet machine for numbers worth quoting.
 """
@@ -58,7 +65,7 @@ from PySide6.QtWidgets import QApplication
 from explorer.core import latent
 from explorer.core.session import default_model_path
 
-BENCHES = ("startup", "click", "drag", "grid", "scatter", "pan")
+BENCHES = ("startup", "click", "drag", "grid", "scatter", "pan", "snapshots")
 LEFT, NOBTN = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
 
 
@@ -131,6 +138,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=120.0, help="seconds to wait for any one result")
     p.add_argument("--switch-interval", type=float, help="experiment: sys.setswitchinterval(S) in this process "
                    "(Python's default is 0.005; the app does not change it)")
+    p.add_argument("--snapshot-model", help="snapshots: a model with training snapshots (default: train a tiny "
+                   "one with latent-train --snapshots 8 on synthetic data)")
+    p.add_argument("--scrub-repeats", type=int, default=200, help="snapshots: timed scrubs")
     p.add_argument("--json", help="also write the raw results here")
     args = p.parse_args(argv)
     args.only = [b.strip() for b in args.only.split(",") if b.strip()]
@@ -625,6 +635,95 @@ def bench_pan(d: Driver, args, rng) -> dict:
             "refresh_max": max(refresh), "raster": d.view.density.active}
 
 
+# ------------------------------------------------------------------------------------------- 7. snapshots
+
+
+def snapshot_model(args) -> str:
+    if args.snapshot_model:
+        return args.snapshot_model
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="bench-snapshots-")) / "snapshots.safetensors"
+    exe = shutil.which("latent-train", path=str(Path(sys.executable).parent)) or "latent-train"
+    cmd = [exe, "--dataset", "synthetic", "--model", "ae", "--epochs", "2", "--limit", "512", "--batch-size", "32",
+           "--lr", "0.005", "--channels", "4,8", "--hidden", "8", "--threads", "1", "--snapshots", "8", "--quiet",
+           "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+    return str(out)
+
+
+def bench_snapshots(args, rng) -> dict:
+    """Scrub between cached snapshots through the state, as the slider does, with a repaint each time."""
+    model = snapshot_model(args)
+    assets = Path(__file__).resolve().parents[1] / "assets" / "fashion-mnist"
+    d = Driver(argparse.Namespace(**{**vars(args), "model": model, "dataset": "fashion-mnist",
+                                     "data_dir": str(assets), "split": "test"}))
+    try:
+        panel, st = d.win.training, d.win.state
+        t0 = time.perf_counter()
+        if not d.wait(lambda: not panel.running, args.timeout) or not panel.complete:
+            raise SystemExit(f"snapshots: not computed in {args.timeout:.0f} s: {d.errors}")
+        computed_s = time.perf_counter() - t0
+        panel.frame_all()  # the Training panel's "Frame all": every snapshot's points in view, so each scrub paints
+        d.settle(0.3)
+        n = panel.count
+        positions = [*range(n), None]
+        k = None
+        fast, slow, cpu, painted = [], [], [], []
+        for i in range(args.scrub_repeats + 5):  # 5 warm-up
+            k = positions[(positions.index(k) + int(rng.integers(1, len(positions)))) % len(positions)]  # never the same
+            PAINTS["n"] = 0
+            c0 = time.thread_time()
+            t = time.perf_counter()
+            st.snapshot = k  # the slider's write: the plane and pane follow the state
+            d.vp.repaint()
+            dt = time.perf_counter() - t
+            if i >= 5:
+                fast.append(dt)
+                cpu.append(time.thread_time() - c0)
+                painted.append(PAINTS["n"])
+            d.app.processEvents()  # the pane's decode result, as between two slider steps
+        view = d.view
+        st.snapshot = None
+        d.app.processEvents()
+        set_only, paint_only = [], []  # where the time goes: the state change, then the repaint (CPU time)
+        for i in range(max(20, args.scrub_repeats // 4)):
+            c0 = time.thread_time()
+            st.snapshot = positions[i % len(positions)]
+            c1 = time.thread_time()
+            d.vp.repaint()
+            set_only.append(c1 - c0)
+            paint_only.append(time.thread_time() - c1)
+            d.app.processEvents()
+        view.plot_item.showGrid(x=False, y=False)  # the grid's translucent lines: what a repaint costs without them
+        d.app.processEvents()
+        no_grid = []
+        for i in range(max(20, args.scrub_repeats // 4)):
+            t = time.perf_counter()
+            st.snapshot = positions[i % len(positions)]
+            d.vp.repaint()
+            no_grid.append(time.perf_counter() - t)
+            d.app.processEvents()
+        view.plot_item.showGrid(x=True, y=True, alpha=0.12)
+        d.app.processEvents()
+        for i in range(max(10, args.scrub_repeats // 10)):  # the old path: every per-class item rebuilt
+            s = st.session.snapshot_sessions[i % n]
+            t = time.perf_counter()
+            view.set_points(s.means, s.labels.copy(), s.label_names)  # another labels array: no fast path
+            d.vp.repaint()
+            slow.append(time.perf_counter() - t)
+            d.app.processEvents()
+        st.snapshot = None
+        return {"points": len(st.session.labels), "snapshots": n, "model": model, "computed_s": computed_s,
+                "median": pct(fast, 50), "p90": pct(fast, 90), "max": max(fast), "cpu_median": pct(cpu, 50),
+                "n": len(fast), "paint_calls_min": min(painted), "rebuild_median": pct(slow, 50),
+                "set_cpu_median": pct(set_only, 50), "paint_cpu_median": pct(paint_only, 50),
+                "no_grid_median": pct(no_grid, 50), "no_grid_p90": pct(no_grid, 90), "split_n": len(set_only),
+                "rebuild_n": len(slow), "errors": list(d.errors)}
+    finally:
+        d.close()
+
+
 # ------------------------------------------------------------------------------------------- 5. startup
 
 
@@ -747,6 +846,28 @@ def report(args, env: dict, r: dict) -> str:
         rows.append((f"one call per cell ({g['baseline_cells']} x model.decode of 1 z, 1 thread)", "(baseline)",
                      f"{g['baseline_per_cell_s']:.3f} s",
                      f"for comparison; the same {g['baseline_cells']} z in one call on 1 thread: {g['baseline_one_batch_1thread_s']:.3f} s"))
+    if "snapshots" in r:
+        s = r["snapshots"]
+        how = (f"state.snapshot = k (the Training slider's write) + view.viewport().repaint(), {s['n']} scrubs in a "
+               f"random walk over {s['snapshots']} cached snapshots and the final weights, after 5 warm-up; p90 "
+               f"{ms(s['p90'])}, max {ms(s['max'])}; GUI-thread CPU time median {ms(s['cpu_median'])}; the "
+               f"snapshots' planes were computed in {s['computed_s']:.1f} s after the window opened; Fashion-MNIST "
+               f"test split shown; model {Path(s['model']).name}")
+        rows.append((f"snapshot scrub redraw, {s['points']:,} points, median / p90", "< 16 ms",
+                     f"{ms(s['median'])} / {ms(s['p90'])}", how))
+        rows.append((f"snapshot scrub: state change / repaint, CPU time, {s['points']:,} points", "",
+                     f"{ms(s['set_cpu_median'])} / {ms(s['paint_cpu_median'])}",
+                     f"the same scrubs split, GUI-thread CPU time (time.thread_time), median of {s['split_n']}: "
+                     f"state.snapshot = k (scatter positions, pane request, caption, title), then the repaint"))
+        rows.append((f"snapshot scrub redraw without the plot grid, {s['points']:,} points, median / p90", "",
+                     f"{ms(s['no_grid_median'])} / {ms(s['no_grid_p90'])}",
+                     f"the same with plot_item.showGrid(False, False), {s['split_n']} scrubs: the grid's translucent "
+                     f"lines are the slow part of a repaint on Qt's raster engine"))
+        rows.append((f"snapshot scrub, per-class items rebuilt, {s['points']:,} points", "(baseline)",
+                     ms(s["rebuild_median"]), f"view.set_points with a copy of the labels (no fast path) + repaint, "
+                     f"median of {s['rebuild_n']}"))
+        if s["paint_calls_min"] == 0:
+            rows.append(("WARNING", "", "", "a timed scrub repaint did not call ScatterPlotItem.paint"))
     if ("scatter" in r and min(r["scatter"]["scatter_paint_calls"]) == 0 or "pan" in r and r["pan"]["scatter_paint_calls_min"] == 0) \
             and not r.get("pan", {}).get("raster"):
         rows.append(("WARNING", "", "", "a timed repaint did not call ScatterPlotItem.paint: the paint times are not valid"))
@@ -790,7 +911,11 @@ def main(argv=None) -> int:
         results["startup"] = bench_startup(args)
         done("startup")
     d = None
-    if set(args.only) - {"startup"}:
+    if "snapshots" in args.only:
+        print("snapshots ...", file=sys.stderr, flush=True)
+        results["snapshots"] = bench_snapshots(args, rng)
+        done("snapshots")
+    if set(args.only) - {"startup", "snapshots"}:
         d = Driver(args)
         s = d.win.session
         env["shown"] = f"{s.dataset_name}/{s.split}, {len(s.labels):,} points"
@@ -832,6 +957,10 @@ def main(argv=None) -> int:
     import PySide6
     import torch
 
+    if "snapshots" in results:
+        sm = results["snapshots"]
+        print(f"\nSnapshots: {sm['model']} ({sm['snapshots']} training snapshots), shown over {sm['points']:,} "
+              "Fashion-MNIST test images", end="")
     print(f"\nModel: {args.model} (trained on {meta.get('dataset')}, {meta.get('epochs')} epochs); window shows "
           f"{env.get('shown', '-')}; {os.cpu_count()} CPUs, load average {load0[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end; "
           f"Python {sys.version.split()[0]}, torch {torch.__version__}, PySide6 {PySide6.__version__}, "

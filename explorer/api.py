@@ -120,6 +120,7 @@ class Explorer:
         """Model ``i``'s latent plane (a LatentView: ``.session``, ``.points_data``; its
         ``.viewport()`` takes the mouse)."""
         return self.window.planes.views[i]
+
     def class_row(self) -> ClassRowView | None:
         """The class row of a conditional model (CVAE), as displayed; None for any other model (or before
         its first decode). ``state.condition`` is the class the main pane decodes with."""
@@ -133,6 +134,14 @@ class Explorer:
         """The plotted means (N, 2)."""
         return self.state.session.means
 
+    def snapshots_ready(self, timeout: float = 60.0) -> bool:
+        """Wait until every training snapshot of the open model has its plane computed (the Training panel's
+        background job); True if they all are. False at once for a model without snapshots, or if the job
+        failed or was cancelled."""
+        panel = self.window.training
+        self._wait(lambda: not panel.running, timeout)
+        return panel.complete and self.wait_idle(max(1.0, timeout / 10))
+
     @property
     def dataset(self):
         """The dataset shown: ``.images`` (N, C, H, W; uint8 0..255 for 8-bit data, else float32 in
@@ -140,8 +149,9 @@ class Explorer:
         return self.state.session
 
     def plotted(self, i: int = 0) -> np.ndarray:
-        """The (N, 2) points plane ``i`` plots right now: the means, or one posterior sample per image
-        while ``state.plot_samples`` is on (explorer.core.spread.posterior_samples)."""
+        """The (N, 2) points plane ``i`` plots right now: the means (the shown training snapshot's, for
+        the main plane), or one posterior sample per image while ``state.plot_samples`` is on
+        (explorer.core.spread.posterior_samples)."""
         return self.view(i).points_data[0]
 
     def ellipses(self, i: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:

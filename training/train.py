@@ -384,7 +384,7 @@ def run_train(argv: list[str]) -> int:
         model.load_state_dict(old.state_dict())
         start_epoch, opt_state, history = state.epoch, state.optimizer, old.metadata.get("history", [])
         resume_ref = old.metadata["resume"]
-        snapshots = [(e, checkpoint.load(out, snapshot=e["index"]).state_dict()) for e in old.metadata["snapshots"]]
+        snapshots = [(m.metadata["snapshot"], m.state_dict()) for m in checkpoint.load_snapshots(out)]  # one pass
         tc.epochs = max(tc.epochs, start_epoch)
         print(f"resuming after epoch {start_epoch}", file=sys.stderr)
 

@@ -9,7 +9,8 @@ The cache is an optimisation and never a source of errors: a file that is missin
 pickled, of the wrong shape or dtype, or holding non-finite values is ignored (and then rewritten);
 a write that fails (read-only folder, full disk) is skipped. Files are written atomically
 (training.fileio.atomic_write) and read with ``allow_pickle=False``; the oldest files beyond
-``MAX_FILES`` are removed.
+``MAX_FILES``, or beyond ``MAX_BYTES`` in all, are removed (a file with 100 training snapshots stores
+101 files: it must not push every other model's means out).
 
 A read-only ``bundled`` folder (``assets/means``: the bundled model's test means, made by
 ``assets/make_means.py``) is looked in after the user's folder, so even a first start skips encoding.
@@ -28,7 +29,8 @@ import numpy as np
 from training.fileio import SaveError, atomic_write
 
 VERSION = 1  # bump when the meaning of a cached file changes
-MAX_FILES = 32  # newest kept; 10,000 means are 80 kB, 1,000,000 are 8 MB
+MAX_FILES = 256  # newest kept; 10,000 means are 80 kB, 1,000,000 are 8 MB
+MAX_BYTES = 512 * 1024**2  # and at most this much in all, newest first
 HEADER_SLACK = 4096  # bytes a .npy header may take beyond the data
 
 
@@ -63,8 +65,10 @@ class MeansCache:
 
     ``hits`` / ``misses`` / ``writes`` count what happened (for tests and benchmarks)."""
 
-    def __init__(self, folder: str | os.PathLike | None = None, bundled: str | os.PathLike | None = None):
+    def __init__(self, folder: str | os.PathLike | None = None, bundled: str | os.PathLike | None = None,
+                 max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES):
         self.folder = Path(folder) if folder is not None else cache_folder()
+        self.max_files, self.max_bytes = max_files, max_bytes
         self.bundled = Path(bundled) if bundled is not None else None  # read only
         self.hits = self.misses = self.writes = 0
 
@@ -100,9 +104,13 @@ class MeansCache:
 
     def _prune(self) -> None:
         try:
-            files = sorted(self.folder.glob("*.npy"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-            for old in files[MAX_FILES:]:
-                old.unlink(missing_ok=True)
+            stats = sorted(((p.stat(), p) for p in self.folder.glob("*.npy")), key=lambda sp: sp[0].st_mtime_ns,
+                           reverse=True)
+            total = 0
+            for i, (st, path) in enumerate(stats):
+                total += st.st_size
+                if i >= self.max_files or (i > 0 and total > self.max_bytes):  # the newest one always stays
+                    path.unlink(missing_ok=True)
         except OSError:
             pass
 

@@ -63,6 +63,11 @@ class PaneTarget:
             what += f" + {self.n_vectors} vector" + ("s" if self.n_vectors > 1 else "")
         if self.label is not None:
             what += f" as {self.label_name or self.label}"
+        entry = self.session.metadata.get("snapshot") if getattr(self.session, "snapshot", None) is not None else None
+        if entry is not None:  # a training snapshot's decoder (Watch it learn)
+            from explorer.core.snapshots import describe
+
+            what += f" \u00b7 {describe(entry, len(self.session.snapshots))}"
         return what
 
 

@@ -46,6 +46,7 @@ MAX_BYTES = 4 * 1024**2
 MAX_DEPTH = 32  # nesting: a real scene is 4 deep
 MAX_NUMBER_CHARS = 40  # a float64 needs at most 25
 MAX_SELECTION = 200_000  # selected image indices a scene may list
+MAX_SNAPSHOTS = 100  # training.snapshots.MAX_SNAPSHOTS (not imported: it imports torch, and scenes load on the GUI thread)
 
 
 class SceneError(UserError):
@@ -87,6 +88,7 @@ class Scene:
     condition: int | None = None  # the class a conditional model (CVAE) decodes with; None: not stored
     plot_samples: bool = False  # posterior samples instead of the means (optional key; older scenes lack it)
     ellipses: bool = False  # 1- and 2-sigma posterior ellipses (optional key)
+    snapshot: int | None = None  # the training snapshot shown (None: the final weights); key left out when None
 
     def resolved_model(self, scene_file: str | os.PathLike | None, path: str | None = None) -> Path:
         p = Path(path or self.model_path).expanduser()
@@ -101,6 +103,12 @@ class Scene:
         model: dict[str, Any] = {"path": self.model_path}
         if self.model_sha256:
             model["sha256"] = self.model_sha256
+        d = self._json(model)
+        if self.snapshot is not None:  # optional: a scene without it shows the final weights
+            d["snapshot"] = self.snapshot
+        return d
+
+    def _json(self, model: dict[str, Any]) -> dict[str, Any]:
         return {
             "format": FORMAT,
             "version": VERSION,
@@ -155,6 +163,7 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         selection=list(state.selection),
         condition=state.condition if s.conditional else None,
         plot_samples=state.plot_samples, ellipses=state.ellipses,
+        snapshot=state.snapshot,
     )
 
 
@@ -188,6 +197,9 @@ def check_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if scene.condition is not None and scene.condition >= n_classes:
         raise SceneError(f"{source}: decodes as class {scene.condition}, but the dataset shown has {n_classes} "
                          "classes; nothing was changed.")
+    if scene.snapshot is not None and scene.snapshot >= len(s.snapshots):
+        raise SceneError(f"{source}: shows training snapshot {scene.snapshot}, but the model holds "
+                         f"{len(s.snapshots)}; nothing was changed.")
     return notes
 
 
@@ -227,6 +239,7 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if scene.base == "interpolation" and ip.ready:
         state.base = "interpolation"
     state.presentation = scene.presentation
+    state.snapshot = scene.snapshot
     return notes
 
 
@@ -390,6 +403,10 @@ class _Validator:
         if condition is not None and (isinstance(condition, bool) or not isinstance(condition, int)
                                       or not 0 <= condition < 10000):
             self.fail(f"'condition' must be a class index (0 for the first class), not {json.dumps(condition)}")
+        snapshot = d.get("snapshot")
+        if snapshot is not None and (isinstance(snapshot, bool) or not isinstance(snapshot, int)
+                                     or not 0 <= snapshot < MAX_SNAPSHOTS):
+            self.fail(f"'snapshot' must be a training snapshot index in [0, {MAX_SNAPSHOTS - 1}], or left out")
         hidden = tg.get("hidden_classes", [])
         if not isinstance(hidden, list) or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < 10000 for k in hidden):
             self.fail("'toggles.hidden_classes' must be a list of class indices")
@@ -424,6 +441,7 @@ class _Validator:
             condition=condition,
             plot_samples=self.flag(tg.get("plot_samples"), "toggles.plot_samples"),
             ellipses=self.flag(tg.get("ellipses"), "toggles.ellipses"),
+            snapshot=snapshot,
         )
 
     def _palette(self, v: Any) -> str:

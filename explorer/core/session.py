@@ -75,6 +75,9 @@ class Session:
     logvars: np.ndarray | None = field(default=None, repr=False)  # (N, 2) posterior log-variances, once asked for
     snapshot: int | None = None  # the training snapshot this session shows (None: the final weights)
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # the file's training snapshots, oldest first
+    # the main session's training snapshots computed so far, by index (explorer.core.snapshots); the pane
+    # and plane show snapshot_sessions[state.snapshot] (explorer.core.pane.shown_session)
+    snapshot_sessions: dict[int, Session] = field(default_factory=dict, repr=False)
 
     @property
     def conditional(self) -> bool:
@@ -216,6 +219,7 @@ def open_session(
     snapshot: int | None = None,
     sha256: str | None = None,
     prepare: bool = False,
+    model: LatentModel | None = None,
 ) -> Session:
     """Load model and data, encode the means (or take them from the means cache). Runs on a
     background thread; reports progress.
@@ -225,7 +229,9 @@ def open_session(
     assets/means; explorer.core.means_cache). ``like``: show this session's dataset (the same arrays,
     not a second copy): a model compared side by side with it. ``snapshot``: the file's training
     snapshot k instead of its final weights (``sha256``: the file's, when the caller knows it).
-    ``prepare``: also build the decode / encode functions (:meth:`Session.prepare`) on this thread."""
+    ``prepare``: also build the decode / encode functions (:meth:`Session.prepare`) on this thread.
+    ``model``: the file's model (or snapshot ``snapshot``'s), already loaded and checked by the caller
+    (explorer.core.snapshots loads every snapshot in one pass)."""
     path = Path(path)
     if threads is not None:
         import torch
@@ -233,7 +239,7 @@ def open_session(
         torch.set_num_threads(threads)
     say = progress or (lambda stage, done, total: None)
     say("loading model", 0, 1)
-    model = load_model(path, snapshot)
+    model = model if model is not None else load_model(path, snapshot)
     if like is not None:
         if tuple(model.config.image_shape) != tuple(like.image_shape):
             raise SessionError(f"{path}: takes images of shape {tuple(model.config.image_shape)}, but the dataset "

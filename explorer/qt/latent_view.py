@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QLabel
 
 from explorer.core.palettes import colour
 from explorer.core.pane import PaneController, PaneTarget, shown_session
+from explorer.core.snapshots import describe as snapshot_words
 from explorer.core.state import T_MAX, T_MIN, ExplorerState
 from explorer.qt.density_layer import RASTER_FROM, DensityLayer
 from explorer.qt.image_view import to_qimage
@@ -33,6 +34,25 @@ SELECTED = "#FFD400"  # the selected images: yellow dots with a dark edge over t
 
 def class_colour(i: int, palette: str = "tab10") -> QColor:
     return QColor(colour(palette, i))
+
+
+def move_scatter(item: pg.ScatterPlotItem, pos: np.ndarray) -> None:
+    """New positions for a ScatterPlotItem's points, keeping everything else (their count, the shared style).
+
+    ``setData`` rebuilds the point records and looks each point's style up in the symbol atlas again (a
+    Python loop over the points); here only x and y are written, then the item is told its bounds changed,
+    as ``addPoints`` does. Falls back to ``setData`` when the count differs."""
+    data = item.data
+    if len(data) != len(pos) or not len(pos) or (data["sourceRect"]["w"] == 0).any():
+        item.setData(pos=pos)
+        return
+    data["x"] = pos[:, 0]
+    data["y"] = pos[:, 1]
+    item.prepareGeometryChange()
+    item.informViewBoundsChanged()
+    item.bounds = [None, None]
+    item.invalidate()
+    item.sigPlotChanged.emit(item)
 
 
 class LatentView(pg.PlotWidget):
@@ -156,6 +176,13 @@ class LatentView(pg.PlotWidget):
             return
         self._plotted = session
         self.set_points(self.plotted_points(session), session.labels, session.label_names)
+        if self.slot == 0:  # which training snapshot the main plane shows (epoch, step), for a file with snapshots;
+            # "final weights" too, so that the plot keeps its height (and its view) while scrubbing
+            entry = session.metadata.get("snapshot") if session.snapshot is not None else None
+            title = snapshot_words(entry, len(session.snapshots)) if session.snapshots else None
+            if title != self._title:
+                self._title = title
+                self.plot_item.setTitle(title)
 
     def plotted_points(self, session) -> np.ndarray:
         """The (N, 2) points this plane plots for ``session``: its encoded means, or one posterior sample
@@ -175,7 +202,12 @@ class LatentView(pg.PlotWidget):
     _plotted = None  # the session whose means are on screen
 
     def set_points(self, means: np.ndarray, labels: np.ndarray, label_names: list[str]) -> None:
-        """Real points for a small dataset; a density raster (points on zoom-in) for a big one."""
+        """Real points for a small dataset; a density raster (points on zoom-in) for a big one.
+
+        The same labels again (a training snapshot of the same dataset, scrubbed): only the positions change,
+        in the per-class items that are there, and the view stays (:meth:`move_points`)."""
+        if self.move_points(means, labels, len(label_names)):
+            return
         for s in self.scatters:
             self.plot_item.removeItem(s)
         self.scatters = []
@@ -210,6 +242,46 @@ class LatentView(pg.PlotWidget):
         return np.column_stack([x, y]).astype(np.float32)
 
     _own_view = None  # an unlinked plane's range, once its user has panned or zoomed it
+    _title = None  # the plot title shown (the training snapshot's words)
+    _class_rows: tuple = (None, [])  # (the labels array, [its row indices of class k for each k])
+
+    def move_points(self, means: np.ndarray, labels: np.ndarray, n_classes: int) -> bool:
+        """New positions for the same points (the same labels array, as every snapshot of one dataset
+        shares): ``setData`` on the existing per-class items, each with its precomputed rows. False
+        (nothing done) when the points are not the ones plotted, or they are not drawn as items yet."""
+        old_means, old_labels, old_n = self.points_data
+        if labels is not old_labels or n_classes != old_n or len(means) != len(old_means) or not len(means):
+            return False
+        if not self.density.active and len(self.scatters) != n_classes:
+            return False
+        self.points_data = (means, labels, n_classes)
+        if self.scatters:
+            for s, pos in zip(self.scatters, self.class_points(means, labels, n_classes)):
+                move_scatter(s, pos)
+        if self.density.active:
+            self.density.render()
+        return True
+
+    def class_rows(self, labels: np.ndarray, n_classes: int) -> list[np.ndarray]:
+        """Row indices of each class in ``labels``, computed once per labels array."""
+        if self._class_rows[0] is not labels or len(self._class_rows[1]) != n_classes:
+            self._class_rows = (labels, [np.flatnonzero(labels == k) for k in range(n_classes)])
+            self._class_points = {}
+        return self._class_rows[1]
+
+    _class_points: dict = {}  # id(means) -> (means, [its float64 points of class k]): each snapshot's, once
+    CLASS_POINTS_KEPT = 128  # sets of per-class points kept (a file holds at most 100 snapshots)
+
+    def class_points(self, means: np.ndarray, labels: np.ndarray, n_classes: int) -> list[np.ndarray]:
+        """``means`` split by class, as (n_k, 2) float64 arrays, computed once per means array (scrubbing back
+        and forth then only writes them into the scatter items)."""
+        rows = self.class_rows(labels, n_classes)
+        hit = self._class_points.get(id(means))
+        if hit is None or hit[0] is not means:
+            if len(self._class_points) >= self.CLASS_POINTS_KEPT:
+                self._class_points.clear()
+            hit = self._class_points[id(means)] = (means, [np.asarray(means[r], np.float64) for r in rows])
+        return hit[1]
 
     @property
     def linked(self) -> bool:
@@ -220,8 +292,8 @@ class LatentView(pg.PlotWidget):
         """One ScatterPlotItem per class with one shared brush (a per-point brush list costs seconds)."""
         means, labels, n_classes = self.points_data
         hidden = set(self.state.hidden_classes)
-        for k in range(n_classes):
-            s = pg.ScatterPlotItem(pos=means[labels == k], pen=None, symbol="o", pxMode=True, antialias=False)
+        for k, rows in enumerate(self.class_rows(labels, n_classes)):
+            s = pg.ScatterPlotItem(pos=means[rows], pen=None, symbol="o", pxMode=True, antialias=False)
             s.setZValue(0)
             s.setVisible(k not in hidden)
             self.plot_item.addItem(s)

@@ -50,6 +50,7 @@ from explorer.qt.legend import ClassLegend
 from explorer.qt.opener import ModelOpener
 from explorer.qt.presentation import HelpOverlay, Presentation, PresentationStrip
 from explorer.qt.settings import Settings
+from explorer.qt.snapshot_panel import SnapshotPanel
 from explorer.qt.spread import SpreadJobs
 from explorer.qt.underlay import Underlay
 from explorer.qt.vector_panel import VectorPanel
@@ -136,6 +137,7 @@ class MainWindow(QMainWindow):
         self.bookmarks = BookmarksPanel(self.state)
         self.vectors = VectorPanel(self.state, self.view)
         self.draw = DrawPanel(self.state, self.service)
+        self.training = SnapshotPanel(self.state)  # Watch it learn: shown for a model with training snapshots
         # right column: the decode pane on top, the panels tabbed below it (the presenter's first)
         pane_box = QWidget()
         self.compare_row = CompareRow(self.state, self.planes, self.pane)  # every model's decode, while comparing
@@ -146,7 +148,7 @@ class MainWindow(QMainWindow):
         self.pane_dock = self._add_dock("Decoded", pane_box, closable=False)
         self.panel_docks: list[QDockWidget] = []
         for title, panel in (("Interpolation", self.interp), ("Vectors", self.vectors), ("Bookmarks", self.bookmarks),
-                             ("Draw", self.draw), ("Model", self.info)):
+                             ("Draw", self.draw), ("Model", self.info), ("Training", self.training)):
             dock = self._add_dock(title, panel)
             if self.panel_docks:
                 self.tabifyDockWidget(self.panel_docks[0], dock)
@@ -155,7 +157,9 @@ class MainWindow(QMainWindow):
             self.panel_docks.append(dock)
             setattr(self, f"{'info' if title == 'Model' else title.lower()}_dock", dock)
         self.interpolation_dock.raise_()
-        self.panels: list[QWidget] = [self.interp, self.bookmarks, self.vectors, self.draw]
+        self.panels: list[QWidget] = [self.interp, self.bookmarks, self.vectors, self.draw, self.training]
+        self.training_dock.setVisible(False)
+        self.training.available.connect(self.training_dock.setVisible)
         self._laid_out = False
         self.select_tool = SelectTool(self.state, self.planes, self)
         self.presentation = Presentation(self)

@@ -69,6 +69,48 @@ def test_snapshots_round_trip_and_are_listed(trained):
     assert sum(k.startswith("snapshot.2.") for k in keys) == len(model.state_dict())
 
 
+def test_load_snapshots_gives_every_snapshot_from_one_read_of_the_file(trained):
+    model, _, res, path = trained
+    models = checkpoint.load_snapshots(path)
+    assert len(models) == len(res.snapshots) == 3
+    for k, m in enumerate(models):
+        one = checkpoint.load(path, snapshot=k)
+        assert m.metadata["snapshot"] == one.metadata["snapshot"] == checkpoint.list_snapshots(path)[k]
+        assert m.metadata == one.metadata and m.config == one.config and not m.training
+        sd, want = m.state_dict(), one.state_dict()
+        assert set(sd) == set(want) and all(torch.equal(sd[n], want[n]) for n in want)
+    assert checkpoint.load_snapshots(checkpoint.save(model, path.parent / "plain.safetensors")) == []
+
+
+def _bytes_read() -> int:
+    with open("/proc/self/io") as f:  # rchar: bytes this process read through read() and friends
+        return int(next(line for line in f if line.startswith("rchar:")).split()[1])
+
+
+def test_load_snapshots_reads_the_file_once_not_once_per_snapshot(tmp_path):
+    """O(file), not O(snapshots x file): measured with the kernel's count of bytes read (Linux)."""
+    try:
+        _bytes_read()
+    except (OSError, StopIteration):
+        pytest.skip("no /proc/self/io here")
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(arch="mlp", hidden=(256,)))  # ~0.8 MB a state_dict: the weights dominate
+    sd = snapshots.state_to_cpu(model)
+    path = checkpoint.save(model, tmp_path / "m.safetensors",
+                           snapshots=[({"epoch": 0, "step": k, "metrics": {}}, {n: v.clone() for n, v in sd.items()})
+                                      for k in range(8)])
+    size = path.stat().st_size
+    before = _bytes_read()
+    models = checkpoint.load_snapshots(path)
+    one_pass = _bytes_read() - before
+    before = _bytes_read()
+    for k in range(len(models)):
+        checkpoint.load(path, snapshot=k)
+    per_snapshot = _bytes_read() - before
+    assert size <= one_pass < 1.5 * size, (one_pass, size)
+    assert per_snapshot >= 8 * size  # what the one-pass loader saves
+
+
 @pytest.mark.parametrize("k", [3, -1, "1"])
 def test_asking_for_a_snapshot_that_is_not_there(trained, k):
     with pytest.raises(checkpoint.CheckpointError, match="has no snapshot"):
@@ -106,10 +148,11 @@ def _tampered(tmp_path, path, change_tensors=None, change_meta=None):
 ])
 def test_snapshots_are_validated_like_the_main_weights(tmp_path, trained, change_tensors, change_meta, words):
     bad = _tampered(tmp_path, trained[3], change_tensors, change_meta)
-    with pytest.raises(checkpoint.CheckpointError) as info:
-        checkpoint.load(bad)  # the main weights are fine: the file is refused all the same
-    msg = str(info.value)
-    assert words in msg and str(bad) in msg and "\n" not in msg
+    for loader in (checkpoint.load, checkpoint.load_snapshots):  # the one-pass loader checks the same
+        with pytest.raises(checkpoint.CheckpointError) as info:
+            loader(bad)  # the main weights are fine: the file is refused all the same
+        msg = str(info.value)
+        assert words in msg and str(bad) in msg and "\n" not in msg
 
 
 def test_dropping_the_listing_but_keeping_the_weights_is_refused(tmp_path, trained):

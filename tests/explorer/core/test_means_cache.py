@@ -188,12 +188,24 @@ def test_a_directory_in_place_of_the_file_is_ignored(tmp_path, save_checkpoint, 
 
 
 def test_old_files_are_pruned(tmp_path):
-    cache = MeansCache(tmp_path / "means")
-    for i in range(MAX_FILES + 3):
+    assert MAX_FILES > 101  # a file with 100 training snapshots (and its final weights) fits
+    cache = MeansCache(tmp_path / "means", max_files=8)
+    for i in range(8 + 3):
         assert cache.store(f"{i:064x}", np.full((4, 2), i, np.float32))
     kept = sorted(p.stem for p in cache.folder.glob("*.npy"))
-    assert len(kept) == MAX_FILES
-    np.testing.assert_array_equal(cache.load(f"{MAX_FILES + 2:064x}", 4), np.full((4, 2), MAX_FILES + 2))
+    assert len(kept) == 8
+    np.testing.assert_array_equal(cache.load(f"{8 + 2:064x}", 4), np.full((4, 2), 8 + 2))
+
+
+def test_the_cache_keeps_to_its_size_in_bytes(tmp_path):
+    one = MeansCache(tmp_path / "probe")
+    one.store("0" * 64, np.zeros((1000, 2), np.float32))
+    size = next(one.folder.glob("*.npy")).stat().st_size
+    cache = MeansCache(tmp_path / "means", max_bytes=3 * size)
+    for i in range(6):
+        assert cache.store(f"{i:064x}", np.full((1000, 2), i, np.float32))
+    assert len(list(cache.folder.glob("*.npy"))) == 3
+    assert cache.load(f"{5:064x}", 1000) is not None  # the newest stay
 
 
 # ----------------------------------------------------------------------------- uint8 images
