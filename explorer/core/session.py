@@ -266,32 +266,44 @@ def open_session(
     return s.prepare() if prepare else s
 
 
+def encode_batches(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
+                   cancel: threading.Event | None = None, batch_size: int = 2000,
+                   labels: np.ndarray | None = None):
+    """Encode images (N, C, H, W), uint8 0..255 or float32 in [0, 1], in batches: yields
+    (start index, mean, logvar or None) per batch, as numpy, reporting ``progress(done, n)``.
+
+    A conditional model (``model.conditional``) encodes with the data's true ``labels``; ``Cancelled``
+    once ``cancel`` is set. Only one batch is ever converted to floats."""
+    import torch
+
+    conditional = bool(getattr(model, "conditional", False)) and labels is not None
+    n = len(images)
+    with torch.inference_mode():
+        for i in range(0, n, batch_size):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            x = torch.from_numpy(unit_float(images[i : i + batch_size]))
+            y = torch.from_numpy(np.asarray(labels[i : i + batch_size], np.int64)) if conditional else None
+            try:
+                mean, logvar = model.encode(x, y)
+            except ValueError as e:
+                if not conditional:
+                    raise
+                raise SessionError(f"the dataset's labels do not fit this conditional model ({e}).") from None
+            yield i, mean.numpy(), None if logvar is None else logvar.numpy()
+            if progress:
+                progress(min(i + batch_size, n), n)
+
+
 def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
                  cancel: threading.Event | None = None, batch_size: int = 2000,
                  labels: np.ndarray | None = None) -> np.ndarray:
     """Means (N, 2) of images (N, C, H, W), uint8 0..255 or float32 in [0, 1], in batches.
 
     A conditional model (``model.conditional``) encodes with the data's true ``labels``."""
-    import torch
-
-    conditional = bool(getattr(model, "conditional", False)) and labels is not None
-
-    n = len(images)
-    out = np.zeros((n, 2), np.float32)
-    with torch.inference_mode():
-        for i in range(0, n, batch_size):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
-            x = torch.from_numpy(unit_float(images[i : i + batch_size]))  # floats for one batch only
-            y = torch.from_numpy(np.asarray(labels[i : i + batch_size], np.int64)) if conditional else None
-            try:
-                out[i : i + len(x)] = model.encode(x, y)[0].numpy()
-            except ValueError as e:
-                if not conditional:
-                    raise
-                raise SessionError(f"the dataset's labels do not fit this conditional model ({e}).") from None
-            if progress:
-                progress(min(i + batch_size, n), n)
+    out = np.zeros((len(images), 2), np.float32)
+    for i, mean, _ in encode_batches(model, images, progress, cancel, batch_size, labels):
+        out[i : i + len(mean)] = mean
     if not np.isfinite(out).all():
         raise SessionError("the model encodes some images to non-finite points; it cannot be shown.")
     return out

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from explorer.core.means_cache import MeansCache, cache_key
-from explorer.core.session import Cancelled, SessionError, unit_float
+from explorer.core.session import SessionError, encode_batches
 
 SAMPLE_SEED = 20240610  # the posterior samples' seed: eps = default_rng(SAMPLE_SEED).standard_normal((N, 2))
 MAX_ELLIPSES = 300  # selection ellipses drawn at most (the first ones in dataset order)
@@ -78,24 +78,12 @@ def encode_logvars(model: Any, images: np.ndarray, progress: Callable[[int, int]
     :func:`explorer.core.session.encode_means` does (a conditional model with the true ``labels``).
 
     ``Deterministic`` if the encoder returns no log-variance; ``Cancelled`` once ``cancel`` is set."""
-    import torch
-
-    conditional = bool(getattr(model, "conditional", False)) and labels is not None
-    n = len(images)
-    out = np.zeros((n, 2), np.float32)
-    with torch.inference_mode():
-        for i in range(0, n, batch_size):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
-            x = torch.from_numpy(unit_float(images[i : i + batch_size]))
-            y = torch.from_numpy(np.asarray(labels[i : i + batch_size], np.int64)) if conditional else None
-            logvar = model.encode(x, y)[1]
-            if logvar is None:
-                kind = getattr(getattr(model, "config", None), "kind", "?")
-                raise Deterministic(f"{name}: is deterministic (kind {kind}): it has no posterior spread.")
-            out[i : i + len(x)] = logvar.numpy()
-            if progress:
-                progress(min(i + batch_size, n), n)
+    out = np.zeros((len(images), 2), np.float32)
+    for i, _, logvar in encode_batches(model, images, progress, cancel, batch_size, labels):
+        if logvar is None:
+            kind = getattr(getattr(model, "config", None), "kind", "?")
+            raise Deterministic(f"{name}: is deterministic (kind {kind}): it has no posterior spread.")
+        out[i : i + len(logvar)] = logvar
     if not np.isfinite(out).all():
         raise SessionError(f"{name}: its encoder gives some images a non-finite log-variance; "
                            "their spread cannot be shown.")
