@@ -156,10 +156,10 @@ class MainWindow(QMainWindow):
                 self.splitDockWidget(self.pane_dock, dock, Qt.Orientation.Vertical)
             self.panel_docks.append(dock)
             setattr(self, f"{'info' if title == 'Model' else title.lower()}_dock", dock)
-        self.interpolation_dock.raise_()
         self.panels: list[QWidget] = [self.interp, self.bookmarks, self.vectors, self.draw, self.training]
-        self.training_dock.setVisible(False)
-        self.training.available.connect(self.training_dock.setVisible)
+        self.training_dock.setVisible(False)  # until a model with training snapshots opens
+        self.training.available.connect(self._show_training)
+        self.interpolation_dock.raise_()  # after the hide: hiding a tabbed dock moves the current tab
         self._laid_out = False
         self.select_tool = SelectTool(self.state, self.planes, self)
         self.presentation = Presentation(self)
@@ -250,6 +250,14 @@ class MainWindow(QMainWindow):
             ev.accept()
             return
         super().keyPressEvent(ev)
+
+    def _show_training(self, on: bool) -> None:
+        if on == self.training_dock.isVisible():
+            return
+        current = self.interpolation_dock if not on and not self.training_dock.visibleRegion().isEmpty() else None
+        self.training_dock.setVisible(on)
+        if current is not None:
+            current.raise_()
 
     def _build_actions(self) -> None:
         menus.build(self)
