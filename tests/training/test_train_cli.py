@@ -252,7 +252,7 @@ def test_broken_checkpoint_as_subprocess(jobs):
 
 def test_ctrl_c_keeps_the_last_finished_epoch(tmp_path, cache):
     out = tmp_path / "m.safetensors"
-    job = Job([*TINY, "--epochs", "50", "--limit", "256", "--quiet", "--out", str(out)], cache)
+    job = Job([*TINY, "--epochs", "100000", "--limit", "256", "--quiet", "--out", str(out)], cache)  # never ends by itself
     deadline = time.monotonic() + TIMEOUT
     while resume_file_of(out) is None:  # the epoch-1 pair is committed
         assert job.proc.poll() is None, job.result()[2]
