@@ -99,7 +99,7 @@ class ClassScatter(pg.ScatterPlotItem):
         i0, i1 = np.searchsorted(xs, (exposed.left() - px, exposed.right() + px))
         y = ys[i0:i1]
         near = (y >= exposed.top() - py) & (y <= exposed.bottom() + py)
-        idx = order[i0:i1][near]
+        idx = np.sort(order[i0:i1][near])  # in data order, as pyqtgraph draws: overlapping symbols blend alike
         idx = idx[self.data["visible"][idx]]
         if len(idx) == 0:
             return True  # nothing of this class is exposed
