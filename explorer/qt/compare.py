@@ -244,6 +244,8 @@ class CompareRow(QWidget):
         if i >= len(self.images) or i >= len(self.state.sessions):
             return
         self.shown[i] = shown
+        if not self._comparing:  # hidden (one model): rendered from self.planes' last results once comparing
+            return
         self.images[i].set_image(shown.image)
         s = shown.target.session or self.state.sessions[i]
         self.captions[i].setText(f"<b>{chr(ord('A') + i)}</b> ({html.escape(s.kind_words)})")

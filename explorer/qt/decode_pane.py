@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from explorer.core.pane import PaneController, Shown
 from explorer.core.state import ExplorerState
 from explorer.qt.image_view import ImageView
+from explorer.qt.widgets import Caption
 
 
 class DecodePane(QWidget):
@@ -28,16 +28,10 @@ class DecodePane(QWidget):
         self.base.setToolTip("The base point's image, before the vectors are added")
         self.nearest = ImageView(min_size=56, square=True)
         self.nearest.setToolTip("The dataset image whose encoded mean is nearest to the z shown")
-        self.caption = QLabel("No model yet")
-        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.caption.setWordWrap(True)
-        self.nearest_caption = QLabel("")
-        self.nearest_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.nearest_caption.setWordWrap(True)
-
-        self.base_caption = QLabel("")
-        self.base_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.base_caption.setWordWrap(True)
+        # captions: centred, word-wrapped labels that change every frame without a layout pass
+        self.caption = Caption("No model yet")
+        self.nearest_caption = Caption("")
+        self.base_caption = Caption("")
         # three columns, each an image and its caption right under it:
         # [before vectors (only with vectors on)] [the decoded image, largest] [the nearest real image]
         row = QHBoxLayout()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QSizePolicy
 
 
@@ -21,13 +21,20 @@ def to_qimage(img: np.ndarray) -> QImage:
 
 
 class ImageView(QLabel):
-    """Shows ``image`` scaled to fit with nearest-neighbour pixels (no blur on a projector)."""
+    """Shows ``image`` scaled to fit with nearest-neighbour pixels (no blur on a projector).
+
+    It paints its pixmap itself rather than through ``QLabel.setPixmap``: that call asks the parent
+    layout to run again, and a layout pass re-measures every word-wrapped caption of the decode pane
+    (text shaping), several milliseconds for each decoded frame. The view's size never depends on its
+    image (``sizeHint`` and the size policy are fixed), so nothing needs the layout.
+    """
 
     def __init__(self, min_size: int = 96, parent=None, square: bool = False):
         super().__init__(parent)
         self.square = square  # as tall as it is wide (the layout keeps a caption right under it)
         self.image: np.ndarray | None = None  # exactly what is shown, in [0, 1]
         self._qimage: QImage | None = None
+        self._pixmap = QPixmap()  # what paintEvent draws: the image scaled to fit
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setMinimumSize(min_size, min_size)
         if square:
@@ -46,16 +53,29 @@ class ImageView(QLabel):
     def qimage(self) -> QImage | None:
         return self._qimage
 
+    def pixmap(self) -> QPixmap:
+        """The pixmap on screen (null when no image is shown)."""
+        return self._pixmap
+
     def _rescale(self) -> None:
         if self._qimage is None:
-            self.clear()
+            self._pixmap = QPixmap()
+            self.update()
             return
         w, h = self._qimage.width(), self._qimage.height()
         fit = min(max(1, self.width()) / w, max(1, self.height()) / h)  # as large as fits, aspect kept
         k = int(fit) if fit >= 1 else fit  # an integer scale when enlarging: every source pixel the same size
         size = QSize(max(1, round(w * k)), max(1, round(h * k)))
-        self.setPixmap(QPixmap.fromImage(self._qimage).scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
-                                                              Qt.TransformationMode.FastTransformation))
+        self._pixmap = QPixmap.fromImage(self._qimage).scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio,
+                                                              Qt.TransformationMode.FastTransformation)
+        self.update()
+
+    def paintEvent(self, ev) -> None:
+        super().paintEvent(ev)  # the frame and the style sheet's background (a QLabel with no contents)
+        if not self._pixmap.isNull():
+            p = QPainter(self)
+            self.style().drawItemPixmap(p, self.contentsRect(), int(self.alignment().value), self._pixmap)
+            p.end()
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)

@@ -21,9 +21,11 @@ from explorer.core.palettes import colour
 from explorer.core.pane import PaneController, PaneTarget, shown_session
 from explorer.core.snapshots import describe as snapshot_words
 from explorer.core.state import T_MAX, T_MIN, ExplorerState
+from explorer.qt.class_scatter import ClassScatter
 from explorer.qt.density_layer import RASTER_FROM, DensityLayer
 from explorer.qt.grid_lines import GridLines
 from explorer.qt.image_view import to_qimage
+from explorer.qt.plane_mouse import CLICK_SLOP, PlaneMouse
 from explorer.qt.spread import SpreadLayer
 
 ARROW_COLOUR = "#D55E00"
@@ -49,6 +51,8 @@ def move_scatter(item: pg.ScatterPlotItem, pos: np.ndarray) -> None:
         return
     data["x"] = pos[:, 0]
     data["y"] = pos[:, 1]
+    if isinstance(item, ClassScatter):
+        item.positions_changed()  # its x-sorted index for partial repaints was made from the old positions
     item.prepareGeometryChange()
     item.informViewBoundsChanged()
     item.bounds = [None, None]
@@ -123,7 +127,7 @@ class LatentView(pg.PlotWidget):
         self.marker.sigPositionChanged.connect(self._on_marker)
         self._setting_marker = False
         self._setting_view = False
-        self._press = None  # viewport position of a left press that may become a click
+        self.plane_mouse = PlaneMouse(self, super().mousePressEvent)  # clicks and marker drags, before the scene
         self.vb.sigRangeChanged.connect(self._on_range)
 
         ev = state.events
@@ -294,7 +298,7 @@ class LatentView(pg.PlotWidget):
         means, labels, n_classes = self.points_data
         hidden = set(self.state.hidden_classes)
         for k, rows in enumerate(self.class_rows(labels, n_classes)):
-            s = pg.ScatterPlotItem(pos=means[rows], pen=None, symbol="o", pxMode=True, antialias=False)
+            s = ClassScatter(pos=means[rows], pen=None, symbol="o", pxMode=True, antialias=False)
             s.setZValue(0)
             s.setVisible(k not in hidden)
             self.plot_item.addItem(s)
@@ -509,21 +513,19 @@ class LatentView(pg.PlotWidget):
         p = self.vb.mapSceneToView(scene_pos)
         return p.x(), p.y()
 
-    CLICK_SLOP = 4  # px: a press and release closer than this is a click, farther is a pan
+    CLICK_SLOP = CLICK_SLOP  # px: a press and release closer than this is a click, farther is a pan
+
+    # Plain clicks and marker drags are handled by PlaneMouse before pyqtgraph's scene, whose item
+    # search costs milliseconds per event (explorer/qt/plane_mouse.py); it passes on everything else.
 
     def mousePressEvent(self, ev) -> None:
-        left = ev.button() == Qt.MouseButton.LeftButton
-        self._press = ev.position() if left else None
-        super().mousePressEvent(ev)
+        if not self.plane_mouse.press(ev):
+            super().mousePressEvent(ev)
 
     def mouseReleaseEvent(self, ev) -> None:
-        """A click decodes at once, before pyqtgraph's own click dispatch (which costs milliseconds)."""
-        press, self._press = self._press, None
-        if press is not None and ev.button() == Qt.MouseButton.LeftButton:
-            d = ev.position() - press
-            if abs(d.x()) + abs(d.y()) <= self.CLICK_SLOP:
-                self._on_click(self.mapToScene(ev.position().toPoint()))
-        super().mouseReleaseEvent(ev)
+        """A click decodes at once; pyqtgraph never sees it."""
+        if not self.plane_mouse.release(ev):
+            super().mouseReleaseEvent(ev)
 
     def _on_click(self, scene_pos) -> None:
         if self.on_marker(scene_pos):
@@ -548,6 +550,8 @@ class LatentView(pg.PlotWidget):
         pyqtgraph's scene drops moves that come faster than its ``mouseRateLimit`` (100/s), the last
         one of a quick sweep included, so hover preview stopped short of where the mouse came to rest.
         """
+        if self.plane_mouse.move(ev):
+            return
         super().mouseMoveEvent(ev)
         if self.state.hover and self.state.session is not None and not ev.buttons():
             p = self.to_data(self.mapToScene(ev.position().toPoint()))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
 from superqt import QDoubleSlider
@@ -105,3 +105,58 @@ def swatch(colour: str | QColor, size: int = 12) -> QIcon:
     p.drawEllipse(1, 1, size - 2, size - 2)
     p.end()
     return QIcon(pm)
+
+
+class Caption(QWidget):
+    """A centred, word-wrapped QLabel whose text can change every frame without a layout pass.
+
+    ``QLabel.setText`` always calls ``updateGeometry``, so each new caption made the decode pane, its
+    dock and the window lay themselves out again, measuring every word-wrapped caption (text shaping):
+    2-3 ms per decoded frame while dragging (benchmarks/README.md, issue 11). Here the label fills this
+    box, which has no layout of its own, so the label's request stops here; the box asks its parent
+    for a new layout only when the label's size hints at the current width really change (another line,
+    a wider text). To the parent layout the box is the label: same hints, policy and height for width.
+    """
+
+    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.label = QLabel(text, self)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setWordWrap(True)
+        self.setSizePolicy(self.label.sizePolicy())
+
+    def text(self) -> str:
+        return self.label.text()
+
+    def _hints(self) -> tuple:
+        lab = self.label
+        return lab.sizeHint(), lab.minimumSizeHint(), lab.heightForWidth(self.width())
+
+    def setText(self, text: str) -> None:
+        if text == self.label.text():
+            return
+        before = self._hints()
+        self.label.setText(text)
+        if self._hints() != before:
+            self.updateGeometry()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self.label.setGeometry(self.rect())
+
+    def changeEvent(self, ev) -> None:  # a new font (presentation mode) or style: new hints
+        super().changeEvent(ev)
+        if ev.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.updateGeometry()
+
+    def hasHeightForWidth(self) -> bool:
+        return self.label.hasHeightForWidth()
+
+    def heightForWidth(self, w: int) -> int:
+        return self.label.heightForWidth(w)
+
+    def sizeHint(self) -> QSize:
+        return self.label.sizeHint()
+
+    def minimumSizeHint(self) -> QSize:
+        return self.label.minimumSizeHint()

@@ -414,3 +414,57 @@ def test_to_display_clips_to_unit_range():
     out = to_display(x)
     assert out.dtype == np.float32
     np.testing.assert_array_equal(out, [[[0.0, 0.5, 1.0]]])
+
+
+# ----------------------------------------------------------------------------- traced decode (issue 11)
+
+
+KINDS = [dict(), dict(arch="conv", channels=(4, 8), hidden=(8,)), dict(kind="ae"), dict(tied=True),
+         dict(kind="cvae", num_classes=3, default_class=1), dict(kind="cvae", arch="conv", channels=(4, 8), num_classes=3),
+         dict(kind="aae"), dict(kind="pca", arch="mlp")]
+
+
+@pytest.mark.parametrize("config", KINDS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()) or "vae-mlp")
+def test_the_traced_decode_gives_exactly_model_decode(make_model, config):
+    """Batches of 1 and 2 (the pane's requests) run as one TorchScript graph; every batch size gives
+    bit for bit what model.decode gives (the graphs are checked against it when they are made)."""
+    model = make_model(**config)
+    fn = torch_decoder(model)
+    assert fn.traced == (1, 2), "the pane's batch sizes are not traced"
+    rng = np.random.default_rng(0)
+    conditional = model.conditional
+    for n in (1, 2, 3, 7):
+        for _ in range(5):
+            z = (rng.normal(size=(n, 2)) * 3).astype(np.float32)
+            y = rng.integers(0, 3, n) if conditional else None
+            with torch.inference_mode():
+                want = model.decode(torch.from_numpy(z), None if y is None else torch.from_numpy(y)).numpy()
+            np.testing.assert_array_equal(fn(z, y), want)
+    if conditional:  # labels outside the model's classes: the model's own error, traced or not
+        for n in (1, 2, 3):
+            with pytest.raises(ValueError):
+                fn(np.zeros((n, 2), np.float32), [5] * n)
+
+
+def test_an_untraceable_model_decodes_eagerly(make_model):
+    model = make_model()
+    calls = []
+
+    class Odd(torch.nn.Module):  # data-dependent Python control flow: a trace would bake one branch
+        def decode(self, z, y=None):
+            calls.append(len(z))
+            return model.decode(z) if float(z.sum()) > 0 else 1 - model.decode(z)
+
+    odd = Odd()
+    fn = torch_decoder(odd)
+    assert fn.traced == (), "a graph that differs from decode was kept"
+    for z in ([[1.0, 2.0]], [[-1.0, -2.0]]):
+        z = np.float32(z)
+        with torch.inference_mode():
+            want = odd.decode(torch.from_numpy(z)).numpy()
+        np.testing.assert_array_equal(fn(z), want)
+    assert fn(np.float32([[0.5, 0.5]])).shape == (1, 1, 28, 28)
+
+
+def test_torch_decoder_can_skip_tracing(make_model):
+    assert torch_decoder(make_model(), traced=()).traced == ()

@@ -1,0 +1,107 @@
+"""A decoded frame updates the pane without laying the window out again (issue 11).
+
+The images paint their own pixmap and the captions stop their label's geometry requests
+(explorer/qt/image_view.py, explorer/qt/widgets.py Caption), so a frame repaints the pane but asks for no
+layout pass, unless a caption really needs another line. What is on screen stays as before: the
+window's pixels are compared with QLabel-based captions in test_main_window / test_presentation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QPoint
+from PySide6.QtWidgets import QApplication, QLabel
+
+from explorer.qt.widgets import Caption
+
+WAIT_MS = 10_000
+
+
+class LayoutSpy(QObject):
+    """Counts LayoutRequest events sent to ``widget`` or any of its ancestors."""
+
+    def __init__(self, widget) -> None:
+        super().__init__()
+        self.chain = set()
+        w = widget
+        while w is not None:
+            self.chain.add(w)
+            w = w.parentWidget()
+        self.count = 0
+        QApplication.instance().installEventFilter(self)
+
+    def eventFilter(self, obj, ev) -> bool:
+        if ev.type() == QEvent.Type.LayoutRequest and obj in self.chain:
+            self.count += 1
+        return False
+
+    def close(self) -> None:
+        QApplication.instance().removeEventFilter(self)
+
+
+def test_a_new_image_or_caption_of_the_same_size_asks_for_no_layout_pass(window, qtbot):
+    pane = window.pane
+    z_texts = [f"clicked point \u00b7 z = ({x:+.3f}, {-x:+.3f})" for x in (0.101, 0.202, 0.303, 0.404)]
+    pane.caption.setText(z_texts[0])
+    qtbot.wait(50)
+    spy = LayoutSpy(pane)
+    try:
+        img = np.linspace(0, 1, 28 * 28, dtype=np.float32).reshape(28, 28)
+        for k, text in enumerate(z_texts[1:], 1):
+            before = pane.decoded.pixmap().toImage()
+            pane.decoded.set_image(img ** k)
+            pane.nearest.set_image(1 - img ** k)
+            pane.caption.setText(text)
+            qtbot.wait(30)
+            assert pane.caption.text() == text and pane.caption.label.text() == text
+            assert pane.decoded.pixmap().toImage() != before, "the new image is not on screen"
+        assert spy.count == 0, f"{spy.count} layout passes for {len(z_texts) - 1} new images and captions"
+    finally:
+        spy.close()
+
+
+def test_the_pane_shows_each_decoded_frame(window, mouse, qtbot, decode):
+    """Frames through the real path: image, caption and nearest caption all describe the new z."""
+    pane = window.pane
+    left, top, right, bottom = mouse.plot_pixels(margin=40)
+    for f, g in ((0.3, 0.3), (0.6, 0.4), (0.4, 0.7)):
+        z = mouse.data_at(QPoint(int(left + f * (right - left)), int(top + g * (bottom - top))))
+        with qtbot.waitSignal(window.decodeShown, timeout=WAIT_MS):
+            window.state.set_point(z, source="click")
+        qtbot.wait(30)
+        np.testing.assert_allclose(pane.z, z, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(pane.decoded.image, decode(z)[0], rtol=0, atol=1e-5)
+        assert pane.caption.text().endswith(f"z = ({z[0]:+.3f}, {z[1]:+.3f})")
+        d = pane.displayed
+        assert f"#{d.nearest_index}, distance {d.nearest_distance:.3f}" in pane.nearest_caption.text()
+        assert pane.caption.label.geometry() == pane.caption.rect() and pane.caption.label.isVisible()
+
+
+def test_a_caption_lays_out_like_a_word_wrapped_label(qtbot):
+    """Same size hints and height for width as a centred word-wrapped QLabel; a longer text that
+    needs another line asks the parent layout again (and only then)."""
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    host = QWidget()
+    lay = QVBoxLayout(host)
+    cap = Caption("short")
+    ref = QLabel("short")
+    ref.setWordWrap(True)
+    lay.addWidget(cap)
+    lay.addWidget(ref)
+    qtbot.addWidget(host)
+    host.resize(160, 300)
+    host.show()
+    qtbot.waitExposed(host)
+    for text in ("short", "<b>nearest real image</b><br>Ankle boot<br>#123, distance 0.042",
+                 "a much longer caption that cannot fit on one line of this narrow widget at all"):
+        before = cap.height()
+        cap.setText(text)
+        ref.setText(text)
+        qtbot.wait(30)
+        assert cap.text() == text
+        assert cap.sizeHint() == ref.sizeHint() and cap.minimumSizeHint() == ref.minimumSizeHint()
+        assert cap.heightForWidth(160) == ref.heightForWidth(160)
+        assert cap.height() == ref.height() and cap.label.geometry() == cap.rect()
+        if ref.heightForWidth(cap.width()) > before:
+            assert cap.height() > before, "a caption that needs another line did not grow"
