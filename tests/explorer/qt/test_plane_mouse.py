@@ -195,3 +195,53 @@ def test_a_partial_repaint_leaves_the_same_pixels_as_a_full_one(window, mouse, q
         full = pixels()
         assert partial.shape[:2] == (vp.height(), vp.width())
         assert (partial != full).any(axis=2).sum() == 0, "a partial repaint differs from a full one"
+
+
+def test_a_clicks_image_is_handled_before_the_planes_repaint(window, mouse, spy, qtbot, monkeypatch, decode):
+    """A click's main-pane request gives the idle worker a head start (explorer.core.pane.CLICK_HEAD_START),
+    so the result is queued before the GUI returns to its event loop and handled before the marker's
+    (low-priority) repaint. Made generous here so a busy test machine cannot make it time out."""
+    from PySide6.QtCore import QObject
+
+    import explorer.core.pane as pane_mod
+
+    monkeypatch.setattr(pane_mod, "CLICK_HEAD_START", 30.0)
+    vp = window.view.viewport()
+    order = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.Paint:
+                order.append("paint")
+            return False
+
+    f = Paints()
+    vp.installEventFilter(f)
+    window.decodeShown.connect(lambda s: order.append(("shown", s.id)))
+    try:
+        for _ in range(3):
+            pos = away_from_marker(window, mouse)
+            z = mouse.data_at(pos)
+            order.clear()
+            spy["pane"] = 0
+            send(vp, QEvent.Type.MouseButtonPress, pos, LEFT, LEFT)
+            send(vp, QEvent.Type.MouseButtonRelease, pos, LEFT, NONE)
+            assert spy["pane"] == 1
+            qtbot.waitUntil(lambda: "paint" in order, timeout=WAIT_MS)
+            first = order[0]
+            assert isinstance(first, tuple) and first[0] == "shown", f"the repaint came first: {order}"
+            np.testing.assert_allclose(window.pane.z, z, rtol=0, atol=1e-6)
+            np.testing.assert_allclose(window.pane.decoded.image, decode(z)[0], rtol=0, atol=1e-5)
+    finally:
+        vp.removeEventFilter(f)
+
+
+def test_only_a_click_on_the_main_pane_waits_for_its_decode():
+    from explorer.core.pane import CLICK_HEAD_START, PaneTarget
+
+    def target(source, slot=0):
+        return PaneTarget(base=(0.0, 0.0), z=(0.0, 0.0), source=source, n_vectors=0, slot=slot)
+
+    assert target("click").head_start == CLICK_HEAD_START > 0
+    for t in (target("drag"), target("hover"), target("interpolation"), target("scene"), target("click", slot=1)):
+        assert t.head_start == 0.0
