@@ -245,3 +245,44 @@ def test_only_a_click_on_the_main_pane_waits_for_its_decode():
     assert target("click").head_start == CLICK_HEAD_START > 0
     for t in (target("drag"), target("hover"), target("interpolation"), target("scene"), target("click", slot=1)):
         assert t.head_start == 0.0
+
+
+def test_hover_moves_skip_the_item_search_and_light_the_marker_as_pyqtgraph_does(window, mouse, spy, qtbot):
+    """Buttonless moves inside the plot do not go through pyqtgraph's scene; the marker still takes its
+    hover pen exactly where pyqtgraph's own hover dispatch gives it (compared move by move)."""
+    import pyqtgraph as pg
+
+    view, vp = window.view, window.view.viewport()
+    m = view.marker.pos()
+    c = mouse.pixel(m.x(), m.y())
+    offsets = [QPoint(dx, dy) for dx in (0, 5, 8, 9, 10, 11, 12, 14, 30) for dy in (0, 7, 10)]
+    ours, theirs = [], []
+    for off in offsets:
+        send(vp, QEvent.Type.MouseMove, c + off, NONE, NONE)
+        ours.append(view.marker.mouseHovering)
+    assert spy["search"] == 0, "a hover move inside the plot went through pyqtgraph's item search"
+    assert any(ours) and not all(ours)
+    for off in offsets:  # the same moves, straight to pyqtgraph's own handler
+        qtbot.wait(30)  # its scene drops moves closer than 10 ms
+        pos = QPointF(c + off)
+        ev = QMouseEvent(QEvent.Type.MouseMove, pos, QPointF(vp.mapToGlobal(pos.toPoint())), NONE, NONE,
+                         Qt.KeyboardModifier.NoModifier)
+        pg.GraphicsView.mouseMoveEvent(view, ev)
+        theirs.append(view.marker.mouseHovering)
+    assert ours == theirs
+    # over an axis the scene still gets the move (and tells the marker the mouse left)
+    left, top, right, bottom = mouse.plot_pixels(margin=0)
+    before = spy["search"]
+    qtbot.wait(30)
+    send(vp, QEvent.Type.MouseMove, QPoint(left - 15, (top + bottom) // 2), NONE, NONE)
+    assert spy["search"] > before and not view.marker.mouseHovering
+    # onto the marker (the hover pen), then straight out over an axis or out of the plane: no hover pen
+    for leave in ("axis", "window"):
+        send(vp, QEvent.Type.MouseMove, c, NONE, NONE)
+        assert view.marker.mouseHovering
+        qtbot.wait(30)
+        if leave == "axis":
+            send(vp, QEvent.Type.MouseMove, QPoint(left - 15, (top + bottom) // 2), NONE, NONE)
+        else:
+            QApplication.sendEvent(view, QEvent(QEvent.Type.Leave))
+        assert not view.marker.mouseHovering, f"the marker kept its hover pen after the mouse left ({leave})"
