@@ -22,6 +22,8 @@ from psygnal import Signal
 
 from explorer.core.state import ExplorerState, Point
 
+CLICK_HEAD_START = 0.004  # s: about two decodes of the bundled model; a slower model costs the GUI this much per click
+
 _SOURCE_WORDS = {"click": "clicked point", "drag": "dragged point", "hover": "hover", "drawing": "drawn image",
                  "scene": "scene point", "start": "start point"}
 
@@ -44,6 +46,13 @@ class PaneTarget:
     @property
     def vectors_on(self) -> bool:
         return self.n_vectors > 0
+
+    @property
+    def head_start(self) -> float:
+        """Seconds the model service may let an idle worker decode this before the GUI goes on: a
+        click on the main pane, so its image is handled before the marker's repaint (issue 11).
+        Drags and hovers never wait (their results flow continuously), nor do compared panes."""
+        return CLICK_HEAD_START if self.source == "click" and self.slot == 0 else 0.0
 
     @property
     def channel(self) -> str:

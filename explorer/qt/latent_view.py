@@ -550,13 +550,16 @@ class LatentView(pg.PlotWidget):
         pyqtgraph's scene drops moves that come faster than its ``mouseRateLimit`` (100/s), the last
         one of a quick sweep included, so hover preview stopped short of where the mouse came to rest.
         """
-        if self.plane_mouse.move(ev):
-            return
-        super().mouseMoveEvent(ev)
+        if not self.plane_mouse.move(ev):
+            super().mouseMoveEvent(ev)
         if self.state.hover and self.state.session is not None and not ev.buttons():
             p = self.to_data(self.mapToScene(ev.position().toPoint()))
             if p is not None:
                 self.state.set_point(p, source="hover")
+
+    def leaveEvent(self, ev) -> None:
+        self.plane_mouse.leave()
+        super().leaveEvent(ev)
 
     def _on_marker(self, *_a) -> None:
         """The marker is being dragged: the pane must show the marker's z, so base = marker - vectors."""

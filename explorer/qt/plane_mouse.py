@@ -12,6 +12,10 @@ could ask for its decode (benchmarks/README.md, issue 11). A click or a marker d
   would: it starts once the mouse is ``MOVE_DISTANCE`` pixels away (or after ``MIN_DRAG_TIME`` s), and
   keeps the offset between the marker and the press. Each move sets the marker's position; its
   ``sigPositionChanged`` then writes ``state.point`` (LatentView._on_marker).
+- **A move with no button, inside the plot, skips the scene's hover dispatch** (an item search per
+  move, like a press). Inside the plot the only item that reacts to hover is the marker, which shows
+  its hover pen when the mouse is within ``CLICK_RADIUS`` pixels of its shape: that is done here, as
+  pyqtgraph's ``TargetItem.hoverEvent`` would. Moves over the axes and margins go to the scene.
 - Everything else (other buttons, presses outside the plot, double clicks, wheel) goes to pyqtgraph
   unchanged. The lasso (explorer/qt/selection.py) filters the viewport's events before any of this.
 """
@@ -20,13 +24,14 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QMouseEvent
 
 LEFT = Qt.MouseButton.LeftButton
 CLICK_SLOP = 4  # px (Manhattan): a press and release closer than this is a click, farther is a pan
 MOVE_DISTANCE = 5.0  # px: a marker drag starts this far from the press (pyqtgraph's scene default) ...
 MIN_DRAG_TIME = 0.5  # s: ... or, once held this long, at any distance (pyqtgraph's minDragTime)
+CLICK_RADIUS = 2  # px: pyqtgraph's scene finds items this close to the mouse (GraphicsScene clickRadius)
 
 
 class _Press:
@@ -99,6 +104,8 @@ class PlaneMouse:
         return True
 
     def move(self, ev) -> bool:
+        if not ev.buttons() and self.drag is None and self.held is None:
+            return self._hover(ev.position())
         if self.drag is not None:
             if not ev.buttons() & LEFT:  # the release went elsewhere
                 self.drag = None
@@ -113,6 +120,27 @@ class PlaneMouse:
                 return True  # still a click; the scene does not need this move
             self.replay()
         return False
+
+    def _hover(self, pos: QPointF) -> bool:
+        """A move with no button: True if the scene need not see it (inside the plot)."""
+        view = self.view
+        sp = self._scene_pos(pos)
+        m = view.marker
+        if view.to_data(sp) is None:  # the axes and margins: pyqtgraph's hover dispatch, which knows nothing
+            m.setMouseHover(False)  # of the hover set below (were the mouse near the marker, it sets it again)
+            return False
+        if m.movable and m.isVisible():  # TargetItem.hoverEvent: the hover pen while the mouse is on it
+            # pyqtgraph's own test (GraphicsScene.itemsNearEvent), in the item's coordinates as there: the
+            # shape meets a square of CLICK_RADIUS around the mouse, or contains the mouse
+            rgn = QRectF(sp.x() - CLICK_RADIUS, sp.y() - CLICK_RADIUS, 2 * CLICK_RADIUS, 2 * CLICK_RADIUS)
+            shape = m.shape()
+            near = shape.intersects(m.mapFromScene(rgn).boundingRect()) or shape.contains(m.mapFromScene(sp))
+            m.setMouseHover(bool(near))
+        return True
+
+    def leave(self) -> None:
+        """The mouse left the plane: no hover pen (pyqtgraph's exit events cover only what it set)."""
+        self.view.marker.setMouseHover(False)
 
     def release(self, ev) -> bool:
         if self.drag is not None:

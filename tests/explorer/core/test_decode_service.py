@@ -468,3 +468,36 @@ def test_an_untraceable_model_decodes_eagerly(make_model):
 
 def test_torch_decoder_can_skip_tracing(make_model):
     assert torch_decoder(make_model(), traced=()).traced == ()
+
+
+# ----------------------------------------------------------------------------- head start (issue 11)
+
+
+def test_a_head_start_returns_once_an_idle_worker_has_reported_the_result(service, make_model):
+    svc, got = service(torch_decoder(make_model()))
+    rid = svc.request([[0.1, 0.2]], channel="pane", head_start=5.0)
+    assert [r.id for r in got.results] == [rid], "request() returned before the result was reported"
+    assert svc.pending() == 0
+
+
+def test_a_head_start_is_bounded_and_never_waits_on_a_busy_worker(service):
+    blocker = Blocker()
+    svc, got = service(blocker)
+    svc.request([[0.5, 0.5]], channel="pane", head_start=0.05)  # a slow decode: returns after its head start
+    blocker.wait_started()
+    assert got.events == []
+    # the worker is busy: no head start at all (were it to wait, this would hang until the blocker's timeout)
+    svc.request([[0.6, 0.6]], channel="pane", head_start=3600.0)
+    assert got.events == [] and svc.pending() == 1
+    blocker.release.set()
+    got.wait(2)
+
+
+def test_without_a_head_start_request_returns_at_once(service):
+    blocker = Blocker()
+    svc, got = service(blocker)
+    svc.request([[0.5, 0.5]], channel="pane")
+    blocker.wait_started()
+    assert got.events == []
+    blocker.release.set()
+    got.wait(1)

@@ -195,3 +195,94 @@ def test_a_partial_repaint_leaves_the_same_pixels_as_a_full_one(window, mouse, q
         full = pixels()
         assert partial.shape[:2] == (vp.height(), vp.width())
         assert (partial != full).any(axis=2).sum() == 0, "a partial repaint differs from a full one"
+
+
+def test_a_clicks_image_is_handled_before_the_planes_repaint(window, mouse, spy, qtbot, monkeypatch, decode):
+    """A click's main-pane request gives the idle worker a head start (explorer.core.pane.CLICK_HEAD_START),
+    so the result is queued before the GUI returns to its event loop and handled before the marker's
+    (low-priority) repaint. Made generous here so a busy test machine cannot make it time out."""
+    from PySide6.QtCore import QObject
+
+    import explorer.core.pane as pane_mod
+
+    monkeypatch.setattr(pane_mod, "CLICK_HEAD_START", 30.0)
+    vp = window.view.viewport()
+    order = []
+
+    class Paints(QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() == QEvent.Type.Paint:
+                order.append("paint")
+            return False
+
+    f = Paints()
+    vp.installEventFilter(f)
+    window.decodeShown.connect(lambda s: order.append(("shown", s.id)))
+    try:
+        for _ in range(3):
+            pos = away_from_marker(window, mouse)
+            z = mouse.data_at(pos)
+            order.clear()
+            spy["pane"] = 0
+            send(vp, QEvent.Type.MouseButtonPress, pos, LEFT, LEFT)
+            send(vp, QEvent.Type.MouseButtonRelease, pos, LEFT, NONE)
+            assert spy["pane"] == 1
+            qtbot.waitUntil(lambda: "paint" in order, timeout=WAIT_MS)
+            first = order[0]
+            assert isinstance(first, tuple) and first[0] == "shown", f"the repaint came first: {order}"
+            np.testing.assert_allclose(window.pane.z, z, rtol=0, atol=1e-6)
+            np.testing.assert_allclose(window.pane.decoded.image, decode(z)[0], rtol=0, atol=1e-5)
+    finally:
+        vp.removeEventFilter(f)
+
+
+def test_only_a_click_on_the_main_pane_waits_for_its_decode():
+    from explorer.core.pane import CLICK_HEAD_START, PaneTarget
+
+    def target(source, slot=0):
+        return PaneTarget(base=(0.0, 0.0), z=(0.0, 0.0), source=source, n_vectors=0, slot=slot)
+
+    assert target("click").head_start == CLICK_HEAD_START > 0
+    for t in (target("drag"), target("hover"), target("interpolation"), target("scene"), target("click", slot=1)):
+        assert t.head_start == 0.0
+
+
+def test_hover_moves_skip_the_item_search_and_light_the_marker_as_pyqtgraph_does(window, mouse, spy, qtbot):
+    """Buttonless moves inside the plot do not go through pyqtgraph's scene; the marker still takes its
+    hover pen exactly where pyqtgraph's own hover dispatch gives it (compared move by move)."""
+    import pyqtgraph as pg
+
+    view, vp = window.view, window.view.viewport()
+    m = view.marker.pos()
+    c = mouse.pixel(m.x(), m.y())
+    offsets = [QPoint(dx, dy) for dx in (0, 5, 8, 9, 10, 11, 12, 14, 30) for dy in (0, 7, 10)]
+    ours, theirs = [], []
+    for off in offsets:
+        send(vp, QEvent.Type.MouseMove, c + off, NONE, NONE)
+        ours.append(view.marker.mouseHovering)
+    assert spy["search"] == 0, "a hover move inside the plot went through pyqtgraph's item search"
+    assert any(ours) and not all(ours)
+    for off in offsets:  # the same moves, straight to pyqtgraph's own handler
+        qtbot.wait(30)  # its scene drops moves closer than 10 ms
+        pos = QPointF(c + off)
+        ev = QMouseEvent(QEvent.Type.MouseMove, pos, QPointF(vp.mapToGlobal(pos.toPoint())), NONE, NONE,
+                         Qt.KeyboardModifier.NoModifier)
+        pg.GraphicsView.mouseMoveEvent(view, ev)
+        theirs.append(view.marker.mouseHovering)
+    assert ours == theirs
+    # over an axis the scene still gets the move (and tells the marker the mouse left)
+    left, top, right, bottom = mouse.plot_pixels(margin=0)
+    before = spy["search"]
+    qtbot.wait(30)
+    send(vp, QEvent.Type.MouseMove, QPoint(left - 15, (top + bottom) // 2), NONE, NONE)
+    assert spy["search"] > before and not view.marker.mouseHovering
+    # onto the marker (the hover pen), then straight out over an axis or out of the plane: no hover pen
+    for leave in ("axis", "window"):
+        send(vp, QEvent.Type.MouseMove, c, NONE, NONE)
+        assert view.marker.mouseHovering
+        qtbot.wait(30)
+        if leave == "axis":
+            send(vp, QEvent.Type.MouseMove, QPoint(left - 15, (top + bottom) // 2), NONE, NONE)
+        else:
+            QApplication.sendEvent(view, QEvent(QEvent.Type.Leave))
+        assert not view.marker.mouseHovering, f"the marker kept its hover pen after the mouse left ({leave})"
