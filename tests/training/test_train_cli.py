@@ -54,8 +54,11 @@ class Job:
 
     def __init__(self, args: list[str], cache: Path):
         self.args = args
+        # Ctrl-C as in a terminal: a shell starts background jobs with SIGINT ignored, and a child inherits
+        # that (Python then installs no KeyboardInterrupt handler); restore the default in the child
         self.proc = subprocess.Popen([LATENT_TRAIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True, env=_env(cache))
+                                     text=True, env=_env(cache),
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self._result: tuple[int, str, str] | None = None
 
     def result(self, timeout: float = TIMEOUT) -> tuple[int, str, str]:
