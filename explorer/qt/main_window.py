@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self.t_interactive: float | None = None
 
         self.service = ServiceBridge(self)
-        self.pane_ctl = PaneController(self.state, self._submit_pane)
+        self.pane_ctl = PaneController(self.state, self._submit_pane, settle=self._settle_pane)
         self.service.result.connect(self._on_result)
         self.service.failed.connect(self._on_decode_failed)
         self.pane_ctl.shown.connect(self._on_shown)
@@ -425,6 +425,10 @@ class MainWindow(QMainWindow):
         """One pane's request: that pane's channel, its model (compared, snapshot) and its class."""
         other = tgt.session if tgt.session is not self.state.session else None  # None: the service's own model
         return self.service.request(zs, tgt.channel, meta=tgt, labels=tgt.labels(len(zs)), model=other)
+
+    def _settle_pane(self, request_id: int, tgt) -> None:
+        """A click: let an idle worker finish the main pane's decode first (PaneTarget.head_start)."""
+        self.service.settle(request_id, tgt.channel, tgt.head_start)
 
     def _on_result(self, res: DecodeResult) -> None:
         self.compare.accept(res)  # "pane" and "pane:i": each pane's controller
