@@ -94,6 +94,9 @@ def test_a_caption_lays_out_like_a_word_wrapped_label(qtbot):
     host.show()
     qtbot.waitExposed(host)
     for text in ("short", "<b>nearest real image</b><br>Ankle boot<br>#123, distance 0.042",
+                 "<b>nearest real image</b><br>Ankle boot<br>#987, distance 1.111",  # digits only: not re-measured
+                 "clicked point \u00b7 z = (+0.123, -0.456)", "clicked point \u00b7 z = (+1.111, -0.000)",
+                 "clicked point \u00b7 z = (-1.111, +0.000)",  # signs: measured again
                  "a much longer caption that cannot fit on one line of this narrow widget at all"):
         before = cap.height()
         cap.setText(text)
