@@ -53,6 +53,7 @@ from explorer.qt.settings import Settings
 from explorer.qt.spread import SpreadJobs
 from explorer.qt.underlay import Underlay
 from explorer.qt.vector_panel import VectorPanel
+from explorer.qt.widgets import Caption
 
 CLOSE_WAIT_MS = 3000  # how long closing waits for background writes
 
@@ -122,7 +123,8 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setVisible(False)
-        self.status_label = QLabel("no model yet")
+        # a QLabel whose text changes every frame without laying out the status bar (widgets.Caption)
+        self.status_label = Caption("no model yet", wrap=False, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.statusBar().addWidget(self.status_label, 1)
         self.btn_cancel = QPushButton("Cancel")
         self.btn_cancel.setToolTip("Stop opening (or downloading) this model's data; the current model stays")

@@ -108,7 +108,8 @@ def swatch(colour: str | QColor, size: int = 12) -> QIcon:
 
 
 class Caption(QWidget):
-    """A centred, word-wrapped QLabel whose text can change every frame without a layout pass.
+    """A QLabel (centred and word-wrapped by default) whose text can change every frame without a
+    layout pass.
 
     ``QLabel.setText`` always calls ``updateGeometry``, so each new caption made the decode pane, its
     dock and the window lay themselves out again, measuring every word-wrapped caption (text shaping):
@@ -118,11 +119,12 @@ class Caption(QWidget):
     a wider text). To the parent layout the box is the label: same hints, policy and height for width.
     """
 
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
+    def __init__(self, text: str = "", parent: QWidget | None = None, wrap: bool = True,
+                 align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> None:
         super().__init__(parent)
         self.label = QLabel(text, self)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.label.setWordWrap(True)
+        self.label.setAlignment(align)
+        self.label.setWordWrap(wrap)
         self.setSizePolicy(self.label.sizePolicy())
 
     def text(self) -> str:

@@ -108,3 +108,19 @@ def test_a_caption_lays_out_like_a_word_wrapped_label(qtbot):
         assert cap.height() == ref.height() and cap.label.geometry() == cap.rect()
         if ref.heightForWidth(cap.width()) > before:
             assert cap.height() > before, "a caption that needs another line did not grow"
+
+
+def test_the_status_bar_text_changes_without_a_layout_pass(window, qtbot):
+    label = window.status_label
+    label.setText("clicked point: z = (+0.101, -0.101)    nearest: Bag (#1234, distance 0.012)")
+    qtbot.wait(50)
+    spy = LayoutSpy(label)
+    try:
+        for k in range(2, 5):
+            text = f"clicked point: z = (+0.{k}01, -0.{k}01)    nearest: Bag (#{k}234, distance 0.0{k}2)"
+            label.setText(text)
+            qtbot.wait(20)
+            assert label.text() == text and label.label.text() == text
+        assert spy.count == 0, f"{spy.count} layout passes for 3 status texts"
+    finally:
+        spy.close()
