@@ -131,17 +131,11 @@ class DecodeService:
                 del self._pending[ch]
 
     def request(self, z: Any, *, channel: str = "point", labels: Any = None, meta: Any = None,
-                op: str = "decode", fns: tuple[Callable, Callable] | None = None, head_start: float = 0.0) -> int:
-        """Queue ``z`` (or, for ``op="encode"``, images) on ``channel``; returns the request id.
+                op: str = "decode", fns: tuple[Callable, Callable] | None = None) -> int:
+        """Queue ``z`` (or, for ``op="encode"``, images) on ``channel``; returns the request id at once.
 
         ``fns``: the (decode_fn, encode_fn) pair of another model to run instead of the service's own
-        (a compared model, a training snapshot); that request is then not dropped by :meth:`set_decoder`.
-
-        ``head_start`` (seconds): if the worker was idle, wait up to this long (the GIL released) until
-        it has decoded this request and called ``on_result``. The Qt bridge then holds the result before
-        the GUI thread goes back to its event loop, where a result is handled before a repaint (a
-        repaint is a low-priority event), so a click's image is not queued behind the marker's repaint.
-        Without a head start (the default) it returns at once."""
+        (a compared model, a training snapshot); that request is then not dropped by :meth:`set_decoder`."""
         # copies (np.array, not asarray): the caller may reuse its buffer before the worker reads it
         z = np.array(z, dtype=np.float32, ndmin=2)
         req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.array(labels), meta, op=op,
@@ -149,19 +143,32 @@ class DecodeService:
         with self._cond:
             if self._stopping:
                 return req.id
-            idle = not self._pending and not self._busy
+            if not self._pending and not self._busy:
+                self._idle_request = req.id  # the worker starts on it at once
             if channel in self._pending:
                 self.replaced += 1
             self._pending[channel] = req
             self._cond.notify()
-            if head_start > 0 and idle:
-                end = time.monotonic() + head_start
-                while self._last_done < req.id and not self._stopping:
-                    left = end - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
         return req.id
+
+    def settle(self, request_id: int, timeout: float) -> bool:
+        """Wait up to ``timeout`` s (the GIL released) until the worker has reported ``request_id``, if
+        that request found the worker idle; True if it has been reported.
+
+        A click's main pane uses it (explorer.core.pane.PaneController): the result is then queued before
+        the GUI thread goes back to its event loop, where a result is handled before a repaint (a
+        repaint is a low-priority event), so the image is not queued behind the marker's repaint. A
+        request that had to wait for the worker never settles: that would only stall the GUI."""
+        with self._cond:
+            if request_id != self._idle_request:
+                return self._last_done >= request_id
+            end = time.monotonic() + timeout
+            while self._last_done < request_id and not self._stopping:
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return self._last_done >= request_id
 
     def cancel(self, channel: str | None = None) -> None:
         with self._cond:
@@ -201,6 +208,7 @@ class DecodeService:
 
     _busy = False
     _last_done = 0  # id of the last request the worker finished (result or error reported)
+    _idle_request = 0  # id of the last request queued while the worker was idle
 
     def _take(self) -> DecodeRequest | None:
         with self._cond:

@@ -82,11 +82,7 @@ class ModelService:
 
         ``model``: a session (explorer.core.session.Session) whose own decoder runs instead of the
         current model's (a compared model, a training snapshot). A conditional model decodes with
-        ``labels``, else with the chosen class :attr:`condition`.
-
-        A ``meta`` with a ``head_start`` (seconds; explorer.core.pane.PaneTarget has one: a click's
-        main pane) lets an idle lane finish the decode before this returns
-        (:meth:`DecodeService.request`)."""
+        ``labels``, else with the chosen class :attr:`condition`."""
         fns = None
         if model is not None:
             fns = model.fns
@@ -97,8 +93,11 @@ class ModelService:
             conditional = bool(getattr(self.model, "conditional", False))
         if conditional and labels is None:
             labels = [self.condition] * len(np.atleast_2d(z))
-        return self.lane(channel).request(z, channel=channel, meta=meta, labels=labels, fns=fns,
-                                          head_start=float(getattr(meta, "head_start", 0.0) or 0.0))
+        return self.lane(channel).request(z, channel=channel, meta=meta, labels=labels, fns=fns)
+
+    def settle(self, request_id: int, channel: str, timeout: float) -> bool:
+        """Let an idle lane finish ``request_id`` first (:meth:`DecodeService.settle`)."""
+        return self.lane(channel).settle(request_id, timeout)
 
     def encode(self, images: Any, *, channel: str = "encode", meta: Any = None) -> int:
         """Encode images (N, C, H, W); the result's ``z`` holds their means, ``images`` their reconstructions."""

@@ -49,9 +49,10 @@ class PaneTarget:
 
     @property
     def head_start(self) -> float:
-        """Seconds the model service may let an idle worker decode this before the GUI goes on: a
-        click on the main pane, so its image is handled before the marker's repaint (issue 11).
-        Drags and hovers never wait (their results flow continuously), nor do compared panes."""
+        """Seconds the GUI thread may wait for an idle worker to finish this decode before the marker
+        moves (PaneController's ``settle``): a click on the main pane, so its image is handled before
+        the marker's repaint (issue 11). Drags and hovers never wait (their results flow
+        continuously), nor do compared panes."""
         return CLICK_HEAD_START if self.source == "click" and self.slot == 0 else 0.0
 
     @property
@@ -169,10 +170,12 @@ class PaneController:
     shown = Signal(object)  # Shown: the pane now displays this
     requested_target = Signal(object)  # PaneTarget: just requested (the marker and arrow move at once)
 
-    def __init__(self, state: ExplorerState, submit: Callable[[np.ndarray, Any], int], slot: int = 0):
+    def __init__(self, state: ExplorerState, submit: Callable[[np.ndarray, Any], int], slot: int = 0,
+                 settle: Callable[[int, PaneTarget], Any] | None = None):
         self.state = state
         self.slot = slot  # which model's pane (state.sessions[slot])
         self._submit = submit
+        self._settle = settle  # settle(request id, target): let an idle worker finish it (a click's head start)
         self.last: Shown | None = None
         self.requested: PaneTarget | None = None  # the newest target sent
         self.requested_id = 0
@@ -207,6 +210,10 @@ class PaneController:
         self.requested = tgt
         self.requests += 1
         self.requested_id = self._submit(np.asarray(zs, np.float32), tgt)
+        if self._settle is not None and tgt.head_start > 0:
+            # before the marker moves: its repaint is then scheduled after the result is queued (moving
+            # it first and waiting after lets the repaint run first, as measured: tests/explorer/qt)
+            self._settle(self.requested_id, tgt)
         self.requested_target.emit(tgt)
         return self.requested_id
 

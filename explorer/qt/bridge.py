@@ -38,6 +38,11 @@ class ServiceBridge(QObject):
     def request(self, z: Any, channel: str, meta: Any = None, labels: Any = None, model: Any = None) -> int:
         return self.service.request(z, channel, meta=meta, labels=labels, model=model)
 
+    def settle(self, request_id: int, channel: str, timeout: float) -> bool:
+        """Wait (at most ``timeout`` s) for an idle worker to report ``request_id``: its result is then
+        queued before the GUI thread's next repaint (ModelService.settle)."""
+        return self.service.settle(request_id, channel, timeout)
+
     def encode(self, images: Any, meta: Any = None) -> int:
         return self.service.encode(images, meta=meta)
 

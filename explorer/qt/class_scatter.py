@@ -96,32 +96,40 @@ class ClassScatter(pg.ScatterPlotItem):
     def _paint_few(self, p, exposed: QRectF) -> bool:
         """pyqtgraph's pxMode + symbol-atlas drawing (ScatterPlotItem.paint) of the points near ``exposed``
         only; False if it cannot (a symbol not rendered yet). Points a little outside the exposed rect
-        are drawn too; Qt clips them to it."""
+        are drawn too; Qt clips them to it. (Few numpy calls: this runs for every class on every
+        repaint of the marker, and their fixed cost is most of its time.)"""
         order, xs, ys = self._sorted()
         tr = p.transform()
         m11, m22 = tr.m11(), tr.m22()
         pad = self._maxSpotPxWidth / 2 + 1.0  # device pixels: half the widest symbol, and one more
         px, py = pad / abs(m11), pad / abs(m22)
-        i0, i1 = np.searchsorted(xs, (exposed.left() - px, exposed.right() + px))
+        i0 = int(xs.searchsorted(exposed.left() - px))
+        i1 = int(xs.searchsorted(exposed.right() + px))
+        if i0 == i1:
+            return True  # nothing of this class is exposed
         y = ys[i0:i1]
         near = (y >= exposed.top() - py) & (y <= exposed.bottom() + py)
-        idx = np.sort(order[i0:i1][near])  # in data order, as pyqtgraph draws: overlapping symbols blend alike
-        idx = idx[self.data["visible"][idx]]
+        idx = order[i0:i1][near]
         if len(idx) == 0:
-            return True  # nothing of this class is exposed
-        sr = self.data["sourceRect"][idx]
+            return True
+        idx.sort()  # in data order, as pyqtgraph draws: overlapping translucent symbols blend alike
+        data = self.data[idx]  # the few rows: x, y, visible, sourceRect ...
+        data = data[data["visible"]]
+        if len(data) == 0:
+            return True
+        sr = data["sourceRect"]
         if (sr["w"] == 0).any():
             return False
-        self.partial_points += len(idx)
+        self.partial_points += len(data)
         dpr = self.fragmentAtlas.devicePixelRatio()
-        self._pixmapFragments.resize(sr.size)
+        self._pixmapFragments.resize(len(data))
         frags = self._pixmapFragments.ndarray()
-        x, y = self.data["x"][idx], self.data["y"][idx]
-        # the centre of each target rect in device pixels; huge coordinates crash Qt (as in pyqtgraph)
-        frags[:, 0] = np.clip(m11 * x + tr.dx(), -(2**30), 2**30)
-        frags[:, 1] = np.clip(m22 * y + tr.dy(), -(2**30), 2**30)
-        frags[:, 2:6] = np.frombuffer(sr, dtype=int).reshape((-1, 4))  # sx, sy, sw, sh
-        frags[:, 6:10] = [1 / dpr, 1 / dpr, 0.0, 1.0]  # scaleX, scaleY, rotation, opacity
+        # the centre of each target rect in device pixels: near the exposed rect, so never the huge values
+        # pyqtgraph clips (they crash Qt)
+        frags[:, 0] = m11 * data["x"] + tr.dx()
+        frags[:, 1] = m22 * data["y"] + tr.dy()
+        frags[:, 2:6] = np.frombuffer(np.ascontiguousarray(sr), dtype=int).reshape((-1, 4))  # sx, sy, sw, sh
+        frags[:, 6:10] = (1 / dpr, 1 / dpr, 0.0, 1.0)  # scaleX, scaleY, rotation, opacity
         p.resetTransform()
         p.drawPixmapFragments(*self._pixmapFragments.drawargs(), self.fragmentAtlas.pixmap)
         return True

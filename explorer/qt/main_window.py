@@ -54,6 +54,7 @@ from explorer.qt.snapshot_panel import SnapshotPanel
 from explorer.qt.spread import SpreadJobs
 from explorer.qt.underlay import Underlay
 from explorer.qt.vector_panel import VectorPanel
+from explorer.qt.widgets import Caption
 
 CLOSE_WAIT_MS = 3000  # how long closing waits for background writes
 
@@ -78,7 +79,7 @@ class MainWindow(QMainWindow):
         self.t_interactive: float | None = None
 
         self.service = ServiceBridge(self)
-        self.pane_ctl = PaneController(self.state, self._submit_pane)
+        self.pane_ctl = PaneController(self.state, self._submit_pane, settle=self._settle_pane)
         self.service.result.connect(self._on_result)
         self.service.failed.connect(self._on_decode_failed)
         self.pane_ctl.shown.connect(self._on_shown)
@@ -123,7 +124,8 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setVisible(False)
-        self.status_label = QLabel("no model yet")
+        # a QLabel whose text changes every frame without laying out the status bar (widgets.Caption)
+        self.status_label = Caption("no model yet", wrap=False, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.statusBar().addWidget(self.status_label, 1)
         self.btn_cancel = QPushButton("Cancel")
         self.btn_cancel.setToolTip("Stop opening (or downloading) this model's data; the current model stays")
@@ -437,6 +439,10 @@ class MainWindow(QMainWindow):
         """One pane's request: that pane's channel, its model (compared, snapshot) and its class."""
         other = tgt.session if tgt.session is not self.state.session else None  # None: the service's own model
         return self.service.request(zs, tgt.channel, meta=tgt, labels=tgt.labels(len(zs)), model=other)
+
+    def _settle_pane(self, request_id: int, tgt) -> None:
+        """A click: let an idle worker finish the main pane's decode first (PaneTarget.head_start)."""
+        self.service.settle(request_id, tgt.channel, tgt.head_start)
 
     def _on_result(self, res: DecodeResult) -> None:
         self.compare.accept(res)  # "pane" and "pane:i": each pane's controller

@@ -470,30 +470,34 @@ def test_torch_decoder_can_skip_tracing(make_model):
     assert torch_decoder(make_model(), traced=()).traced == ()
 
 
-# ----------------------------------------------------------------------------- head start (issue 11)
+# ----------------------------------------------------------------------------- settle: a click's head start (issue 11)
 
 
-def test_a_head_start_returns_once_an_idle_worker_has_reported_the_result(service, make_model):
+def test_settle_returns_once_an_idle_worker_has_reported_the_request(service, make_model):
     svc, got = service(torch_decoder(make_model()))
-    rid = svc.request([[0.1, 0.2]], channel="pane", head_start=5.0)
-    assert [r.id for r in got.results] == [rid], "request() returned before the result was reported"
-    assert svc.pending() == 0
+    rid = svc.request([[0.1, 0.2]], channel="pane")  # returns at once ...
+    assert svc.settle(rid, 30.0)  # ... and settle waits for the result
+    assert [r.id for r in got.results] == [rid], "settle returned before the result was reported"
+    assert svc.settle(rid, 30.0) and svc.pending() == 0  # already reported: True at once
 
 
-def test_a_head_start_is_bounded_and_never_waits_on_a_busy_worker(service):
+def test_settle_is_bounded_and_never_waits_for_a_request_that_found_the_worker_busy(service):
     blocker = Blocker()
     svc, got = service(blocker)
-    svc.request([[0.5, 0.5]], channel="pane", head_start=0.05)  # a slow decode: returns after its head start
+    first = svc.request([[0.5, 0.5]], channel="pane")
+    assert not svc.settle(first, 0.05)  # a slow decode: settle gives up after its timeout
     blocker.wait_started()
     assert got.events == []
-    # the worker is busy: no head start at all (were it to wait, this would hang until the blocker's timeout)
-    svc.request([[0.6, 0.6]], channel="pane", head_start=3600.0)
+    # the worker is busy: this request does not settle at all (were it to wait, this would hang until
+    # the blocker's own timeout, and its result could not come before that)
+    second = svc.request([[0.6, 0.6]], channel="pane")
+    assert not svc.settle(second, 3600.0)
     assert got.events == [] and svc.pending() == 1
     blocker.release.set()
     got.wait(2)
 
 
-def test_without_a_head_start_request_returns_at_once(service):
+def test_request_returns_at_once(service):
     blocker = Blocker()
     svc, got = service(blocker)
     svc.request([[0.5, 0.5]], channel="pane")

@@ -94,6 +94,9 @@ def test_a_caption_lays_out_like_a_word_wrapped_label(qtbot):
     host.show()
     qtbot.waitExposed(host)
     for text in ("short", "<b>nearest real image</b><br>Ankle boot<br>#123, distance 0.042",
+                 "<b>nearest real image</b><br>Ankle boot<br>#987, distance 1.111",  # digits only: not re-measured
+                 "clicked point \u00b7 z = (+0.123, -0.456)", "clicked point \u00b7 z = (+1.111, -0.000)",
+                 "clicked point \u00b7 z = (-1.111, +0.000)",  # signs: measured again
                  "a much longer caption that cannot fit on one line of this narrow widget at all"):
         before = cap.height()
         cap.setText(text)
@@ -105,3 +108,19 @@ def test_a_caption_lays_out_like_a_word_wrapped_label(qtbot):
         assert cap.height() == ref.height() and cap.label.geometry() == cap.rect()
         if ref.heightForWidth(cap.width()) > before:
             assert cap.height() > before, "a caption that needs another line did not grow"
+
+
+def test_the_status_bar_text_changes_without_a_layout_pass(window, qtbot):
+    label = window.status_label
+    label.setText("clicked point: z = (+0.101, -0.101)    nearest: Bag (#1234, distance 0.012)")
+    qtbot.wait(50)
+    spy = LayoutSpy(label.parentWidget())  # the status bar and up (the box itself has no layout to run)
+    try:
+        for k in range(2, 5):
+            text = f"clicked point: z = (+0.{k}01, -0.{k}01)    nearest: Bag (#{k}234, distance 0.0{k}2)"
+            label.setText(text)
+            qtbot.wait(20)
+            assert label.text() == text and label.label.text() == text
+        assert spy.count == 0, f"{spy.count} layout passes for 3 status texts"
+    finally:
+        spy.close()

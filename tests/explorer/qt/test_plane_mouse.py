@@ -197,7 +197,7 @@ def test_a_partial_repaint_leaves_the_same_pixels_as_a_full_one(window, mouse, q
         assert (partial != full).any(axis=2).sum() == 0, "a partial repaint differs from a full one"
 
 
-def test_a_clicks_image_is_handled_before_the_planes_repaint(window, mouse, spy, qtbot, monkeypatch, decode):
+def test_a_clicks_image_is_handled_before_the_planes_repaint(window, mouse, spy, qtbot, monkeypatch, decode, model):
     """A click's main-pane request gives the idle worker a head start (explorer.core.pane.CLICK_HEAD_START),
     so the result is queued before the GUI returns to its event loop and handled before the marker's
     (low-priority) repaint. Made generous here so a busy test machine cannot make it time out."""
@@ -206,6 +206,17 @@ def test_a_clicks_image_is_handled_before_the_planes_repaint(window, mouse, spy,
     import explorer.core.pane as pane_mod
 
     monkeypatch.setattr(pane_mod, "CLICK_HEAD_START", 30.0)
+    import time
+
+    from explorer.core.decode_service import torch_decoder, torch_encoder
+
+    real = torch_decoder(model)
+
+    def slow(z, labels=None):  # a model slower than a repaint: without the head start the paint comes first
+        time.sleep(0.03)
+        return real(z, labels)
+
+    window.service.set_model(model, slow, torch_encoder(model))
     vp = window.view.viewport()
     order = []
 
