@@ -14,7 +14,8 @@ column; ``--json FILE`` keeps the raw numbers.
 
 1. click: press + release at a random point of the data; latency = from just before the press
    to ``window.decodeShown`` for that click's request (matched by the request id, recorded by a
-   wrapper around ``window.service.request`` on the "pane" channel).
+   wrapper around ``window.service.request`` on the "pane" channel); and "click to pixels": to the
+   decode pane's first paint of the decoded image after that (decodeShown is emitted first).
 2. drag: press on the decode marker (pyqtgraph TargetItem), MouseMove at 120 events/s along a
    circle through the data, release (``--drag-mode hover``: moves with hover preview on instead).
    Distinct decoded frames shown per second, and the longest gaps between driver-loop iterations
@@ -173,6 +174,7 @@ class Driver:
         self.win.resize(args.width, args.height)
         self.win.show()
         self.view, self.vp = self.win.view, self.win.view.viewport()
+        self.win.pane.decoded._probe = True  # its paints end "click to pixels" (PANE_PAINTS)
         self.shown: dict[int, tuple[float, object]] = {}  # request id -> (perf_counter when shown, result)
         self.frames: list[tuple[float, object]] = []  # every "point" result shown, in order
         self.grids: dict[int, tuple[float, object]] = {}
@@ -295,7 +297,7 @@ class Driver:
 
 def bench_click(d: Driver, args, rng) -> dict:
     lo, hi = d.data_box()
-    lat, gui, dec, wait, missed = [], [], [], [], 0
+    lat, pix, gui, dec, wait, missed = [], [], [], [], [], 0
     total = args.click_warmup + args.clicks
     for i in range(total):
         for _ in range(1000):  # a point of the plot that a click decodes (not the marker, not the legend)
@@ -319,15 +321,19 @@ def bench_click(d: Driver, args, rng) -> dict:
             raise SystemExit(f"click {i}: no decode shown within {args.timeout} s ({d.errors})")
         t1, res = d.shown[rid]
         t1 = max([t1] + [d.slot_shown[j][ids[-1]] for j, ids in d.slot_ids.items()])  # the last pane to show it
+        # the pane paints that image: the first paint of the decoded image after it was shown
+        d.wait(lambda t1=t1: bool(PANE_PAINTS) and PANE_PAINTS[-1] >= t1, 1.0)
+        tp = min((t for t in PANE_PAINTS if t >= t1), default=float("nan"))
         if i >= args.click_warmup:
             lat.append(t1 - t0)
+            pix.append(tp - t0)
             gui.append(t_sent - t0)
             dec.append(res.seconds)
             wait.append(t1 - res.posted - res.seconds)
         d.settle(args.click_gap_ms / 1e3)
     return {"n": len(lat), "missed": missed, "median": pct(lat, 50), "p99": pct(lat, 99), "max": max(lat, default=float("nan")),
             "gui_median": pct(gui, 50), "gui_max": max(gui, default=float("nan")), "decode_median": pct(dec, 50), "wait_median": pct(wait, 50),
-            "latencies": lat}
+            "pixels_median": pct(pix, 50), "pixels_p99": pct(pix, 99), "latencies": lat}
 
 
 # ------------------------------------------------------------------------------------------- 2. drag
@@ -541,6 +547,28 @@ def _install_paint_counter() -> dict:
 
 
 PAINTS = _install_paint_counter()
+
+
+def _install_pane_paint_probe() -> list[float]:
+    """perf_counter of every paint of the decode pane's main image (``DecodePane.decoded``, an ImageView
+    marked ``_probe``): "click to pixels" ends at the first one after the click's image was shown.
+
+    Installed once, before the window exists, and never removed (see _install_paint_counter)."""
+    from explorer.qt.image_view import ImageView
+
+    times: list[float] = []
+    orig = ImageView.paintEvent
+
+    def paintEvent(self, ev):
+        orig(self, ev)
+        if getattr(self, "_probe", False):
+            times.append(time.perf_counter())
+
+    ImageView.paintEvent = paintEvent
+    return times
+
+
+PANE_PAINTS = _install_pane_paint_probe()
 
 
 def bench_scatter(d: Driver, args, rng, means, labels, names) -> dict:
@@ -788,6 +816,11 @@ def report(args, env: dict, r: dict) -> str:
             how = (f"{len(args.compare) + 1} planes side by side (--compare); until EVERY pane shows the click; " + how)
         rows += [("click-to-image latency, median", "< 5 ms", ms(c["median"]), how),
                  ("click-to-image latency, p99", "< 16 ms", ms(c["p99"]), "same clicks")]
+        if c.get("pixels_median") is not None:
+            rows.append(("click to pixels (decoded image painted), median / p99", "",
+                         f"{ms(c['pixels_median'])} / {ms(c['pixels_p99'])}",
+                         "same clicks, from before the press to the decode pane's first paint of the decoded image "
+                         "after decodeShown (decodeShown comes before the pane has set the image)"))
     for key in ("drag-marker", "drag-hover"):
         if key in r:
             g = r[key]

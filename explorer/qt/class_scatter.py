@@ -55,7 +55,9 @@ class ClassScatter(pg.ScatterPlotItem):
     @pg.debug.warnOnException  # an exception escaping a paint() override aborts the process
     def paint(self, p, option, widget) -> None:
         exposed = option.exposedRect
-        if self._short_path_ok(exposed, p.transform(), widget) and self._paint_few(p, exposed):
+        tr = p.transform()
+        rects = self._exposed_rects(exposed, tr)
+        if self._short_path_ok(rects, tr, widget) and self._paint_few(p, rects):
             self.partial_paints += 1
             return
         self._exposed = exposed
@@ -71,14 +73,34 @@ class ClassScatter(pg.ScatterPlotItem):
             return r
         return r.intersected(self._exposed)
 
-    def _short_path_ok(self, exposed: QRectF, tr, widget) -> bool:
-        """A small exposed rect, drawn the plain way (pixel-sized symbols from the atlas, no rotation)."""
+    def _exposed_rects(self, exposed: QRectF, tr) -> list[tuple[float, float, float, float]]:
+        """The exposed area as (left, right, bottom, top) rects in item coordinates.
+
+        Qt gives an item the bounding rect of what is repainted. When the view records the repainted
+        region's own rects (LatentView.paintEvent: ``paint_rects``, viewport pixels), those are used:
+        after a click, the marker's old and new places, not everything between them."""
+        view = self.getViewWidget()
+        dev = getattr(view, "paint_rects", None)
+        if dev and tr.m11() and tr.m22() and not tr.m12() and not tr.m21():
+            out = []
+            for r in dev:  # viewport pixels -> item coordinates (the painter maps item -> viewport)
+                x0, x1 = sorted(((r.left() - tr.dx()) / tr.m11(), (r.right() - tr.dx()) / tr.m11()))
+                y0, y1 = sorted(((r.top() - tr.dy()) / tr.m22(), (r.bottom() - tr.dy()) / tr.m22()))
+                x0, x1 = max(x0, exposed.left()), min(x1, exposed.right())
+                y0, y1 = max(y0, exposed.top()), min(y1, exposed.bottom())
+                if x0 <= x1 and y0 <= y1:
+                    out.append((x0, x1, y0, y1))
+            return out
+        return [(exposed.left(), exposed.right(), exposed.top(), exposed.bottom())]
+
+    def _short_path_ok(self, rects: list, tr, widget) -> bool:
+        """A small exposed area, drawn the plain way (pixel-sized symbols from the atlas, no rotation)."""
         view = super().viewRect()
         if (view is None or self._exportOpts is not False or not self.opts["pxMode"] or not self.opts["useCache"]
                 or self.opts.get("compositionMode") is not None or not hasattr(self, "_pixmapFragments")
                 or tr.m12() != 0 or tr.m21() != 0 or tr.m11() == 0 or tr.m22() == 0 or len(self.data) == 0):
             return False
-        if exposed.width() * exposed.height() >= SMALL * view.width() * view.height():
+        if sum((x1 - x0) * (y1 - y0) for x0, x1, y0, y1 in rects) >= SMALL * view.width() * view.height():
             return False
         # pyqtgraph re-renders its symbol atlas in paint when the pixel ratio changed: let it
         return widget is None or widget.devicePixelRatioF() == self.fragmentAtlas.devicePixelRatio()
@@ -93,26 +115,30 @@ class ClassScatter(pg.ScatterPlotItem):
             self._sorted_for = self.data
         return self._order, self._xs, self._ys
 
-    def _paint_few(self, p, exposed: QRectF) -> bool:
-        """pyqtgraph's pxMode + symbol-atlas drawing (ScatterPlotItem.paint) of the points near ``exposed``
-        only; False if it cannot (a symbol not rendered yet). Points a little outside the exposed rect
-        are drawn too; Qt clips them to it. (Few numpy calls: this runs for every class on every
+    def _paint_few(self, p, rects: list) -> bool:
+        """pyqtgraph's pxMode + symbol-atlas drawing (ScatterPlotItem.paint) of the points near the
+        exposed ``rects`` only; False if it cannot (a symbol not rendered yet). Points a little outside
+        them are drawn too; Qt clips them. (Few numpy calls: this runs for every class on every
         repaint of the marker, and their fixed cost is most of its time.)"""
         order, xs, ys = self._sorted()
         tr = p.transform()
         m11, m22 = tr.m11(), tr.m22()
         pad = self._maxSpotPxWidth / 2 + 1.0  # device pixels: half the widest symbol, and one more
         px, py = pad / abs(m11), pad / abs(m22)
-        i0 = int(xs.searchsorted(exposed.left() - px))
-        i1 = int(xs.searchsorted(exposed.right() + px))
-        if i0 == i1:
+        parts = []
+        for x0, x1, y0, y1 in rects:
+            i0 = int(xs.searchsorted(x0 - px))
+            i1 = int(xs.searchsorted(x1 + px))
+            if i0 == i1:
+                continue
+            y = ys[i0:i1]
+            near = order[i0:i1][(y >= y0 - py) & (y <= y1 + py)]
+            if len(near):
+                parts.append(near)
+        if not parts:
             return True  # nothing of this class is exposed
-        y = ys[i0:i1]
-        near = (y >= exposed.top() - py) & (y <= exposed.bottom() + py)
-        idx = order[i0:i1][near]
-        if len(idx) == 0:
-            return True
-        idx.sort()  # in data order, as pyqtgraph draws: overlapping translucent symbols blend alike
+        # in data order, as pyqtgraph draws: overlapping translucent symbols blend alike (and once each)
+        idx = np.unique(np.concatenate(parts)) if len(parts) > 1 else np.sort(parts[0])
         data = self.data[idx]  # the few rows: x, y, visible, sourceRect ...
         data = data[data["visible"]]
         if len(data) == 0:

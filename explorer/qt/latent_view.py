@@ -557,6 +557,15 @@ class LatentView(pg.PlotWidget):
             if p is not None:
                 self.state.set_point(p, source="hover")
 
+    paint_rects = None  # while painting: the repainted region's rects (viewport pixels), for ClassScatter
+
+    def paintEvent(self, ev) -> None:
+        self.paint_rects = list(ev.region())
+        try:
+            super().paintEvent(ev)
+        finally:
+            self.paint_rects = None
+
     def leaveEvent(self, ev) -> None:
         self.plane_mouse.leave()
         super().leaveEvent(ev)

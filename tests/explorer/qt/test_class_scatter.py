@@ -21,6 +21,19 @@ def on_screen(plot) -> np.ndarray:
     return a[o.y() : o.y() + vp.height(), o.x() : o.x() + vp.width()].copy()
 
 
+class RegionPlot(pg.PlotWidget):
+    """Records the repainted region's rects while painting, as LatentView does (ClassScatter uses them)."""
+
+    paint_rects = None
+
+    def paintEvent(self, ev):
+        self.paint_rects = list(ev.region())
+        try:
+            super().paintEvent(ev)
+        finally:
+            self.paint_rects = None
+
+
 @pytest.fixture
 def plots(qtbot):
     """Two identical plots: pyqtgraph's ScatterPlotItem in one, ClassScatter in the other; dense,
@@ -29,7 +42,7 @@ def plots(qtbot):
     pts = np.concatenate([rng.normal(0, 0.3, (1500, 2)), rng.normal(2, 1.0, (1500, 2))]).astype(np.float32)
     out = []
     for cls in (pg.ScatterPlotItem, ClassScatter):
-        w = pg.PlotWidget(background="w")
+        w = RegionPlot(background="w")
         w.resize(500, 400)
         qtbot.addWidget(w)
         s = cls(pos=pts, pen=None, symbol="o", size=7, pxMode=True, antialias=False, brush=pg.mkBrush("#1f77b4"))
@@ -69,6 +82,29 @@ def test_a_small_repaint_is_pixel_identical_and_draws_few_points(plots, qtbot):
         assert (part != shot[5:25, 5:35]).any() or (want == part).all()
         np.testing.assert_array_equal(part, want)
         qtbot.wait(20)
+
+
+def test_a_repaint_of_two_far_apart_rects_draws_only_near_them(plots, qtbot):
+    """After a click the marker's old and new places are repainted: the region's two rects, not the
+    whole rectangle between them, choose the points drawn."""
+    from PySide6.QtGui import QRegion
+
+    (a, _), (b, cs) = plots
+    a.viewport().repaint()
+    full = on_screen(a)
+    r1, r2 = QRect(110, 140, 24, 24), QRect(330, 260, 24, 24)
+    cs.setVisible(False)
+    b.viewport().repaint()
+    cs.setVisible(True)
+    before = cs.partial_points
+    b.viewport().repaint(QRegion(r1) + QRegion(r2))
+    shot = on_screen(b)
+    drawn = cs.partial_points - before
+    for r in (r1, r2):
+        ys, xs = slice(r.top(), r.bottom() + 1), slice(r.left(), r.right() + 1)
+        np.testing.assert_array_equal(shot[ys, xs], full[ys, xs])
+    assert 0 < drawn < 200, f"{drawn} points drawn for two 24-px squares"
+    qtbot.wait(20)
 
 
 def test_bounding_rect_follows_data_size_and_zoom(plots):
