@@ -1,0 +1,45 @@
+"""Checked values for the explorer state: the one error type and the checks every field uses.
+
+Kept apart from :mod:`explorer.core.state` so the marks (:mod:`explorer.core.marks`) and the state
+share them without importing each other.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from training.errors import UserError
+
+Point = tuple[float, float]
+
+
+class StateError(UserError):
+    """A value that no user action could produce (a point that is not two finite numbers, ...)."""
+
+
+def as_point(v: Any, what: str = "point") -> Point:
+    """Two finite floats as a tuple (what every z field holds); StateError otherwise."""
+    try:
+        a = np.asarray(v, np.float64).ravel()
+    except (TypeError, ValueError):
+        raise StateError(f"{what} must be two finite numbers, not {v!r}.") from None
+    if a.shape != (2,) or not np.all(np.isfinite(a)):
+        raise StateError(f"{what} must be two finite numbers, not {v!r}.")
+    return float(a[0]), float(a[1])
+
+
+def opt_point(v: Any, what: str) -> Point | None:
+    return None if v is None else as_point(v, what)
+
+
+def clamp(v: Any, lo: float, hi: float, what: str) -> float:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise StateError(f"{what} must be a number, not {v!r}.") from None
+    if not math.isfinite(f):
+        raise StateError(f"{what} must be finite, not {v!r}.")
+    return min(max(f, lo), hi)
