@@ -4,6 +4,12 @@ The service calls plain callbacks on its worker threads. They emit this QObject'
 receivers live on the GUI thread, so Qt queues those calls to the GUI thread. No relay object is
 needed. Results are filtered here to *latest only per channel*. The main pane's channel ("pane") is
 judged again by the pane controller, which also drops anything older than what the pane shows.
+
+On the interactive channels (``SUPERSEDED_ON_DELIVERY``: the panes and the class row), a result is
+also dropped when a newer one of its channel was already posted by the worker: the newer one is
+queued behind it and would replace it before the next repaint, so handling the older one (image,
+caption, nearest image, marker) would be work nobody sees. During a fast drag that is a whole
+result's handling saved in each event-loop turn that finds two.
 """
 
 from __future__ import annotations
@@ -14,6 +20,12 @@ from PySide6.QtCore import QObject, Signal
 
 from explorer.core.decode_service import DecodeResult, LatestOnly
 from explorer.core.model_service import ModelService
+
+SUPERSEDED_ON_DELIVERY = ("pane", "classes")  # channels (and "pane:i") whose newest result makes older ones moot
+
+
+def _latest_wins(channel: str) -> bool:
+    return channel in SUPERSEDED_ON_DELIVERY or channel.startswith("pane:")
 
 
 class ServiceBridge(QObject):
@@ -29,8 +41,10 @@ class ServiceBridge(QObject):
         self._latest = LatestOnly()
         self._raw.connect(self._on_result)
         self._raw_failed.connect(self._on_failed)
-        self.service = ModelService(on_result=self._raw.emit, on_error=self._raw_failed.emit)
+        self._posted: dict[str, int] = {}  # channel -> newest result id the worker posted (written on workers)
+        self.service = ModelService(on_result=self._post, on_error=self._raw_failed.emit)
         self.dropped = 0  # stale results that arrived after a newer one was shown
+        self.superseded = 0  # results dropped because a newer one of their channel was already queued
 
     def set_model(self, model: Any, decode_fn: Any = None, encode_fn: Any = None) -> None:
         self.service.set_model(model, decode_fn, encode_fn)
@@ -46,7 +60,16 @@ class ServiceBridge(QObject):
     def encode(self, images: Any, meta: Any = None) -> int:
         return self.service.encode(images, meta=meta)
 
+    def _post(self, res: DecodeResult) -> None:
+        """On a worker thread: note the newest result of the channel, then queue it to the GUI thread."""
+        if res.id > self._posted.get(res.channel, 0):
+            self._posted[res.channel] = res.id
+        self._raw.emit(res)
+
     def _on_result(self, res: DecodeResult) -> None:
+        if _latest_wins(res.channel) and res.id < self._posted.get(res.channel, 0):
+            self.superseded += 1  # a newer result of this channel is queued behind this one
+            return
         if self._latest.accept(res.channel, res.id):
             self.result.emit(res)
         else:

@@ -7,9 +7,8 @@ label. All of them describe the same z.
 
 from __future__ import annotations
 
-import html
-
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.pane import PaneController, Shown
 from explorer.core.state import ExplorerState
@@ -28,16 +27,20 @@ class DecodePane(QWidget):
         self.base.setToolTip("The base point's image, before the vectors are added")
         self.nearest = ImageView(min_size=56, square=True)
         self.nearest.setToolTip("The dataset image whose encoded mean is nearest to the z shown")
-        # captions: centred, word-wrapped labels that change every frame without a layout pass
+        # captions: centred, word-wrapped plain-text labels that change every frame without a layout
+        # pass; the side images' bold titles are fixed labels of their own (rich text costs ~1 ms a change)
         self.caption = Caption("No model yet")
+        self.nearest_title = _title("nearest real image")
+        self.nearest_title.setVisible(False)  # until there is a nearest image
         self.nearest_caption = Caption("")
+        self.base_title = _title("before vectors")
         self.base_caption = Caption("")
         # three columns, each an image and its caption right under it:
         # [before vectors (only with vectors on)] [the decoded image, largest] [the nearest real image]
         row = QHBoxLayout()
-        for stretch, widgets in ((2, (self.base, self.base_caption)),
+        for stretch, widgets in ((2, (self.base, self.base_title, self.base_caption)),
                                  (3, (self.decoded, self.caption)),
-                                 (2, (self.nearest, self.nearest_caption))):
+                                 (2, (self.nearest, self.nearest_title, self.nearest_caption))):
             col = QVBoxLayout()
             col.setSpacing(2)
             col.addStretch(1)
@@ -62,7 +65,7 @@ class DecodePane(QWidget):
         return None if self.displayed is None else self.displayed.z
 
     def _side_by_side(self, on: bool) -> None:
-        for w in (self.base, self.base_caption):
+        for w in (self.base, self.base_title, self.base_caption):
             w.setVisible(on)
 
     def render_shown(self, shown: Shown) -> None:
@@ -73,13 +76,26 @@ class DecodePane(QWidget):
         if on:
             self.base.set_image(shown.base_image)
             b = shown.target.base
-            self.base_caption.setText(f"<b>before vectors</b><br>z = ({b[0]:+.3f}, {b[1]:+.3f})")
+            self.base_caption.setText(f"z = ({b[0]:+.3f}, {b[1]:+.3f})")
         self.caption.setText(shown.caption)
         s = self.state.session
         if shown.nearest_index is None or s is None:
             self.nearest.set_image(None)
+            self.nearest_title.setVisible(False)
             self.nearest_caption.setText("")
         else:
             self.nearest.set_image(s.display_image(shown.nearest_index))
-            self.nearest_caption.setText(f"<b>nearest real image</b><br>{html.escape(shown.nearest_label)}<br>"
-                                         f"#{shown.nearest_index}, distance {shown.nearest_distance:.3f}")
+            self.nearest_title.setVisible(True)
+            self.nearest_caption.setText(f"{shown.nearest_label}\n#{shown.nearest_index}, "
+                                         f"distance {shown.nearest_distance:.3f}")
+
+
+def _title(text: str) -> QLabel:
+    """A bold, centred title over a side image of the pane (fixed text)."""
+    label = QLabel(text)
+    font = label.font()
+    font.setBold(True)
+    label.setFont(font)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(True)
+    return label

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 from superqt import QDoubleSlider
 
 
@@ -108,31 +108,39 @@ def swatch(colour: str | QColor, size: int = 12) -> QIcon:
 
 
 class Caption(QWidget):
-    """A QLabel (centred and word-wrapped by default) whose text can change every frame without a
-    layout pass.
+    """A plain-text QLabel (centred and word-wrapped by default) whose text can change every frame
+    without a layout pass.
 
     ``QLabel.setText`` always calls ``updateGeometry``, so each new caption made the decode pane, its
     dock and the window lay themselves out again, measuring every word-wrapped caption (text shaping):
     2-3 ms per decoded frame while dragging (benchmarks/README.md, issue 11). Here the label fills this
-    box, which has no layout of its own, so the label's request stops here; the box asks its parent
-    for a new layout only when the label's size hints at the current width really change (another line,
-    a wider text). To the parent layout the box is the label: same hints, policy and height for width.
+    box, which has no layout of its own, so the label's request stops here. The box takes the width its
+    layout gives it (horizontal policy ``Ignored``: a longer class name never re-lays out the window;
+    its minimum width is a fixed number of digits) and asks for a new layout only when the height the text needs at that width changes (another
+    line). The text is plain (``rich=True`` for HTML): rich text rebuilds a QTextDocument on each
+    change, about 1 ms.
     """
 
     def __init__(self, text: str = "", parent: QWidget | None = None, wrap: bool = True,
-                 align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> None:
+                 align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter, rich: bool = False) -> None:
         super().__init__(parent)
-        self.label = QLabel(text, self)
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.RichText if rich else Qt.TextFormat.PlainText)
+        self.label.setText(text)
         self.label.setAlignment(align)
         self.label.setWordWrap(wrap)
-        self.setSizePolicy(self.label.sizePolicy())
+        policy = self.label.sizePolicy()
+        policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+        self.setSizePolicy(policy)
+        self.setMinimumWidth(self._min_width())  # an Ignored policy ignores minimumSizeHint, not this
 
     def text(self) -> str:
         return self.label.text()
 
     def _hints(self) -> tuple:
+        """What the parent layout uses: the height at the current width (one line when not wrapped)."""
         lab = self.label
-        return lab.sizeHint(), lab.minimumSizeHint(), lab.heightForWidth(self.width())
+        return (lab.heightForWidth(self.width()),) if lab.wordWrap() else (lab.fontMetrics().height(),)
 
     def setText(self, text: str) -> None:
         old = self.label.text()
@@ -167,6 +175,7 @@ class Caption(QWidget):
     def changeEvent(self, ev) -> None:  # a new font (presentation mode) or style: new hints
         super().changeEvent(ev)
         if ev.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self.setMinimumWidth(self._min_width())
             self.updateGeometry()
 
     def hasHeightForWidth(self) -> bool:
@@ -179,4 +188,9 @@ class Caption(QWidget):
         return self.label.sizeHint()
 
     def minimumSizeHint(self) -> QSize:
-        return self.label.minimumSizeHint()
+        return QSize(self._min_width(), self.label.minimumSizeHint().height())
+
+    MIN_CHARS = 10  # never narrower than this many digits, whatever the text (a narrow column stays readable)
+
+    def _min_width(self) -> int:
+        return self.label.fontMetrics().horizontalAdvance("0" * self.MIN_CHARS)

@@ -33,7 +33,8 @@ def test_the_plane_gets_the_screen_at_720p(ex720):
     assert near.width() >= 0.5 * dec.width() and near.height() >= 0.5 * dec.height()
     assert pane.nearest.geometry().left() >= pane.decoded.geometry().right()
     pix_bottom = pane.nearest.geometry().bottom()  # the pixmap is bottom-aligned in its view
-    assert 0 <= pane.nearest_caption.geometry().top() - pix_bottom <= 12
+    assert 0 <= pane.nearest_title.geometry().top() - pix_bottom <= 12  # "nearest real image", then its label
+    assert pane.nearest_title.geometry().bottom() < pane.nearest_caption.geometry().top()
     # the side tab a presenter uses is in front, not static metadata
     assert not w.interpolation_dock.visibleRegion().isEmpty() and w.info_dock.visibleRegion().isEmpty()
     # no auto-range "A" button, no SI prefix on the axes

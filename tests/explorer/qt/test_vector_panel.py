@@ -36,7 +36,8 @@ def check_pane(window, model, want, base):
     n = len(window.state.vectors.active())
     assert f" + {n} vector" in pane.caption.text() and pane.caption.text().endswith(f"z = ({want[0]:+.3f}, {want[1]:+.3f})")
     np.testing.assert_allclose(pane.decoded.image, decoded(model, want), atol=1e-5)
-    assert pane.base.isVisible() and pane.base_caption.text().startswith("<b>before vectors</b>")
+    assert pane.base.isVisible() and pane.base_title.isVisible() and pane.base_title.text() == "before vectors"
+    assert pane.base_caption.text() == f"z = ({base[0]:+.3f}, {base[1]:+.3f})"
     np.testing.assert_allclose(pane.base.image, decoded(model, base), atol=1e-5)
     mk = window.view.marker.pos()
     np.testing.assert_allclose([mk.x(), mk.y()], want, atol=1e-6)
