@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -155,24 +156,58 @@ def apply_vectors(z: np.ndarray, vectors: list[np.ndarray], strengths: list[floa
 
 
 class NearestIndex:
-    """Nearest dataset point to a query in the plane (brute force: ~0.3 ms at 70,000 points)."""
+    """Nearest dataset point to a query in the plane, exact.
 
-    def __init__(self, points: np.ndarray, labels: np.ndarray | None = None):
+    Brute force below ``TREE_FROM`` points (about 0.3 ms at 10,000). From there a k-d tree
+    (``scipy.spatial.cKDTree``, about 35 us a query at any size, against 2.3 ms brute force at 70,000
+    and 32 ms at 1,000,000) is built on a background thread, so neither the caller nor start-up waits
+    for scipy's import (0.4 s) or the build (0.5 s at 1,000,000); queries are brute force until it is
+    ready. With classes hidden, the tree's nearest ``TREE_OVERSAMPLE * k`` points are filtered; if too
+    few of them are visible, the query falls back to brute force over the visible points.
+    """
+
+    TREE_FROM = 20_000
+    TREE_OVERSAMPLE = 8
+
+    def __init__(self, points: np.ndarray, labels: np.ndarray | None = None, tree: bool | None = None):
         self.points = np.ascontiguousarray(points, np.float32)
         self.labels = labels
         self._visible = np.ones(len(self.points), bool)
+        self._all_visible = True
+        self._tree = None  # a cKDTree once built
+        self._builder: threading.Thread | None = None  # the build's thread (None: brute force only)
+        if tree if tree is not None else len(self.points) >= self.TREE_FROM:
+            self._builder = threading.Thread(target=self._build_tree, name="nearest-index-build")
+            self._builder.start()
+
+    def _build_tree(self) -> None:
+        from scipy.spatial import cKDTree
+
+        self._tree = cKDTree(self.points)
+
+    def wait_tree(self, timeout: float | None = None) -> bool:
+        """Wait for the tree's build (tests, benchmarks); True when queries use it."""
+        if self._builder is not None:
+            self._builder.join(timeout)
+        return self._tree is not None
 
     def set_visible_labels(self, visible: set[int] | None) -> None:
         if visible is None or self.labels is None:
             self._visible[:] = True
         else:
             self._visible = np.isin(self.labels, list(visible))
+        self._all_visible = bool(self._visible.all())
 
     def nearest(self, z: np.ndarray, k: int = 1) -> np.ndarray:
         """Indices of the k nearest (visible) points, nearest first; empty if none is visible."""
         if len(self.points) == 0 or not self._visible.any():
             return np.zeros(0, np.int64)
         q = np.asarray(z, np.float32).reshape(-1)[:2]  # a point (2,) or a row (1, 2)
+        tree = self._tree
+        if tree is not None and np.all(np.isfinite(q)):
+            found = self._from_tree(tree, q, k)
+            if found is not None:
+                return found
         d = ((self.points - q[None, :]) ** 2).sum(axis=1)
         d[~self._visible] = np.inf
         k = min(k, int(self._visible.sum()))
@@ -180,6 +215,17 @@ class NearestIndex:
             return np.array([int(d.argmin())])
         idx = np.argpartition(d, k - 1)[:k]
         return idx[np.argsort(d[idx])]
+
+    def _from_tree(self, tree, q: np.ndarray, k: int) -> np.ndarray | None:
+        n = len(self.points)
+        want = min(k, n) if self._all_visible else min(k * self.TREE_OVERSAMPLE, n)
+        _dist, idx = tree.query(q.astype(np.float64), k=want)
+        idx = np.atleast_1d(np.asarray(idx, np.int64))
+        if self._all_visible:
+            return idx
+        vis = idx[self._visible[idx]]
+        # the k nearest visible points are among the ``want`` nearest points if k of those are visible
+        return vis[:k] if len(vis) >= min(k, int(self._visible.sum())) else None
 
     def inside(self, polygon: np.ndarray) -> np.ndarray:
         """Boolean mask of (visible) points inside a polygon (M, 2) — lasso / rectangle selection."""
@@ -217,3 +263,4 @@ def typical_point(means: np.ndarray, labels: np.ndarray, bins: int = 32) -> np.n
     i, j = np.unravel_index(np.argmax(h), h.shape)
     centre = np.array([(xe[i] + xe[i + 1]) / 2, (ye[j] + ye[j + 1]) / 2], np.float32)
     return pts[np.argmin(((pts - centre) ** 2).sum(axis=1))].copy()
+

@@ -21,6 +21,7 @@ class DecodePane(QWidget):
         super().__init__(parent)
         self.state = state
         self.displayed: Shown | None = None  # exactly what is on screen
+        self._nearest_key: tuple | None = None  # (session, dataset index) of the nearest image shown
         self.decoded = ImageView(min_size=112, square=True)
         self.decoded.setToolTip("The decoder's output at the z shown")
         self.base = ImageView(min_size=64, square=True)
@@ -81,10 +82,14 @@ class DecodePane(QWidget):
         s = self.state.session
         if shown.nearest_index is None or s is None:
             self.nearest.set_image(None)
+            self._nearest_key = None
             self.nearest_title.setVisible(False)
             self.nearest_caption.setText("")
         else:
-            self.nearest.set_image(s.display_image(shown.nearest_index))
+            key = (s, shown.nearest_index)
+            if self._nearest_key is None or self._nearest_key[0] is not s or self._nearest_key[1] != key[1]:
+                self._nearest_key = key  # a drag often stays near one image: set it only when it changes
+                self.nearest.set_image(s.display_image(shown.nearest_index))
             self.nearest_title.setVisible(True)
             self.nearest_caption.setText(f"{shown.nearest_label}\n#{shown.nearest_index}, "
                                          f"distance {shown.nearest_distance:.3f}")

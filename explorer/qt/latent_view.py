@@ -434,10 +434,13 @@ class LatentView(pg.PlotWidget):
         self.thumb.raise_()
 
     def set_marker(self, x: float, y: float) -> None:
+        p = QPointF(float(x), float(y))
+        if self.marker.isVisible() and self.marker.pos() == p and self.marker_halo.pos() == p:
+            return  # already there (a drag moved it): setPos would still cost ~0.3 ms of signals
         self._setting_marker = True
         try:
             for m in (self.marker_halo, self.marker):
-                m.setPos(QPointF(float(x), float(y)))
+                m.setPos(p)
                 m.setVisible(True)
         finally:
             self._setting_marker = False

@@ -310,6 +310,52 @@ def test_nearest_equals_brute_force(data):
     np.testing.assert_array_equal(d[got], np.sort(d[mask])[: len(got)])  # the k smallest, nearest first
 
 
+@SLOW_SETTINGS
+@given(st.data())
+def test_nearest_from_the_tree_equals_brute_force(data):
+    """The k-d tree path (big datasets) is exact too, hidden classes included (oversampled, else brute force)."""
+    n = data.draw(st.integers(1, 300))
+    pts = data.draw(hnp.arrays(np.float32, (n, 2), elements=coord))
+    labels = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3)))
+    z = data.draw(point)
+    k = data.draw(st.integers(1, 5))
+    visible = data.draw(st.none() | st.sets(st.integers(0, 4), max_size=4))
+    index = NearestIndex(pts, labels, tree=True)
+    assert index.wait_tree(30)
+    index.set_visible_labels(visible)
+    mask = np.ones(n, bool) if visible is None else np.isin(labels, list(visible))
+    got = index.nearest(z, k)
+    if not mask.any():
+        assert len(got) == 0
+        return
+    d = ((pts.astype(np.float64) - z.astype(np.float64)) ** 2).sum(axis=1)
+    assert len(got) == min(k, mask.sum()) and len(set(got.tolist())) == len(got)
+    assert mask[got].all()
+    np.testing.assert_allclose(d[got], np.sort(d[mask])[: len(got)], rtol=1e-9, atol=0)
+
+
+def test_a_big_index_builds_its_tree_in_the_background_and_agrees_with_brute_force():
+    rng = np.random.default_rng(3)
+    pts = rng.normal(size=(NearestIndex.TREE_FROM, 2)).astype(np.float32)
+    labels = rng.integers(0, 10, len(pts))
+    index = NearestIndex(pts, labels)
+    assert not NearestIndex(pts[:100]).wait_tree(0)  # small: brute force only, no tree
+    early = rng.normal(size=(20, 2)).astype(np.float32)
+    before = [index.nearest(q, 3) for q in early]  # answered at once, whether the tree is built yet or not
+    assert index.wait_tree(30)
+    for q, b in zip(early, before):
+        np.testing.assert_array_equal(index.nearest(q, 3), b)
+    qs = rng.normal(size=(200, 2)).astype(np.float32)
+    for hidden in (None, {0, 1, 2, 3, 4, 5, 6, 7, 8}):
+        index.set_visible_labels(None if hidden is None else set(range(10)) - hidden)
+        mask = np.ones(len(pts), bool) if hidden is None else ~np.isin(labels, list(hidden))
+        for q in qs:
+            d = ((pts.astype(np.float64) - q.astype(np.float64)) ** 2).sum(axis=1)
+            got = index.nearest(q, 4)
+            assert mask[got].all()
+            np.testing.assert_allclose(d[got], np.sort(d[mask])[:4], rtol=1e-9, atol=0)
+
+
 def test_nearest_k_ordering_and_visible_labels():
     pts = np.array([[0, 0], [1, 0], [3, 0], [6, 0], [10, 0]], np.float32)
     labels = np.array([0, 1, 0, 1, 0])
