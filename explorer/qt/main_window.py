@@ -39,7 +39,8 @@ from explorer.qt import menus
 from explorer.qt.bookmarks_panel import BookmarksPanel
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.class_row import ClassDial, with_class_dial
-from explorer.qt.compare import CompareRow, Comparison, Planes, SelectTool
+from explorer.qt.compare import CompareRow, Planes, SelectTool
+from explorer.qt.comparison import Comparison
 from explorer.qt.decode_pane import DecodePane
 from explorer.qt.draw_panel import DrawPanel
 from explorer.qt.empty_state import EmptyState
