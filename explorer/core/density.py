@@ -60,8 +60,8 @@ class DensityPoints:
         self._weights: tuple = (None, None)  # (key, value) of the last weights()
 
     def weights(self, colours: np.ndarray, hidden: Sequence[int]) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """Each point's colour channels as float64 (the weights of the colour sums) and the points that are
-        not drawn (a hidden class or a label out of range; None if every point is drawn), for these
+        """Each point's colour channels as float64 (the weights of the colour sums) and which points are
+        drawn (not of a hidden class nor with a label out of range; None if every point is), for these
         colours and hidden classes; made once per palette and hidden set."""
         colours = np.asarray(colours, np.float64)
         hid = tuple(sorted({int(h) for h in hidden if 0 <= int(h) < self.k}))
@@ -75,9 +75,10 @@ class DensityPoints:
         drawn[self.k] = False
         drawn[list(hid)] = False
         chans = [table[:, ch].take(self.cls) for ch in range(3)]
-        skip = None if drawn[self.cls].all() else ~drawn[self.cls]
-        self._weights = (key, (chans, skip))  # one assignment: a reader on another thread sees old or new
-        return chans, skip
+        mask = drawn.take(self.cls)
+        shown = None if mask.all() else mask
+        self._weights = (key, (chans, shown))  # one assignment: a reader on another thread sees old or new
+        return chans, shown
 
     def matches(self, means: np.ndarray, labels: np.ndarray, n_classes: int) -> bool:
         return self.means is means and self.labels is labels and self.k == n_classes
@@ -138,17 +139,18 @@ def rasterize(means: np.ndarray, labels: np.ndarray, view: tuple[float, float, f
     fx *= np.float32(cols / (x1 - x0))
     fy = p.y - np.float32(y0)
     fy *= np.float32(rows / (y1 - y0))
-    out = fx < 0
-    out |= fx >= cols
-    out |= fy < 0
-    out |= fy >= rows
-    chans, skip = p.weights(colours, hidden)
-    if skip is not None:
-        out |= skip
-    pix = fy.astype(np.intp)
-    pix *= cols
-    pix += fx.astype(np.intp)
-    np.copyto(pix, npix, where=out)  # one more bin, for the points not drawn
+    keep = fx >= 0
+    keep &= fx < cols
+    keep &= fy >= 0
+    keep &= fy < rows
+    chans, shown = p.weights(colours, hidden)
+    if shown is not None:
+        keep &= shown
+    with np.errstate(invalid="ignore"):  # NaN and far-off points: their bin is replaced just below
+        pix = fy.astype(np.intp)
+        pix *= cols
+        pix += fx.astype(np.intp)
+    np.copyto(pix, npix, where=~keep)  # one more bin, for the points not drawn
     total = np.bincount(pix, minlength=npix + 1)[:npix]
     nz = np.flatnonzero(total)
     rgba = np.zeros((npix, 4), np.uint8)
