@@ -59,10 +59,11 @@ class DensityPoints:
         self.x, self.y, self.cls = np.ascontiguousarray(x), np.ascontiguousarray(y), cls
         self._weights: tuple = (None, None)  # (key, value) of the last weights()
 
-    def weights(self, colours: np.ndarray, hidden: Sequence[int]) -> tuple[list[np.ndarray], np.ndarray | None]:
-        """Each point's colour channels as float64 (the weights of the colour sums) and which points are
-        drawn (not of a hidden class nor with a label out of range; None if every point is), for these
-        colours and hidden classes; made once per palette and hidden set."""
+    def weights(self, colours: np.ndarray, hidden: Sequence[int]) -> tuple[dict, np.ndarray | None]:
+        """The weights of the colour sums, for these colours and hidden classes, made once per palette and
+        hidden set: each point's channels packed into float64 integers (``"rgb"``: r * 2^34 + g * 2^17 + b,
+        exact sums while a bin holds at most ``PACK3_UP_TO`` points; ``"rg"``: r * 2^26 + g, and ``"b"``),
+        and which points are drawn (not of a hidden class nor with a label out of range; None if all are)."""
         colours = np.asarray(colours, np.float64)
         hid = tuple(sorted({int(h) for h in hidden if 0 <= int(h) < self.k}))
         key = (colours.tobytes(), colours.shape, hid)
@@ -71,14 +72,16 @@ class DensityPoints:
             return got[1]
         table = np.zeros((self.k + 1, 3))
         table[: self.k] = colours
+        r, g, b = table.T
+        packed = {"rgb": (r * 2.0**34 + g * 2.0**17 + b).take(self.cls), "rg": (r * 2.0**26 + g).take(self.cls),
+                  "b": b.take(self.cls), "table": table, "cls": self.cls}
         drawn = np.ones(self.k + 1, bool)
         drawn[self.k] = False
         drawn[list(hid)] = False
-        chans = [table[:, ch].take(self.cls) for ch in range(3)]
         mask = drawn.take(self.cls)
         shown = None if mask.all() else mask
-        self._weights = (key, (chans, shown))  # one assignment: a reader on another thread sees old or new
-        return chans, shown
+        self._weights = (key, (packed, shown))  # one assignment: a reader on another thread sees old or new
+        return packed, shown
 
     def matches(self, means: np.ndarray, labels: np.ndarray, n_classes: int) -> bool:
         return self.means is means and self.labels is labels and self.k == n_classes
@@ -143,24 +146,64 @@ def rasterize(means: np.ndarray, labels: np.ndarray, view: tuple[float, float, f
     keep &= fx < cols
     keep &= fy >= 0
     keep &= fy < rows
-    chans, shown = p.weights(colours, hidden)
+    packed, shown = p.weights(colours, hidden)
     if shown is not None:
         keep &= shown
-    with np.errstate(invalid="ignore"):  # NaN and far-off points: their bin is replaced just below
-        pix = fy.astype(np.intp)
-        pix *= cols
-        pix += fx.astype(np.intp)
-    np.copyto(pix, npix, where=~keep)  # one more bin, for the points not drawn
+    # the bin index, still in float32 (exact: bins < 2^24), with the points not drawn in one more bin
+    np.trunc(fx, out=fx)
+    np.trunc(fy, out=fy)
+    fy *= np.float32(cols)
+    fy += fx
+    np.copyto(fy, np.float32(npix), where=~keep)
+    pix = fy.astype(np.intp)
     total = np.bincount(pix, minlength=npix + 1)[:npix]
     nz = np.flatnonzero(total)
     rgba = np.zeros((npix, 4), np.uint8)
     if len(nz):
-        n = total[nz].astype(np.float32)
-        for ch, w in enumerate(chans):  # the count-weighted mean colour: one weighted bincount per channel
-            sums = np.bincount(pix, weights=w, minlength=npix + 1)[nz]  # exact integer sums in float64
-            rgba[nz, ch] = np.clip(np.round(sums / n), 0, 255).astype(np.uint8)
-        q = int(0.99 * (len(n) - 1))
-        top = max(float(np.partition(n, q)[q]), 1.0)  # the 99th percentile count, in O(n)
-        alpha = opacity * np.clip(0.45 + 0.55 * np.log1p(n) / np.log1p(top), 0.0, 1.0)
-        rgba[nz, 3] = np.round(255 * alpha).astype(np.uint8)
+        counts = total[nz]
+        px = np.empty((len(nz), 4), np.uint8)  # the non-empty pixels, written into the image as one uint32 each
+        rgb = colour_sums(pix, packed, nz, int(counts.max()), npix)
+        rgb /= counts.astype(np.float32)[:, None]  # the count-weighted mean colour (within 0..255)
+        px[:, :3] = np.rint(rgb)
+        px[:, 3] = alpha_of(counts, opacity)
+        rgba.view(np.uint32)[nz, 0] = px.view(np.uint32)[:, 0]
     return Raster(rgba.reshape(rows, cols, 4), (x0, y0, x1 - x0, y1 - y0), int(total.sum()))
+
+
+PACK3_UP_TO = 2**17 // 256  # points per bin for which three 17-bit channel sums fit one float64 exactly
+PACK2_UP_TO = 2**26 // 256  # ... two 26-bit sums
+
+
+def colour_sums(pix: np.ndarray, packed: dict, nz: np.ndarray, most: int, npix: int) -> np.ndarray:
+    """(len(nz), 3) float64: the sums of the points' colour channels in the bins ``nz`` (exact integers), from
+    as few weighted bincounts as the fullest bin (``most`` points) allows."""
+    def sums(w):
+        return np.bincount(pix, weights=w, minlength=npix + 1)[nz]
+
+    out = np.empty((len(nz), 3))
+    if most <= PACK3_UP_TO:
+        s = sums(packed["rgb"])
+        out[:, 0] = np.floor(s / 2.0**34)
+        s -= out[:, 0] * 2.0**34
+        out[:, 1] = np.floor(s / 2.0**17)
+        out[:, 2] = s - out[:, 1] * 2.0**17
+    elif most <= PACK2_UP_TO:
+        s = sums(packed["rg"])
+        out[:, 0] = np.floor(s / 2.0**26)
+        out[:, 1] = s - out[:, 0] * 2.0**26
+        out[:, 2] = sums(packed["b"])
+    else:  # a bin with more than 262,144 points: one channel at a time
+        for ch in range(3):
+            out[:, ch] = sums(packed["table"][:, ch].take(packed["cls"]))
+    return out
+
+
+def alpha_of(counts: np.ndarray, opacity: float) -> np.ndarray:
+    """uint8 alpha of pixels holding ``counts`` (>= 1) points: it grows with the log of the count, up to
+    ``opacity`` at the 99th percentile count. Made as a table over 0..that count (counts are integers)."""
+    q = int(0.99 * (len(counts) - 1))
+    cum = np.cumsum(np.bincount(counts))
+    top = max(float(np.searchsorted(cum, q, side="right")), 1.0)  # the 99th percentile count (np.partition's)
+    n = np.arange(int(top) + 2, dtype=np.float32)  # every count up to one past the top: above it alpha is full
+    table = np.round(255 * (opacity * np.clip(0.45 + 0.55 * np.log1p(n) / np.log1p(top), 0.0, 1.0))).astype(np.uint8)
+    return table.take(np.minimum(counts, len(n) - 1))
