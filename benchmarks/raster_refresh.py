@@ -35,8 +35,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import explorer_speed as es  # noqa: E402  (the same window driver)
-from PySide6.QtCore import QEventLoop, QTimer  # noqa: E402
+import explorer_speed as es  # the same window driver
+from PySide6.QtCore import QEventLoop, QTimer
 
 WAIT = QEventLoop.ProcessEventsFlag.WaitForMoreEvents
 
