@@ -1,82 +1,112 @@
-"""A big decode (the manifold grid's 484-900 z) split into chunks over W single-threaded workers. Qt-free.
+"""A big decode (a manifold grid's 484-900 z) split into chunks over W single-threaded workers. Qt-free.
 
 Why: the conv decoder's intermediates for 900 z are some 45-90 MB, far larger than the cache, and with
 one call on two OpenMP threads the two cores mostly wait for memory and for each other (2 threads
-barely beat 1). Chunks of a few dozen z keep each layer's activations in cache, and two Python
-threads with one torch thread each run their chunks side by side (torch releases the GIL inside
-ops), as training/parallel.py does for training. The choice was made by measurement
-(benchmarks/grid_decode.py, benchmarks/README.md).
+barely beat 1). Chunks of at most ``GRID_CHUNK`` z keep each layer's activations nearer the cache, and
+two Python threads with one torch thread each run their chunks side by side (torch releases the GIL
+inside ops), as training/parallel.py does for training. Chosen by measurement
+(benchmarks/grid_decode.py; the table in benchmarks/README.md, "Raster off the GUI thread and the grid").
 
-The images are model.decode's for each z (a decode is per sample: the same numbers up to float
-rounding, whatever the chunk), in the order of z. W threads in all, the caller's included: the bulk
-lane's thread decodes every W-th chunk itself and W - 1 helpers the others, so the lane never uses
-more than W cores.
+The images are the decode function's for each z (a decode is per sample: the same numbers whatever
+the chunk), in the order of z. W threads in all, the caller's included: the bulk lane's thread decodes
+every W-th chunk itself and W - 1 helpers the others, so the lane never runs more than W threads, as
+it did with W OpenMP threads before. They run at a lower OS priority (``NICE``): on a 2-core machine
+the GUI thread and the interactive lane then win a contended core.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-GRID_CHUNK = 64  # z per chunk (benchmarks/README.md, "Raster off the GUI thread and the grid")
+import numpy as np
+
+GRID_CHUNK = 128  # at most this many z per chunk
 GRID_WORKERS = 2  # threads per big decode, the lane's own included (the machine has 2 cores)
-CHUNKED_FROM = 2 * GRID_CHUNK  # smaller batches: one call
+CHUNKED_FROM = GRID_CHUNK  # smaller batches: one call on the lane's thread
+NICE = 5  # added to the niceness of the threads that run bulk decodes (Linux: per thread)
+
+_prepared = threading.local()
 
 
-def _single_threaded() -> None:
+def single_threaded_bulk() -> None:
+    """Run on a thread that decodes bulk work: one torch thread, a lower OS priority. Once per thread."""
+    if getattr(_prepared, "done", False):
+        return
+    _prepared.done = True
     import torch
 
     torch.set_num_threads(1)
+    if NICE and hasattr(os, "setpriority") and hasattr(threading, "get_native_id"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + NICE)
+        except OSError:
+            pass
+
+
+def spans(n: int, workers: int, chunk: int = GRID_CHUNK) -> list[tuple[int, int]]:
+    """[a, b) chunks of at most ``chunk``, as equal as can be, a multiple of ``workers`` of them."""
+    count = workers * max(1, math.ceil(n / (workers * chunk)))
+    bounds = [round(n * k / count) for k in range(count + 1)]
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
 
 
 class ChunkedDecoder:
-    """``decode(z, y)`` of ``fn`` (torch tensors in, one tensor out) in chunks over ``workers`` threads."""
+    """``decoder(fn, z, labels)``: ``fn(z, labels) -> (N, ...) array`` in chunks over ``workers`` threads."""
 
     def __init__(self, workers: int = GRID_WORKERS, chunk: int = GRID_CHUNK, name: str = "model-bulk-helper"):
         self.workers, self.chunk = max(1, int(workers)), max(1, int(chunk))
-        self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix=name, initializer=_single_threaded) \
+        self._pool = ThreadPoolExecutor(self.workers - 1, thread_name_prefix=name, initializer=single_threaded_bulk) \
             if self.workers > 1 else None
         self._lock = threading.Lock()
 
-    def __call__(self, fn: Callable[..., Any], z: Any, y: Any = None) -> Any:
-        import torch
-
+    def __call__(self, fn: Callable[[np.ndarray, Any], np.ndarray], z: np.ndarray, labels: Any = None) -> np.ndarray:
+        single_threaded_bulk()
         n = len(z)
         if n < CHUNKED_FROM or self._pool is None:
-            return fn(z, y)
-        spans = [(i, min(i + self.chunk, n)) for i in range(0, n, self.chunk)]
+            return fn(z, labels)
+        parts = spans(n, self.workers, self.chunk)
 
-        def run(k: int) -> list:
-            with torch.inference_mode():
-                return [fn(z[a:b], None if y is None else y[a:b]) for a, b in spans[k :: self.workers]]
+        def run(k: int) -> list[np.ndarray]:
+            return [fn(z[a:b], None if labels is None else labels[a:b]) for a, b in parts[k :: self.workers]]
 
         with self._lock:  # one big decode at a time on the helpers
             futures = [self._pool.submit(run, k) for k in range(1, self.workers)]
-            mine = run(0)  # on the caller's thread (the lane's own, one torch thread)
-            theirs = [f.result() for f in futures]
-        parts: list = [None] * len(spans)
-        for k, outs in enumerate([mine, *theirs]):
-            parts[k :: self.workers] = outs
-        return torch.cat(parts)
+            try:
+                mine = run(0)  # on the caller's thread
+            finally:
+                theirs = [f.result() for f in futures]  # (re-raises a helper's error; always waits for them)
+        out: list = [None] * len(parts)
+        for k, imgs in enumerate([mine, *theirs]):
+            out[k :: self.workers] = imgs
+        return np.concatenate(out)
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True)
 
 
-def decode_chunks(fn: Callable[..., Any], z: Any, chunk: int, workers: int, y: Any = None) -> Any:
-    """One-off: ``fn(z, y)`` in chunks of ``chunk`` over ``workers`` single-threaded threads (benchmarks)."""
-    dec = ChunkedDecoder(workers, chunk, name="chunked-decode")
-    try:
-        prev = None
-        import torch
+def decode_chunks(fn: Callable[..., Any], z: Any, chunk: int, workers: int) -> Any:
+    """One-off, for benchmarks: torch ``fn(z)`` in chunks of ``chunk`` on ``workers`` threads (1 torch thread each)."""
+    import torch
 
-        prev = torch.get_num_threads()
+    dec = ChunkedDecoder(workers, chunk, name="chunked-decode")
+    prev = torch.get_num_threads()
+    try:
         torch.set_num_threads(1)
-        return dec(lambda a, b: fn(a) if b is None else fn(a, b), z, y)
+        with torch.inference_mode():
+            return torch.from_numpy(dec(lambda a, _y: _decode_np(fn, a), z.numpy()))
     finally:
-        if prev is not None:
-            torch.set_num_threads(prev)
+        torch.set_num_threads(prev)
         dec.close()
+
+
+def _decode_np(fn: Callable[..., Any], z: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        return fn(torch.from_numpy(z)).numpy()
