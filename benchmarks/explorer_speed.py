@@ -447,7 +447,7 @@ def bench_grid(d: Driver, args) -> dict:
         win.set_underlay(True)
         if len(d.grid_reqs) == n0:
             raise SystemExit("grid: set_underlay(True) made no request")
-        rid, (lattice, _keys) = d.grid_reqs[-1]
+        rid, (lattice, _keys, *_label) = d.grid_reqs[-1]  # meta: (lattice, keys, class of a conditional model)
         grid = lattice.grid()
         if not d.wait(lambda rid=rid: rid in d.grids, args.timeout):
             raise SystemExit(f"grid: no underlay within {args.timeout} s ({d.errors})")
