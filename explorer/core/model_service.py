@@ -10,7 +10,7 @@ It is read-only, under ``torch.inference_mode``:
   work.
 - **bulk**: ``filmstrip`` before ``grid-coarse`` before ``grid`` before ``export``. A batch of
   ``CHUNKED_FROM`` z or more is decoded in chunks by two threads with one torch thread each (the
-  lane's own and a helper, at a lower OS priority: explorer/core/chunked_decode.py); a smaller one by
+  lane's own and a helper: explorer/core/chunked_decode.py); a smaller one by
   the lane's thread alone.
 
 Each channel keeps a single pending slot, so a newer request replaces an older one that has not
