@@ -78,14 +78,16 @@ def main() -> int:
     cache = Path(tempfile.mkdtemp(prefix="memory-1m-"))
     seed_cache(npz, cache, model, Path(a.means_70k))
     py = sys.executable
-    cmds = {"this": [py, "-m", "explorer", str(model), "--dataset", f"npz:{npz}", "--split", "all"]}
+    app = [py, "-m", "explorer", str(model), "--dataset", f"npz:{npz}", "--split", "all"]
+    trees = {"this": str(Path(__file__).resolve().parents[1])}
     if a.baseline_tree:
-        cmds["baseline"] = ["env", f"PYTHONPATH={a.baseline_tree}", *cmds["this"]]
+        trees["baseline"] = a.baseline_tree
+    # run in the tree itself: "python -m" puts the working directory before PYTHONPATH on sys.path
+    cmds = {who: ["env", "-C", tree, f"PYTHONPATH={tree}", *app] for who, tree in trees.items()}
     runs: dict[str, list[dict]] = {k: [] for k in cmds}
     for _ in range(a.repeats):
         for who, cmd in cmds.items():
-            env_cmd = cmd if who == "baseline" else ["env", f"PYTHONPATH={Path(__file__).resolve().parents[1]}", *cmd]
-            runs[who].append(run_once(env_cmd, cache, a.timeout))
+            runs[who].append(run_once(cmd, cache, a.timeout))
             r = runs[who][-1]
             print(f"{who}: RSS {r['VmRSS'] / 2**20:.0f} MB, peak {r['VmHWM'] / 2**20:.0f} MB, "
                   f"interactive after {r['interactive']:.1f} s; load {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
