@@ -73,8 +73,9 @@ class DensityPoints:
         table = np.zeros((self.k + 1, 3))
         table[: self.k] = colours
         r, g, b = table.T
+        integral = bool(np.all((table == np.round(table)) & (table >= 0) & (table <= 255)))  # else: no packing
         packed = {"rgb": (r * 2.0**34 + g * 2.0**17 + b).take(self.cls), "rg": (r * 2.0**26 + g).take(self.cls),
-                  "b": b.take(self.cls), "table": table, "cls": self.cls}
+                  "b": b.take(self.cls), "table": table, "cls": self.cls, "integral": integral}
         drawn = np.ones(self.k + 1, bool)
         drawn[self.k] = False
         drawn[list(hid)] = False
@@ -181,6 +182,8 @@ def colour_sums(pix: np.ndarray, packed: dict, nz: np.ndarray, most: int, npix: 
         return np.bincount(pix, weights=w, minlength=npix + 1)[nz]
 
     out = np.empty((len(nz), 3))
+    if not packed["integral"]:
+        most = PACK2_UP_TO + 1  # colours that are not integers 0..255 cannot share a float64
     if most <= PACK3_UP_TO:
         s = sums(packed["rgb"])
         out[:, 0] = np.floor(s / 2.0**34)
@@ -192,7 +195,7 @@ def colour_sums(pix: np.ndarray, packed: dict, nz: np.ndarray, most: int, npix: 
         out[:, 0] = np.floor(s / 2.0**26)
         out[:, 1] = s - out[:, 0] * 2.0**26
         out[:, 2] = sums(packed["b"])
-    else:  # a bin with more than 262,144 points: one channel at a time
+    else:  # a bin with more than 262,144 points (or colours that are not integers): one channel at a time
         for ch in range(3):
             out[:, ch] = sums(packed["table"][:, ch].take(packed["cls"]))
     return out

@@ -81,3 +81,28 @@ def test_an_error_is_reported_and_the_worker_keeps_serving():
     worker.request(_job(1, means, labels, (-1, 1, -1, 1)))
     assert worker.wait_idle(10)
     assert done[-1] == 1 and (errors == [] or errors[0][0] == 0)
+
+
+def test_colour_sums_are_exact_however_full_a_bin_is_and_for_fractional_colours():
+    from explorer.core.density import PACK2_UP_TO, PACK3_UP_TO
+
+    rng = np.random.default_rng(3)
+    for n_in_bin in (PACK3_UP_TO, PACK3_UP_TO + 1, PACK2_UP_TO + 1):
+        labels = rng.integers(0, 4, n_in_bin)
+        means = np.full((n_in_bin, 2), 0.25, np.float32)  # every point in one bin (row 0, column 0)
+        r = rasterize(means, labels, (0, 1, 0, 1), (2, 2), COLOURS, point_px=2, opacity=1.0)
+        want = np.round(np.bincount(labels, minlength=4) @ COLOURS.astype(np.float64) / n_in_bin)
+        assert tuple(r.rgba[0, 0, :3]) == tuple(want.astype(np.uint8)) and r.points == n_in_bin
+    frac = COLOURS * 0.5 + 0.25  # not integers: no packing
+    means, labels = _points(5000)
+    got = rasterize(means, labels, (-2, 2, -2, 2), (40, 40), frac, point_px=2)
+    m = (labels >= 0) & (labels < 4) & np.isfinite(means).all(axis=1)
+    ix = np.floor((means[m] + 2) / 4 * 40).astype(int)
+    inside = (ix >= 0).all(axis=1) & (ix < 40).all(axis=1)
+    ix, lab = ix[inside], labels[m][inside]
+    pix = ix[:, 1] * 40 + ix[:, 0]
+    n = np.bincount(pix, minlength=1600)
+    sums = np.stack([np.bincount(pix, weights=frac[lab, c].astype(np.float64), minlength=1600) for c in range(3)], 1)
+    nzp = n > 0
+    want = np.clip(np.round(sums[nzp] / n[nzp, None].astype(np.float32)), 0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(got.rgba.reshape(-1, 4)[nzp, :3], want)
