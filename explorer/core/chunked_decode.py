@@ -8,9 +8,10 @@ inside ops), as training/parallel.py does for training. Chosen by measurement
 (benchmarks/grid_decode.py; the table in benchmarks/README.md, "Raster off the GUI thread and the grid").
 
 The images are the decode function's for each z (a decode is per sample: the same numbers whatever
-the chunk), in the order of z. W threads in all, the caller's included: the bulk lane's thread decodes
-every W-th chunk itself and W - 1 helpers the others, so the lane never runs more than W threads, as
-it did with W OpenMP threads before. (A lower OS priority for these threads was tried and dropped: with
+the chunk), in the order of z. W threads in all, the caller's included: the bulk lane's thread and
+W - 1 helpers each take the next chunk when free (so a thread that other processes hold back does
+fewer chunks and nobody waits for it), and the lane never runs more than W threads, as it did with W
+OpenMP threads before. (A lower OS priority for these threads was tried and dropped: with
 other processes busy on the machine, the grid then took 1.6 s instead of 0.3 s.)
 """
 
@@ -63,19 +64,26 @@ class ChunkedDecoder:
         if n < CHUNKED_FROM or self._pool is None:
             return fn(z, labels)
         parts = spans(n, self.workers, self.chunk)
+        out: list = [None] * len(parts)
+        order = iter(range(len(parts)))  # each thread takes the next chunk when it is free: a thread that
+        take = threading.Lock()  # the machine's other work holds back does fewer, and none waits for it
 
-        def run(k: int) -> list[np.ndarray]:
-            return [fn(z[a:b], None if labels is None else labels[a:b]) for a, b in parts[k :: self.workers]]
+        def run() -> None:
+            while True:
+                with take:
+                    k = next(order, None)
+                if k is None:
+                    return
+                a, b = parts[k]
+                out[k] = fn(z[a:b], None if labels is None else labels[a:b])
 
         with self._lock:  # one big decode at a time on the helpers
-            futures = [self._pool.submit(run, k) for k in range(1, self.workers)]
+            futures = [self._pool.submit(run) for _ in range(1, self.workers)]
             try:
-                mine = run(0)  # on the caller's thread
+                run()  # on the caller's thread
             finally:
-                theirs = [f.result() for f in futures]  # (re-raises a helper's error; always waits for them)
-        out: list = [None] * len(parts)
-        for k, imgs in enumerate([mine, *theirs]):
-            out[k :: self.workers] = imgs
+                for f in futures:
+                    f.result()  # (re-raises a helper's error; always waits for them)
         return np.concatenate(out)
 
     def close(self) -> None:

@@ -22,9 +22,13 @@ def test_spans_cover_the_batch_in_equal_chunks_a_multiple_of_the_workers():
 
 def test_the_chunks_come_back_in_order_with_their_labels_on_two_threads():
     seen = set()
+    both = threading.Event()
 
     def fn(z, y):
         seen.add(threading.current_thread().name)
+        if len(seen) >= 2:
+            both.set()
+        both.wait(10)  # each thread's first chunk waits until the other has one too: both take part
         return np.stack([z[:, 0] * 10 + y, z[:, 1]], axis=1)
 
     dec = ChunkedDecoder(2, 64, name="test-helper")
@@ -36,6 +40,7 @@ def test_the_chunks_come_back_in_order_with_their_labels_on_two_threads():
         assert any(name.startswith("test-helper") for name in seen)
         small = z[: CHUNKED_FROM - 1]
         seen.clear()
+        both.set()
         np.testing.assert_array_equal(dec(fn, small, y[: len(small)]), fn(small, y[: len(small)]))
         assert seen == {threading.current_thread().name}  # a small batch: one call, here
     finally:
@@ -43,9 +48,13 @@ def test_the_chunks_come_back_in_order_with_their_labels_on_two_threads():
 
 
 def test_a_helpers_error_reaches_the_caller():
+    helper_ran = threading.Event()
+
     def fn(z, y):
         if threading.current_thread().name.startswith("boom"):
+            helper_ran.set()
             raise ValueError("bad chunk")
+        helper_ran.wait(10)  # the caller's chunks wait until the helper has taken one
         return z
 
     dec = ChunkedDecoder(2, 32, name="boom")
