@@ -2,18 +2,20 @@
 pixel size, then the class colours composited with density-aware alpha into one RGBA image.
 This is datashader's approach, in numpy. Qt-free.
 
-- Aggregation: one ``np.bincount`` over a combined (pixel, class) index gives every pixel's count per
-  class. That is O(points + pixels x classes), and the class count only widens the histogram.
+- Aggregation: ``np.bincount`` over the pixel index gives each pixel's count; one more, weighted by
+  each point's class colour packed into one float64 integer (r * 2^34 + g * 2^17 + b: exact sums while
+  a bin holds at most 512 points; two bincounts up to 262,144; else one per channel), gives the colour
+  sums. O(points + pixels), whatever the class count. Hidden classes and labels out of range are
+  moved to one extra bin that is never drawn.
 - Per-dataset work is done once (:class:`DensityPoints`): x and y as contiguous float32 columns, the
-  labels as bin offsets (out-of-range labels go to a spare class that is never drawn), and the points
-  put in a spatial order (a radix sort on a coarse 256 x 256 cell key). The order changes nothing
-  in the result (counts are sums), but consecutive points then land in nearby bins, so the
-  histogram stays in cache: at 1,000,000 points the binning takes a third of the time.
-- Hidden classes are left out when compositing (their columns of the counts), not when binning.
+  class of each point, and the points put in a spatial order (a radix sort on a coarse 256 x 256 cell
+  key). The order changes no pixel (counts and integer sums), but consecutive points then land in
+  nearby bins, so the histograms stay in cache. The packed colours and the drawn mask are made once
+  per palette and hidden set.
 - Compositing touches only the non-empty pixels. Each one takes the count-weighted mean colour of
-  its points' classes (counts @ colours, exact in float64): mixed regions blend, and pure regions
-  keep their class colour. Its alpha grows with the log of the count, so dense cores stay visible
-  and single points stay faint but present.
+  its points' classes: mixed regions blend, and pure regions keep their class colour. Its alpha grows
+  with the log of the count (a table over the counts), so dense cores stay visible and single points
+  stay faint but present.
 - ``point_px`` bins points into blocks of about the point size, so the size control still means
   something, and fewer, larger bins render faster.
 
