@@ -12,7 +12,9 @@ The bundled model (``training.checkpoint.load``, laid out as the app does: ``pre
 
 Every variant runs on fresh threads of its own (torch keeps its thread count per thread). Rounds are
 interleaved (every variant once per round), and the median of the rounds is reported, with each
-variant's largest difference from one batched ``model.decode``.
+variant's largest difference from one batched ``model.decode``. ``--busy-gui``: a thread running pure
+Python beside each decode, taking the GIL as a GUI thread that is repainting (or a benchmark driver
+spinning its event loop) does; every Python-level step of a decode then may wait for it.
 """
 
 from __future__ import annotations
@@ -37,11 +39,25 @@ def centres(n: int) -> np.ndarray:
     return np.column_stack([xx.ravel(), yy.ravel()])[:n]
 
 
+BUSY = {"on": False}  # --busy-gui: a Python-busy thread runs beside every decode (as a repainting GUI thread)
+
+
+def busy_python(stop: threading.Event) -> None:
+    x = 0
+    while not stop.is_set():
+        for i in range(1000):
+            x += i * i
+
+
 def on_thread(fn, threads: int):
     """Run fn() on a new thread with ``threads`` torch threads; return (its result, seconds)."""
     import torch
 
     out = {}
+    stop = threading.Event()
+    busy = threading.Thread(target=busy_python, args=(stop,))
+    if BUSY["on"]:
+        busy.start()
 
     def run():
         torch.set_num_threads(threads)
@@ -54,6 +70,9 @@ def on_thread(fn, threads: int):
     th = threading.Thread(target=run)
     th.start()
     th.join()
+    stop.set()
+    if BUSY["on"]:
+        busy.join()
     return out["r"], out["s"]
 
 
@@ -87,7 +106,10 @@ def main() -> int:
     p.add_argument("--model", default=None)
     p.add_argument("--sizes", type=int, nargs="+", default=[484, 900])
     p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--busy-gui", action="store_true", help="a thread running pure Python beside each decode "
+                   "(it takes the GIL as a repainting GUI thread does)")
     a = p.parse_args()
+    BUSY["on"] = a.busy_gui
     import torch
 
     from explorer.core.decode_service import prepare_model
