@@ -27,7 +27,7 @@ import numpy as np
 
 GRID_CHUNK = 128  # at most this many z per chunk
 GRID_WORKERS = 2  # threads per big decode, the lane's own included (the machine has 2 cores)
-CHUNKED_FROM = GRID_CHUNK  # smaller batches: one call on the lane's thread
+CHUNKED_FROM = 2 * GRID_WORKERS  # smaller batches: one call on the lane's thread
 
 _prepared = threading.local()
 
