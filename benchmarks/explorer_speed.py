@@ -247,6 +247,24 @@ class Driver:
                 GUARD.top_up()  # only in long waits (opening a model); never reached within one click
         return True
 
+    def wait_asleep(self, pred, timeout: float) -> bool:
+        """``wait``, but asleep between events as the app's event loop is (``WaitForMoreEvents``, the GIL
+        released), not spinning: a spinning driver takes the GIL from the workers' Python steps and
+        made the grid's decode 2-3x slower than in the app (benchmarks/README.md, issue 11)."""
+        from PySide6.QtCore import QTimer
+
+        tick = QTimer()
+        tick.start(5)  # wake at least every 5 ms, to check the time
+        end = time.perf_counter() + timeout
+        try:
+            while not pred():
+                if time.perf_counter() > end:
+                    return False
+                self.app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        finally:
+            tick.stop()
+        return True
+
     def settle(self, seconds: float) -> None:
         GUARD.top_up()  # untimed: between measurements only
         end = time.perf_counter() + seconds
@@ -449,7 +467,7 @@ def bench_grid(d: Driver, args) -> dict:
             raise SystemExit("grid: set_underlay(True) made no request")
         rid, (lattice, _keys, *_label) = d.grid_reqs[-1]  # meta: (lattice, keys, class of a conditional model)
         grid = lattice.grid()
-        if not d.wait(lambda rid=rid: rid in d.grids, args.timeout):
+        if not d.wait_asleep(lambda rid=rid: rid in d.grids, args.timeout):
             raise SystemExit(f"grid: no underlay within {args.timeout} s ({d.errors})")
         t1, res = d.grids[rid]
         a = time.perf_counter()
