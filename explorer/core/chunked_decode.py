@@ -61,9 +61,11 @@ class ChunkedDecoder:
     def __call__(self, fn: Callable[[np.ndarray, Any], np.ndarray], z: np.ndarray, labels: Any = None) -> np.ndarray:
         single_threaded_bulk()
         n = len(z)
-        if n < CHUNKED_FROM or self._pool is None:
+        if n < CHUNKED_FROM:
             return fn(z, labels)
         parts = spans(n, self.workers, self.chunk)
+        if self._pool is None:  # one worker: the chunks one after another, on the caller's thread
+            return np.concatenate([fn(z[a:b], None if labels is None else labels[a:b]) for a, b in parts])
         out: list = [None] * len(parts)
         order = iter(range(len(parts)))  # each thread takes the next chunk when it is free: a thread that
         take = threading.Lock()  # the machine's other work holds back does fewer, and none waits for it
