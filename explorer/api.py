@@ -186,7 +186,7 @@ class Explorer:
         w = self.window
         return (w.service.service.pending() == 0 and w.service.service.wait_idle(0) and not w.compare.busy
                 and all(c.idle for c in w.planes.controllers[: max(1, len(w.state.sessions))]) and w.class_dial.idle
-                and w.spread.idle)
+                and w.spread.idle and all(v.density.idle for v in w.planes.views))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Process events until every pending decode / encode has been shown (and the posterior spread

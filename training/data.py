@@ -379,9 +379,10 @@ def _parse_idx(f, path: Path, size: int | None) -> np.ndarray:
 def _load_npz(path: Path, split: str) -> Dataset:
     """x, y and optional label_names from a .npz; train / test from a fixed 85/15 split."""
     x, y, names = _read_npz(path)
-    chosen = _split_indices(len(y), split, path)
-    return Dataset(name=f"npz:{path}", split=split, images=x[chosen],
-                   labels=y[chosen], label_names=names, source=str(path))
+    if split != "all":  # "all" keeps the arrays as read: indexing with every index would copy them all
+        chosen = _split_indices(len(y), split, path)
+        x, y = x[chosen], y[chosen]
+    return Dataset(name=f"npz:{path}", split=split, images=x, labels=y, label_names=names, source=str(path))
 
 
 def assets_dir() -> Path:

@@ -104,8 +104,10 @@ class DecodeService:
         threads: int = 1,
         priority: tuple[str, ...] = ("point", "interp", "vector"),
         name: str = "decode-worker",
+        chunked: Callable | None = None,  # chunked(fn, z, labels): a big decode over threads (chunked_decode.py)
     ) -> None:
         self._decode_fn = decode_fn
+        self._chunked = chunked
         self._encode_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
         self.on_result = on_result
         self.on_error = on_error
@@ -255,7 +257,8 @@ class DecodeService:
                 else:
                     if fn is None:
                         raise RuntimeError("no model is loaded")
-                    z, images = req.z, to_display(fn(req.z, req.labels))
+                    z = req.z
+                    images = to_display(fn(z, req.labels) if self._chunked is None else self._chunked(fn, z, req.labels))
                 res = DecodeResult(req.id, req.channel, z, images, req.meta, req.posted, time.perf_counter() - t0)
                 self.decoded += 1
                 if self.on_result is not None:

@@ -8,7 +8,10 @@ It is read-only, under ``torch.inference_mode``:
 
 - **interactive** (1 OpenMP thread): ``pane`` before ``encode``. A click never waits behind bulk
   work.
-- **bulk** (2 OpenMP threads): ``filmstrip`` before ``grid-coarse`` before ``grid`` before ``export``.
+- **bulk**: ``filmstrip`` before ``grid-coarse`` before ``grid`` before ``export``. A batch of
+  ``CHUNKED_FROM`` z or more is decoded in chunks by two threads with one torch thread each (the
+  lane's own and a helper: explorer/core/chunked_decode.py); a smaller one by
+  the lane's thread alone.
 
 Each channel keeps a single pending slot, so a newer request replaces an older one that has not
 started. ``set_model`` lays the new model out (channels_last) on the caller's thread *before* either
@@ -24,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.chunked_decode import GRID_WORKERS, ChunkedDecoder
 from explorer.core.decode_service import (
     DecodeFailure,
     DecodeResult,
@@ -35,8 +39,9 @@ from explorer.core.decode_service import (
 
 LANES: dict[str, tuple[tuple[str, ...], int]] = {  # lane -> (channels in priority order, OpenMP threads)
     "interactive": (("pane", "classes", "encode"), 1),
-    "bulk": (("filmstrip", "grid-coarse", "grid", "export"), 2),
+    "bulk": (("filmstrip", "grid-coarse", "grid", "export"), 1),  # + a helper thread for big batches
 }
+CHUNKED_LANES = ("bulk",)  # lanes whose big decodes are split over GRID_WORKERS threads
 
 
 class ModelService:
@@ -46,9 +51,10 @@ class ModelService:
         self.condition = 0  # the class a conditional model decodes with when a request names none
         self._lanes: dict[str, DecodeService] = {}
         self._route: dict[str, DecodeService] = {}
+        self._chunked = {lane: ChunkedDecoder(GRID_WORKERS, name=f"model-{lane}-helper") for lane in CHUNKED_LANES}
         for lane, (channels, threads) in LANES.items():
             svc = DecodeService(on_result=on_result, on_error=on_error, threads=threads, priority=channels,
-                                name=f"model-{lane}")
+                                name=f"model-{lane}", chunked=self._chunked.get(lane))
             self._lanes[lane] = svc
             for ch in channels:
                 self._route[ch] = svc
@@ -123,3 +129,5 @@ class ModelService:
     def close(self, timeout: float = 10.0) -> None:
         for s in self._lanes.values():
             s.close(timeout)
+        for c in self._chunked.values():
+            c.close()

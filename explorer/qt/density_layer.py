@@ -6,22 +6,36 @@ overlap, and repaints in a frame at any size. Zoomed in until at most ``POINTS_U
 view, it switches to real points: the per-class ScatterPlotItems, built on first need. Class
 colours, point size, opacity, dim and hidden classes apply to both. Picking and the nearest lookup
 never depend on this: they use the means themselves.
+
+The raster is rendered off the GUI thread (explorer.core.raster_worker, latest-only). A pan or zoom
+bumps the layer's generation at once and asks for a new raster ``REFRESH_MS`` after the last step;
+meanwhile the old raster, placed in data coordinates, moves with the view. A result is shown only if
+nothing has changed since it was asked for (its job id is the current generation); any other is
+stale and dropped. A change of style (hidden classes, palette, point size, opacity, dim) asks at once.
+``render()`` renders synchronously (tests, benchmarks, scrubbing training snapshots).
 """
 
 from __future__ import annotations
 
-import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRectF, QTimer
+import time
 
-from explorer.core.density import hex_rgb, rasterize
+import pyqtgraph as pg
+from PySide6.QtCore import QObject, QRectF, QTimer, Signal
+
+from explorer.core.density import Raster, hex_rgb
 from explorer.core.palettes import colour as class_hex
+from explorer.core.raster_worker import RasterJob, RasterWorker
 
 RASTER_FROM = 50_000  # points in the dataset: below this, always real points
 POINTS_UP_TO = 20_000  # points in view: at or below this, real points even for a big dataset
-REFRESH_MS = 15  # re-render this soon after the last pan / zoom step (the old raster moves meanwhile)
+REFRESH_MS = 8  # ask for the new view's raster this soon after the last pan / zoom step
 
 
 class DensityLayer(QObject):
+    shown = Signal(object)  # the RasterJob whose raster (or switch to real points) was just put on screen
+    _finished = Signal(object, object)  # (RasterJob, Raster): emitted on the worker, delivered on the GUI thread
+    _failed = Signal(object, object)  # (RasterJob, exception)
+
     def __init__(self, view, dim_factor: float):
         super().__init__(view)
         self.view = view
@@ -32,35 +46,90 @@ class DensityLayer(QObject):
         view.plot_item.addItem(self.image, ignoreBounds=True)
         self.active = False  # the dataset is big enough for the raster
         self.showing_points = False
-        self.renders = 0  # rasters rendered (tests, benchmarks)
+        self.renders = 0  # rasters put on screen (tests, benchmarks)
+        self.dropped = 0  # stale results dropped
+        self.generation = 0  # bumped by every change that makes the raster on screen out of date
+        self.worker = RasterWorker(self._finished.emit, self._failed.emit)
+        self._finished.connect(self._on_finished)
+        self._failed.connect(self._on_failed)
         self._timer = QTimer(self, singleShot=True, interval=REFRESH_MS)
-        self._timer.timeout.connect(self.render)
+        self._timer.timeout.connect(self.request)
         view.vb.sigResized.connect(self.view_changed)  # the plot's pixel size changed: new bins
 
     def set_data(self, n_points: int) -> None:
         self.active = n_points >= RASTER_FROM
         self.showing_points = not self.active
         self.image.setVisible(False)
+        self.generation += 1
         if self.active:
-            self.render()
+            self.request()
 
     def view_changed(self) -> None:
         if self.active:
+            self.generation += 1  # whatever is being rendered now is for an old view
             self._timer.start()
 
-    def render(self) -> None:
-        """Raster for the current view, or real points when few enough are in it."""
+    def restyle(self) -> None:
+        """Hidden classes, palette, point size, opacity or dim changed: a new raster for the same view."""
+        if self.active:
+            self.generation += 1
+            self.request()
+
+    @property
+    def idle(self) -> bool:
+        """No raster is due, rendering, or on its way to the screen."""
+        return not self.active or (not self._timer.isActive() and self.worker.idle and self._shown_gen == self.generation)
+
+    _shown_gen = 0  # the generation of the raster on screen
+
+    def job(self) -> RasterJob | None:
+        """The raster job for the current view and style (None when there is nothing to render)."""
         v, st = self.view, self.view.state
         means, labels, n_classes = v.points_data
         if not self.active or not len(means):
-            return
+            return None
         vb = v.vb.sceneBoundingRect()
-        x0, x1, y0, y1 = v.view_rect()
         alpha = st.opacity * (self.dim_factor if st.dim or st.selection else 1.0)
         colours = hex_rgb([class_hex(st.palette, k) for k in range(n_classes)])
-        r = rasterize(means, labels, (x0, x1, y0, y1), (int(vb.width()), int(vb.height())), colours,
-                      hidden=st.hidden_classes, point_px=st.point_size * v.scale, opacity=alpha)
+        return RasterJob(self.generation, means, labels, v.view_rect(), (int(vb.width()), int(vb.height())), colours,
+                         hidden=tuple(st.hidden_classes), point_px=st.point_size * v.scale, opacity=alpha,
+                         meta={"asked": time.perf_counter()})
+
+    def request(self) -> None:
+        """Ask the worker for the current view's raster (it replaces any request still waiting)."""
+        self._timer.stop()
+        job = self.job()
+        if job is None:
+            self._shown_gen = self.generation
+            return
+        self.worker.request(job)
+
+    def render(self) -> None:
+        """The raster for the current view, or real points when few enough are in it, now (synchronously)."""
+        self._timer.stop()
+        self.worker.cancel()
+        self.generation += 1  # a result still on its way is older than this one
+        job = self.job()
+        if job is None:
+            self._shown_gen = self.generation
+            return
+        self._show(job, self.worker.render_now(job))
+
+    def _on_finished(self, job: RasterJob, raster: Raster) -> None:
+        if job.id != self.generation or not self.active:
+            self.dropped += 1  # the view, the style or the data changed since it was asked for
+            return
+        self._show(job, raster)
+
+    def _on_failed(self, job: RasterJob, err: BaseException) -> None:
+        if job.id == self.generation:
+            self._shown_gen = self.generation
+            self.view.state.error.emit(f"The density view could not be drawn: {err}")
+
+    def _show(self, job: RasterJob, r: Raster) -> None:
+        v, st = self.view, self.view.state
         self.renders += 1
+        self._shown_gen = job.id
         few = r.points <= POINTS_UP_TO
         if few and not v.scatters:
             v.build_scatters()
@@ -71,3 +140,4 @@ class DensityLayer(QObject):
         if not few:
             self.image.setImage(r.rgba, autoLevels=False, levels=(0, 255))
             self.image.setRect(QRectF(*r.rect))
+        self.shown.emit(job)

@@ -303,7 +303,7 @@ class LatentView(pg.PlotWidget):
             s.setVisible(k not in hidden)
             self.plot_item.addItem(s)
             self.scatters.append(s)
-        self._restyle()
+        self._style_scatters()
 
     def reset_view(self) -> None:
         """Frame the bulk of the points (0.5..99.5 percentiles); linked planes frame every model's bulk."""
@@ -319,7 +319,7 @@ class LatentView(pg.PlotWidget):
 
     def _on_hidden(self, hidden, _old=None) -> None:
         if self.density.active:
-            self.density.render()
+            self.density.restyle()
             return
         for k, s in enumerate(self.scatters):
             if s.isVisible() == (k in hidden):
@@ -331,6 +331,10 @@ class LatentView(pg.PlotWidget):
         return {k for k in range(n) if k not in self.state.hidden_classes}
 
     def _restyle(self, *_a) -> None:
+        self._style_scatters()
+        self.density.restyle()  # the raster, off the GUI thread
+
+    def _style_scatters(self) -> None:
         """Class colours, point size and opacity from the state (one brush per class, reused)."""
         st = self.state
         for k, s in enumerate(self.scatters):
@@ -338,7 +342,6 @@ class LatentView(pg.PlotWidget):
             s.setSize(st.point_size * self.scale)
             s.setOpacity(st.opacity * (DIMMED if st.dim or st.selection else 1.0))  # a selection stands out
         self.sel_rings.setSize((st.point_size + 3) * self.scale)
-        self.density.render()
 
     def set_scale(self, k: float) -> None:
         """Scale every text and marker on the plot together (presentation mode): ticks, axis labels,

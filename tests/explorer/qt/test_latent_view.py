@@ -105,7 +105,8 @@ def test_70k_points_draw_one_density_raster_and_real_points_when_zoomed_in(windo
     view.vb.setRange(xRange=(-3, 3), yRange=(-3, 3), padding=0)
     for _ in range(2):  # a second dataset replaces the first; nothing piles up
         view.set_points(means, labels, names)
-        assert view.density.active and view.density.image.isVisible()
+        assert view.density.active
+        qtbot.waitUntil(lambda: view.density.idle and view.density.image.isVisible(), timeout=5_000)  # off the GUI thread
         assert [it for it in scatter_items() if it not in others] == [], "no per-point items for the raster"
     # the raster is exactly core's rasterize for this view and plot size
     qtbot.wait(100)
