@@ -34,14 +34,14 @@ class CheckpointError(UserError):
 
 
 @contextmanager
-def open_checked(path: Path, expected_entries: Callable[[ModelConfig], dict[str, tuple[int, ...]]]
-                 ) -> Iterator[tuple[SafetensorsReader, dict[str, Any], ModelConfig]]:
+def open_checked(path: Path, expected_entries: Callable[[ModelConfig], dict[str, tuple[int, ...]]],
+                 max_bytes: int = MAX_BYTES) -> Iterator[tuple[SafetensorsReader, dict[str, Any], ModelConfig]]:
     """The open file, its metadata and config, with the header fully validated and no tensor read.
 
     ``expected_entries(cfg)``: every tensor name a checkpoint of ``cfg`` holds, with its shape
     (training.checkpoint.expected_entries builds the model on torch's meta device;
     training.numpy_decode.state_shapes computes the same without torch)."""
-    with SafetensorsReader(path, max_bytes=MAX_BYTES, error=CheckpointError, what="checkpoint") as reader:
+    with SafetensorsReader(path, max_bytes=max_bytes, error=CheckpointError, what="checkpoint") as reader:
         raw = reader.metadata
         if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
             raise CheckpointError(f"{path}: has no latent-explorer metadata (not made by latent-train).")
