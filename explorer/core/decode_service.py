@@ -127,7 +127,7 @@ class DecodeService:
         """Swap the model; pending requests made for the old one are dropped.
 
         ``same_model``: the same model's other functions (the torch ones replacing a numpy decoder,
-        explorer.core.session.open_light): pending requests stay. ``encoder_pending``: there is no
+        explorer.core.light_open.open_light): pending requests stay. ``encoder_pending``: there is no
         ``encode_fn`` yet but one is coming; encode requests wait (in their slot) until it comes."""
         with self._cond:
             self._decode_fn = decode_fn

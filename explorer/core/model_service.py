@@ -66,7 +66,7 @@ class ModelService:
         """Hand a model over (None: no model). Pending requests for the old one are dropped.
 
         Without ``decode_fn`` / ``encode_fn`` the model is prepared here (:meth:`prepare`).
-        ``encoder_pending``: a model opened light (explorer.core.session.open_light): ``model`` is its
+        ``encoder_pending``: a model opened light (explorer.core.light_open.open_light): ``model`` is its
         NumpyModel and ``decode_fn`` its numpy decoder; there is no encoder until :meth:`upgrade`, and
         encode requests wait for it in their slot (latest only) rather than fail."""
         if model is not None and (decode_fn is None or (encode_fn is None and not encoder_pending)):

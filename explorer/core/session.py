@@ -3,7 +3,7 @@
 Everything here that touches torch runs on a background thread (the open worker); the GUI gets
 numpy arrays only.
 
-Opening in two phases (:func:`open_light`, issue 11): ``import torch`` alone costs 2-3 s, so when the
+Opening in two phases (explorer/core/light_open.py, issue 11): ``import torch`` alone costs 2-3 s, so when the
 means are cached (the bundled model's ship in assets/means) the open worker first does everything
 that needs no torch -- read and check the file with numpy, load the dataset and the means, build the
 nearest index and a numpy decoder (training/numpy_decode.py) -- and hands that *light* session to the
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from explorer.core.decode_service import to_display
-from explorer.core.latent import NearestIndex, typical_point
+from explorer.core.latent import NearestIndex
 from explorer.core.means_cache import MeansCache, cache_key
 from training.contract import LatentModel
 from training.errors import UserError
@@ -227,7 +227,7 @@ def load_model(path: str | os.PathLike, snapshot: int | None = None) -> LatentMo
     ``snapshot``: training snapshot k's weights instead of the final ones."""
     from training.checkpoint import load
 
-    model = _checked_read(path, lambda: load(path, snapshot=snapshot))
+    model = checked_read(path, lambda: load(path, snapshot=snapshot))
     if not isinstance(model, LatentModel):
         raise SessionError(f"{path}: its model does not offer encode / decode / config (the model contract).")
     if model.config.latent_dim != 2:
@@ -235,7 +235,7 @@ def load_model(path: str | os.PathLike, snapshot: int | None = None) -> LatentMo
     return model
 
 
-def _checked_read(path: str | os.PathLike, read: Callable[[], Any]) -> Any:
+def checked_read(path: str | os.PathLike, read: Callable[[], Any]) -> Any:
     """``read()``, its CheckpointError as a SessionError (naming what the file is, if not a model)."""
     from training.checkpoint_read import CheckpointError
     from training.sniff import describe
@@ -245,16 +245,6 @@ def _checked_read(path: str | os.PathLike, read: Callable[[], Any]) -> Any:
     except CheckpointError as e:
         what = describe(path)  # a PNG, a zip, a pickle, ...: say so instead of the parser's complaint
         raise SessionError(f"{path}: is not a latent-explorer model (this is {what})." if what else str(e)) from None
-
-
-def read_light_model(path: str | os.PathLike) -> Any:
-    """The file read and checked with numpy only (training.numpy_decode.NumpyModel): no torch import."""
-    from training.numpy_decode import read_model
-
-    light = _checked_read(path, lambda: read_model(path))
-    if light.config.latent_dim != 2:
-        raise SessionError(f"{path}: has a {light.config.latent_dim}-D latent space; the explorer shows 2-D models only.")
-    return light
 
 
 def load_data_for(model: Any, dataset: str | None = None, split: str | None = None, data_dir: str | None = None,
@@ -345,7 +335,7 @@ def open_session(
                 names, sha256 or file_sha256(path), split=split_, snapshot=snapshot,
                 snapshots=list(model.metadata.get("snapshots") or []))
     cache = cache if cache is not None else MeansCache(bundled=ASSETS / "means")
-    key = _means_key(s)
+    key = means_key(s)
     s.means = cache.load(key, len(s.labels))
     s.means_cached = s.means is not None
     if s.means is None:
@@ -356,81 +346,10 @@ def open_session(
     return s.prepare() if prepare else s
 
 
-def primed(decode: Callable, z: np.ndarray) -> Callable:
-    """``decode`` with its result for the points ``z`` computed now (on the open worker).
-
-    The window's first request is the typical point (explorer.core.latent.typical_point, where
-    MainWindow._on_opened puts a new model's first point); answered from here, it needs no numpy work on
-    the model service's worker while the GUI thread paints the new plane -- work that, sharing the GIL
-    with that painting, took 40-90 ms instead of 1 ms (issue 11). Any other request decodes as usual."""
-    z = np.array(z, np.float32, ndmin=2)
-    first = decode(z)
-
-    def run(zs: np.ndarray, labels: Any = None) -> np.ndarray:
-        zs = np.asarray(zs)
-        if labels is None and zs.dtype == z.dtype and zs.shape == z.shape and np.array_equal(zs, z):
-            return first.copy()
-        return decode(zs, labels)
-
-    run.backend = getattr(decode, "backend", None)  # type: ignore[attr-defined]
-    return run
-
-
-def _means_key(s: Session) -> str:
+def means_key(s: Session) -> str:
+    """The means cache key of ``s`` (its model file, snapshot, dataset, split, pixels and labels)."""
     model_id = s.sha256 if s.snapshot is None else f"{s.sha256}-snapshot{s.snapshot}"
     return cache_key(model_id, s.dataset_name, s.split, s.images, s.labels)
-
-
-def open_light(
-    path: str | os.PathLike,
-    dataset: str | None = None,
-    split: str | None = None,
-    data_dir: str | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
-    cancel: threading.Event | None = None,
-    batch_size: int = 2000,
-    threads: int | None = None,
-    cache: MeansCache | None = None,
-) -> Session:
-    """Open ``path`` as the app's open worker does: before torch is imported, when it can (issue 11).
-
-    If the means are cached and numpy can decode the model (training.numpy_decode), the session is
-    *light*: ``model`` None, ``fns`` = (the numpy decoder, None), ``ready`` not set, and no torch
-    imported; call :meth:`Session.finish_loading` next, on the same thread. Otherwise torch is
-    imported here (the means must be encoded) and the session comes back complete, prepared and
-    ready, as ``open_session(..., prepare=True)`` makes it. The file is read once either way."""
-    path = Path(path)
-    say = progress or (lambda stage, done, total: None)
-    say("loading model", 0, 1)
-    light = read_light_model(path)
-    say("loading data", 0, 1)
-    ds = load_data_for(light, dataset, split, data_dir, progress=say, cancel=cancel)
-    s = Session(path, None, light.metadata, light.config.to_dict(), ds.name, ds.images, ds.labels,
-                list(ds.label_names), file_sha256(path), split=ds.split,
-                snapshots=list(light.metadata.get("snapshots") or []), ready=threading.Event(), light=light)
-    cache = cache if cache is not None else MeansCache(bundled=ASSETS / "means")
-    key = _means_key(s)
-    s.means = cache.load(key, len(s.labels))
-    s.means_cached = s.means is not None
-    if s.means is not None and light.decode is not None:
-        s.index = NearestIndex(s.means, s.labels)
-        decode = light.decode
-        if not s.conditional:  # (a conditional model's first request names the chosen class)
-            decode = primed(decode, typical_point(s.means, s.labels)[None])
-        s.fns = (decode, None)
-        return s
-    try:  # torch now, as before issue 11: the means must be encoded, or numpy cannot decode this model
-        model = s._torch_model(threads)
-        if s.means is None:
-            s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size,
-                                   labels=ds.labels)
-            cache.store(key, s.means)
-        s.index = NearestIndex(s.means, s.labels)
-        s.model, s.light = model, None
-        s.prepare()
-    finally:
-        s.ready.set()
-    return s
 
 
 def encode_batches(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,

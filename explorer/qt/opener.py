@@ -2,7 +2,7 @@
 prepare the model for the model service. All of this runs on a superqt worker, off the GUI thread,
 with progress and cancel. A newer open supersedes an older one that is still running.
 
-Two phases when the means are cached (explorer.core.session.open_light, issue 11): ``opened`` comes
+Two phases when the means are cached (explorer.core.light_open.open_light, issue 11): ``opened`` comes
 as soon as the plane can be shown and decoded with numpy (``encode_fn`` None), before torch is
 imported; the same worker then loads the torch model and ``upgraded`` hands its functions over. It
 starts that ``GO_DELAY_MS`` after the window has shown the first decoded image (:meth:`ModelOpener.shown`;
@@ -22,7 +22,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
-from explorer.core.session import Cancelled, open_light
+from explorer.core.light_open import open_light
+from explorer.core.session import Cancelled
 from training.errors import UserError
 
 GO_AFTER = 2.0  # s: the torch phase starts by then even if no image was shown

@@ -1,4 +1,4 @@
-"""Opening in two phases (explorer.core.session.open_light, issue 11 "Start"): with the means cached, the
+"""Opening in two phases (explorer.core.light_open.open_light, issue 11 "Start"): with the means cached, the
 session is shown and decoded with numpy before torch is imported; Session.finish_loading then builds the
 torch model, and the model service swaps it in. Whatever needs the encoder waits for it."""
 
@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from explorer.core.light_open import open_light
 from explorer.core.means_cache import MeansCache
 from explorer.core.model_service import ModelService
-from explorer.core.session import Cancelled, SessionError, default_model_path, open_light, open_session
+from explorer.core.session import Cancelled, SessionError, default_model_path, open_session
 from explorer.core.spread import compute_logvars, encode_logvars
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -142,7 +143,7 @@ def test_an_encoder_that_failed_to_load_fails_encodes_with_its_sentence(save_che
 
 
 def test_opening_the_bundled_model_light_imports_no_torch():
-    code = ("import sys; from explorer.core.session import open_light, default_model_path; "
+    code = ("import sys; from explorer.core.light_open import open_light; from explorer.core.session import default_model_path; "
             "s = open_light(default_model_path()); s.fns[0](s.means[:2]); "
             "print(s.ready.is_set(), s.means_cached, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
