@@ -54,6 +54,7 @@ import threading
 import time
 from pathlib import Path
 
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy, as latent-explorer sets it (explorer/__main__.py)
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
