@@ -131,3 +131,22 @@ def test_the_startup_probe_says_torch_was_not_imported(tmp_path):
     assert names == ["shown", "torch", "interactive"], r.stderr
     assert " ".join(lines[1]) == "startup-probe torch at interactive: not imported"
     assert "Traceback" not in r.stderr and "warning" not in r.stderr
+
+
+def test_a_torch_phase_that_fails_leaves_numpy_decoding_and_says_why(qtbot, monkeypatch, light_window):
+    from explorer.core.session import Session
+
+    win, first = light_window
+    monkeypatch.setattr(Session, "_torch_model", lambda self, threads, stop=None: (_ for _ in ()).throw(
+        ValueError("no torch here")))  # a UserError-free failure: the opener keeps its traceback on stderr
+    with qtbot.waitSignal(win.errorShown, timeout=UPGRADE_MS) as err:
+        pass
+    assert "could not be loaded (no torch here)" in err.args[0]
+    assert win.session.ready.is_set() and win.session.model is None and lane_backend(win) == "numpy"
+    z = (-0.5, 0.75)
+    with qtbot.waitSignal(win.decodeShown, timeout=10_000) as got:  # decoding goes on, with numpy
+        win.state.set_point(z, source="click")
+    assert got.args[0].image.shape == (28, 28)
+    with qtbot.waitSignal(win.errorShown, timeout=10_000) as err:  # an encode says why it cannot run
+        win.draw.encode()
+    assert "could not be loaded (no torch here)" in err.args[0]
