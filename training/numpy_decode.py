@@ -1,7 +1,7 @@
 """A torch-free decoder: a checkpoint's ``decode`` rebuilt from its config and its weights as numpy arrays.
 
 Why: ``import torch`` alone costs 2-3 s of CPU, so an app that waits for torch cannot show a decoded
-image within 2 s of starting. The explorer opens a model in two phases (explorer/core/session.py):
+image within 2 s of starting. The explorer opens a model in two phases (explorer/core/light_open.py):
 first it reads and checks the file with numpy (:func:`read_model`), shows the plane and decodes with
 :func:`numpy_decoder`; then it imports torch and swaps in the real model. The two decoders agree to
 float32 rounding (tests/training/test_numpy_decode.py checks every kind and architecture).
@@ -19,8 +19,9 @@ Covered: every decoder of the family (training/models.py, aae.py, pca.py):
 
 A config this module does not know returns None from :func:`numpy_decoder` (the caller then waits for
 torch). No torch and no Qt here; nothing from a model file is ever run (only its arrays are read).
-ConvTranspose2d (3x3, padding 1) is one matmul of zero-padded shifted copies of its input with a block
-weight built once from (Cin, Cout, 3, 3) (:func:`conv_transpose2d`); activations are NHWC and float32.
+ConvTranspose2d (3x3, padding 1) is, for small batches, one matmul of zero-padded shifted copies of its
+input with a block weight built once from (Cin, Cout, 3, 3) (:func:`conv_transpose2d`), and for large
+ones a matmul and 9 strided adds (:func:`conv_transpose2d_scatter`); activations are NHWC and float32.
 """
 
 from __future__ import annotations
