@@ -167,3 +167,20 @@ def test_importing_it_does_not_import_torch():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_both_forms_of_the_transposed_conv_equal_torchs(stride):
+    rng = np.random.default_rng(stride)
+    w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)  # (Cin, Cout, 3, 3), torch's layout
+    b = rng.standard_normal(3).astype(np.float32)
+    x = rng.standard_normal((4, 6, 7, 5)).astype(np.float32)  # NHWC, not square
+    with torch.inference_mode():
+        want = torch.nn.functional.conv_transpose2d(
+            torch.from_numpy(x).permute(0, 3, 1, 2), torch.from_numpy(w), torch.from_numpy(b), stride=stride,
+            padding=1, output_padding=stride - 1).permute(0, 2, 3, 1).numpy()
+    big = nd._conv_t_weights(w, stride)
+    wmat = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(5, -1))
+    for got in (nd.conv_transpose2d(x, big, b, stride), nd.conv_transpose2d_scatter(x, wmat, b, stride)):
+        assert got.shape == want.shape == (4, 6 * stride, 7 * stride, 3)
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
