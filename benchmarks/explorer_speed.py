@@ -54,6 +54,7 @@ import threading
 import time
 from pathlib import Path
 
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy, as latent-explorer sets it (explorer/__main__.py)
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -143,6 +144,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "one with latent-train --snapshots 8 on synthetic data)")
     p.add_argument("--scrub-repeats", type=int, default=200, help="snapshots: timed scrubs")
     p.add_argument("--json", help="also write the raw results here")
+    p.add_argument("--light", action="store_true",
+                   help="hold the model in its light phase (issue 11): the numpy decoder serves every request, "
+                        "as it does for a click made before torch is loaded (needs cached means); by default the "
+                        "benchmarks wait until the torch model has taken over")
     args = p.parse_args(argv)
     args.only = [b.strip() for b in args.only.split(",") if b.strip()]
     bad = [b for b in args.only if b not in BENCHES]
@@ -167,7 +172,11 @@ class Driver:
 
         self.args = args
         self.app = make_app()
+        from explorer.qt import opener
         from explorer.qt.main_window import MainWindow
+
+        if args.light:  # the torch phase never starts while the benchmark runs (closing stops it)
+            opener.GO_DELAY_MS, opener.GO_AFTER = 2**30, float(2**30)
 
         self.win = MainWindow(args.model, dataset=args.dataset, split=args.split, data_dir=args.data_dir,
                               compare=args.compare)
@@ -199,6 +208,13 @@ class Driver:
         if not self.wait(lambda: self.win.session is not None and self.frames
                          and len(self.win.state.compared) == len(args.compare), args.timeout):
             raise SystemExit(f"the model did not open in {args.timeout:.0f} s: {self.errors}")
+        s, svc = self.win.session, self.win.service.service
+        if args.light:
+            if s.ready.is_set():
+                raise SystemExit("--light: the model did not open light (its means are not cached); run once without it")
+        elif not self.wait(lambda: s.ready.is_set() and svc.model is s.model, args.timeout):  # the torch model serves
+            raise SystemExit(f"the torch model did not take over in {args.timeout:.0f} s: {self.errors}")
+        self.decoder = getattr(svc.lane("pane")._decode_fn, "backend", None) or "torch"
         for i in self.slot_ids:
             self.win.planes.controllers[i].shown.connect(lambda shown, i=i: self._on_slot_shown(i, shown))
         if self.slot_ids:
@@ -991,7 +1007,7 @@ def main(argv=None) -> int:
     if set(args.only) - {"startup", "snapshots"}:
         d = Driver(args)
         s = d.win.session
-        env["shown"] = f"{s.dataset_name}/{s.split}, {len(s.labels):,} points"
+        env["shown"] = f"{s.dataset_name}/{s.split}, {len(s.labels):,} points, decoded with {d.decoder}"
         for name in ("click", "drag", "grid"):
             if name not in args.only:
                 continue

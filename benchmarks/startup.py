@@ -5,8 +5,8 @@ cache, and the app's memory (RSS) with 70,000 Fashion-MNIST images.
 
 Each run is the real ``latent-explorer`` command in a subprocess with LATENT_EXPLORER_STARTUP_PROBE=1
 (explorer/qt/app.py prints the wall time at the first event-loop turn after ``win.show()`` and at the
-first decoded image, then quits). The clock runs from just before ``Popen``. Three cases: "encode" runs
-get a fresh, empty LATENT_EXPLORER_CACHE folder and an assets folder without the shipped means
+first decoded image, and whether torch was imported by then, then quits). The clock runs from just
+before ``Popen``. Three cases: "encode" runs get a fresh, empty LATENT_EXPLORER_CACHE folder and an assets folder without the shipped means
 (assets/means), so the means are encoded (then cached); "first start" runs get a fresh, empty cache
 folder and the real assets (a new user: the bundled model's shipped means); "warm" runs share one
 cache folder that a first, uncounted run filled. RSS is read from /proc/PID/status (VmRSS, and the peak VmHWM) the
@@ -72,7 +72,9 @@ def run_once(cmd: list[str], cache: Path, timeout: float, assets: Path | None = 
     killer.start()
     for line in p.stderr:  # the probe's lines, as they come
         parts = line.split()
-        if len(parts) == 3 and parts[0] == "startup-probe":
+        if line.startswith("startup-probe torch at interactive:"):  # issue 11: "imported" / "not imported"
+            got["torch"] = line.split(":", 1)[1].strip()
+        elif len(parts) == 3 and parts[0] == "startup-probe":
             got[parts[1]] = float(parts[2]) - t0
             if parts[1] == "interactive":
                 got.update(_status(p.pid))
@@ -138,6 +140,10 @@ def main(argv=None) -> int:
         for who in cmds:
             rows.append((f"time to first window, {name}", who, "< 1 s", fmt(runs[who], "shown")))
             rows.append((f"time to interactive, {name}", who, "< 2 s", fmt(runs[who], "interactive")))
+            said = [r["torch"] for r in runs[who] if "torch" in r]
+            if said:
+                rows.append((f"torch imported at the first image, {name}", who, "",
+                             f"{said.count('imported')} of {len(said)} runs"))
     big = None
     if args.rss_data_dir:
         extra = ["--dataset", "fashion-mnist", "--split", "all", "--data-dir", args.rss_data_dir]

@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Check what can be checked without Qt first: each problem is one line on stderr and a non-zero exit."""
+    # numpy's OpenBLAS single-threaded (before anything imports numpy; a value the user set wins): the app's
+    # numpy matrix products are small -- the numpy decoder of a model opened before torch is loaded (issue
+    # 11) -- and an OpenBLAS thread team waiting for a core the GUI thread holds made a one-z decode take
+    # ~50 ms instead of ~2 ms (benchmarks/README.md). torch (MKL, its own threads) is not affected.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
     from explorer import startup
 

@@ -10,6 +10,8 @@ format; known schema; config values in range; exact key set; dtype; every shape 
 -- all from the header, before any tensor is read, for the main weights and every snapshot alike --
 then each tensor, finite. Each failure raises
 :class:`CheckpointError` with one sentence naming the file. Writing is atomic (training.fileio).
+The reading and checking is numpy only and lives in training/checkpoint_read.py; this module adds
+the torch side (the model's expected tensors, building it, saving).
 """
 
 from __future__ import annotations
@@ -27,20 +29,19 @@ import torch
 from safetensors.torch import save as st_save_bytes
 
 from training import snapshots as snap
-from training.errors import UserError
+from training.checkpoint_read import (  # noqa: F401 - re-exported: the format's names live here too
+    FORMAT,
+    MAX_BYTES,
+    METADATA_LIMITS,
+    SCHEMA,
+    CheckpointError,
+    check_entries,
+    open_checked,
+    read_weights,
+)
 from training.fileio import atomic_write
-from training.jsonlimits import JsonLimitError, load_json_bounded
-from training.models import ConfigError, LatentModel, ModelConfig, build_model
-from training.safetensors_reader import SafetensorsReader, TensorInfo, short
-
-FORMAT = "latent-explorer"
-SCHEMA = 1
-MAX_BYTES = 512 * 1024**2  # no model this tool trains comes near this
-METADATA_LIMITS = dict(max_bytes=4 * 1024**2, max_depth=8, max_number_digits=1000)  # each JSON metadata field
-
-
-class CheckpointError(UserError):
-    """A checkpoint file cannot be used; the message names the file and the problem."""
+from training.models import LatentModel, ModelConfig, build_model
+from training.safetensors_reader import SafetensorsReader, short
 
 
 def save(
@@ -144,20 +145,17 @@ def load_snapshots(path: str | os.PathLike, map_location: str | torch.device = "
 
 
 def _read_weights(path: Path, reader: SafetensorsReader, keep) -> dict[int | None, dict[str, torch.Tensor]]:
-    """Read every tensor of the (header-validated) file, checking each is finite; returns the groups
-    ``keep(index)`` asks for: {snapshot index or None for the main weights: {state_dict name: tensor}}."""
-    out: dict[int | None, dict[str, torch.Tensor]] = {}
-    for key in reader.tensors:  # every name was checked against the config: reads only what it says
-        array = reader.tensor(key)
-        index, name = snap.parse_key(key)
-        # numpy, not torch.isfinite: the same answer, but no OpenMP team per tensor (0.23 s for the
-        # bundled model on a busy 2-core machine, against 1 ms)
-        if not np.isfinite(array).all():
-            what = "weight" if index is None else f"snapshot {index} weight"
-            raise CheckpointError(f"{path}: {what} {short(name)} contains NaN or infinite values.")
-        if keep(index):
-            out.setdefault(index, {})[name] = torch.from_numpy(array)
-    return out
+    """training.checkpoint_read.read_weights, as tensors (sharing the arrays' memory)."""
+    return {index: {name: torch.from_numpy(a) for name, a in group.items()}
+            for index, group in read_weights(path, reader, keep).items()}
+
+
+def from_weights(cfg: ModelConfig, weights: dict[str, np.ndarray], metadata: dict[str, Any],
+                 map_location: str | torch.device = "cpu") -> LatentModel:
+    """The model of ``cfg`` with ``weights`` (a state_dict as float32 arrays, already checked by
+    training.checkpoint_read: the key set, shapes and finiteness), in eval mode. The explorer reads a
+    file once with numpy and builds the torch model from the same arrays later."""
+    return _build(cfg, {name: torch.from_numpy(a) for name, a in weights.items()}, metadata, map_location)
 
 
 def _build(cfg: ModelConfig, tensors: dict[str, torch.Tensor], meta: dict[str, Any],
@@ -171,22 +169,8 @@ def _build(cfg: ModelConfig, tensors: dict[str, torch.Tensor], meta: dict[str, A
 @contextmanager
 def _open(path: Path) -> Iterator[tuple[SafetensorsReader, dict[str, Any], ModelConfig]]:
     """The open file, its metadata and config, with the header fully validated and no tensor read."""
-    with SafetensorsReader(path, max_bytes=MAX_BYTES, error=CheckpointError, what="checkpoint") as reader:
-        raw = reader.metadata
-        if not isinstance(raw, dict) or not all(isinstance(v, str) for v in raw.values()):
-            raise CheckpointError(f"{path}: has no latent-explorer metadata (not made by latent-train).")
-        meta = _check_metadata(path, raw)
-        cfg = meta.pop("config_obj")
-        expected = expected_entries(cfg)
-        main, snaps, bad = snap.split(reader.tensors)
-        listed = range(len(meta["snapshots"]))
-        if bad or set(snaps) - set(listed):
-            odd = bad or [snap.tensor_key(k, "...") for k in sorted(set(snaps) - set(listed))]
-            raise CheckpointError(f"{path}: has snapshot weight(s) {_few(odd)} that its metadata does not list.")
-        check_entries(path, main, expected)
-        for k in listed:
-            check_entries(path, snaps.get(k, {}), expected, what=f"snapshot {k} weight")
-        yield reader, meta, cfg
+    with open_checked(path, expected_entries, MAX_BYTES) as opened:  # this module's cap (tests lower it)
+        yield opened
 
 
 def expected_entries(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
@@ -199,72 +183,3 @@ def expected_entries(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
         return {name: tuple(t.shape) for name, t in build_model(cfg).state_dict().items()}
 
 
-def check_entries(path: Path, found: dict[str, TensorInfo], expected: dict[str, tuple[int, ...]],
-                  what: str = "weight") -> None:
-    """Exact key set (missing and unexpected names both listed), then float32, then every shape.
-
-    ``what`` names the group in messages ("weight"; e.g. "snapshot 2 weight" for another key prefix).
-    """
-    missing = sorted(set(expected) - set(found))
-    extra = sorted(set(found) - set(expected))
-    if missing or extra:
-        parts = ([f"missing {what}(s) {_few(missing)}"] if missing else []) + (
-            [f"unexpected {what}(s) {_few(extra)}"] if extra else [])
-        raise CheckpointError(f"{path}: does not fit this model configuration: {'; '.join(parts)}.")
-    for name, shape in expected.items():
-        info = found[name]
-        if info.dtype != "F32":
-            raise CheckpointError(f"{path}: {what} {name!r} is {info.dtype_name}, expected float32.")
-        if info.shape != shape:
-            raise CheckpointError(f"{path}: {what} {name!r} has shape {info.shape}, but the config needs {shape}.")
-
-
-def _few(names: list[str]) -> str:
-    return ", ".join(short(n) for n in names[:3]) + (f" and {len(names) - 3:,} more" if len(names) > 3 else "")
-
-
-def _check_metadata(path: Path, raw: dict[str, str]) -> dict[str, Any]:
-    if raw.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: is a safetensors file but not a latent-explorer checkpoint (format is {short(raw.get('format'))}).")
-    schema = raw.get("schema", "")
-    if not (schema.isascii() and schema.isdigit() and len(schema) <= 6):
-        raise CheckpointError(f"{path}: has an invalid schema {short(schema)}.")
-    if int(schema) > SCHEMA:
-        raise CheckpointError(f"{path}: was made by a newer version of latent-explorer (schema {schema}; this version reads {SCHEMA}); please upgrade.")
-    if int(schema) < 1:
-        raise CheckpointError(f"{path}: has an unknown schema {schema!r}.")
-    out: dict[str, Any] = {}
-    for key, default in (("config", None), ("dataset", {}), ("metrics", {}), ("history", []), ("versions", {}),
-                         ("resume", {})):
-        text = raw.get(key)
-        if text is None:
-            if default is None:
-                raise CheckpointError(f"{path}: has no model config in its metadata.")
-            out[key] = default
-            continue
-        try:
-            out[key] = load_json_bounded(text, source=str(path), allow_nan=True, **METADATA_LIMITS)
-        except JsonLimitError as e:
-            raise CheckpointError(f"{path}: metadata field {key!r} {e.problem}.") from None
-        if not isinstance(out[key], type(default if default is not None else {})):
-            raise CheckpointError(f"{path}: metadata field {key!r} has the wrong type.")
-    try:
-        out["config_obj"] = ModelConfig.from_dict(out["config"])
-    except ConfigError as e:
-        raise CheckpointError(f"{path}: invalid model config: {e}.") from None
-    out["schema"] = int(schema)
-    out["snapshots"] = _check_snapshot_list(path, raw.get("snapshots"))
-    return out
-
-
-def _check_snapshot_list(path: Path, text: str | None) -> list[dict[str, Any]]:
-    if text is None:
-        return []
-    try:
-        entries = load_json_bounded(text, source=str(path), allow_nan=True, **METADATA_LIMITS)
-    except JsonLimitError as e:
-        raise CheckpointError(f"{path}: metadata field 'snapshots' {e.problem}.") from None
-    problem = snap.check_list(entries)
-    if problem:
-        raise CheckpointError(f"{path}: metadata field 'snapshots' {problem}.")
-    return entries

@@ -15,11 +15,8 @@ urllib only (no requests), so the training package keeps its dependencies small.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -154,6 +151,12 @@ class _Deadline:
 
 def _download(url, part: Path, sha256: str, timeouts, progress: bool, max_bytes: int, deadline: _Deadline) -> None:
     """Stream ``url`` into ``part`` and check it; raise _MirrorFailed with a short reason."""
+    # imported here, not at the top: urllib.request + http.client + ssl cost ~40 ms, and opening a model
+    # whose data is on disk (the app's start, issue 11) never downloads
+    import http.client
+    import urllib.error
+    import urllib.request
+
     if urlsplit(url).scheme not in ("http", "https"):
         raise _MirrorFailed("not an http(s) URL")
     connect_timeout, read_timeout = timeouts
@@ -252,6 +255,8 @@ def _describe(error) -> str:
         return "timed out waiting for data"
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
+    import http.client
+
     if isinstance(error, http.client.IncompleteRead):
         return f"truncated: connection closed after {len(error.partial)} bytes of a chunk"
     text = str(error) or type(error).__name__

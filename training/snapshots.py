@@ -11,9 +11,10 @@ snapshot exactly as it checks the main weights (key set, dtype, shape, finite).
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import torch
+if TYPE_CHECKING:  # torch only where tensors are made: the explorer checks a file's snapshots before importing it
+    import torch
 
 PREFIX = "snapshot."
 MAX_SNAPSHOTS = 100
@@ -35,6 +36,8 @@ def tensor_key(index: int, name: str) -> str:
 
 def state_to_cpu(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A float32 CPU copy of the model's state_dict (contiguous NCHW, as checkpoints hold it)."""
+    import torch
+
     return {k: v.detach().to("cpu", torch.float32, copy=True).contiguous() for k, v in model.state_dict().items()}
 
 

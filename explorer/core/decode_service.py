@@ -124,13 +124,21 @@ class DecodeService:
     # ------------------------------------------------------------------ GUI-thread side (cheap)
 
     def set_decoder(self, decode_fn: Callable[[np.ndarray, np.ndarray | None], np.ndarray] | None,
-                    encode_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> None:
-        """Swap the model; pending requests made for the old one are dropped."""
+                    encode_fn: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None, *,
+                    same_model: bool = False, encoder_pending: bool = False) -> None:
+        """Swap the model; pending requests made for the old one are dropped.
+
+        ``same_model``: the same model's other functions (the torch ones replacing a numpy decoder,
+        explorer.core.light_open.open_light): pending requests stay. ``encoder_pending``: there is no
+        ``encode_fn`` yet but one is coming; encode requests wait (in their slot) until it comes."""
         with self._cond:
             self._decode_fn = decode_fn
             self._encode_fn = encode_fn
-            for ch in [ch for ch, r in self._pending.items() if r.fns is None]:  # made for the old model
-                del self._pending[ch]
+            self._encoder_pending = encoder_pending and encode_fn is None
+            if not same_model:
+                for ch in [ch for ch, r in self._pending.items() if r.fns is None]:  # made for the old model
+                    del self._pending[ch]
+            self._cond.notify_all()  # waiting encodes may run now
 
     def request(self, z: Any, *, channel: str = "point", labels: Any = None, meta: Any = None,
                 op: str = "decode", fns: tuple[Callable, Callable] | None = None) -> int:
@@ -145,7 +153,7 @@ class DecodeService:
         with self._cond:
             if self._stopping:
                 return req.id
-            if not self._pending and not self._busy:
+            if not self._runnable() and not self._busy and not self._waits(req):
                 self._idle_request = req.id  # the worker starts on it at once
             if channel in self._pending:
                 self.replaced += 1
@@ -209,18 +217,26 @@ class DecodeService:
     # ------------------------------------------------------------------ worker side
 
     _busy = False
+    _encoder_pending = False  # encode requests wait for the encoder (set_decoder(encoder_pending=True))
     _last_done = 0  # id of the last request the worker finished (result or error reported)
     _idle_request = 0  # id of the last request queued while the worker was idle
 
+    def _waits(self, req: DecodeRequest) -> bool:
+        """An encode for this service's own model while its encoder is still loading: it stays pending."""
+        return self._encoder_pending and req.op == "encode" and req.fns is None
+
+    def _runnable(self) -> list[DecodeRequest]:
+        return [r for r in self._pending.values() if not self._waits(r)]
+
     def _take(self) -> DecodeRequest | None:
         with self._cond:
-            while not self._pending and not self._stopping:
+            while not self._runnable() and not self._stopping:
                 self._cond.wait()
             if self._stopping:
                 return None
             # interactive channels before bulk ones; "pane:1" ranks as "pane", oldest first within a rank
             rank = {ch: i for i, ch in enumerate(self._priority)}
-            req = min(self._pending.values(),
+            req = min(self._runnable(),
                       key=lambda r: (rank.get(r.channel.split(":", 1)[0], len(rank)), r.id))
             del self._pending[req.channel]
             self._busy = True

@@ -48,6 +48,7 @@ class ModelService:
     def __init__(self, on_result: Callable[[DecodeResult], None] | None = None,
                  on_error: Callable[[DecodeFailure], None] | None = None) -> None:
         self.model: Any = None
+        self._decode_fn: Callable | None = None
         self.condition = 0  # the class a conditional model decodes with when a request names none
         self._lanes: dict[str, DecodeService] = {}
         self._route: dict[str, DecodeService] = {}
@@ -66,15 +67,37 @@ class ModelService:
         prepare_model(model)
         return torch_decoder(model), torch_encoder(model)
 
-    def set_model(self, model: Any, decode_fn: Callable | None = None, encode_fn: Callable | None = None) -> None:
+    def set_model(self, model: Any, decode_fn: Callable | None = None, encode_fn: Callable | None = None, *,
+                  encoder_pending: bool = False) -> None:
         """Hand a model over (None: no model). Pending requests for the old one are dropped.
 
-        Without ``decode_fn`` / ``encode_fn`` the model is prepared here (:meth:`prepare`)."""
-        if model is not None and (decode_fn is None or encode_fn is None):
+        Without ``decode_fn`` / ``encode_fn`` the model is prepared here (:meth:`prepare`).
+        ``encoder_pending``: a model opened light (explorer.core.light_open.open_light): ``model`` is its
+        NumpyModel and ``decode_fn`` its numpy decoder; there is no encoder until :meth:`upgrade`, and
+        encode requests wait for it in their slot (latest only) rather than fail."""
+        if model is not None and (decode_fn is None or (encode_fn is None and not encoder_pending)):
             decode_fn, encode_fn = self.prepare(model)
-        self.model = model
+        self.model, self._decode_fn = model, decode_fn
         for svc in self._lanes.values():
-            svc.set_decoder(decode_fn, encode_fn)
+            svc.set_decoder(decode_fn, encode_fn, encoder_pending=encoder_pending)
+
+    def upgrade(self, model: Any, decode_fn: Callable, encode_fn: Callable) -> None:
+        """The torch functions of the model :meth:`set_model` was given light replace its numpy decoder.
+
+        Same model, same outputs (to float32 rounding): pending requests stay, and encode requests that
+        were waiting run now. A decode already running finishes with the numpy decoder."""
+        self.model, self._decode_fn = model, decode_fn
+        for svc in self._lanes.values():
+            svc.set_decoder(decode_fn, encode_fn, same_model=True)
+
+    def encoder_failed(self, message: str) -> None:
+        """The torch model of a light model could not be loaded: decodes go on with numpy, and every
+        encode (waiting or later) fails with ``message`` (one sentence)."""
+        def refuse(images: Any) -> Any:
+            raise RuntimeError(message)
+
+        for svc in self._lanes.values():
+            svc.set_decoder(self._decode_fn, refuse, same_model=True)
 
     def lane(self, channel: str) -> DecodeService:
         base = channel.split(":", 1)[0]  # "pane:1" -> the pane lane

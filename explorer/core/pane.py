@@ -51,9 +51,10 @@ class PaneTarget:
     def head_start(self) -> float:
         """Seconds the GUI thread may wait for an idle worker to finish this decode before the marker
         moves (PaneController's ``settle``): a click on the main pane, so its image is handled before
-        the marker's repaint (issue 11). Drags and hovers never wait (their results flow
-        continuously), nor do compared panes."""
-        return CLICK_HEAD_START if self.source == "click" and self.slot == 0 else 0.0
+        the marker's repaint (issue 11), and the first point of a model just opened, so its image is
+        handled before the new plane's first paint (issue 11, "Start"). Drags and hovers never wait
+        (their results flow continuously), nor do compared panes."""
+        return CLICK_HEAD_START if self.source in ("click", "start") and self.slot == 0 else 0.0
 
     @property
     def channel(self) -> str:

@@ -2,6 +2,16 @@
 
 Everything here that touches torch runs on a background thread (the open worker); the GUI gets
 numpy arrays only.
+
+Opening in two phases (explorer/core/light_open.py, issue 11): ``import torch`` alone costs 2-3 s, so when the
+means are cached (the bundled model's ship in assets/means) the open worker first does everything
+that needs no torch -- read and check the file with numpy, load the dataset and the means, build the
+nearest index and a numpy decoder (training/numpy_decode.py) -- and hands that *light* session to the
+GUI, which shows the plane and decodes with numpy. Then, on the same worker, :meth:`Session.finish_loading`
+imports torch, builds the model from the same arrays, prepares it and sets ``session.ready``; the
+model service swaps the torch functions in. Until then ``session.model`` is None: code that needs the
+torch model (the encoder: posterior spread, a drawing) waits with :meth:`Session.wait_model` on a
+worker thread, or is queued by the model service.
 """
 
 from __future__ import annotations
@@ -49,6 +59,12 @@ def unit_float(images: np.ndarray) -> np.ndarray:
     return out
 
 
+def _ready_event() -> threading.Event:
+    done = threading.Event()
+    done.set()  # a session made with its torch model (open_session) is ready at once
+    return done
+
+
 def file_sha256(path: str | os.PathLike) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
@@ -57,7 +73,9 @@ def file_sha256(path: str | os.PathLike) -> str:
 @dataclass(eq=False)  # compared by identity: it holds arrays and a model
 class Session:
     model_path: Path
-    model: LatentModel  # used on worker threads only (the model service and the open worker)
+    # used on worker threads only (the model service and the open worker); None until ``ready`` is set
+    # for a session opened light (open_light: decoded with numpy while torch loads)
+    model: LatentModel | None
     metadata: dict[str, Any]
     config: dict[str, Any]
     dataset_name: str
@@ -78,11 +96,67 @@ class Session:
     # the main session's training snapshots computed so far, by index (explorer.core.snapshots); the pane
     # and plane show snapshot_sessions[state.snapshot] (explorer.core.pane.shown_session)
     snapshot_sessions: dict[int, Session] = field(default_factory=dict, repr=False)
+    # set once ``model`` (and the torch ``fns``) are in place, or once that failed (``load_error``)
+    ready: threading.Event = field(default_factory=_ready_event, repr=False)
+    light: Any = field(default=None, repr=False)  # the NumpyModel (training.numpy_decode) until then
+    load_error: str | None = None  # why the torch model could not be loaded (a light session only)
 
     @property
     def conditional(self) -> bool:
         """A conditional model (CVAE): it encodes with the true labels and decodes with a chosen class."""
+        if self.model is None:
+            return self.config.get("kind") == "cvae"
         return bool(getattr(self.model, "conditional", False))
+
+    def wait_model(self, cancel: threading.Event | None = None, poll: float = 0.1) -> LatentModel:
+        """The torch model, waiting (on a worker thread, never the GUI's) until the open worker has
+        loaded it. ``Cancelled`` once ``cancel`` is set; SessionError if it could not be loaded."""
+        while not self.ready.wait(poll):
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+        if self.model is None:
+            raise SessionError(self.load_error or f"{self.model_path.name}: its model could not be loaded.")
+        return self.model
+
+    def finish_loading(self, threads: int | None = None, stop: threading.Event | None = None) -> Session:
+        """Phase two of a light open (on the open worker's thread): import torch, build the model from
+        the arrays phase one read and checked, prepare it (layout, traced decoders) and set ``ready``.
+
+        ``fns`` becomes the torch pair. ``stop`` (the window closing): ``Cancelled`` before the slow
+        steps. Any failure is kept in ``load_error`` (and raised); ``ready`` is set either way."""
+        if self.ready.is_set():
+            return self
+        try:
+            model = self._torch_model(threads, stop)
+            if stop is not None and stop.is_set():
+                raise Cancelled()
+            from explorer.core.model_service import ModelService
+
+            self.fns = ModelService.prepare(model)
+            self.model = model
+            self.light.weights = {}  # the model holds its own copy now (the numpy decoder keeps its own too)
+        except Cancelled:
+            self.load_error = f"{self.model_path.name}: opening was stopped before its encoder was loaded."
+            raise
+        except Exception as e:  # kept for whoever waits (wait_model), then raised
+            self.load_error = f"{self.model_path.name}: its torch model could not be loaded ({e or type(e).__name__})."
+            raise
+        finally:
+            self.ready.set()
+        return self
+
+    def _torch_model(self, threads: int | None, stop: threading.Event | None = None) -> LatentModel:
+        """The torch model of a light session, from the arrays already read (the file is not read again)."""
+        if stop is not None and stop.is_set():
+            raise Cancelled()
+        import torch
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        from training.checkpoint import from_weights
+
+        light = self.light
+        return from_weights(light.config, light.weights, light.metadata)
 
     @property
     def kind_words(self) -> str:
@@ -151,19 +225,26 @@ def load_model(path: str | os.PathLike, snapshot: int | None = None) -> LatentMo
     """Validated load (never runs code from the file); SessionError with the loader's sentence.
 
     ``snapshot``: training snapshot k's weights instead of the final ones."""
-    from training.checkpoint import CheckpointError, load
-    from training.sniff import describe
+    from training.checkpoint import load
 
-    try:
-        model = load(path, snapshot=snapshot)
-    except CheckpointError as e:
-        what = describe(path)  # a PNG, a zip, a pickle, ...: say so instead of the parser's complaint
-        raise SessionError(f"{path}: is not a latent-explorer model (this is {what})." if what else str(e)) from None
+    model = checked_read(path, lambda: load(path, snapshot=snapshot))
     if not isinstance(model, LatentModel):
         raise SessionError(f"{path}: its model does not offer encode / decode / config (the model contract).")
     if model.config.latent_dim != 2:
         raise SessionError(f"{path}: has a {model.config.latent_dim}-D latent space; the explorer shows 2-D models only.")
     return model
+
+
+def checked_read(path: str | os.PathLike, read: Callable[[], Any]) -> Any:
+    """``read()``, its CheckpointError as a SessionError (naming what the file is, if not a model)."""
+    from training.checkpoint_read import CheckpointError
+    from training.sniff import describe
+
+    try:
+        return read()
+    except CheckpointError as e:
+        what = describe(path)  # a PNG, a zip, a pickle, ...: say so instead of the parser's complaint
+        raise SessionError(f"{path}: is not a latent-explorer model (this is {what})." if what else str(e)) from None
 
 
 def load_data_for(model: Any, dataset: str | None = None, split: str | None = None, data_dir: str | None = None,
@@ -254,8 +335,7 @@ def open_session(
                 names, sha256 or file_sha256(path), split=split_, snapshot=snapshot,
                 snapshots=list(model.metadata.get("snapshots") or []))
     cache = cache if cache is not None else MeansCache(bundled=ASSETS / "means")
-    key = cache_key(s.sha256 if snapshot is None else f"{s.sha256}-snapshot{snapshot}", s.dataset_name, s.split,
-                    s.images, s.labels)
+    key = means_key(s)
     s.means = cache.load(key, len(s.labels))
     s.means_cached = s.means is not None
     if s.means is None:
@@ -264,6 +344,12 @@ def open_session(
         cache.store(key, s.means)
     s.index = NearestIndex(s.means, s.labels)
     return s.prepare() if prepare else s
+
+
+def means_key(s: Session) -> str:
+    """The means cache key of ``s`` (its model file, snapshot, dataset, split, pixels and labels)."""
+    model_id = s.sha256 if s.snapshot is None else f"{s.sha256}-snapshot{s.snapshot}"
+    return cache_key(model_id, s.dataset_name, s.split, s.images, s.labels)
 
 
 def encode_batches(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,

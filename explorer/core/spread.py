@@ -106,11 +106,12 @@ def compute_logvars(session: Any, cache: MeansCache | None = None,
     found = cache.load(key, len(session.labels))
     if found is not None:
         return found, True
+    model = session.wait_model(cancel)  # a session opened light: until its torch model is loaded
     if threads is not None:
         import torch
 
         torch.set_num_threads(threads)
-    out = encode_logvars(session.model, session.images, progress, cancel, batch_size, labels=session.labels,
+    out = encode_logvars(model, session.images, progress, cancel, batch_size, labels=session.labels,
                          name=session.model_path.name)
     cache.store(key, out)
     return out, False

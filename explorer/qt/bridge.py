@@ -46,8 +46,15 @@ class ServiceBridge(QObject):
         self.dropped = 0  # stale results that arrived after a newer one was shown
         self.superseded = 0  # results dropped because a newer one of their channel was already queued
 
-    def set_model(self, model: Any, decode_fn: Any = None, encode_fn: Any = None) -> None:
-        self.service.set_model(model, decode_fn, encode_fn)
+    def set_model(self, model: Any, decode_fn: Any = None, encode_fn: Any = None, *,
+                  encoder_pending: bool = False) -> None:
+        self.service.set_model(model, decode_fn, encode_fn, encoder_pending=encoder_pending)
+
+    def upgrade(self, model: Any, decode_fn: Any, encode_fn: Any) -> None:
+        self.service.upgrade(model, decode_fn, encode_fn)
+
+    def encoder_failed(self, message: str) -> None:
+        self.service.encoder_failed(message)
 
     def request(self, z: Any, channel: str, meta: Any = None, labels: Any = None, model: Any = None) -> int:
         return self.service.request(z, channel, meta=meta, labels=labels, model=model)

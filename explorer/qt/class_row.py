@@ -38,7 +38,7 @@ CHANNEL = "classes"
 def n_classes(session: Any) -> int:
     """How many classes the dial offers: the dataset's classes, at most the model's one-hot size."""
     n = len(session.label_names)
-    k = getattr(getattr(session.model, "config", None), "num_classes", None)
+    k = session.config.get("num_classes")  # from the config: the torch model may still be loading
     return min(n, int(k)) if isinstance(k, int) and k > 0 else n
 
 

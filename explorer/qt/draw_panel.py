@@ -241,6 +241,8 @@ class DrawPanel(QWidget):
             self.state.error.emit("Open a model first: a drawing is encoded by a model.")
             return None
         self._seq += 1
+        if not self.state.session.ready.is_set():  # opened light: the model service runs it once torch is loaded
+            self.status.setText("loading the encoder\u2026 the drawing is encoded as soon as it is ready.")
         return self.service.encode(x[None], meta=(self._seq, self.state.session, source, x))
 
     def _on_result(self, res: DecodeResult) -> None:

@@ -63,6 +63,7 @@ CLOSE_WAIT_MS = 3000  # how long closing waits for background writes
 class MainWindow(QMainWindow):
     sessionChanged = Signal(object)  # Session
     decodeShown = Signal(object)  # Shown: the pane now displays it
+    upgraded = Signal(object)  # Session: its torch model now serves the model service (it opened light, with numpy)
     underlayShown = Signal(object)  # DecodeResult of a manifold grid
     errorShown = Signal(str)
 
@@ -87,6 +88,8 @@ class MainWindow(QMainWindow):
         self.opener = ModelOpener(self)
         self.opener.progress.connect(self._on_progress)
         self.opener.opened.connect(self._on_opened)
+        self.opener.upgraded.connect(self._on_upgraded)
+        self.opener.upgrade_failed.connect(self._on_upgrade_failed)
         self.opener.failed.connect(self._on_open_failed)
 
         self.view = LatentView(self.state, self.pane_ctl)
@@ -383,7 +386,12 @@ class MainWindow(QMainWindow):
             return
         self.progress.setVisible(False)
         self.btn_cancel.setVisible(False)
-        self.service.set_model(session.model, decode_fn, encode_fn)  # first: the pane refresh decodes with it
+        # first: the pane refresh decodes with it. Opened light (encode_fn None): the numpy decoder until
+        # the torch model is loaded (_on_upgraded); encodes wait for it in the model service
+        if encode_fn is not None:
+            self.service.set_model(session.model, decode_fn, encode_fn)
+        else:
+            self.service.set_model(session.light, decode_fn, None, encoder_pending=True)
         self.t_interactive = time.perf_counter()
         self.state.view = None  # frame the new plane (a scene applied next may set it)
         self.state.reset_for_session(session)
@@ -403,6 +411,19 @@ class MainWindow(QMainWindow):
             self.open_scene(path)
             if self.presentation.from_command_line:
                 self.state.presentation = True
+
+    def _on_upgraded(self, session: Session, decode_fn: Any, encode_fn: Any) -> None:
+        """A session opened light: its torch model takes over from the numpy decoder (no visible change)."""
+        if self._closed or session is not self.state.session:
+            return
+        self.service.upgrade(session.model, decode_fn, encode_fn)
+        self.upgraded.emit(session)
+
+    def _on_upgrade_failed(self, session: Session, message: str) -> None:
+        if self._closed or session is not self.state.session:
+            return
+        self.service.encoder_failed(message)  # decodes go on with numpy; encodes say why they cannot run
+        self.show_error(message)
 
     def dragEnterEvent(self, ev) -> None:
         if ev.mimeData().hasUrls():
@@ -450,6 +471,7 @@ class MainWindow(QMainWindow):
 
     def _on_shown(self, shown: Shown) -> None:
         self.status_label.setText(shown.status)
+        self.opener.shown()  # a model opened light loads its torch model from now on
         self.decodeShown.emit(shown)
 
     def _on_decode_failed(self, f: DecodeFailure) -> None:
@@ -496,7 +518,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.state.interpolation.playing = False
-        self.opener.cancel()
+        self.opener.shutdown()
         self.compare.shutdown()
         self.select_tool.shutdown()
         self.spread.shutdown()

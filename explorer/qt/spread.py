@@ -181,7 +181,10 @@ class SpreadJobs(QObject):
         cancel = threading.Event()
         self._running = (session, cancel)
         name = session.model_path.name
-        self.progress.emit(f"spread of {name}", 0, len(session.labels))
+        if session.ready.is_set():
+            self.progress.emit(f"spread of {name}", 0, len(session.labels))
+        else:  # opened light: the encoder (torch) is still loading; compute_logvars waits for it
+            self.progress.emit("loading the encoder\u2026", 0, 0)
 
         def work():
             values, cached = compute_logvars(session, self.cache, cancel=cancel, threads=2,
@@ -224,7 +227,7 @@ class SpreadJobs(QObject):
             return
         self.bar.setVisible(True)
         self.cancel_button.setVisible(True)
-        self.bar.setRange(0, max(total, 1))
+        self.bar.setRange(0, max(total, 0))  # 0: busy (waiting for the encoder)
         self.bar.setValue(done)
         self.bar.setFormat(f"{stage} %p%")
 

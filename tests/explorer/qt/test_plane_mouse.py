@@ -247,13 +247,14 @@ def test_a_clicks_image_is_handled_before_the_planes_repaint(window, mouse, spy,
         vp.removeEventFilter(f)
 
 
-def test_only_a_click_on_the_main_pane_waits_for_its_decode():
+def test_only_a_click_or_the_start_on_the_main_pane_waits_for_its_decode():
     from explorer.core.pane import CLICK_HEAD_START, PaneTarget
 
     def target(source, slot=0):
         return PaneTarget(base=(0.0, 0.0), z=(0.0, 0.0), source=source, n_vectors=0, slot=slot)
 
     assert target("click").head_start == CLICK_HEAD_START > 0
+    assert target("start").head_start == CLICK_HEAD_START  # a model's first image, before its plane's first paint
     for t in (target("drag"), target("hover"), target("interpolation"), target("scene"), target("click", slot=1)):
         assert t.head_start == 0.0
 

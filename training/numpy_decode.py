@@ -1,0 +1,364 @@
+"""A torch-free decoder: a checkpoint's ``decode`` rebuilt from its config and its weights as numpy arrays.
+
+Why: ``import torch`` alone costs 2-3 s of CPU, so an app that waits for torch cannot show a decoded
+image within 2 s of starting. The explorer opens a model in two phases (explorer/core/light_open.py):
+first it reads and checks the file with numpy (:func:`read_model`), shows the plane and decodes with
+:func:`numpy_decoder`; then it imports torch and swaps in the real model. The two decoders agree to
+float32 rounding (tests/training/test_numpy_decode.py checks every kind and architecture).
+
+Covered: every decoder of the family (training/models.py, aae.py, pca.py):
+
+- ``ConvDecoder``: Linear + ReLU layers, view (C, h, w), ConvTranspose2d (3x3, stride 2, padding 1,
+  output_padding 1) + ReLU per width, a final ConvTranspose2d (3x3, stride 1, padding 1), a centre
+  crop for sizes that are not a multiple of 2^n;
+- ``MLPDecoder`` (Linear + ReLU, no ReLU after the last) and ``TiedMLPDecoder`` (the encoder's Linear
+  weights transposed, with the decoder's own biases);
+- the CVAE's one-hot class joined to z (``default_class`` when no labels are given); the AAE (the
+  same decoder as the AE);
+- then ``sigmoid`` (every neural kind's ``decode``); PCA: ``clip((z * scale) @ components + center, 0, 1)``.
+
+A config this module does not know returns None from :func:`numpy_decoder` (the caller then waits for
+torch). No torch and no Qt here; nothing from a model file is ever run (only its arrays are read).
+ConvTranspose2d (3x3, padding 1) is, for small batches, one matmul of zero-padded shifted copies of its
+input with a block weight built once from (Cin, Cout, 3, 3) (:func:`conv_transpose2d`), and for large
+ones a matmul and 9 strided adds (:func:`conv_transpose2d_scatter`); activations are NHWC and float32.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.checkpoint_read import CheckpointError, open_checked, read_weights
+from training.config import ModelConfig
+
+__all__ = ["NumpyModel", "numpy_decoder", "read_model", "state_shapes"]
+
+BATCH = 256  # rows decoded at once: bounds the conv's column buffer (~55 MB for the classic 28x28 decoder)
+DecodeFn = Callable[[np.ndarray, Any], np.ndarray]
+
+
+# ----------------------------------------------------------------------------- the state_dict's layout
+
+
+def _mlp_layers(prefix: str, sizes: list[int], final_act: bool = True, dropout: float = 0.0
+                ) -> list[tuple[str, int, int, bool]]:
+    """training.models._mlp's Linear layers: (key prefix, in, out, ReLU after) in order.
+
+    Module indices count the ReLU (and Dropout) modules between the Linear ones, as nn.Sequential does."""
+    layers, i = [], 0
+    for j in range(len(sizes) - 1):
+        relu = final_act or j < len(sizes) - 2
+        layers.append((f"{prefix}.{i}", sizes[j], sizes[j + 1], relu))
+        i += 1 + (1 + (dropout > 0) if relu else 0)
+    return layers
+
+
+def _conv_hw(h: int, w: int, n: int) -> tuple[int, int]:
+    """Spatial size after n stride-2 3x3 'same' convs (training.models._conv_sizes)."""
+    for _ in range(n):
+        h, w = (h + 1) // 2, (w + 1) // 2
+    return h, w
+
+
+def _encoder_linears(cfg: ModelConfig, extra: int) -> tuple[list[tuple[str, int, int, bool]], int]:
+    """The encoder's dense Linear layers and its feature width (the latent heads' input)."""
+    c, h, w = cfg.image_shape
+    if cfg.arch == "conv":
+        fh, fw = _conv_hw(h, w, len(cfg.channels))
+        width = cfg.channels[-1] * fh * fw + extra
+    else:
+        width = math.prod(cfg.image_shape) + extra
+    return _mlp_layers("encoder.dense", [width, *cfg.hidden], dropout=cfg.dropout), (
+        cfg.hidden[-1] if cfg.hidden else width)
+
+
+def _conv_decoder(cfg: ModelConfig, extra: int) -> tuple[list[tuple[str, int, int, bool]], list[tuple[str, int, int, int]]]:
+    """ConvDecoder's dense layers and its transposed convs: (key prefix, in, out, stride)."""
+    c, h, w = cfg.image_shape
+    start = cfg.channels[-1] * math.prod(_conv_hw(h, w, len(cfg.channels)))
+    dense = _mlp_layers("decoder.dense", [cfg.latent_dim + extra, *reversed(cfg.hidden[:-1]), start])
+    ups, width = [], cfg.channels[-1]
+    for i, out in enumerate(reversed(cfg.channels)):
+        ups.append((f"decoder.ups.{2 * i}", width, out, 2))
+        width = out
+    ups.append((f"decoder.ups.{2 * len(cfg.channels)}", width, c, 1))
+    return dense, ups
+
+
+def state_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """Every tensor a checkpoint of ``cfg`` holds, with its shape: the same answer as
+    training.checkpoint.expected_entries (which builds the model on torch's meta device), without torch."""
+    d, p = cfg.latent_dim, math.prod(cfg.image_shape)
+    if cfg.kind == "pca":
+        return {"center": (p,), "components": (d, p), "scale": (d,)}
+    out: dict[str, tuple[int, ...]] = {}
+
+    def linear(prefix: str, n_in: int, n_out: int) -> None:
+        out[f"{prefix}.weight"], out[f"{prefix}.bias"] = (n_out, n_in), (n_out,)
+
+    extra = cfg.num_classes if cfg.conditional else 0
+    c = cfg.image_shape[0]
+    if cfg.arch == "conv":
+        i = 0
+        for width in cfg.channels:
+            out[f"encoder.convs.{i}.weight"], out[f"encoder.convs.{i}.bias"] = (width, c, 3, 3), (width,)
+            c, i = width, i + 2 + (cfg.dropout > 0)
+    enc, features = _encoder_linears(cfg, extra)
+    for prefix, n_in, n_out, _ in enc:
+        linear(prefix, n_in, n_out)
+    linear("mean", features, d)
+    if cfg.kind in ("vae", "cvae") and cfg.beta > 0:
+        linear("logvar", features, d)
+    if cfg.tied:  # only the biases are the decoder's own: one per encoder Linear, mean head first
+        for i, (_, n_in, _, _) in enumerate(reversed([*enc, ("mean", features, d, False)])):
+            out[f"decoder.biases.{i}"] = (n_in,)
+    elif cfg.arch == "conv":
+        dense, ups = _conv_decoder(cfg, extra)
+        for prefix, n_in, n_out, _ in dense:
+            linear(prefix, n_in, n_out)
+        for prefix, n_in, n_out, _ in ups:
+            out[f"{prefix}.weight"], out[f"{prefix}.bias"] = (n_in, n_out, 3, 3), (n_out,)
+    else:
+        for prefix, n_in, n_out, _ in _mlp_layers("decoder.dense", [d + extra, *reversed(cfg.hidden), p], final_act=False):
+            linear(prefix, n_in, n_out)
+    if cfg.kind == "aae":
+        for prefix, n_in, n_out, _ in _mlp_layers("discriminator", [d, *cfg.disc_hidden, 1], final_act=False):
+            linear(prefix, n_in, n_out)
+    return out
+
+
+# ----------------------------------------------------------------------------- the layers
+
+
+def _f32(a: np.ndarray) -> np.ndarray:
+    return np.array(a, dtype=np.float32, order="C")  # a copy: nothing here aliases the caller's arrays
+
+
+def _dense_step(w: np.ndarray, b: np.ndarray, relu: bool, transpose: bool = True):
+    """x (N, in) -> x @ W.T + b (W (out, in), torch's Linear); ``transpose=False``: x @ W + b (tied)."""
+    wt, b = _f32(w.T if transpose else w), _f32(b)
+
+    def step(x: np.ndarray) -> np.ndarray:
+        y = x @ wt
+        y += b
+        return np.maximum(y, 0, out=y) if relu else y
+
+    return step
+
+
+# ConvTranspose2d(k=3, padding=1) as taps: output pixel (r, c) sums x[i, j] @ W[:, :, kr, kc] over the
+# input pixels with r = i * stride + kr - 1 (and likewise for columns). With the input zero-padded, each
+# output phase reads a few shifted copies of it, so the layer is ONE matmul of the shifted copies side by
+# side (im2col) with a block weight: a handful of numpy calls per layer, each releasing and retaking the
+# GIL once, instead of k * k strided adds -- the decode shares the GIL with the GUI thread (issue 11).
+# stride 2 (output_padding 1): output row 2m reads input row m with kr = 1; row 2m + 1 reads input row
+# m with kr = 2 and row m + 1 with kr = 0. Per phase p (row parity): [(shift, kr), ...].
+_S2_TAPS = {0: [(0, 1)], 1: [(0, 2), (1, 0)]}
+
+
+def _conv_t_weights(w: np.ndarray, stride: int) -> np.ndarray:
+    """The block weight (shifts * Cin, phases * Cout) of a torch ConvTranspose2d weight (Cin, Cout, 3, 3)."""
+    cin, cout = w.shape[:2]
+    if stride == 2:  # shifts (dy, dx) in {0, 1}^2; phases (pr, pc) in {0, 1}^2
+        big = np.zeros((2, 2, cin, 2, 2, cout), np.float32)
+        for pr, rows in _S2_TAPS.items():
+            for pc, cols in _S2_TAPS.items():
+                for dy, kr in rows:
+                    for dx, kc in cols:
+                        big[dy, dx, :, pr, pc, :] = w[:, :, kr, kc]
+        return big.reshape(4 * cin, 4 * cout)
+    # stride 1: output row r reads padded input row r + dy with kr = 2 - dy, dy in {0, 1, 2}
+    big = np.zeros((3, 3, cin, cout), np.float32)
+    for dy in range(3):
+        for dx in range(3):
+            big[dy, dx] = w[:, :, 2 - dy, 2 - dx]
+    return big.reshape(9 * cin, cout)
+
+
+def conv_transpose2d(x: np.ndarray, big: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
+    """torch's ConvTranspose2d(k=3, padding=1; stride 2 with output_padding=1, or stride 1) on NHWC input:
+    x (N, H, W, Cin) -> (N, stride * H, stride * W, Cout); ``big`` from :func:`_conv_t_weights`."""
+    n, h, w, cin = x.shape
+    cout = len(bias)
+    pad = 1 if stride == 2 else 2  # stride 2 reads rows m and m + 1; stride 1 rows r - 1 .. r + 1
+    off = 0 if stride == 2 else 1
+    xp = np.zeros((n, h + pad, w + pad, cin), np.float32)
+    xp[:, off : off + h, off : off + w] = x
+    span = range(2) if stride == 2 else range(3)
+    cols = np.concatenate([xp[:, dy : dy + h, dx : dx + w] for dy in span for dx in span], axis=3)
+    y = cols.reshape(n * h * w, -1) @ big
+    if stride == 2:  # (N, H, W, pr, pc, Cout) -> rows 2m + pr, columns 2j + pc
+        y = y.reshape(n, h, w, 2, 2, cout).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * h, 2 * w, cout)
+    else:
+        y = y.reshape(n, h, w, cout)
+    y += bias
+    return y
+
+
+def conv_transpose2d_scatter(x: np.ndarray, wmat: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
+    """The same layer for large batches: one matmul with ``wmat`` (Cin, 3 * 3 * Cout), the torch weight laid
+    out (Cin, kr, kc, Cout), then 9 strided adds into the full output and the padding cut off. More numpy
+    calls than :func:`conv_transpose2d`, but no shifted copies and no zero blocks: about twice as fast for
+    the 900 cells of a manifold grid."""
+    n, h, w, cin = x.shape
+    cout = len(bias)
+    cols = (x.reshape(-1, cin) @ wmat).reshape(n, h, w, 3, 3, cout)
+    extra = 1 if stride == 2 else 0  # output_padding
+    full = np.zeros((n, (h - 1) * stride + 3 + extra, (w - 1) * stride + 3 + extra, cout), np.float32)
+    for a in range(3):
+        for b in range(3):
+            full[:, a : a + stride * (h - 1) + 1 : stride, b : b + stride * (w - 1) + 1 : stride] += cols[:, :, :, a, b]
+    return full[:, 1 : 1 + stride * h, 1 : 1 + stride * w] + bias
+
+
+SMALL_BATCH = 16  # up to this many rows (the pane's 1 or 2, a class row): the few-calls form of the layer
+
+
+def _conv_t_step(w: np.ndarray, b: np.ndarray, stride: int, relu: bool):
+    if w.shape[2:] != (3, 3) or stride not in (1, 2):
+        raise ValueError("only the family's 3x3 transposed convolutions are covered")
+    w = np.asarray(w, np.float32)
+    big, wmat, b = _conv_t_weights(w, stride), _f32(np.transpose(w, (0, 2, 3, 1)).reshape(len(w), -1)), _f32(b)
+
+    def step(x: np.ndarray) -> np.ndarray:
+        if len(x) <= SMALL_BATCH:
+            y = conv_transpose2d(x, big, b, stride)
+        else:
+            y = conv_transpose2d_scatter(x, wmat, b, stride)
+        return np.maximum(y, 0, out=y) if relu else y
+
+    return step
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + exp(-x)) as 0.5 + 0.5 tanh(x / 2): no overflow for large |x|."""
+    x *= 0.5
+    np.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+    return x
+
+
+# ----------------------------------------------------------------------------- the decoder
+
+
+def _neural_steps(cfg: ModelConfig, wt: dict[str, np.ndarray]) -> list[Callable[[np.ndarray], np.ndarray]]:
+    """The decoder of an AE / VAE / CVAE / AAE as steps on (N, D + K) rows, ending at logits (N, H, W, C)."""
+    c, h, w = cfg.image_shape
+    extra = cfg.num_classes if cfg.conditional else 0
+    if cfg.tied:
+        enc, features = _encoder_linears(cfg, extra)
+        layers = list(reversed([*enc, ("mean", features, cfg.latent_dim, False)]))
+        steps = [_dense_step(wt[f"{prefix}.weight"], wt[f"decoder.biases.{i}"], i < len(layers) - 1, transpose=False)
+                 for i, (prefix, _, _, _) in enumerate(layers)]
+        return [*steps, lambda x: x.reshape(len(x), c, h, w).transpose(0, 2, 3, 1)]
+    if cfg.arch == "mlp":
+        steps = [_dense_step(wt[f"{p}.weight"], wt[f"{p}.bias"], relu) for p, _, _, relu in
+                 _mlp_layers("decoder.dense", [cfg.latent_dim + extra, *reversed(cfg.hidden), c * h * w],
+                             final_act=False)]
+        return [*steps, lambda x: x.reshape(len(x), c, h, w).transpose(0, 2, 3, 1)]
+    dense, ups = _conv_decoder(cfg, extra)
+    sc, sh, sw = cfg.channels[-1], *_conv_hw(h, w, len(cfg.channels))
+    steps = []
+    for i, (p, _, _, relu) in enumerate(dense):
+        weight, bias = wt[f"{p}.weight"], wt[f"{p}.bias"]
+        if i == len(dense) - 1:  # rows of the last layer reordered once, so it outputs NHWC directly
+            weight = weight.reshape(sc, sh, sw, -1).transpose(1, 2, 0, 3).reshape(sc * sh * sw, -1)
+            bias = bias.reshape(sc, sh, sw).transpose(1, 2, 0).reshape(-1)
+        steps.append(_dense_step(weight, bias, relu))
+    steps.append(lambda x: x.reshape(len(x), sh, sw, sc))
+    steps += [_conv_t_step(wt[f"{p}.weight"], wt[f"{p}.bias"], stride, relu=i < len(ups) - 1)
+              for i, (p, _, _, stride) in enumerate(ups)]
+
+    def crop(x: np.ndarray) -> np.ndarray:  # sizes that are not a multiple of 2^n: the centre
+        top, left = (x.shape[1] - h) // 2, (x.shape[2] - w) // 2
+        return x[:, top : top + h, left : left + w]
+
+    return [*steps, crop]
+
+
+def numpy_decoder(cfg: ModelConfig, weights: dict[str, np.ndarray]) -> DecodeFn | None:
+    """``decode(z, labels=None) -> (N, C, H, W)`` float32 in [0, 1], equal to the torch model's ``decode``
+    to float32 rounding; None if this config (or these weights) is not one this module can decode.
+
+    ``z``: (N, latent_dim); ``labels`` (conditional models): N class indices, else ``default_class``.
+    A non-finite z, a wrong label count or a class out of range raise ValueError, as torch's path does."""
+    try:
+        cfg = ModelConfig.from_dict(cfg.to_dict())
+        shapes = state_shapes(cfg)
+        if any(tuple(np.shape(weights.get(k))) != s for k, s in shapes.items()):
+            return None
+        if cfg.kind == "pca":
+            scale, comps, center = (_f32(weights[k]) for k in ("scale", "components", "center"))
+            steps = [lambda z: np.clip((z * scale) @ comps + center, 0, 1)]
+        else:
+            steps = _neural_steps(cfg, weights)
+    except (KeyError, ValueError):
+        return None
+    c, h, w = cfg.image_shape
+    d, k = cfg.latent_dim, (cfg.num_classes if cfg.conditional else 0)
+
+    def run(x: np.ndarray) -> np.ndarray:
+        for step in steps:
+            x = step(x)
+        if cfg.kind == "pca":
+            return x.reshape(len(x), c, h, w)
+        return np.ascontiguousarray(_sigmoid(np.array(x, np.float32)).transpose(0, 3, 1, 2))  # NHWC -> NCHW
+
+    def decode(z: np.ndarray, labels: Any = None) -> np.ndarray:
+        z = np.asarray(z, np.float32).reshape(-1, d) if np.ndim(z) < 2 else np.asarray(z, np.float32)
+        if z.ndim != 2 or z.shape[1] != d:
+            raise ValueError(f"z must be (N, {d}), got shape {z.shape}")
+        if not np.all(np.isfinite(z)):
+            raise ValueError("the latent point is not finite")
+        if k:
+            y = np.full(len(z), cfg.default_class, np.int64) if labels is None else np.asarray(labels)
+            if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+                raise ValueError(f"y must be a 1-D array of class indices, got {y.dtype} of shape {y.shape}")
+            if len(y) != len(z):
+                raise ValueError(f"got {len(y)} labels for {len(z)} rows")
+            if len(y) and (int(y.min()) < 0 or int(y.max()) >= k):
+                raise ValueError(f"class indices must be in 0..{k - 1}")
+            z = np.concatenate([z, np.eye(k, dtype=np.float32)[y]], 1)  # the one-hot class joins z
+        if not len(z):
+            return np.zeros((0, c, h, w), np.float32)
+        return np.concatenate([run(z[i : i + BATCH]) for i in range(0, len(z), BATCH)])
+
+    decode.backend = "numpy"  # type: ignore[attr-defined]  # tests and the model service tell the two apart
+    return decode
+
+
+# ----------------------------------------------------------------------------- reading a file
+
+
+@dataclass
+class NumpyModel:
+    """A checkpoint read and checked without torch: what the explorer needs before torch is imported."""
+
+    path: Path
+    config: ModelConfig
+    metadata: dict[str, Any]  # as training.checkpoint.load sets ``model.metadata``
+    weights: dict[str, np.ndarray]  # the main state_dict, float32, checked finite
+    decode: DecodeFn | None  # :func:`numpy_decoder`, or None if the config is not one it covers
+
+    @property
+    def conditional(self) -> bool:
+        return self.config.conditional
+
+
+def read_model(path: str | Path) -> NumpyModel:
+    """Read and check ``path`` as training.checkpoint.load does (size cap, header, format, schema,
+    config, exact key set, dtypes, shapes, every tensor -- snapshots too -- finite); CheckpointError
+    (one sentence naming the file) otherwise. Only the arrays are read: nothing in the file is run."""
+    path = Path(path)
+    with open_checked(path, state_shapes) as (reader, meta, cfg):
+        weights = read_weights(path, reader, lambda index: index is None).get(None, {})
+    if set(weights) != set(state_shapes(cfg)):  # pragma: no cover - open_checked checked the key set
+        raise CheckpointError(f"{path}: does not fit this model configuration.")
+    return NumpyModel(path, cfg, meta, weights, numpy_decoder(cfg, weights))
