@@ -176,3 +176,53 @@ class ClassScatter(pg.ScatterPlotItem):
         self._br_key = (self._view_version, self._maxSpotPxWidth, self.bounds[0], self.bounds[1]) if shown else None
         self._br = br
         return br
+
+
+def move_scatter(item: pg.ScatterPlotItem, pos: np.ndarray) -> None:
+    """New positions for a ScatterPlotItem's points, keeping everything else (their count, the shared style).
+
+    ``setData`` rebuilds the point records and looks each point's style up in the symbol atlas again (a
+    Python loop over the points); here only x and y are written, then the item is told its bounds changed,
+    as ``addPoints`` does. Falls back to ``setData`` when the count differs."""
+    data = item.data
+    if len(data) != len(pos) or not len(pos) or (data["sourceRect"]["w"] == 0).any():
+        item.setData(pos=pos)
+        return
+    data["x"] = pos[:, 0]
+    data["y"] = pos[:, 1]
+    if isinstance(item, ClassScatter):
+        item.positions_changed()  # its x-sorted index for partial repaints was made from the old positions
+    item.prepareGeometryChange()
+    item.informViewBoundsChanged()
+    item.bounds = [None, None]
+    item.invalidate()
+    item.sigPlotChanged.emit(item)
+
+
+class ClassSplit:
+    """A plane's points split by class: row indices once per labels array, and each means array's
+    per-class points once (scrubbing training snapshots back and forth then only writes them into the
+    scatter items)."""
+
+    KEPT = 128  # sets of per-class points kept (a file holds at most 100 snapshots)
+
+    def __init__(self) -> None:
+        self._rows: tuple = (None, [])  # (the labels array, [its row indices of class k for each k])
+        self._points: dict = {}  # id(means) -> (means, [its float64 points of class k])
+
+    def rows(self, labels: np.ndarray, n_classes: int) -> list[np.ndarray]:
+        """Row indices of each class in ``labels``, computed once per labels array."""
+        if self._rows[0] is not labels or len(self._rows[1]) != n_classes:
+            self._rows = (labels, [np.flatnonzero(labels == k) for k in range(n_classes)])
+            self._points = {}
+        return self._rows[1]
+
+    def points(self, means: np.ndarray, labels: np.ndarray, n_classes: int) -> list[np.ndarray]:
+        """``means`` split by class, as (n_k, 2) float64 arrays, computed once per means array."""
+        rows = self.rows(labels, n_classes)
+        hit = self._points.get(id(means))
+        if hit is None or hit[0] is not means:
+            if len(self._points) >= self.KEPT:
+                self._points.clear()
+            hit = self._points[id(means)] = (means, [np.asarray(means[r], np.float64) for r in rows])
+        return hit[1]

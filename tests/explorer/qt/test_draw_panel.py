@@ -54,7 +54,7 @@ def check_encoded(window, panel, model, result):
     np.testing.assert_allclose(mean, want_mean, atol=1e-5)
     np.testing.assert_allclose(recon, to_display(want_recon[None])[0], atol=1e-5)
     assert recon.shape == tuple(shape[1:])
-    star = window.view.star
+    star = window.view.overlays.star
     np.testing.assert_allclose(star.data["x"], [mean[0]], atol=1e-6)  # the star is on the plane, there
     np.testing.assert_allclose(star.data["y"], [mean[1]], atol=1e-6)
     assert star.isVisible() and window.state.drawn == tuple(float(v) for v in mean)
@@ -89,7 +89,7 @@ def test_stroke_with_the_mouse_is_encoded_like_the_model(window, qtbot, model):
     check_encoded(window, panel, model, blocker.args[0])
 
     qtbot.mouseClick(panel.btn_clear, Qt.MouseButton.LeftButton)
-    assert canvas.is_blank() and not window.view.star.isVisible() and panel.mean is None
+    assert canvas.is_blank() and not window.view.overlays.star.isVisible() and panel.mean is None
 
 
 def test_dropped_png_is_resized_shown_and_encoded(window, qtbot, model, tmp_path):
@@ -123,7 +123,7 @@ def test_unreadable_file_shows_one_sentence_and_keeps_the_drawing(window, qtbot,
     assert window.error_label.isVisible() and window.error_label.text() == msg
     np.testing.assert_array_equal(panel.canvas.array(), canvas_before)
     np.testing.assert_array_equal(panel.mean, mean_before)
-    assert window.view.star.isVisible()
+    assert window.view.overlays.star.isVisible()
 
     assert panel.load_image(str(tmp_path / "missing.png")) is False
     assert "no such file" in window.last_error

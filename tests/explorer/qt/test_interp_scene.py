@@ -49,7 +49,7 @@ def test_slider_shows_decoder_output_at_interpolated_z(qtbot, window, decode, me
         mk = window.view.marker.pos()
         np.testing.assert_allclose([mk.x(), mk.y()], want_z, atol=1e-6)
     # the diamond at t sits on the path
-    pos = window.view.t_item.getData()
+    pos = window.view.overlays.t_item.getData()
     np.testing.assert_allclose([pos[0][0], pos[1][0]], latent.interpolate(a, b, -0.5, method), atol=1e-6)
 
 

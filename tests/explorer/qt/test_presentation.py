@@ -67,7 +67,7 @@ def test_f11_presents_scales_the_plot_and_esc_restores_the_exact_layout(ex720, q
     assert tick is not None and tick.pointSizeF() == pytest.approx(before[3] * 1.6)
     assert tick_before is None or tick_before.pointSizeF() < tick.pointSizeF()
     assert w.view.marker.scale == pytest.approx(before[4] * 1.6)
-    assert w.view.t_item.opts["size"] == pytest.approx(16 * 1.6)
+    assert w.view.overlays.t_item.opts["size"] == pytest.approx(16 * 1.6)
     assert w.view.scatters[0].opts["size"] == pytest.approx(ex720.state.point_size * 1.6)
     # the control strip keeps t and the enabled vector's strength on screen, bound to the state
     strip = w.strip

@@ -117,8 +117,8 @@ def test_two_vectors_add_negative_subtracts_and_off_removes(window, qtbot, model
     start, end = window.view.arrow()
     np.testing.assert_allclose(start, z0, atol=1e-6)
     np.testing.assert_allclose(end, want, atol=1e-6)
-    assert window.view.arrow_line.zValue() > max(sc.zValue() for sc in window.view.scatters)
-    head = window.view.arrow_head.pos()
+    assert window.view.overlays.arrow_line.zValue() > max(sc.zValue() for sc in window.view.scatters)
+    head = window.view.overlays.arrow_head.pos()
     assert (head.x(), head.y()) == pytest.approx(tuple(want), abs=1e-6)
 
     qtbot.mouseClick(panel.rows[0].check, Qt.MouseButton.LeftButton)  # "right" off
@@ -129,7 +129,7 @@ def test_two_vectors_add_negative_subtracts_and_off_removes(window, qtbot, model
 
     with qtbot.waitSignal(window.decodeShown, check_params_cb=lambda r: r.target.n_vectors == 0):
         panel.rows[1].check.setChecked(False)  # nothing on: the plain point comes back
-    assert window.view.arrow() is None and not window.view.arrow_head.isVisible()
+    assert window.view.arrow() is None and not window.view.overlays.arrow_head.isVisible()
     qtbot.wait(100)
     np.testing.assert_allclose(window.pane.z, z0, atol=1e-6)
     assert window.pane.caption.text().startswith("clicked point \u00b7 z =")

@@ -33,12 +33,12 @@ def test_palette_point_size_opacity_and_dim_restyle_the_scatter(window):
 def test_overlays_have_a_light_halo_under_dark_lines(window):
     view, st = window.view, window.state
     st.interpolation.a, st.interpolation.b = (-0.2, 0.0), (0.2, 0.1)
-    assert view.path_halo.isVisible() and view.path_halo.zValue() < view.path_item.zValue()
-    assert view.path_halo.opts["pen"].widthF() > view.path_item.opts["pen"].widthF()
-    assert view.path_halo.opts["pen"].color().lightness() > 200 and view.path_item.opts["pen"].color().lightness() < 60
-    np.testing.assert_array_equal(view.path_halo.getData()[0], view.path_item.getData()[0])
+    assert view.overlays.path_halo.isVisible() and view.overlays.path_halo.zValue() < view.overlays.path_item.zValue()
+    assert view.overlays.path_halo.opts["pen"].widthF() > view.overlays.path_item.opts["pen"].widthF()
+    assert view.overlays.path_halo.opts["pen"].color().lightness() > 200 and view.overlays.path_item.opts["pen"].color().lightness() < 60
+    np.testing.assert_array_equal(view.overlays.path_halo.getData()[0], view.overlays.path_item.getData()[0])
     assert view.marker_halo.isVisible() and view.marker_halo.pos() == view.marker.pos()
-    assert view.text_a.fill.color().lightness() > 200  # the A / B letters sit on a light box
+    assert view.overlays.text_a.fill.color().lightness() > 200  # the A / B letters sit on a light box
 
 
 def test_a_selection_stays_visible_until_cleared(window):

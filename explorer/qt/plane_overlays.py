@@ -1,0 +1,151 @@
+"""What the plane draws over the scatter from the state: the interpolation path (A->B solid, the
+overshoot dashed, boxed A/B letters, the t diamond), the bookmarks' stars, the drawn image's star, the
+vector arrow from the base to the z the pane shows, and the hover preview's thumbnail.
+
+Dark lines get a light halo and labels a light box, so they read on the white plot and on dark
+underlay tiles alike. Presentation mode scales all of them together (:meth:`Overlays.set_scale`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import QLabel
+
+from explorer.core.state import T_MAX, T_MIN, ExplorerState
+from explorer.qt.image_view import to_qimage
+
+ARROW_COLOUR = "#D55E00"
+STAR_COLOUR = "#CC79A7"
+HALO = (255, 255, 255, 230)  # drawn under dark overlay lines so they stay visible on the dark underlay tiles
+
+
+class Overlays:
+    """The overlay items of one plane (``view``: a LatentView), drawn from ``state``."""
+
+    def __init__(self, view, state: ExplorerState) -> None:
+        self.view, self.state = view, state
+        add = view.add_item
+        self.path_halo = add(pg.PlotCurveItem(pen=pg.mkPen(HALO, width=6)), 14)
+        self.path_item = add(pg.PlotCurveItem(pen=pg.mkPen("#222", width=2)), 15)
+        self.over_item = add(pg.PlotCurveItem(pen=pg.mkPen("#222", width=1.5, style=Qt.PenStyle.DashLine)), 15)
+        self.ends_item = add(pg.ScatterPlotItem(size=12, pen=pg.mkPen("#222", width=2), brush=pg.mkBrush("#fff")), 15)
+        self.t_item = add(pg.ScatterPlotItem(size=16, symbol="d", pen=pg.mkPen("#000", width=1.5),
+                                             brush=pg.mkBrush("#FFD400")), 15)
+        self.text_a = add(pg.TextItem("A", color="#000", anchor=(1.2, 1.2), fill=HALO, border="#222"), 15)
+        self.text_b = add(pg.TextItem("B", color="#000", anchor=(1.2, 1.2), fill=HALO, border="#222"), 15)
+        self.bookmark_items = add(pg.ScatterPlotItem(size=18, symbol="star", pen=pg.mkPen("#000", width=1.5),
+                                                     brush=pg.mkBrush("#FFD400")), 12)
+        self.star = add(pg.ScatterPlotItem(size=24, symbol="star", pen=pg.mkPen("#fff", width=2),
+                                           brush=pg.mkBrush(STAR_COLOUR)), 18)
+        self.arrow_halo = add(pg.PlotCurveItem(pen=pg.mkPen(HALO, width=7)), 16)
+        self.arrow_line = add(pg.PlotCurveItem(pen=pg.mkPen(ARROW_COLOUR, width=3)), 16)
+        self.arrow_head = add(pg.ArrowItem(angle=180, headLen=16, tipAngle=32, tailLen=0,
+                                           pen=pg.mkPen("#fff", width=1.5), brush=pg.mkBrush(ARROW_COLOUR)), 16)
+        state.events.drawn.connect(self.draw_star)
+        for name in ("a", "b", "t", "method"):
+            getattr(state.interpolation.events, name).connect(self.draw_path)
+        bev = state.bookmarks.events
+        for sig in (bev.inserted, bev.removed, bev.changed, bev.reordered, bev.child_event):
+            sig.connect(self.draw_bookmarks)
+
+    def set_scale(self, k: float) -> None:
+        label_font = self.view.font()
+        label_font.setBold(True)
+        for t in (self.text_a, self.text_b):
+            t.setFont(label_font)
+        self.ends_item.setSize(12 * k)
+        self.t_item.setSize(16 * k)
+        self.bookmark_items.setSize(18 * k)
+        self.star.setSize(24 * k)
+        self.arrow_head.setStyle(headLen=16 * k)
+        self.arrow_line.setPen(pg.mkPen(ARROW_COLOUR, width=3 * k))
+        self.arrow_halo.setPen(pg.mkPen(HALO, width=7 * k))
+        self.path_item.setPen(pg.mkPen("#222", width=2 * k))
+        self.path_halo.setPen(pg.mkPen(HALO, width=6 * k))
+
+    def draw_arrow(self, z0: np.ndarray | None, z1: np.ndarray | None = None) -> None:
+        """The vector arrow from ``z0`` to ``z1``; hidden when ``z0`` is None or the two are equal."""
+        d = None if z0 is None else np.asarray(z1, np.float64) - np.asarray(z0, np.float64)
+        visible = d is not None and bool(np.hypot(*d) > 0)
+        if d is not None:
+            xs, ys = [float(z0[0]), float(z1[0])], [float(z0[1]), float(z1[1])]
+            self.arrow_line.setData(xs, ys)
+            self.arrow_halo.setData(xs, ys)
+        if visible:
+            # ArrowItem angles are in screen coordinates (y down) and 0 points left
+            self.arrow_head.setStyle(angle=180.0 - math.degrees(math.atan2(d[1], d[0])))
+            self.arrow_head.setPos(float(z1[0]), float(z1[1]))
+        for it in (self.arrow_line, self.arrow_head, self.arrow_halo):
+            it.setVisible(visible)
+
+    def arrow(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(start, end) of the vector arrow drawn on the plane, or None when hidden."""
+        if not self.arrow_line.isVisible():
+            return None
+        x, y = self.arrow_line.getData()
+        return np.array([x[0], y[0]], np.float32), np.array([x[1], y[1]], np.float32)
+
+    def draw_path(self, *_a) -> None:
+        ip = self.state.interpolation
+        ok = ip.ready
+        for it in (self.path_halo, self.path_item, self.over_item, self.ends_item, self.t_item):
+            it.setVisible(ok)
+        for text, p in ((self.text_a, ip.a), (self.text_b, ip.b)):
+            text.setVisible(p is not None)
+            if p is not None:
+                text.setPos(*p)
+        if ok:
+            inner = ip.z_at(np.linspace(0, 1, 101))
+            over = ip.z_at(np.linspace(T_MIN, T_MAX, 201))
+            self.path_item.setData(inner[:, 0], inner[:, 1])
+            self.path_halo.setData(inner[:, 0], inner[:, 1])
+            self.over_item.setData(over[:, 0], over[:, 1])
+            self.ends_item.setData(pos=np.array([ip.a, ip.b], np.float32))
+            self.t_item.setData(pos=ip.z_at(ip.t)[None, :])
+
+    def draw_bookmarks(self, *_a) -> None:
+        pts = np.array([m.z for m in self.state.bookmarks], np.float32).reshape(-1, 2)
+        self.bookmark_items.setData(pos=pts)
+        self.bookmark_items.setVisible(len(pts) > 0)
+
+    def draw_star(self, drawn, _old=None) -> None:
+        self.star.setVisible(drawn is not None)
+        if drawn is not None:
+            self.star.setData(pos=np.array([drawn], np.float32))
+
+
+class HoverThumb:
+    """Hover preview: a thumbnail of the decoded image beside the cursor, as the Embedding Projector
+    shows one (while ``state.hover`` is on; kept inside the plane)."""
+
+    PX = 84  # thumbnail size (3x a 28-px image), scaled with presentation mode
+
+    def __init__(self, view, state: ExplorerState, pane) -> None:
+        self.view, self.state = view, state
+        self.label = QLabel(view.viewport())
+        self.label.setStyleSheet("border: 2px solid #111; background: #111;")
+        self.label.setVisible(False)
+        pane.shown.connect(self._on_shown)
+        state.events.hover.connect(lambda on, _o=None: None if on else self.label.setVisible(False))
+
+    def _on_shown(self, shown) -> None:
+        if shown.target.source != "hover" or not self.state.hover:
+            self.label.setVisible(False)
+            return
+        side = int(self.PX * self.view.scale)
+        self.label.setPixmap(QPixmap.fromImage(to_qimage(shown.image)).scaled(
+            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
+        self.label.adjustSize()
+        p = self.view.data_to_widget(*shown.target.z)
+        x, y = p.x() + 16, p.y() + 16  # beside the cursor, kept inside the plane
+        vp = self.view.viewport()
+        x = x if x + self.label.width() < vp.width() else p.x() - 16 - self.label.width()
+        y = y if y + self.label.height() < vp.height() else p.y() - 16 - self.label.height()
+        self.label.move(x, y)
+        self.label.setVisible(True)
+        self.label.raise_()
