@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from explorer.core.decode_service import torch_decoder
+from explorer.core.torch_fns import torch_decoder
 from training.checkpoint import load
 
 

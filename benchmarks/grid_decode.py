@@ -112,8 +112,8 @@ def main() -> int:
     BUSY["on"] = a.busy_gui
     import torch
 
-    from explorer.core.decode_service import prepare_model
     from explorer.core.session import default_model_path
+    from explorer.core.torch_fns import prepare_model
     from training.checkpoint import load
 
     path = a.model or str(default_model_path())

@@ -28,14 +28,8 @@ from typing import Any
 import numpy as np
 
 from explorer.core.chunked_decode import GRID_WORKERS, ChunkedDecoder
-from explorer.core.decode_service import (
-    DecodeFailure,
-    DecodeResult,
-    DecodeService,
-    prepare_model,
-    torch_decoder,
-    torch_encoder,
-)
+from explorer.core.decode_service import DecodeFailure, DecodeResult, DecodeService
+from explorer.core.torch_fns import prepare_model, torch_decoder, torch_encoder
 
 LANES: dict[str, tuple[tuple[str, ...], int]] = {  # lane -> (channels in priority order, OpenMP threads)
     "interactive": (("pane", "classes", "encode"), 1),

@@ -393,12 +393,3 @@ def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], 
     if not np.isfinite(out).all():
         raise SessionError("the model encodes some images to non-finite points; it cannot be shown.")
     return out
-
-
-def encode_images(model: Any, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Means (N, 2) and reconstructions (N, C, H, W) of a few images (draw-to-encode)."""
-    import torch
-
-    with torch.inference_mode():
-        mean, _ = model.encode(torch.from_numpy(np.ascontiguousarray(images, np.float32)))
-        return mean.numpy(), model.decode(mean).numpy()

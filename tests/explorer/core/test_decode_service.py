@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core.decode_service import DecodeService, LatestOnly, to_display, torch_decoder
+from explorer.core.decode_service import DecodeService, LatestOnly, to_display
+from explorer.core.torch_fns import torch_decoder
 
 TIMEOUT = 10.0
 

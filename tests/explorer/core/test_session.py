@@ -14,7 +14,6 @@ from explorer.core.latent import NearestIndex
 from explorer.core.session import (
     Cancelled,
     SessionError,
-    encode_images,
     encode_means,
     load_data_for,
     load_model,
@@ -237,18 +236,6 @@ def test_non_finite_encodings_are_refused(tmp_path, make_model):
 
 
 # ----------------------------------------------------------------------------- encode helpers
-
-
-def test_encode_images_gives_means_and_reconstructions(make_model):
-    model = make_model(image_shape=(1, 12, 20))
-    x = np.random.default_rng(0).uniform(size=(5, 1, 12, 20)).astype(np.float32)
-    means, recon = encode_images(model, x)
-    assert means.shape == (5, 2) and recon.shape == (5, 1, 12, 20)
-    with torch.inference_mode():
-        mu = model.encode(torch.from_numpy(x))[0]
-        np.testing.assert_allclose(means, mu.numpy(), atol=1e-6)
-        np.testing.assert_allclose(recon, model.decode(mu).numpy(), atol=1e-6)
-    assert recon.min() >= 0 and recon.max() <= 1
 
 
 def test_encode_means_batches_match_one_pass(make_model):

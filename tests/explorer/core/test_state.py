@@ -186,7 +186,7 @@ def test_results_older_than_the_one_shown_are_dropped(state):
 def test_burst_of_mixed_point_and_t_changes_ends_on_the_last_one(state, session):
     """The real model service, its worker held on the first decode: the pane must end on the last change."""
     gate = threading.Event()
-    from explorer.core.decode_service import torch_decoder
+    from explorer.core.torch_fns import torch_decoder
 
     real = torch_decoder(session.model)
 

@@ -8,7 +8,7 @@ import threading
 import numpy as np
 from PySide6.QtCore import QPoint
 
-from explorer.core.decode_service import torch_decoder, torch_encoder
+from explorer.core.torch_fns import torch_decoder, torch_encoder
 
 
 def test_event_flood_while_the_worker_raises(window, mouse, qtbot, model, decode):

@@ -16,7 +16,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication
 
 from explorer.core import latent
-from explorer.core.decode_service import torch_decoder, torch_encoder
+from explorer.core.torch_fns import torch_decoder, torch_encoder
 
 WAIT_MS = 10_000
 

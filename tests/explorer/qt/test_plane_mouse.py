@@ -208,7 +208,7 @@ def test_a_clicks_image_is_handled_before_the_planes_repaint(window, mouse, spy,
     monkeypatch.setattr(pane_mod, "CLICK_HEAD_START", 30.0)
     import time
 
-    from explorer.core.decode_service import torch_decoder, torch_encoder
+    from explorer.core.torch_fns import torch_decoder, torch_encoder
 
     real = torch_decoder(model)
 
