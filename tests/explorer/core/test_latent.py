@@ -291,47 +291,31 @@ def sq_dist32(points, z) -> np.ndarray:
 @SLOW_SETTINGS
 @given(st.data())
 def test_nearest_equals_brute_force(data):
-    n = data.draw(st.integers(1, 60))
+    """Exact on both paths, hidden classes included: brute force (small datasets) equals the float32
+    distances; the k-d tree (big ones: oversampled, else brute force) the float64 ones."""
+    tree = data.draw(st.booleans())
+    n = data.draw(st.integers(1, 300 if tree else 60))
     pts = data.draw(hnp.arrays(np.float32, (n, 2), elements=coord))
     labels = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3)))
     z = data.draw(point)
     k = data.draw(st.integers(1, 5))
     visible = data.draw(st.none() | st.sets(st.integers(0, 4), max_size=4))
-    index = NearestIndex(pts, labels)
+    index = NearestIndex(pts, labels, tree=tree)
+    assert index.wait_tree(30) == tree
     index.set_visible_labels(visible)
     mask = np.ones(n, bool) if visible is None else np.isin(labels, list(visible))
     got = index.nearest(z, k)
     if not mask.any():
         assert len(got) == 0
         return
-    d = sq_dist32(pts, z)
     assert len(got) == min(k, mask.sum()) and len(set(got.tolist())) == len(got)
     assert mask[got].all()  # only visible points
-    np.testing.assert_array_equal(d[got], np.sort(d[mask])[: len(got)])  # the k smallest, nearest first
-
-
-@SLOW_SETTINGS
-@given(st.data())
-def test_nearest_from_the_tree_equals_brute_force(data):
-    """The k-d tree path (big datasets) is exact too, hidden classes included (oversampled, else brute force)."""
-    n = data.draw(st.integers(1, 300))
-    pts = data.draw(hnp.arrays(np.float32, (n, 2), elements=coord))
-    labels = data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 3)))
-    z = data.draw(point)
-    k = data.draw(st.integers(1, 5))
-    visible = data.draw(st.none() | st.sets(st.integers(0, 4), max_size=4))
-    index = NearestIndex(pts, labels, tree=True)
-    assert index.wait_tree(30)
-    index.set_visible_labels(visible)
-    mask = np.ones(n, bool) if visible is None else np.isin(labels, list(visible))
-    got = index.nearest(z, k)
-    if not mask.any():
-        assert len(got) == 0
-        return
-    d = ((pts.astype(np.float64) - z.astype(np.float64)) ** 2).sum(axis=1)
-    assert len(got) == min(k, mask.sum()) and len(set(got.tolist())) == len(got)
-    assert mask[got].all()
-    np.testing.assert_allclose(d[got], np.sort(d[mask])[: len(got)], rtol=1e-9, atol=0)
+    if tree:
+        d = ((pts.astype(np.float64) - z.astype(np.float64)) ** 2).sum(axis=1)
+        np.testing.assert_allclose(d[got], np.sort(d[mask])[: len(got)], rtol=1e-9, atol=0)
+    else:
+        d = sq_dist32(pts, z)
+        np.testing.assert_array_equal(d[got], np.sort(d[mask])[: len(got)])  # the k smallest, nearest first
 
 
 def test_a_big_index_builds_its_tree_in_the_background_and_agrees_with_brute_force():
