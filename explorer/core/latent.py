@@ -173,6 +173,7 @@ class NearestIndex:
         self.points = np.ascontiguousarray(points, np.float32)
         self.labels = labels
         self._visible = np.ones(len(self.points), bool)
+        self._n_visible = len(self.points)  # kept with the mask: counting it is O(N) a query at 1,000,000 points
         self._all_visible = True
         self._tree = None  # a cKDTree once built
         self._builder: threading.Thread | None = None  # the build's thread (None: brute force only)
@@ -196,11 +197,12 @@ class NearestIndex:
             self._visible[:] = True
         else:
             self._visible = np.isin(self.labels, list(visible))
-        self._all_visible = bool(self._visible.all())
+        self._n_visible = int(self._visible.sum())
+        self._all_visible = self._n_visible == len(self.points)
 
     def nearest(self, z: np.ndarray, k: int = 1) -> np.ndarray:
         """Indices of the k nearest (visible) points, nearest first; empty if none is visible."""
-        if len(self.points) == 0 or not self._visible.any():
+        if self._n_visible == 0:
             return np.zeros(0, np.int64)
         q = np.asarray(z, np.float32).reshape(-1)[:2]  # a point (2,) or a row (1, 2)
         tree = self._tree
@@ -210,7 +212,7 @@ class NearestIndex:
                 return found
         d = ((self.points - q[None, :]) ** 2).sum(axis=1)
         d[~self._visible] = np.inf
-        k = min(k, int(self._visible.sum()))
+        k = min(k, self._n_visible)
         if k == 1:
             return np.array([int(d.argmin())])
         idx = np.argpartition(d, k - 1)[:k]
@@ -225,7 +227,7 @@ class NearestIndex:
             return idx
         vis = idx[self._visible[idx]]
         # the k nearest visible points are among the ``want`` nearest points if k of those are visible
-        return vis[:k] if len(vis) >= min(k, int(self._visible.sum())) else None
+        return vis[:k] if len(vis) >= min(k, self._n_visible) else None
 
     def inside(self, polygon: np.ndarray) -> np.ndarray:
         """Boolean mask of (visible) points inside a polygon (M, 2) — lasso / rectangle selection."""
