@@ -23,14 +23,13 @@ import numpy as np
 from explorer.core.latent import NearestIndex, typical_point
 from explorer.core.means_cache import MeansCache
 from explorer.core.session import (
-    ASSETS,
     Session,
     SessionError,
     checked_read,
-    encode_means,
+    encode_missing_means,
     file_sha256,
     load_data_for,
-    means_key,
+    look_up_means,
 )
 
 
@@ -91,10 +90,7 @@ def open_light(
     s = Session(path, None, light.metadata, light.config.to_dict(), ds.name, ds.images, ds.labels,
                 list(ds.label_names), file_sha256(path), split=ds.split,
                 snapshots=list(light.metadata.get("snapshots") or []), ready=threading.Event(), light=light)
-    cache = cache if cache is not None else MeansCache(bundled=ASSETS / "means")
-    key = means_key(s)
-    s.means = cache.load(key, len(s.labels))
-    s.means_cached = s.means is not None
+    cache, key = look_up_means(s, cache)
     if s.means is not None and light.decode is not None:
         s.index = NearestIndex(s.means, s.labels)
         decode = light.decode
@@ -104,11 +100,7 @@ def open_light(
         return s
     try:  # torch now, as before issue 11: the means must be encoded, or numpy cannot decode this model
         model = s._torch_model(threads)
-        if s.means is None:
-            s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size,
-                                   labels=ds.labels)
-            cache.store(key, s.means)
-        s.index = NearestIndex(s.means, s.labels)
+        encode_missing_means(s, model, cache, key, say, cancel, batch_size)
         s.model, s.light = model, None
         s.prepare()
     finally:

@@ -3,15 +3,10 @@
 Everything here that touches torch runs on a background thread (the open worker); the GUI gets
 numpy arrays only.
 
-Opening in two phases (explorer/core/light_open.py, issue 11): ``import torch`` alone costs 2-3 s, so when the
-means are cached (the bundled model's ship in assets/means) the open worker first does everything
-that needs no torch -- read and check the file with numpy, load the dataset and the means, build the
-nearest index and a numpy decoder (training/numpy_decode.py) -- and hands that *light* session to the
-GUI, which shows the plane and decodes with numpy. Then, on the same worker, :meth:`Session.finish_loading`
-imports torch, builds the model from the same arrays, prepares it and sets ``session.ready``; the
-model service swaps the torch functions in. Until then ``session.model`` is None: code that needs the
-torch model (the encoder: posterior spread, a drawing) waits with :meth:`Session.wait_model` on a
-worker thread, or is queued by the model service.
+A session opened light (explorer/core/light_open.py: decoded with numpy while torch loads) has
+``model`` None until :meth:`Session.finish_loading` sets ``ready``; code that needs the torch model
+(the encoder: posterior spread, a drawing) waits with :meth:`Session.wait_model` on a worker thread,
+or is queued by the model service.
 """
 
 from __future__ import annotations
@@ -334,22 +329,32 @@ def open_session(
     s = Session(path, model, model.metadata, model.config.to_dict(), name, ds.images, ds.labels,
                 names, sha256 or file_sha256(path), split=split_, snapshot=snapshot,
                 snapshots=list(model.metadata.get("snapshots") or []))
-    cache = cache if cache is not None else MeansCache(bundled=ASSETS / "means")
-    key = means_key(s)
-    s.means = cache.load(key, len(s.labels))
-    s.means_cached = s.means is not None
-    if s.means is None:
-        s.means = encode_means(model, ds.images, lambda d, t: say("encoding", d, t), cancel, batch_size,
-                               labels=ds.labels)
-        cache.store(key, s.means)
-    s.index = NearestIndex(s.means, s.labels)
+    cache, key = look_up_means(s, cache)
+    encode_missing_means(s, model, cache, key, say, cancel, batch_size)
     return s.prepare() if prepare else s
 
 
-def means_key(s: Session) -> str:
-    """The means cache key of ``s`` (its model file, snapshot, dataset, split, pixels and labels)."""
+def look_up_means(s: Session, cache: MeansCache | None) -> tuple[MeansCache, str]:
+    """``s.means`` from the means cache (None if not there); returns the cache and the key to store under:
+    the model file (and snapshot), dataset, split, pixels and labels. ``cache`` None: the per-user cache
+    folder, then the bundled means in assets/means."""
+    cache = cache if cache is not None else MeansCache(bundled=ASSETS / "means")
     model_id = s.sha256 if s.snapshot is None else f"{s.sha256}-snapshot{s.snapshot}"
-    return cache_key(model_id, s.dataset_name, s.split, s.images, s.labels)
+    key = cache_key(model_id, s.dataset_name, s.split, s.images, s.labels)
+    s.means = cache.load(key, len(s.labels))
+    s.means_cached = s.means is not None
+    return cache, key
+
+
+def encode_missing_means(s: Session, model: Any, cache: MeansCache, key: str,
+                         say: Callable[[str, int, int], None], cancel: threading.Event | None,
+                         batch_size: int) -> None:
+    """Encode ``s.means`` with ``model`` if the cache had none (and store them), then build the nearest index."""
+    if s.means is None:
+        s.means = encode_means(model, s.images, lambda d, t: say("encoding", d, t), cancel, batch_size,
+                               labels=s.labels)
+        cache.store(key, s.means)
+    s.index = NearestIndex(s.means, s.labels)
 
 
 def encode_batches(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
