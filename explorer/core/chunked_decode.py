@@ -18,6 +18,7 @@ other processes busy on the machine, the grid then took 1.6 s instead of 0.3 s.)
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,12 +34,14 @@ _prepared = threading.local()
 
 
 def single_threaded_bulk() -> None:
-    """Run on a thread that decodes bulk work: one torch thread. Once per thread."""
+    """Run on a thread that decodes bulk work: one torch thread. Once per thread, once torch is loaded:
+    a numpy decoder (a model opened light, explorer.core.light_open) must not import torch here."""
     if getattr(_prepared, "done", False):
         return
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return
     _prepared.done = True
-    import torch
-
     torch.set_num_threads(1)
 
 

@@ -63,3 +63,20 @@ def test_a_helpers_error_reaches_the_caller():
             dec(fn, np.zeros((300, 2), np.float32))
     finally:
         dec.close()
+
+
+def test_a_numpy_decoder_in_chunks_does_not_import_torch():
+    """A model opened light decodes its grid with numpy: the bulk threads must not import torch for it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from explorer.core.chunked_decode import ChunkedDecoder\n"
+            "dec = ChunkedDecoder(2, 16)\n"
+            "out = dec(lambda z, y: z * 2, np.arange(200, dtype=np.float32).reshape(100, 2))\n"
+            "dec.close()\n"
+            "assert out.shape == (100, 2) and float(out[-1, -1]) == 398.0\n"
+            "print('torch' in sys.modules)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"
