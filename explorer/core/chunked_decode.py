@@ -18,13 +18,14 @@ other processes busy on the machine, the grid then took 1.6 s instead of 0.3 s.)
 from __future__ import annotations
 
 import math
-import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
+
+from explorer.core import torch_gate
 
 GRID_CHUNK = 128  # at most this many z per chunk
 GRID_WORKERS = 2  # threads per big decode, the lane's own included (the machine has 2 cores)
@@ -38,7 +39,7 @@ def single_threaded_bulk() -> None:
     a numpy decoder (a model opened light, explorer.core.light_open) must not import torch here."""
     if getattr(_prepared, "done", False):
         return
-    torch = sys.modules.get("torch")
+    torch = torch_gate.loaded()  # never one another thread is still importing
     if torch is None:
         return
     _prepared.done = True

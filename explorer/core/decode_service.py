@@ -22,7 +22,6 @@ so a drag would build a queue of stale decodes.
 from __future__ import annotations
 
 import itertools
-import sys
 import threading
 import time
 import traceback
@@ -31,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from explorer.core import torch_gate
 
 _ids = itertools.count(1)  # process-wide, so ids from different services never collide
 
@@ -118,6 +119,7 @@ class DecodeService:
         self._stopping = False
         self.decoded = 0  # requests actually decoded (for tests and benchmarks)
         self.replaced = 0  # requests overwritten before they started
+        self.failed = 0  # requests that raised (reported through on_error; the worker went on)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -245,10 +247,11 @@ class DecodeService:
     def _set_threads(self) -> None:
         """OpenMP thread count for this worker thread (torch keeps one per thread that sets it).
 
-        Done before the first decode, not at thread start: importing torch here while the window
-        is being built would hold the GIL and delay the first paint by seconds.
+        Done before a decode, once torch has been imported (by the open worker): importing torch here
+        while the window is being built would hold the GIL and delay the first paint by seconds, and a
+        torch still being imported on another thread must not be touched (explorer.core.torch_gate).
         """
-        torch = sys.modules.get("torch")
+        torch = torch_gate.loaded()
         if torch is not None:
             torch.set_num_threads(self._threads)
             self._threads_set = True
@@ -256,38 +259,48 @@ class DecodeService:
     _threads_set = False
 
     def _run(self) -> None:
+        """The worker loop. It never ends but by ``close()``: whatever one request raises (the decode, the
+        thread setup, a result callback) is reported for that request, which is dropped, and the loop goes on."""
         while True:
             req = self._take()
             if req is None:
                 return
-            if not self._threads_set:
-                self._set_threads()
-            fn, enc = req.fns if req.fns is not None else (self._decode_fn, self._encode_fn)
             try:
-                t0 = time.perf_counter()
-                if req.op == "encode":
-                    if enc is None:
-                        raise RuntimeError("no model is loaded")
-                    z, recon = enc(req.z)
-                    z, images = np.asarray(z, np.float32), to_display(recon)
-                else:
-                    if fn is None:
-                        raise RuntimeError("no model is loaded")
-                    z = req.z
-                    images = to_display(fn(z, req.labels) if self._chunked is None else self._chunked(fn, z, req.labels))
-                res = DecodeResult(req.id, req.channel, z, images, req.meta, req.posted, time.perf_counter() - t0)
-                self.decoded += 1
-                if self.on_result is not None:
-                    self.on_result(res)
+                self._serve(req)
             except Exception as e:  # noqa: BLE001 - the worker reports every failure and lives on
-                msg = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-                if self.on_error is not None:
-                    try:
-                        self.on_error(DecodeFailure(req.id, req.channel, msg, req.meta))
-                    except Exception:  # noqa: BLE001
-                        traceback.print_exc()
+                self._report(req, e)
             finally:
                 with self._cond:
                     self._busy = False
                     self._last_done = req.id
                     self._cond.notify_all()
+
+    def _serve(self, req: DecodeRequest) -> None:
+        if not self._threads_set:
+            self._set_threads()
+        fn, enc = req.fns if req.fns is not None else (self._decode_fn, self._encode_fn)
+        t0 = time.perf_counter()
+        if req.op == "encode":
+            if enc is None:
+                raise RuntimeError("no model is loaded")
+            z, recon = enc(req.z)
+            z, images = np.asarray(z, np.float32), to_display(recon)
+        else:
+            if fn is None:
+                raise RuntimeError("no model is loaded")
+            z = req.z
+            images = to_display(fn(z, req.labels) if self._chunked is None else self._chunked(fn, z, req.labels))
+        res = DecodeResult(req.id, req.channel, z, images, req.meta, req.posted, time.perf_counter() - t0)
+        self.decoded += 1
+        if self.on_result is not None:
+            self.on_result(res)
+
+    def _report(self, req: DecodeRequest, e: Exception) -> None:
+        self.failed += 1
+        msg = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+        if self.on_error is None:
+            return
+        try:
+            self.on_error(DecodeFailure(req.id, req.channel, msg, req.meta))
+        except Exception:  # noqa: BLE001 - a broken error callback must not end the worker either
+            traceback.print_exc()

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core import torch_gate
 from explorer.core.decode_service import to_display
 from explorer.core.latent import NearestIndex
 from explorer.core.means_cache import MeansCache, cache_key
@@ -144,8 +145,7 @@ class Session:
         """The torch model of a light session, from the arrays already read (the file is not read again)."""
         if stop is not None and stop.is_set():
             raise Cancelled()
-        import torch
-
+        torch = torch_gate.import_torch()  # published to the decode workers only once complete
         if threads is not None:
             torch.set_num_threads(threads)
         from training.checkpoint import from_weights
@@ -309,9 +309,8 @@ def open_session(
     ``model``: the file's model (or snapshot ``snapshot``'s), already loaded and checked by the caller
     (explorer.core.snapshots loads every snapshot in one pass)."""
     path = Path(path)
+    torch = torch_gate.import_torch()  # on this (the open worker's) thread; workers see it once complete
     if threads is not None:
-        import torch
-
         torch.set_num_threads(threads)
     say = progress or (lambda stage, done, total: None)
     say("loading model", 0, 1)

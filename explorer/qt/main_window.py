@@ -475,7 +475,8 @@ class MainWindow(QMainWindow):
         self.decodeShown.emit(shown)
 
     def _on_decode_failed(self, f: DecodeFailure) -> None:
-        self.show_error(f"Decoding failed: {f.message}")
+        """A request that raised on a worker: one sentence; the request is dropped and the worker goes on."""
+        self.state.error.emit(f"Decoding failed: {f.message}")
 
     # ---------------------------------------------------------------- underlay
 
