@@ -588,7 +588,7 @@ def _install_pane_paint_probe() -> list[float]:
     marked ``_probe``): "click to pixels" ends at the first one after the click's image was shown.
 
     Installed once, before the window exists, and never removed (see _install_paint_counter)."""
-    from explorer.qt.image_view import ImageView
+    from explorer.qt.pane.image_view import ImageView
 
     times: list[float] = []
     orig = ImageView.paintEvent
@@ -773,7 +773,7 @@ def bench_snapshots(args, rng) -> dict:
             set_only.append(c1 - c0)
             paint_only.append(time.thread_time() - c1)
             d.app.processEvents()
-        # baseline: pyqtgraph's translucent grid (what the plane drew before explorer/qt/grid_lines.py)
+        # baseline: pyqtgraph's translucent grid (what the plane drew before explorer/qt/plane/grid_lines.py)
         for c in view.grid.curves:
             c.setVisible(False)
         view.plot_item.showGrid(x=True, y=True, alpha=0.12)

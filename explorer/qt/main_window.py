@@ -36,25 +36,25 @@ from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
 from explorer.core.session import Session, default_model_path
 from explorer.core.state import ExplorerState
 from explorer.qt import menus
-from explorer.qt.bookmarks_panel import BookmarksPanel
 from explorer.qt.bridge import ServiceBridge
-from explorer.qt.class_row import ClassDial, with_class_dial
-from explorer.qt.compare import CompareRow, Planes, SelectTool
-from explorer.qt.comparison import Comparison
-from explorer.qt.decode_pane import DecodePane
-from explorer.qt.draw_panel import DrawPanel
+from explorer.qt.compare.compare import CompareRow, Planes, SelectTool
+from explorer.qt.compare.comparison import Comparison
 from explorer.qt.empty_state import EmptyState
-from explorer.qt.info_panel import InfoPanel
-from explorer.qt.interp_panel import InterpolationPanel
-from explorer.qt.latent_view import LatentView
-from explorer.qt.legend import ClassLegend
 from explorer.qt.opener import ModelOpener
+from explorer.qt.pane.class_row import ClassDial, with_class_dial
+from explorer.qt.pane.decode_pane import DecodePane
+from explorer.qt.panels.bookmarks_panel import BookmarksPanel
+from explorer.qt.panels.draw_panel import DrawPanel
+from explorer.qt.panels.info_panel import InfoPanel
+from explorer.qt.panels.interp_panel import InterpolationPanel
+from explorer.qt.panels.snapshot_panel import SnapshotPanel
+from explorer.qt.panels.vector_panel import VectorPanel
+from explorer.qt.plane.latent_view import LatentView
+from explorer.qt.plane.legend import ClassLegend
+from explorer.qt.plane.spread import SpreadJobs
+from explorer.qt.plane.underlay import Underlay
 from explorer.qt.presentation import HelpOverlay, Presentation, PresentationStrip
 from explorer.qt.settings import Settings
-from explorer.qt.snapshot_panel import SnapshotPanel
-from explorer.qt.spread import SpreadJobs
-from explorer.qt.underlay import Underlay
-from explorer.qt.vector_panel import VectorPanel
 from explorer.qt.widgets import Caption
 
 CLOSE_WAIT_MS = 3000  # how long closing waits for background writes

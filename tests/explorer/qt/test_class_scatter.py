@@ -8,7 +8,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, QRect
 from PySide6.QtGui import QImage
 
-from explorer.qt.class_scatter import ClassScatter
+from explorer.qt.plane.class_scatter import ClassScatter
 
 
 def on_screen(plot) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The density raster off the GUI thread (explorer/qt/density_layer.py): the raster shown for a view is
+"""The density raster off the GUI thread (explorer/qt/plane/density_layer.py): the raster shown for a view is
 core's synchronous rasterize of that view, pixel for pixel; a stale result never replaces a newer one;
 style changes re-render; zooming in still switches to real points."""
 

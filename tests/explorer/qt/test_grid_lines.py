@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.qt.grid_lines import MAJOR
+from explorer.qt.plane.grid_lines import MAJOR
 
 
 def vertical_lines(curve) -> set[float]:

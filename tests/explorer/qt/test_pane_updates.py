@@ -1,7 +1,7 @@
 """A decoded frame updates the pane without laying the window out again (issue 11).
 
 The images paint their own pixmap and the captions stop their label's geometry requests
-(explorer/qt/image_view.py, explorer/qt/widgets.py Caption), so a frame repaints the pane but asks for no
+(explorer/qt/pane/image_view.py, explorer/qt/widgets.py Caption), so a frame repaints the pane but asks for no
 layout pass, unless a caption really needs another line. What is on screen stays as before: the
 window's pixels are compared with QLabel-based captions in test_main_window / test_presentation.
 """

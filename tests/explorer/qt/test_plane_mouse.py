@@ -1,9 +1,9 @@
 """Clicks, pans, marker drags and wheel zooms on the plane, with real mouse events (issue 11).
 
-Plain clicks and marker drags are handled before pyqtgraph's scene (explorer/qt/plane_mouse.py); a
+Plain clicks and marker drags are handled before pyqtgraph's scene (explorer/qt/plane/plane_mouse.py); a
 press that moves on is replayed to the scene and pans as before. These tests check the behaviour a
 user sees, and that a click does not pay for the scene's item search. The class scatters paint only
-the exposed part of the plane (explorer/qt/class_scatter.py): a partial repaint must leave the same
+the exposed part of the plane (explorer/qt/plane/class_scatter.py): a partial repaint must leave the same
 pixels as a full one.
 """
 

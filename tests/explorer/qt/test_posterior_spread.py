@@ -208,7 +208,7 @@ def test_cancel_stops_the_job_and_turns_the_toggles_off(ex):
 def test_a_plane_without_the_jobs_plots_means(qapp, qtbot):
     """A LatentView on its own (no main window, so no SpreadJobs): the toggles change nothing."""
     from explorer.core.pane import PaneController
-    from explorer.qt.latent_view import LatentView
+    from explorer.qt.plane.latent_view import LatentView
 
     state = ExplorerState()
     view = LatentView(state, PaneController(state, lambda zs, meta: 0))

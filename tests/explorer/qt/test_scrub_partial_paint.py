@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF
 
-from explorer.qt.class_scatter import ClassScatter, move_scatter
+from explorer.qt.plane.class_scatter import ClassScatter, move_scatter
 
 
 def test_moved_points_are_found_by_the_partial_repaint_index(qapp):

@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QPoint
 
 from explorer.core.palettes import PALETTES
-from explorer.qt.latent_view import DIMMED
+from explorer.qt.plane.latent_view import DIMMED
 
 
 def test_palette_point_size_opacity_and_dim_restyle_the_scatter(window):

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from explorer.core import vectors
 from explorer.core.palettes import colour
 from explorer.core.state import ExplorerState, StateError, Vector
-from explorer.qt.selection import LassoSelector
+from explorer.qt.plane.selection import LassoSelector
 from explorer.qt.widgets import ValueSlider, swatch
 
 HINT_COLOURS = {"strong": "#1b7f3b", "weak": "#b26b00", "\u2248 noise": "#8a1c1c", "unknown": "#666"}

@@ -17,7 +17,7 @@ could ask for its decode (benchmarks/README.md, issue 11). A click or a marker d
   its hover pen when the mouse is within ``CLICK_RADIUS`` pixels of its shape: that is done here, as
   pyqtgraph's ``TargetItem.hoverEvent`` would. Moves over the axes and margins go to the scene.
 - Everything else (other buttons, presses outside the plot, double clicks, wheel) goes to pyqtgraph
-  unchanged. The lasso (explorer/qt/selection.py) filters the viewport's events before any of this.
+  unchanged. The lasso (explorer/qt/plane/selection.py) filters the viewport's events before any of this.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Models side by side: each compared model gets a plane, a pane controller and a decoded image.
 
 The compared models are ``state.compared`` (sessions over the main model's dataset arrays, opened
-by :class:`explorer.qt.comparison.ComparedOpener` off the GUI thread). Every plane shares the state: a click or a drag in
+by :class:`explorer.qt.compare.comparison.ComparedOpener` off the GUI thread). Every plane shares the state: a click or a drag in
 any of them sets the one ``state.point``, and each model's pane decodes that z with its own decoder
 (plus its own attribute vectors, from its own means). The views pan and zoom together while
 ``state.link_views`` is on. A lasso in any plane (:class:`SelectTool`) sets ``state.selection``, which
@@ -21,9 +21,9 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.pane import PaneController, Shown
 from explorer.core.state import ExplorerState
-from explorer.qt.image_view import ImageView
-from explorer.qt.latent_view import LatentView
-from explorer.qt.selection import LassoSelector
+from explorer.qt.pane.image_view import ImageView
+from explorer.qt.plane.latent_view import LatentView
+from explorer.qt.plane.selection import LassoSelector
 
 TITLE_STYLE = "font-weight: 600; padding: 2px 4px;"
 

@@ -17,7 +17,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QLabel
 
 from explorer.core.state import T_MAX, T_MIN, ExplorerState
-from explorer.qt.image_view import to_qimage
+from explorer.qt.pane.image_view import to_qimage
 
 ARROW_COLOUR = "#D55E00"
 STAR_COLOUR = "#CC79A7"

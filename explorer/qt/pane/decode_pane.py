@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.pane import PaneController, Shown
 from explorer.core.state import ExplorerState
-from explorer.qt.image_view import ImageView
+from explorer.qt.pane.image_view import ImageView
 from explorer.qt.widgets import Caption
 
 

@@ -18,13 +18,13 @@ from explorer.core.palettes import colour
 from explorer.core.pane import PaneController, PaneTarget, shown_session
 from explorer.core.snapshots import describe as snapshot_words
 from explorer.core.state import ExplorerState
-from explorer.qt.class_scatter import ClassScatter, ClassSplit, move_scatter
-from explorer.qt.density_layer import RASTER_FROM, DensityLayer
-from explorer.qt.grid_lines import GridLines
-from explorer.qt.plane_mouse import CLICK_SLOP, PlaneMouse
-from explorer.qt.plane_overlays import HoverThumb, Overlays
-from explorer.qt.spread import SpreadLayer
-from explorer.qt.view_sync import ViewSync
+from explorer.qt.plane.class_scatter import ClassScatter, ClassSplit, move_scatter
+from explorer.qt.plane.density_layer import RASTER_FROM, DensityLayer
+from explorer.qt.plane.grid_lines import GridLines
+from explorer.qt.plane.plane_mouse import CLICK_SLOP, PlaneMouse
+from explorer.qt.plane.plane_overlays import HoverThumb, Overlays
+from explorer.qt.plane.spread import SpreadLayer
+from explorer.qt.plane.view_sync import ViewSync
 
 DIMMED = 0.25  # scatter opacity factor while "dim the scatter" is on (or a selection is highlighted)
 SELECTED = "#FFD400"  # the selected images: yellow dots with a dark edge over the dimmed scatter
@@ -136,7 +136,7 @@ class LatentView(pg.PlotWidget):
 
     def plotted_points(self, session) -> np.ndarray:
         """The (N, 2) points this plane plots for ``session``: its encoded means, or one posterior sample
-        per image while ``state.plot_samples`` is on (explorer/qt/spread.py)."""
+        per image while ``state.plot_samples`` is on (explorer/qt/plane/spread.py)."""
         return self.spread.points(session)
 
     _plotted = None  # the session whose means are on screen
@@ -315,7 +315,7 @@ class LatentView(pg.PlotWidget):
     CLICK_SLOP = CLICK_SLOP  # px: a press and release closer than this is a click, farther is a pan
 
     # Plain clicks and marker drags are handled by PlaneMouse before pyqtgraph's scene, whose item
-    # search costs milliseconds per event (explorer/qt/plane_mouse.py); it passes on everything else.
+    # search costs milliseconds per event (explorer/qt/plane/plane_mouse.py); it passes on everything else.
 
     def mousePressEvent(self, ev) -> None:
         if not self.plane_mouse.press(ev):

@@ -30,7 +30,7 @@ from explorer.core.decode_service import DecodeResult
 from explorer.core.pane import condition_labels
 from explorer.core.state import FRAMES_MAX, FRAMES_MIN, METHODS, T_MAX, T_MIN, ExplorerState
 from explorer.qt.bridge import ServiceBridge
-from explorer.qt.image_view import ImageView
+from explorer.qt.pane.image_view import ImageView
 from explorer.qt.widgets import ValueSlider
 from training.errors import UserError
 

@@ -1,7 +1,7 @@
 """The window's side of comparing models: opening them off the GUI thread (:class:`ComparedOpener`),
 and :class:`Comparison`, which routes each pane's results, runs the menu's actions and applies scenes
 that name compared models. The widgets that render a comparison from the state are in
-:mod:`explorer.qt.compare`.
+:mod:`explorer.qt.compare.compare`.
 """
 
 from __future__ import annotations

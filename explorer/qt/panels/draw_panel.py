@@ -17,7 +17,7 @@ from explorer.core import drawing
 from explorer.core.decode_service import DecodeResult
 from explorer.core.state import ExplorerState
 from explorer.qt.bridge import ServiceBridge
-from explorer.qt.image_view import ImageView
+from explorer.qt.pane.image_view import ImageView
 
 CANVAS_PX = 224  # on screen
 

@@ -1,6 +1,6 @@
 """The tiles of the CVAE class row: one image per class at one integer scale, its class name under it,
 the chosen class framed. Painted in one widget, so every tile has exactly the same size and crisp pixels.
-Used by explorer.qt.class_row (the class dial), which decodes the images.
+Used by explorer.qt.pane.class_row (the class dial), which decodes the images.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-from explorer.qt.image_view import to_qimage
+from explorer.qt.pane.image_view import to_qimage
 
 MAX_SCALE = 4  # the tiles grow up to 4x (112 px for 28-pixel images), then stop taking height from the pane
 MAX_ROWS = 2  # two rows of five for ten classes; a third would take the panels' height

@@ -29,7 +29,7 @@ from explorer.core.palettes import colour
 from explorer.core.pane import PaneController, pane_target, shown_session
 from explorer.core.state import ExplorerState
 from explorer.qt.bridge import ServiceBridge
-from explorer.qt.class_tiles import ClassTiles
+from explorer.qt.pane.class_tiles import ClassTiles
 from explorer.qt.widgets import swatch
 
 CHANNEL = "classes"
