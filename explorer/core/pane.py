@@ -15,12 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from psygnal import Signal
 
-from explorer.core.state import ExplorerState, Point
+from explorer.core.values import Point
+
+if TYPE_CHECKING:
+    from explorer.core.state import ExplorerState
 
 CLICK_HEAD_START = 0.004  # s: about two decodes of the bundled model; a slower model costs the GUI this much per click
 

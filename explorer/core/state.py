@@ -44,6 +44,7 @@ T_MIN, T_MAX = -0.5, 1.5  # interpolation t: 0 = A, 1 = B; beyond is overshoot
 FRAMES_MIN, FRAMES_MAX = 2, 32
 DENSITY_MIN, DENSITY_MAX = 4, 60  # manifold underlay: cells across the longer side of the view
 POINT_SIZE_MIN, POINT_SIZE_MAX = 1.0, 20.0
+UI_SCALE_MIN, UI_SCALE_MAX = 0.5, 4.0
 MAX_COMPARED = 3  # models beside the main one
 
 
@@ -127,6 +128,7 @@ class ExplorerState:
     density: int = 20  # underlay cells across the longer side of the view
     snap: bool = False  # A / B snap to the nearest data point
     presentation: bool = False  # presentation mode
+    ui_scale: float = 1.0  # every text and marker on the plots, scaled (presentation mode sets it; not in scenes)
     palette: str = "tab10"  # class colours: a key of explorer.core.palettes.PALETTES
     point_size: float = 4.0  # scatter dot diameter in screen pixels (presentation mode doubles it)
     opacity: float = 0.85  # scatter dot opacity
@@ -187,6 +189,8 @@ class ExplorerState:
             value = clamp(value, POINT_SIZE_MIN, POINT_SIZE_MAX, "point size")
         elif name == "opacity":
             value = clamp(value, 0.05, 1.0, "opacity")
+        elif name == "ui_scale":
+            value = clamp(value, UI_SCALE_MIN, UI_SCALE_MAX, "ui scale")
         super().__setattr__(name, value)
 
     @property

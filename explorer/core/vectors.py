@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.core import latent
-from explorer.core.state import STRENGTH_MAX, STRENGTH_MIN, Vector, auc_hint
+from explorer.core.attribute import STRENGTH_MAX, STRENGTH_MIN, Vector, auc_hint
 
 __all__ = ["STRENGTH_MAX", "STRENGTH_MIN", "Group", "Vector", "auc_hint"]
 

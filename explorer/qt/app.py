@@ -59,11 +59,11 @@ def run(args: Namespace) -> int:
     size = args.size or ((1280, 800) if args.screenshot else None)  # --size sizes the real window too
     win.remember = not args.screenshot  # an offscreen render must not overwrite the user's window layout
     if size:  # presentation mode keeps the size asked for instead of going full screen
-        win.presentation.fullscreen = False
+        win.present_fullscreen = False
         win.resize(*size)
     if getattr(args, "presentation", False):
         win.state.presentation = True
-        win.presentation.from_command_line = True  # a scene opened at start-up does not turn it off
+        win.present_from_cli = True  # a scene opened at start-up does not turn it off
     signal.signal(signal.SIGINT, lambda *_: win.close())  # Ctrl-C in the terminal quits cleanly
     tick = QTimer()
     tick.start(200)  # lets Python see the SIGINT while Qt's loop runs

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -35,7 +36,7 @@ from explorer.core.pane import PaneController, Shown
 from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
 from explorer.core.session import Session, default_model_path
 from explorer.core.state import ExplorerState
-from explorer.qt import menus
+from explorer.qt.actions import ActionSet, HelpOverlay
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.compare.compare import CompareRow, Planes, SelectTool
 from explorer.qt.compare.comparison import Comparison
@@ -53,14 +54,14 @@ from explorer.qt.plane.latent_view import LatentView
 from explorer.qt.plane.legend import ClassLegend
 from explorer.qt.plane.spread import SpreadJobs
 from explorer.qt.plane.underlay import Underlay
-from explorer.qt.presentation import HelpOverlay, Presentation, PresentationStrip
+from explorer.qt.presentation import PresentationLayout, PresentationStrip
 from explorer.qt.settings import Settings
 from explorer.qt.widgets import Caption
 
 CLOSE_WAIT_MS = 3000  # how long closing waits for background writes
 
 
-class MainWindow(QMainWindow):
+class MainWindow(PresentationLayout, QMainWindow):
     sessionChanged = Signal(object)  # Session
     decodeShown = Signal(object)  # Shown: the pane now displays it
     upgraded = Signal(object)  # Session: its torch model now serves the model service (it opened light, with numpy)
@@ -168,22 +169,11 @@ class MainWindow(QMainWindow):
         self.interpolation_dock.raise_()  # after the hide: hiding a tabbed dock moves the current tab
         self._laid_out = False
         self.select_tool = SelectTool(self.state, self.planes, self)
-        self.presentation = Presentation(self)
         self.help_overlay = HelpOverlay(self)
         self._build_actions()
 
         ev = self.state.events
-        ev.hover.connect(lambda on, _o=None: menus.sync_action(self.act_hover, on))
-        ev.underlay.connect(lambda on, _o=None: menus.sync_action(self.act_underlay, on))
-        ev.density.connect(self._on_density)
-        ev.dim.connect(lambda on, _o=None: menus.sync_action(self.act_dim, on))
-        ev.link_views.connect(lambda on, _o=None: menus.sync_action(self.act_link, on))
-        ev.plot_samples.connect(lambda on, _o=None: menus.sync_action(self.act_samples, on))
-        ev.ellipses.connect(lambda on, _o=None: menus.sync_action(self.act_ellipses, on))
-        ev.palette.connect(lambda p, _o=None: menus.sync_action(self.act_palette, p != "tab10"))
-        ev.point_size.connect(lambda v, _o=None: menus.sync_spin(self.point_size, round(v)))
-        ev.opacity.connect(lambda v, _o=None: menus.sync_spin(self.opacity, round(v * 100)))
-        ev.presentation.connect(lambda on, _o=None: self.presentation.set(on))
+        ev.presentation.connect(self._on_presentation)
         ev.condition.connect(lambda c, _o=None: setattr(self.service.service, "condition", c))  # CVAE class
         self.state.error.connect(self.show_error)
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
@@ -243,7 +233,7 @@ class MainWindow(QMainWindow):
         super().showEvent(ev)
         if not self._laid_out:  # dock sizes only take once the window has its real size
             self._laid_out = True
-            self.share_screen(self.presentation.PLANE_SHARE if self.state.presentation else self.PLANE_SHARE)
+            self.share_screen(self.PRESENT_PLANE_SHARE if self.state.presentation else self.PLANE_SHARE)
 
     def keyPressEvent(self, ev) -> None:
         """Bookmark stepping: Right / PageDown, Left / PageUp (a clicker's keys).
@@ -266,7 +256,32 @@ class MainWindow(QMainWindow):
             current.raise_()
 
     def _build_actions(self) -> None:
-        menus.build(self)
+        """QActions, menus and toolbar from the one table (explorer.core.actions); each owner binds its commands."""
+        self.action_set = acts = ActionSet(self.state, self)
+        for bind in (self.bookmarks.bind_actions, self.class_dial.bind_actions, self.compare.bind_actions,
+                     self.select_tool.bind_actions):
+            bind(acts)
+        for action_id, fn in (("file.open", self.choose_model), ("file.open_dataset", self.choose_dataset),
+                              ("scene.open", self.choose_open_scene), ("scene.save", self.choose_save_scene),
+                              ("file.quit", self.close), ("view.reset", self.reset_views),
+                              ("window.escape", self._escape), ("help.keys", self.help_overlay.toggle)):
+            acts.bind(action_id, fn)
+        menus = acts.fill_menus(self.menuBar())
+        file_menu = menus["File"]
+        before_quit = file_menu.actions()[-2]  # the separator before Quit
+        self.recent_menu = QMenu("Recent &models", file_menu)
+        self.recent_scenes_menu = QMenu("Recent s&cenes", file_menu)
+        for m in (self.recent_menu, self.recent_scenes_menu):
+            file_menu.insertMenu(before_quit, m)
+        self.toolbar = acts.toolbar()
+        self.addToolBar(self.toolbar)
+        self.density, self.point_size, self.opacity = (acts.spins[f] for f in ("density", "point_size", "opacity"))
+
+    def reset_views(self) -> None:
+        """View > Reset view: frame the data in every plane shown."""
+        for v in self.planes.views:
+            if v.isVisible() or v is self.view:
+                v.reset_view()
 
     def _escape(self) -> None:
         if self.help_overlay.isVisible():
@@ -409,7 +424,7 @@ class MainWindow(QMainWindow):
         if self.pending_scene:
             path, self.pending_scene = self.pending_scene, None
             self.open_scene(path)
-            if self.presentation.from_command_line:
+            if self.present_from_cli:
                 self.state.presentation = True
 
     def _on_upgraded(self, session: Session, decode_fn: Any, encode_fn: Any) -> None:
@@ -479,9 +494,6 @@ class MainWindow(QMainWindow):
         self.state.error.emit(f"Decoding failed: {f.message}")
 
     # ---------------------------------------------------------------- underlay
-
-    def _on_density(self, v: int, _old=None) -> None:
-        menus.sync_spin(self.density, v)
 
     def request_underlay(self) -> int | None:
         return self.underlay.request()

@@ -1,68 +1,17 @@
-"""Presentation mode (full screen, plane and pane sharing the screen, everything on the plot scaled,
-a slim control strip) and the keyboard help overlay."""
+"""Presentation mode: full screen, plane and pane sharing the screen, everything on the plot scaled
+(``state.ui_scale``, which every plane listens to), and a slim control strip.
+
+``PresentationLayout`` is a part of the main window (a mixin: it moves the window's own docks and bars);
+the strip takes only the state."""
 
 from __future__ import annotations
 
-import html
-
-from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
-from PySide6.QtGui import QFont, QKeySequence
+from PySide6.QtCore import QRect, Qt, QTimer
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from explorer.core.state import STRENGTH_MAX, STRENGTH_MIN, T_MAX, T_MIN, ExplorerState
 from explorer.qt.widgets import ValueSlider
-
-MOUSE_HELP = [
-    ("Right · PageDown", "next bookmark (a presentation clicker's keys; not while a slider has focus)"),
-    ("Left · PageUp", "previous bookmark"),
-    ("Click", "decode the point under the mouse"),
-    ("Drag the marker", "decode continuously"),
-    ("Class list click", "hide / show a class"),
-    ("Class row click", "decode the pane as that class (conditional models)"),
-    ("Wheel · left-drag", "zoom · pan"),
-]
-
-
-class HelpOverlay(QLabel):
-    """A translucent card over the window listing every shortcut (made from the window's actions)."""
-
-    def __init__(self, window: QWidget):
-        super().__init__(window)
-        self.window_ = window
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setWordWrap(True)
-        self.setStyleSheet("background: rgba(20, 20, 24, 225); color: #f4f4f4; border-radius: 14px; padding: 24px;")
-        self.setVisible(False)
-        window.installEventFilter(self)
-
-    def rows(self) -> list[tuple[str, str]]:
-        out = []
-        for a in self.window_.actions():
-            seq = a.shortcut()
-            if not seq.isEmpty():
-                out.append((seq.toString(QKeySequence.SequenceFormat.NativeText), a.text().replace("&", "").rstrip("…")))
-        return out + MOUSE_HELP
-
-    def toggle(self) -> None:
-        self.setVisible(not self.isVisible())
-        if self.isVisible():
-            self.refresh()
-            self.raise_()
-
-    def refresh(self) -> None:
-        body = "".join(f"<tr><td align=right style='padding:3px 14px'><b>{html.escape(k)}</b></td>"
-                       f"<td style='padding:3px'>{html.escape(v)}</td></tr>" for k, v in self.rows())
-        self.setText(f"<h2>Keys</h2><table>{body}</table><p style='color:#bbb'>F1 or Esc closes this</p>")
-        w, h = self.window_.width(), self.window_.height()
-        self.setGeometry(int(w * 0.2), int(h * 0.08), int(w * 0.6), int(h * 0.84))
-
-    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
-        if ev.type() == QEvent.Type.Resize and self.isVisible():
-            self.refresh()
-        return False
-
-    def mousePressEvent(self, ev) -> None:
-        self.setVisible(False)
 
 
 class PresentationStrip(QWidget):
@@ -142,69 +91,63 @@ class PresentationStrip(QWidget):
             self.sliders.append((v, sl))
 
 
-class Presentation:
-    """Switches a MainWindow into and out of presentation mode; Esc restores the exact previous layout.
+class PresentationLayout:
+    """The main window's half of presentation mode (``state.presentation``); Esc restores the exact layout.
 
     On: the panel docks, menus, toolbar and status bar hide; the plane and the decode pane share the
-    screen; every text and marker on the plot scales by SCALE; the control strip appears. Full screen
-    unless ``fullscreen`` is False (a ``--screenshot`` or ``--size`` asked for a size).
+    screen; the window's font and ``state.ui_scale`` (every text and marker on the plots) scale by
+    SCALE; the control strip appears. Full screen unless ``present_fullscreen`` is False (a
+    ``--screenshot`` or ``--size`` asked for a size).
     """
 
     SCALE = 1.6
-    PLANE_SHARE = 0.55  # the plane and the pane share the screen
+    PRESENT_PLANE_SHARE = 0.55  # the plane and the pane share the screen
+    presenting = False  # the layout is in presentation mode
+    present_fullscreen = True
+    present_from_cli = False  # --presentation: a scene opened at start-up does not turn it off
+    _present_saved: dict | None = None
 
-    def __init__(self, window):
-        self.w = window
-        self.on = False
-        self.fullscreen = True
-        self.from_command_line = False
-        self._saved: dict = {}
-
-    def set(self, on: bool) -> None:
-        if on == self.on:
+    def _on_presentation(self, on: bool, _old=None) -> None:
+        if on == self.presenting:
             return
-        w = self.w
         if on:
-            self._saved = {"geometry": QRect(w.geometry()), "docks": w.saveState(), "font": QFont(w.font()),
-                           "maximized": w.isMaximized(), "fullscreen": w.isFullScreen(),
-                           "menu": w.menuBar().isVisibleTo(w), "status": w.statusBar().isVisibleTo(w),
-                           "sizes": (w.pane_dock.width(), w.pane_dock.height(), w.panel_docks[0].height())}
-            for d in w.panel_docks:
+            self._present_saved = {"geometry": QRect(self.geometry()), "docks": self.saveState(), "font": QFont(self.font()),
+                           "maximized": self.isMaximized(), "fullscreen": self.isFullScreen(),
+                           "menu": self.menuBar().isVisibleTo(self), "status": self.statusBar().isVisibleTo(self),
+                           "sizes": (self.pane_dock.width(), self.pane_dock.height(), self.panel_docks[0].height())}
+            for d in self.panel_docks:
                 d.setVisible(False)
-            w.pane_dock.setVisible(True)
-            w.menuBar().setVisible(False)
-            w.toolbar.setVisible(False)
-            w.statusBar().setVisible(False)
-            f = QFont(w.font())
+            self.pane_dock.setVisible(True)
+            self.menuBar().setVisible(False)
+            self.toolbar.setVisible(False)
+            self.statusBar().setVisible(False)
+            f = QFont(self.font())
             f.setPointSizeF(f.pointSizeF() * self.SCALE)
-            w.setFont(f)
-            w.view.set_scale(self.SCALE)
-            w.planes.set_scale(self.SCALE)
-            w.strip.setVisible(True)
-            if self.fullscreen:
-                w.showFullScreen()
-            w.share_screen(self.PLANE_SHARE)
+            self.setFont(f)
+            self.state.ui_scale = self.SCALE  # after the font: the planes' ticks follow the window's font
+            self.strip.setVisible(True)
+            if self.present_fullscreen:
+                self.showFullScreen()
+            self.share_screen(self.PRESENT_PLANE_SHARE)
         else:
-            s = self._saved
-            w.strip.setVisible(False)
+            s = self._present_saved or {}
+            self.strip.setVisible(False)
             if "font" in s:
-                w.setFont(s["font"])
-            w.view.set_scale(1.0)
-            w.planes.set_scale(1.0)
-            w.menuBar().setVisible(s.get("menu", True))
-            w.statusBar().setVisible(s.get("status", True))
-            if w.isFullScreen() and not s.get("fullscreen"):
-                w.showMaximized() if s.get("maximized") else w.showNormal()
+                self.setFont(s["font"])
+            self.state.ui_scale = 1.0
+            self.menuBar().setVisible(s.get("menu", True))
+            self.statusBar().setVisible(s.get("status", True))
+            if self.isFullScreen() and not s.get("fullscreen"):
+                self.showMaximized() if s.get("maximized") else self.showNormal()
             if "docks" in s:
                 if not (s.get("maximized") or s.get("fullscreen")):
-                    w.setGeometry(s["geometry"])  # exactly (restoreGeometry clamps to the screen it guesses)
-                w.restoreState(s["docks"])
+                    self.setGeometry(s["geometry"])  # exactly (restoreGeometry clamps to the screen it guesses)
+                self.restoreState(s["docks"])
                 # and the dock column's exact width, once the restored fonts and bars have been laid out
-                QTimer.singleShot(0, lambda sizes=s["sizes"]: self._restore_sizes(sizes))
-        self.on = on
+                QTimer.singleShot(0, lambda sizes=s["sizes"]: self._restore_dock_sizes(sizes))
+        self.presenting = on
 
-    def _restore_sizes(self, sizes: tuple[int, int, int]) -> None:
-        if self.on:
+    def _restore_dock_sizes(self, sizes: tuple[int, int, int]) -> None:
+        if self.presenting:
             return
-        w = self.w
-        w.resizeDocks([w.pane_dock], [sizes[0]], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.pane_dock], [sizes[0]], Qt.Orientation.Horizontal)

@@ -68,8 +68,7 @@ class Planes(QWidget):
         while len(self.views) < n:
             slot = len(self.views)
             ctl = PaneController(self.state, self._submit, slot=slot)
-            view = LatentView(self.state, ctl, slot=slot)
-            view.set_scale(self.views[0].scale)
+            view = LatentView(self.state, ctl, slot=slot)  # scaled by state.ui_scale, as every view
             self.views.append(view)
             self.controllers.append(ctl)
             self._add_cell(view)
@@ -105,11 +104,6 @@ class Planes(QWidget):
                 view_session = self.views[i].session
                 title.setText(f"<b>{chr(ord('A') + i)}</b> {html.escape(view_session.title)}")
                 title.setToolTip(str(sessions[i].model_path))
-
-    def set_scale(self, k: float) -> None:
-        """Presentation mode: the compared planes scale like the main one (titles follow the window's font)."""
-        for v in self.views[1:]:
-            v.set_scale(k)
 
 
 class CompareRow(QWidget):
@@ -216,6 +210,9 @@ class SelectTool(QObject):
             sel.selected.connect(lambda mask, _poly: self._on_selected(mask))
             sel.cancelled.connect(self.cancel)
             self.selectors.append(sel)
+
+    def bind_actions(self, actions) -> None:
+        actions.bind("select.start", self.start)
 
     def start(self) -> None:
         """Arm every visible plane: the next drag in any of them draws the lasso."""

@@ -164,6 +164,10 @@ class Comparison(QObject):
         self.add(want, replace=True, then=then)
         return True
 
+    def bind_actions(self, actions) -> None:
+        actions.bind("compare.add", self.choose)
+        actions.bind("compare.stop", self.stop)
+
     def stop(self) -> None:
         """Back to one model."""
         self.opener.cancel()

@@ -199,6 +199,11 @@ class ClassDial(QWidget):
             self.combo.blockSignals(False)
         self.tiles.set_chosen(k)
 
+    def bind_actions(self, actions) -> None:
+        """] and [: decode as the next / previous class, anywhere in the window."""
+        actions.bind("class.next", lambda: self.step(+1))
+        actions.bind("class.prev", lambda: self.step(-1))
+
     def step(self, delta: int) -> None:
         """The next (+1) or previous (-1) class, wrapping around (keys ] and [)."""
         if self.session is None:

@@ -45,6 +45,11 @@ class BookmarksPanel(QWidget):
             self.index = i % len(self.state.bookmarks)
             self.list.setCurrentRow(self.index)
 
+    def bind_actions(self, actions) -> None:
+        """Next / previous bookmark (the View menu; the clicker keys come through the window)."""
+        actions.bind("bookmark.next", lambda: self.step(+1))
+        actions.bind("bookmark.prev", lambda: self.step(-1))
+
     def step(self, delta: int) -> None:
         """Next / previous bookmark (arrow keys)."""
         if len(self.state.bookmarks):

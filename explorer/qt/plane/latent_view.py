@@ -97,10 +97,13 @@ class LatentView(pg.PlotWidget):
         ev.opacity.connect(self._restyle)
         ev.dim.connect(self._restyle)
         ev.hidden_classes.connect(self._on_hidden)
+        ev.ui_scale.connect(self.set_scale)  # presentation mode (the window's font is scaled first)
         pane.requested_target.connect(self._on_target)
         self.hover_thumb = HoverThumb(self, state, pane)  # hover preview: the decoded image at the cursor
         self.thumb = self.hover_thumb.label
         self.spread = SpreadLayer(self)  # posterior samples instead of the means, and the sigma ellipses
+        if state.ui_scale != 1.0:
+            self.set_scale(state.ui_scale)
 
     def add_item(self, item, z: float | None = None):
         if z is not None:
@@ -240,7 +243,7 @@ class LatentView(pg.PlotWidget):
             s.setOpacity(st.opacity * (DIMMED if st.dim or st.selection else 1.0))  # a selection stands out
         self.sel_rings.setSize((st.point_size + 3) * self.scale)
 
-    def set_scale(self, k: float) -> None:
+    def set_scale(self, k: float, _old: float | None = None) -> None:
         """Scale every text and marker on the plot together (presentation mode): ticks, axis labels,
         A/B, the t diamond, the marker, the arrow head, stars and the scatter's dots."""
         self.scale = float(k)

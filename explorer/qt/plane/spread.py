@@ -262,7 +262,7 @@ class SpreadLayer:
         ev.plot_samples.connect(self._on_samples)
         for sig in (ev.ellipses, ev.selection, ev.hidden_classes, ev.session, ev.compared, ev.snapshot):
             sig.connect(self.redraw)
-        ev.presentation.connect(self._later)
+        ev.ui_scale.connect(self._later)
         view.pane.shown.connect(self.redraw)  # around the pane's nearest real image
 
     def _later(self, *_a) -> None:

@@ -102,7 +102,7 @@ def test_view_and_toggles_set_through_the_state_change_the_window(ex):
     assert x0 <= -2 + 1e-6 and x1 >= 2 - 1e-6 and y0 <= -1 + 1e-6 and y1 >= 1 - 1e-6
     assert ex.state.view == ex.window.view.view_rect()  # the state holds what is visible (aspect locked)
     ex.state.hover = True
-    assert ex.window.act_hover.isChecked()
+    assert ex.window.action_set["view.hover"].isChecked()
     ex.state.hidden_classes = (1,)
     assert not ex.window.view.scatters[1].isVisible() and ex.window.view.scatters[0].isVisible()
     ex.state.vectors.append(Vector("v", (0.1, 0.0)))

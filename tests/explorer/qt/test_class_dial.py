@@ -162,11 +162,11 @@ def test_choosing_a_class_decodes_the_pane_as_it(ex, qtbot, decode_c):
     dial.combo.setFocus()  # the keyboard: the combo box ...
     qtbot.keyClick(dial.combo, Qt.Key.Key_Down)
     assert ex.state.condition == 8 and tiles.chosen == 8
-    ex.window.act_next_class.trigger()  # ... and ] / [ anywhere in the window
+    ex.window.action_set["class.next"].trigger()  # ... and ] / [ anywhere in the window
     assert ex.state.condition == 9
-    ex.window.act_next_class.trigger()
+    ex.window.action_set["class.next"].trigger()
     assert ex.state.condition == 0, "wraps around"
-    ex.window.act_prev_class.trigger()
+    ex.window.action_set["class.prev"].trigger()
     assert ex.state.condition == 9 and dial.combo.currentText() == names[9]
     assert ex.wait_idle(10)
     s = ex.shown()
@@ -255,7 +255,7 @@ def test_a_model_that_is_not_conditional_has_no_class_row(qapp, qtbot, checkpoin
         ex.state.point = (0.1, 0.2)
         assert ex.wait_idle(10)
         ex.state.condition = 2  # harmless: the pane decodes as before, the caption names no class
-        ex.window.act_next_class.trigger()
+        ex.window.action_set["class.next"].trigger()
         assert ex.wait_idle(10)
         s = ex.shown()
         np.testing.assert_allclose(s.image, decode(s.z)[0], atol=1e-6)

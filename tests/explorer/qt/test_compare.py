@@ -118,7 +118,7 @@ def test_a_lasso_in_one_plane_rings_the_same_images_in_every_plane(ex, qtbot):
     lo, hi = np.percentile(means1, [35, 65], axis=0)
     corners = [(lo[0], lo[1]), (hi[0], lo[1]), (hi[0], hi[1]), (lo[0], hi[1])]
     px = [ex.to_widget(*c, i=1) for c in corners]
-    ex.window.act_select.trigger()
+    ex.window.action_set["select.start"].trigger()
     press_release(view.viewport(), *px[0], moves=[p for p in px[1:]] + [px[0]])
     ex.app.processEvents()
     sel = np.asarray(ex.state.selection)
@@ -129,7 +129,7 @@ def test_a_lasso_in_one_plane_rings_the_same_images_in_every_plane(ex, qtbot):
     for i in range(2):  # each plane rings those images where ITS model put them
         ringed = ex.view(i).selection_points()
         np.testing.assert_allclose(ringed, ex.state.sessions[i].means[sel], atol=1e-6)
-    ex.window.act_clear_sel.trigger()
+    ex.window.action_set["select.clear"].trigger()
     assert ex.state.selection == () and len(ex.view(0).selection_points()) == 0
 
 
@@ -219,7 +219,7 @@ def test_dropping_a_model_with_ctrl_held_adds_it_beside_and_without_replaces(qap
         assert e._wait(lambda: len(e.state.compared) == 1, 60) and e.wait_idle(20)
         assert e.state.session is first and e.state.compared[0].model_path == B
         np.testing.assert_allclose(e.shown(1).image, decode(models[1], e.shown(1).z)[0], atol=1e-5)
-        e.window.act_stop_compare.trigger()
+        e.window.action_set["compare.stop"].trigger()
         assert e.state.compared == ()
         drop(e.window, B, Qt.KeyboardModifier.NoModifier)  # no modifier: B replaces A
         assert e._wait(lambda: e.state.session.model_path == B, 60)

@@ -222,7 +222,7 @@ def test_presentation_mode_and_help_overlay(qtbot, window):
     assert window.toolbar.isVisible()
     size_before = window.font().pointSizeF()
     qtbot.keyClick(window, Qt.Key.Key_F11)
-    assert window.state.presentation and window.presentation.on and window.isFullScreen()
+    assert window.state.presentation and window.presenting and window.isFullScreen()
     assert not window.toolbar.isVisible() and not window.menuBar().isVisible() and not window.info_dock.isVisible()
     assert window.font().pointSizeF() > size_before * 1.3
     assert window.view.scatters[0].opts["size"] >= 1.6 * window.state.point_size
@@ -233,7 +233,7 @@ def test_presentation_mode_and_help_overlay(qtbot, window):
     for key in ("F11", "F1", "Ctrl+D", "Space", "Right", "Ctrl+S"):
         assert key in text
     qtbot.keyClick(window, Qt.Key.Key_Escape)
-    assert not window.help_overlay.isVisible() and window.presentation.on
+    assert not window.help_overlay.isVisible() and window.presenting
     qtbot.keyClick(window, Qt.Key.Key_Escape)
-    assert not window.presentation.on and window.toolbar.isVisible() and not window.isFullScreen()
+    assert not window.presenting and window.toolbar.isVisible() and not window.isFullScreen()
     assert window.font().pointSizeF() == pytest.approx(size_before)

@@ -142,7 +142,7 @@ def test_burst_of_moves_decodes_only_the_latest(window, mouse, qtbot, model, dec
 
     window.service.set_model(model, held_first, torch_encoder(model))
     window.set_hover(True)
-    assert window.act_hover.isChecked()
+    assert window.action_set["view.hover"].isChecked()
     ids = []
     window.decodeShown.connect(lambda r: ids.append(r.id))
     left, top, right, bottom = mouse.plot_pixels()
@@ -317,8 +317,8 @@ def test_manifold_underlay_tiles_the_lattice_and_pans_decode_only_new_cells(wind
     assert [r for r in requests if r[0].startswith("grid")] == []
 
     # toggling off (the toolbar action) hides it
-    window.act_underlay.trigger()
-    assert not window.act_underlay.isChecked()
+    window.action_set["view.underlay"].trigger()
+    assert not window.action_set["view.underlay"].isChecked()
     assert not view.underlay.isVisible()
 
 

@@ -58,7 +58,7 @@ def test_plotted_samples_are_mean_plus_sigma_times_seeded_noise(ex):
     t0 = time.perf_counter()
     ex.state.plot_samples = True
     assert time.perf_counter() - t0 < 0.5, "turning samples on must not encode on the GUI thread"
-    assert not ex.window.spread.idle and ex.window.act_samples.isChecked()
+    assert not ex.window.spread.idle and ex.window.action_set["spread.samples"].isChecked()
     assert ex.wait_idle(120)
     mean, logvar = own_encode(VAE, ex.dataset.images)
     eps = np.random.default_rng(SAMPLE_SEED).standard_normal(mean.shape)
@@ -80,7 +80,7 @@ def test_plotted_samples_are_mean_plus_sigma_times_seeded_noise(ex):
     d = ((ex.means - ex.shown().z) ** 2).sum(1)
     assert d[ex.shown().nearest_index] == d.min()
     # off: the means again, exactly
-    ex.window.act_samples.trigger()
+    ex.window.action_set["spread.samples"].trigger()
     assert not ex.state.plot_samples
     assert ex.plotted() is ex.means
     sc = ex.window.view.scatters[3].getData()
@@ -92,7 +92,7 @@ def test_ellipses_are_one_and_two_sigma_of_the_nearest_point_and_the_selection(e
     info: list[str] = []
     ex.state.info.connect(info.append)
     ex.state.ellipses = True
-    assert ex.window.act_ellipses.isChecked()
+    assert ex.window.action_set["spread.ellipses"].isChecked()
     assert ex.wait_idle(120)
     mean, logvar = own_encode(VAE, ex.dataset.images)
     sigma = np.exp(logvar.astype(np.float64) / 2)
@@ -188,10 +188,10 @@ def test_scenes_keep_the_spread_toggles(ex, tmp_path):
     path = tmp_path / "spread.json"
     assert ex.window.save_scene(str(path))
     ex.state.plot_samples = ex.state.ellipses = False
-    assert not ex.window.act_samples.isChecked()
+    assert not ex.window.action_set["spread.samples"].isChecked()
     assert ex.window.open_scene(str(path))
     assert ex.state.plot_samples and ex.state.ellipses
-    assert ex.window.act_samples.isChecked() and ex.window.act_ellipses.isChecked()
+    assert ex.window.action_set["spread.samples"].isChecked() and ex.window.action_set["spread.ellipses"].isChecked()
     assert ex.wait_idle(30)
     assert ex.plotted() is not ex.means and ex.ellipses()
 

@@ -51,7 +51,7 @@ def test_f11_presents_scales_the_plot_and_esc_restores_the_exact_layout(ex720, q
 
     v.append(Vector("right", (0.3, 0.0), strength=1.0))
     ex720.wait_idle()
-    w.presentation.fullscreen = False  # the offscreen platform's "full screen" is not a real screen size
+    w.present_fullscreen = False  # the offscreen platform's "full screen" is not a real screen size
     qtbot.wait(100)  # the layout settles
     before = (w.geometry(), w.pane_dock.width(), w.interpolation_dock.height(), w.font().pointSizeF(),
               w.view.marker.scale)

@@ -25,7 +25,7 @@ def test_geometry_palette_and_recent_models_are_remembered(qtbot, checkpoint, tm
     win.close()
     again = _open(qtbot, checkpoint)
     assert (again.width(), again.height()) == (700, 560)
-    assert again.state.palette == "colour-blind safe" and again.act_palette.isChecked()
+    assert again.state.palette == "colour-blind safe" and again.action_set["view.palette"].isChecked()
     assert again.settings.recent() == [str(checkpoint.resolve())]
     assert [a.text() for a in again.recent_menu.actions()] == [checkpoint.name]
     assert again.settings.recent("scenes") == [str(scene.resolve())]

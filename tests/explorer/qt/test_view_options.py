@@ -14,7 +14,7 @@ def test_palette_point_size_opacity_and_dim_restyle_the_scatter(window):
     view, st = window.view, window.state
     n = len(view.scatters)
     assert [sc.opts["brush"].color().name() for sc in view.scatters] == [c.lower() for c in PALETTES["tab10"][:n]]
-    window.act_palette.trigger()  # View > Colour-blind safe palette
+    window.action_set["view.palette"].trigger()  # View > Colour-blind safe palette
     assert st.palette == "colour-blind safe"
     assert [sc.opts["brush"].color().name() for sc in view.scatters] == [c.lower() for c in
                                                                         PALETTES["colour-blind safe"][:n]]
@@ -24,10 +24,10 @@ def test_palette_point_size_opacity_and_dim_restyle_the_scatter(window):
     window.opacity.setValue(50)
     assert st.point_size == 7 and st.opacity == pytest.approx(0.5)
     assert all(sc.opts["size"] == 7 and sc.opacity() == pytest.approx(0.5) for sc in view.scatters)
-    window.act_dim.trigger()
+    window.action_set["view.dim"].trigger()
     assert st.dim and all(sc.opacity() == pytest.approx(0.5 * DIMMED) for sc in view.scatters)
     st.dim = False
-    assert not window.act_dim.isChecked() and view.scatters[0].opacity() == pytest.approx(0.5)
+    assert not window.action_set["view.dim"].isChecked() and view.scatters[0].opacity() == pytest.approx(0.5)
 
 
 def test_overlays_have_a_light_halo_under_dark_lines(window):
