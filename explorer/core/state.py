@@ -24,6 +24,7 @@ import numpy as np
 from psygnal import Signal, evented
 
 from explorer.core import latent
+from explorer.core.fields import Check, Choice, Flag, Range
 from explorer.core.marks import (  # noqa: F401  (re-exported: the state's public names)
     AUC_STRONG,
     AUC_WEAK,
@@ -37,7 +38,7 @@ from explorer.core.marks import (  # noqa: F401  (re-exported: the state's publi
     class_index,
 )
 from explorer.core.palettes import PALETTES
-from explorer.core.values import Point, StateError, as_point, clamp, opt_point
+from explorer.core.values import Point, StateError, as_point, opt_point
 
 METHODS = ("linear", "spherical")
 T_MIN, T_MAX = -0.5, 1.5  # interpolation t: 0 = A, 1 = B; beyond is overshoot
@@ -46,6 +47,23 @@ DENSITY_MIN, DENSITY_MAX = 4, 60  # manifold underlay: cells across the longer s
 POINT_SIZE_MIN, POINT_SIZE_MAX = 1.0, 20.0
 UI_SCALE_MIN, UI_SCALE_MAX = 0.5, 4.0
 MAX_COMPARED = 3  # models beside the main one
+
+# the checks of the simple fields, declared once (the scene parser uses the same: explorer.core.fields)
+INTERPOLATION_FIELDS: dict[str, Check] = {
+    "t": Range(T_MIN, T_MAX, "interpolation t"),
+    "method": Choice(METHODS, "interpolation method"),
+    "frames": Range(FRAMES_MIN, FRAMES_MAX, "filmstrip frames", integer=True),
+    "playing": Flag("playing"),
+}
+STATE_FIELDS: dict[str, Check] = {
+    **{name: Flag(name) for name in ("hover", "underlay", "snap", "presentation", "dim", "link_views",
+                                     "plot_samples", "ellipses")},
+    "density": Range(DENSITY_MIN, DENSITY_MAX, "underlay density", integer=True),
+    "point_size": Range(POINT_SIZE_MIN, POINT_SIZE_MAX, "point size"),
+    "opacity": Range(0.05, 1.0, "opacity"),
+    "palette": Choice(tuple(PALETTES), "palette"),
+    "ui_scale": Range(UI_SCALE_MIN, UI_SCALE_MAX, "ui scale"),
+}
 
 
 def _class_number(v: Any, session: Any) -> int:
@@ -81,14 +99,8 @@ class Interpolation:
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("a", "b"):
             value = opt_point(value, f"interpolation {name.upper()}")
-        elif name == "t":
-            value = clamp(value, T_MIN, T_MAX, "interpolation t")
-        elif name == "method" and value not in METHODS:
-            raise StateError(f"interpolation method must be linear or spherical, not {value!r}.")
-        elif name == "frames":
-            value = int(clamp(value, FRAMES_MIN, FRAMES_MAX, "filmstrip frames"))
-        elif name == "playing":
-            value = bool(value)
+        elif name in INTERPOLATION_FIELDS:
+            value = INTERPOLATION_FIELDS[name].state(value)
         super().__setattr__(name, value)
 
     @property
@@ -156,41 +168,13 @@ class ExplorerState:
         self.events.compared.connect(self._sync_index)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name in ("point", "drawn"):
-            value = opt_point(value, name)
+        check = STATE_FIELDS.get(name)
+        if check is not None:
+            value = check.state(value)
+        elif name in _SPECIAL:
+            value = _SPECIAL[name](self, value)
         if name == "point" and value is not None and not getattr(self, "_setting_point", True):
             self._touch_point("click", same=value == self.point)  # a script assigning the point: a click there
-        elif name == "base" and value not in ("point", "interpolation"):
-            raise StateError(f"base must be 'point' or 'interpolation', not {value!r}.")
-        elif name == "hidden_classes":
-            value = tuple(sorted({int(k) for k in value}))
-        elif name == "view" and value is not None:
-            x0, x1, y0, y1 = (float(v) for v in value)
-            if not all(map(math.isfinite, (x0, x1, y0, y1))) or not (x1 > x0 and y1 > y0):
-                raise StateError(f"view must be increasing finite ranges (x0, x1, y0, y1), not {value!r}.")
-            value = (x0, x1, y0, y1)
-        elif name == "density":
-            value = int(clamp(value, DENSITY_MIN, DENSITY_MAX, "underlay density"))
-        elif name in ("hover", "underlay", "snap", "presentation", "dim", "link_views", "plot_samples", "ellipses"):
-            value = bool(value)
-        elif name == "compared":
-            value = tuple(value)
-            if len(value) > MAX_COMPARED:
-                raise StateError(f"at most {MAX_COMPARED + 1} models can be compared side by side.")
-        elif name == "selection":
-            value = tuple(sorted({int(i) for i in np.asarray(value, np.int64).ravel()}))
-        elif name == "condition":
-            value = _class_number(value, self.session)
-        elif name == "snapshot" and value is not None:
-            value = _snapshot_number(value, self.session)
-        elif name == "palette" and value not in PALETTES:
-            raise StateError(f"palette must be one of {', '.join(PALETTES)}, not {value!r}.")
-        elif name == "point_size":
-            value = clamp(value, POINT_SIZE_MIN, POINT_SIZE_MAX, "point size")
-        elif name == "opacity":
-            value = clamp(value, 0.05, 1.0, "opacity")
-        elif name == "ui_scale":
-            value = clamp(value, UI_SCALE_MIN, UI_SCALE_MAX, "ui scale")
         super().__setattr__(name, value)
 
     @property
@@ -304,3 +288,41 @@ class ExplorerState:
             self.condition = 0
         self.snapshot = None
         self._sync_index()
+
+
+# --------------------------------------------------------------------------- the fields with their own checks
+
+
+def _base(_st: ExplorerState, v: Any) -> str:
+    if v not in ("point", "interpolation"):
+        raise StateError(f"base must be 'point' or 'interpolation', not {v!r}.")
+    return v
+
+
+def _view(_st: ExplorerState, v: Any) -> tuple[float, float, float, float] | None:
+    if v is None:
+        return None
+    x0, x1, y0, y1 = (float(x) for x in v)
+    if not all(map(math.isfinite, (x0, x1, y0, y1))) or not (x1 > x0 and y1 > y0):
+        raise StateError(f"view must be increasing finite ranges (x0, x1, y0, y1), not {v!r}.")
+    return (x0, x1, y0, y1)
+
+
+def _compared(_st: ExplorerState, v: Any) -> tuple:
+    v = tuple(v)
+    if len(v) > MAX_COMPARED:
+        raise StateError(f"at most {MAX_COMPARED + 1} models can be compared side by side.")
+    return v
+
+
+_SPECIAL: dict[str, Any] = {  # field -> check(state, value) -> value
+    "point": lambda _st, v: opt_point(v, "point"),
+    "drawn": lambda _st, v: opt_point(v, "drawn"),
+    "base": _base,
+    "hidden_classes": lambda _st, v: tuple(sorted({int(k) for k in v})),
+    "view": _view,
+    "compared": _compared,
+    "selection": lambda _st, v: tuple(sorted({int(i) for i in np.asarray(v, np.int64).ravel()})),
+    "condition": lambda st, v: _class_number(v, st.session),
+    "snapshot": lambda st, v: None if v is None else _snapshot_number(v, st.session),
+}

@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 
 from explorer.core import latent
+from explorer.core.fields import Choice, Flag, Range
 from explorer.core.model_service import ModelService
 from explorer.core.pane import PaneController, pane_target
 from explorer.core.scene import SceneError, apply_scene, load_scene, parse_scene, save_scene, scene_from_state
 from explorer.core.session import open_session
 from explorer.core.state import (
+    STATE_FIELDS,
     STRENGTH_MAX,
     T_MAX,
     Bookmark,
@@ -275,3 +277,33 @@ def test_a_scene_without_a_hash_opens_with_a_note(state, session):
 def test_grid_for_view_is_what_the_underlay_requests():
     g = latent.grid_for_view(-1.0, 1.0, -2.0, 2.0, 10)
     assert g.centres().shape[1] == 2 and g.centres()[:, 1].min() > -2.0
+
+
+@pytest.mark.parametrize("name", sorted(STATE_FIELDS))
+def test_every_declared_field_is_checked_on_assignment_and_in_scenes_alike(name):
+    """One declaration per field: the state clamps / refuses, the scene parser refuses with the same bounds."""
+    check, st = STATE_FIELDS[name], ExplorerState()
+    msgs = []
+
+    def fail(what):
+        msgs.append(what)
+        raise ValueError(what)
+
+    if isinstance(check, Flag):
+        st.__setattr__(name, 1)
+        assert getattr(st, name) is True
+        with pytest.raises(ValueError):
+            check.json(1, name, fail)
+    elif isinstance(check, Range):
+        setattr(st, name, check.hi + 1000)
+        assert getattr(st, name) == check.hi  # the slider's end
+        with pytest.raises(ValueError):
+            check.json(check.hi + 1000, name, fail)
+        assert f"[{check.lo:g}, {check.hi:g}]" in msgs[-1]
+        assert check.json(check.lo, name, fail) == check.lo
+    else:
+        assert isinstance(check, Choice)
+        with pytest.raises(StateError):
+            setattr(st, name, "no such thing")
+        with pytest.raises(ValueError):
+            check.json("no such thing", name, fail)
