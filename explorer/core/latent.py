@@ -156,17 +156,19 @@ def apply_vectors(z: np.ndarray, vectors: list[np.ndarray], strengths: list[floa
 
 
 class NearestIndex:
-    """Nearest dataset point to a query in the plane, exact.
+    """Nearest dataset point to a query, exact, in the points' own dimension (the plane's 2, or a model's D).
 
     Brute force below ``TREE_FROM`` points (about 0.3 ms at 10,000). From there a k-d tree
     (``scipy.spatial.cKDTree``, about 35 us a query at any size, against 2.3 ms brute force at 70,000
     and 32 ms at 1,000,000) is built on a background thread, so neither the caller nor start-up waits
     for scipy's import (0.4 s) or the build (0.5 s at 1,000,000); queries are brute force until it is
-    ready. With classes hidden, the tree's nearest ``TREE_OVERSAMPLE * k`` points are filtered; if too
+    ready. In more than ``TREE_MAX_DIM`` dimensions a k-d tree prunes too little to beat brute force,
+    which is then always used (exact either way). With classes hidden, the tree's nearest ``TREE_OVERSAMPLE * k`` points are filtered; if too
     few of them are visible, the query falls back to brute force over the visible points.
     """
 
     TREE_FROM = 20_000
+    TREE_MAX_DIM = 20
     TREE_OVERSAMPLE = 8
 
     def __init__(self, points: np.ndarray, labels: np.ndarray | None = None, tree: bool | None = None):
@@ -177,7 +179,10 @@ class NearestIndex:
         self._all_visible = True
         self._tree = None  # a cKDTree once built
         self._builder: threading.Thread | None = None  # the build's thread (None: brute force only)
-        if tree if tree is not None else len(self.points) >= self.TREE_FROM:
+        if self.points.ndim != 2:
+            raise ValueError(f"points must be (N, D), not {self.points.shape}")
+        self.dim = self.points.shape[1]
+        if tree if tree is not None else (len(self.points) >= self.TREE_FROM and self.dim <= self.TREE_MAX_DIM):
             self._builder = threading.Thread(target=self._build_tree, name="nearest-index-build")
             self._builder.start()
 
@@ -204,7 +209,7 @@ class NearestIndex:
         """Indices of the k nearest (visible) points, nearest first; empty if none is visible."""
         if self._n_visible == 0:
             return np.zeros(0, np.int64)
-        q = np.asarray(z, np.float32).reshape(-1)[:2]  # a point (2,) or a row (1, 2)
+        q = np.asarray(z, np.float32).reshape(-1)[: self.dim]  # a point (D,) or a row (1, D)
         tree = self._tree
         if tree is not None and np.all(np.isfinite(q)):
             found = self._from_tree(tree, q, k)
@@ -229,12 +234,15 @@ class NearestIndex:
         # the k nearest visible points are among the ``want`` nearest points if k of those are visible
         return vis[:k] if len(vis) >= min(k, self._n_visible) else None
 
-    def inside(self, polygon: np.ndarray) -> np.ndarray:
-        """Boolean mask of (visible) points inside a polygon (M, 2) — lasso / rectangle selection."""
+    def inside(self, polygon: np.ndarray, plane: np.ndarray | None = None) -> np.ndarray:
+        """Boolean mask of (visible) points inside a polygon (M, 2) — lasso / rectangle selection.
+
+        ``plane``: the points' plane coordinates (N, 2) (a D-dim model's projections); default: the points."""
         poly = np.asarray(polygon, np.float64)
         if len(poly) < 3:
             return np.zeros(len(self.points), bool)
-        x, y = self.points[:, 0].astype(np.float64), self.points[:, 1].astype(np.float64)
+        xy = self.points if plane is None else np.asarray(plane)
+        x, y = xy[:, 0].astype(np.float64), xy[:, 1].astype(np.float64)
         inside = np.zeros(len(x), bool)
         j = len(poly) - 1
         for i in range(len(poly)):  # even-odd ray casting, vectorised over points
@@ -248,21 +256,26 @@ class NearestIndex:
         return inside & self._visible
 
 
-def typical_point(means: np.ndarray, labels: np.ndarray, bins: int = 32) -> np.ndarray:
+def typical_point(means: np.ndarray, labels: np.ndarray, bins: int = 32, plane: np.ndarray | None = None) -> np.ndarray:
     """A crisp, typical first point to show: the data mean nearest to the densest spot of the
     largest class (a 2-D histogram over that class's central 98 %), not the median of everything,
-    which often falls between classes and decodes to a dim blend."""
+    which often falls between classes and decodes to a dim blend.
+
+    ``plane``: the means' plane coordinates (N, 2) for a D-dim model (the histogram is drawn there); the
+    answer is always one of the ``means`` (D,)."""
     means = np.asarray(means, np.float32)
     labels = np.asarray(labels)
     if len(means) == 0:
-        return np.zeros(2, np.float32)
+        return np.zeros(means.shape[1] if means.ndim == 2 else 2, np.float32)
+    xy = means if plane is None else np.asarray(plane, np.float32)
     values, counts = np.unique(labels, return_counts=True)
-    pts = means[labels == values[np.argmax(counts)]]
+    rows = np.flatnonzero(labels == values[np.argmax(counts)])
+    pts = xy[rows, :2]
     lo, hi = np.percentile(pts, [1, 99], axis=0)
     if not np.all(hi > lo):
-        return pts[0].copy()
+        return means[rows[0]].copy()
     h, xe, ye = np.histogram2d(pts[:, 0], pts[:, 1], bins=bins, range=[[lo[0], hi[0]], [lo[1], hi[1]]])
     i, j = np.unravel_index(np.argmax(h), h.shape)
     centre = np.array([(xe[i] + xe[i + 1]) / 2, (ye[j] + ye[j + 1]) / 2], np.float32)
-    return pts[np.argmin(((pts - centre) ** 2).sum(axis=1))].copy()
+    return means[rows[np.argmin(((pts - centre) ** 2).sum(axis=1))]].copy()
 

@@ -22,6 +22,7 @@ from explorer.core.latent import (
     projection_auc,
     slerp,
     tile,
+    typical_point,
 )
 
 coord = st.floats(-100, 100, allow_nan=False, width=32)
@@ -437,3 +438,30 @@ def test_underlay_lattice_cells_are_stable_across_pans_and_the_cache_tiles_them(
     small = CellCache(max_cells=10)
     small.put(a.keys(), imgs)
     assert len(small) == 10 and small.missing(a)[0] == a.keys()[0]  # the oldest cells went first
+
+
+@pytest.mark.parametrize("d, tree", [(8, True), (16, False), (40, False)])
+def test_nearest_in_d_dimensions_is_exact(d, tree):
+    """A D-dim model's nearest real image is nearest in D (k-d tree up to TREE_MAX_DIM, brute force beyond)."""
+    rng = np.random.default_rng(d)
+    pts = rng.normal(size=(3000, d)).astype(np.float32)
+    labels = rng.integers(0, 4, len(pts))
+    index = NearestIndex(pts, labels, tree=tree)
+    assert index.wait_tree(30) == tree and index.dim == d
+    index.set_visible_labels({0, 2})
+    mask = np.isin(labels, [0, 2])
+    for q in rng.normal(size=(30, d)).astype(np.float32):
+        got = index.nearest(q, 3)
+        dist = ((pts.astype(np.float64) - q) ** 2).sum(1)
+        assert mask[got].all()
+        np.testing.assert_allclose(dist[got], np.sort(dist[mask])[:3], rtol=1e-5)
+    big = NearestIndex(rng.normal(size=(NearestIndex.TREE_FROM, 32)).astype(np.float32))
+    assert not big.wait_tree(0)  # above TREE_MAX_DIM: brute force, no tree is built
+
+
+def test_typical_point_of_d_dim_means_is_one_of_them():
+    rng = np.random.default_rng(0)
+    means = rng.normal(size=(500, 6)).astype(np.float32)
+    labels = rng.integers(0, 3, 500)
+    p = typical_point(means, labels, plane=means[:, 3:5])
+    assert p.shape == (6,) and any(np.array_equal(p, m) for m in means)
