@@ -46,6 +46,8 @@ class DecodeRequest:
     posted: float = field(default_factory=time.perf_counter)
     op: str = "decode"  # "decode": z (N, D) -> images; "encode": images (N, C, H, W) -> means + reconstructions
     fns: tuple[Callable, Callable] | None = None  # (decode_fn, encode_fn) of another model; None: the service's own
+    rank: int = 0  # lower runs first (the channel's priority on its lane)
+    sink: Any = None  # the channel (explorer.core.channel.Channel): its post(result) / fail(failure) get the outcome
 
 
 @dataclass
@@ -143,15 +145,21 @@ class DecodeService:
             self._cond.notify_all()  # waiting encodes may run now
 
     def request(self, z: Any, *, channel: str = "point", labels: Any = None, meta: Any = None,
-                op: str = "decode", fns: tuple[Callable, Callable] | None = None) -> int:
+                op: str = "decode", fns: tuple[Callable, Callable] | None = None, rank: int | None = None,
+                sink: Any = None) -> int:
         """Queue ``z`` (or, for ``op="encode"``, images) on ``channel``; returns the request id at once.
 
         ``fns``: the (decode_fn, encode_fn) pair of another model to run instead of the service's own
-        (a compared model, a training snapshot); that request is then not dropped by :meth:`set_decoder`."""
+        (a compared model, a training snapshot); that request is then not dropped by :meth:`set_decoder`.
+        ``rank``: its priority (lower first; default: the channel's place in ``priority``). ``sink``: an
+        object whose ``post(result)`` / ``fail(failure)`` receive the outcome (after ``on_result`` /
+        ``on_error``), on this worker thread."""
         # copies (np.array, not asarray): the caller may reuse its buffer before the worker reads it
         z = np.array(z, dtype=np.float32, ndmin=2)
+        if rank is None:
+            rank = self._priority.index(channel) if channel in self._priority else len(self._priority)
         req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.array(labels), meta, op=op,
-                            fns=fns)
+                            fns=fns, rank=rank, sink=sink)
         with self._cond:
             if self._stopping:
                 return req.id
@@ -236,10 +244,8 @@ class DecodeService:
                 self._cond.wait()
             if self._stopping:
                 return None
-            # interactive channels before bulk ones; "pane:1" ranks as "pane", oldest first within a rank
-            rank = {ch: i for i, ch in enumerate(self._priority)}
-            req = min(self._runnable(),
-                      key=lambda r: (rank.get(r.channel.split(":", 1)[0], len(rank)), r.id))
+            # by the channels' ranks (panes before the class row before encodes ...), oldest first within a rank
+            req = min(self._runnable(), key=lambda r: (r.rank, r.id))
             del self._pending[req.channel]
             self._busy = True
             return req
@@ -294,13 +300,17 @@ class DecodeService:
         self.decoded += 1
         if self.on_result is not None:
             self.on_result(res)
+        if req.sink is not None:
+            req.sink.post(res)
 
     def _report(self, req: DecodeRequest, e: Exception) -> None:
         self.failed += 1
         msg = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-        if self.on_error is None:
-            return
+        failure = DecodeFailure(req.id, req.channel, msg, req.meta)
         try:
-            self.on_error(DecodeFailure(req.id, req.channel, msg, req.meta))
+            if self.on_error is not None:
+                self.on_error(failure)
+            if req.sink is not None:
+                req.sink.fail(failure)
         except Exception:  # noqa: BLE001 - a broken error callback must not end the worker either
             traceback.print_exc()
