@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from psygnal import Signal
 
 if TYPE_CHECKING:
@@ -55,6 +56,14 @@ class Channel:
     def encode(self, images: Any, *, meta: Any = None) -> int:
         """Encode images (N, C, H, W): the result's ``z`` holds their means, ``images`` their reconstructions."""
         return self._lane.request(images, channel=self.name, meta=meta, op="encode", rank=self.rank, sink=self)
+
+    def run(self, job: Any, *, meta: Any = None) -> int:
+        """Run the generator ``job`` on this channel's lane with the lane's threads, one step (``next``)
+        per turn: between steps, work of a higher rank runs first, and a newer request or :meth:`cancel`
+        ends it. A long encode (explorer.core.spread.logvar_job) yields between its batches. The
+        result's ``value`` is what the generator returned; what it raises comes as ``failed``."""
+        return self._lane.request(np.zeros((0, 2), np.float32), channel=self.name, meta=meta, op="job",
+                                  rank=self.rank, sink=self, job=job)
 
     def settle(self, request_id: int, timeout: float) -> bool:
         """Let an idle lane finish ``request_id`` first (:meth:`DecodeService.settle`)."""

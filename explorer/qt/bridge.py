@@ -44,7 +44,8 @@ class QtChannel(QObject):
         core.result.connect(self._raw.emit)
         core.failed.connect(self._raw_failed.emit)
         # the core channel's calls, unwrapped (no extra Python hop on the click path)
-        self.request, self.encode, self.settle, self.cancel = core.request, core.encode, core.settle, core.cancel
+        self.request, self.encode, self.run = core.request, core.encode, core.run
+        self.settle, self.cancel = core.settle, core.cancel
 
     def _on_result(self, res: Any) -> None:
         if self.core.fresh(res):

@@ -138,7 +138,7 @@ class MainWindow(QMainWindow):
         self.btn_cancel.clicked.connect(self.cancel_open)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.btn_cancel)
-        self.spread = SpreadJobs(self.state, self.statusBar(), parent=self)  # posterior log-variances, off the GUI thread
+        self.spread = SpreadJobs(self.state, self.service, self.statusBar(), parent=self)  # posterior log-variances, bulk lane
 
         self.interp = InterpolationPanel(self.state, self.service)
         self.bookmarks = BookmarksPanel(self.state)
