@@ -200,10 +200,10 @@ class Driver:
         self.slot_ids: dict[int, list[int]] = {i: [] for i in range(1, 1 + len(args.compare))}
         self.slot_shown: dict[int, dict[int, float]] = {i: {} for i in self.slot_ids}
         self.slot_frames: dict[int, list[tuple[float, object]]] = {i: [] for i in self.slot_ids}
-        logs = {"pane": (self.point_ids, lambda rid, a, k: rid),
-                "grid": (self.grid_reqs, lambda rid, a, k: (rid, k.get("meta")))}
+        logs = {("pane", 0): (self.point_ids, lambda rid, a, k: rid),
+                ("grid", 0): (self.grid_reqs, lambda rid, a, k: (rid, k.get("meta")))}
         for i in self.slot_ids:
-            logs[f"pane:{i}"] = (self.slot_ids[i], lambda rid, a, k: rid)
+            logs[("pane", i)] = (self.slot_ids[i], lambda rid, a, k: rid)
         self._wrap(self.win.service, logs)
         if not self.wait(lambda: self.win.session is not None and self.frames
                          and len(self.win.state.compared) == len(args.compare), args.timeout):
@@ -224,17 +224,17 @@ class Driver:
 
     @staticmethod
     def _wrap(bridge, logs: dict) -> None:
-        orig = bridge.request
+        """Record the ids of the requests made on the channels ``logs`` names ((kind, slot) -> (log, entry))."""
+        for (kind, slot), (log, entry) in logs.items():
+            ch = bridge.channel(kind, slot)
+            orig = ch.request
 
-        def request(*a, **k):
-            rid = orig(*a, **k)
-            channel = k.get("channel", a[1] if len(a) > 1 else None)
-            if channel in logs:
-                log, entry = logs[channel]
-                log.append(entry(rid, a, k))
-            return rid
+            def request(*a, _orig=orig, _log=log, _entry=entry, **k):
+                rid = _orig(*a, **k)
+                _log.append(_entry(rid, a, k))
+                return rid
 
-        bridge.request = request  # instance attribute: the window's calls go through it
+            ch.request = request  # instance attribute: the consumer's calls go through it
 
     def _on_shown(self, shown) -> None:
         """explorer.core.pane.Shown: what the pane now displays (id, z, posted, seconds)."""

@@ -40,7 +40,8 @@ def main() -> int:
         done: dict = {}
         ms.LANES["bulk"] = (channels, 2) if variant == "old" else (channels, 1)
         ms.CHUNKED_LANES = () if variant == "old" else ("bulk",)
-        svc = ms.ModelService(on_result=lambda r: done.__setitem__(r.id, r))
+        svc = ms.ModelService()
+        svc.channel("grid").result.connect(lambda r: done.__setitem__(r.id, r))
         svc.set_model(model)
         return svc, done
 
@@ -62,7 +63,7 @@ def main() -> int:
     try:
         for rnd in range(a.rounds):
             for v, (svc, done) in services.items():
-                rid = svc.request(z, "grid")
+                rid = svc.channel("grid").request(z)
                 if not svc.wait_idle(120):
                     raise SystemExit("no result in 120 s")
                 if rnd > 0:

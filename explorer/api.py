@@ -95,26 +95,16 @@ class Explorer:
         n = len(self.state.sessions)
         if not 0 <= i < max(n, 1):
             raise IndexError(f"there is no pane {i}: {n} model{'s are' if n != 1 else ' is'} open")
-        if i > 0:
-            return self._compared_shown(i)
-        d = self.window.pane.displayed
+        d = self.window.panes.shown(i)  # the pane's one record (explorer.core.panes.Panes)
         if d is None:
             return None
-        return PaneView(z=d.z, image=self.window.pane.decoded.image, base_z=np.asarray(d.target.base, np.float32),
-                        base_image=self.window.pane.base.image if d.base_image is not None else None,
-                        source=d.target.source, caption=self.window.pane.caption.text(),
-                        nearest_index=d.nearest_index, nearest_label=d.nearest_label,
-                        status=self.window.status_label.text())
-
-    def _compared_shown(self, i: int) -> PaneView | None:
-        row = self.window.compare_row
-        d = row.shown.get(i)
-        if d is None:
-            return None
-        return PaneView(z=d.z, image=row.images[i].image, base_z=np.asarray(d.target.base, np.float32),
-                        base_image=d.base_image, source=d.target.source, caption=row.captions[i].toolTip(),
-                        nearest_index=d.nearest_index, nearest_label=d.nearest_label,
-                        status=self.window.status_label.text())
+        caption = d.caption
+        if i > 0:  # the compare row names the model under its image
+            s = d.target.session or self.state.sessions[i]
+            caption = f"{s.model_path.name}: {caption}"
+        return PaneView(z=d.z, image=d.image, base_z=np.asarray(d.target.base, np.float32), base_image=d.base_image,
+                        source=d.target.source, caption=caption, nearest_index=d.nearest_index,
+                        nearest_label=d.nearest_label, status=self.window.status_label.text())
 
     def view(self, i: int = 0):
         """Model ``i``'s latent plane (a LatentView: ``.session``, ``.points_data``; its
@@ -185,7 +175,7 @@ class Explorer:
     def idle(self) -> bool:
         w = self.window
         return (w.service.service.pending() == 0 and w.service.service.wait_idle(0) and not w.compare.busy
-                and all(c.idle for c in w.planes.controllers[: max(1, len(w.state.sessions))]) and w.class_dial.idle
+                and w.panes.idle and w.class_dial.idle
                 and w.spread.idle and all(v.density.idle for v in w.planes.views))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:

@@ -46,6 +46,10 @@ class DecodeRequest:
     posted: float = field(default_factory=time.perf_counter)
     op: str = "decode"  # "decode": z (N, D) -> images; "encode": images (N, C, H, W) -> means + reconstructions
     fns: tuple[Callable, Callable] | None = None  # (decode_fn, encode_fn) of another model; None: the service's own
+    rank: int = 0  # lower runs first (the channel's priority on its lane)
+    sink: Any = None  # the channel (explorer.core.channel.Channel): its post(result) / fail(failure) get the outcome
+    job: Any = None  # op "job": a generator run one step per turn of the lane (DecodeService.request)
+    stopped: bool = False  # op "job": cancelled while a step ran; it is not put back
 
 
 @dataclass
@@ -57,6 +61,7 @@ class DecodeResult:
     meta: Any
     posted: float  # perf_counter when requested
     seconds: float  # time spent decoding
+    value: Any = None  # op "job": what the job returned
 
 
 @dataclass
@@ -65,6 +70,7 @@ class DecodeFailure:
     channel: str
     message: str
     meta: Any = None
+    error: Exception | None = None  # what was raised
 
 
 class LatestOnly:
@@ -143,15 +149,23 @@ class DecodeService:
             self._cond.notify_all()  # waiting encodes may run now
 
     def request(self, z: Any, *, channel: str = "point", labels: Any = None, meta: Any = None,
-                op: str = "decode", fns: tuple[Callable, Callable] | None = None) -> int:
+                op: str = "decode", fns: tuple[Callable, Callable] | None = None, rank: int | None = None,
+                sink: Any = None, job: Any = None) -> int:
         """Queue ``z`` (or, for ``op="encode"``, images) on ``channel``; returns the request id at once.
 
         ``fns``: the (decode_fn, encode_fn) pair of another model to run instead of the service's own
-        (a compared model, a training snapshot); that request is then not dropped by :meth:`set_decoder`."""
+        (a compared model, a training snapshot); that request is then not dropped by :meth:`set_decoder`.
+        ``rank``: its priority (lower first; default: the channel's place in ``priority``). ``sink``: an
+        object whose ``post(result)`` / ``fail(failure)`` receive the outcome (after ``on_result`` /
+        ``on_error``), on this worker thread. ``op="job"``: run the generator ``job`` one step (one
+        ``next``) per turn, back in its slot between steps, so work of a higher rank goes first and a
+        newer request or :meth:`cancel` ends it between steps; its return value is the result's ``value``."""
         # copies (np.array, not asarray): the caller may reuse its buffer before the worker reads it
         z = np.array(z, dtype=np.float32, ndmin=2)
+        if rank is None:
+            rank = self._priority.index(channel) if channel in self._priority else len(self._priority)
         req = DecodeRequest(next(_ids), channel, z, None if labels is None else np.array(labels), meta, op=op,
-                            fns=fns)
+                            fns=fns, rank=rank, sink=sink, job=job)
         with self._cond:
             if self._stopping:
                 return req.id
@@ -188,6 +202,8 @@ class DecodeService:
                 self._pending.clear()
             else:
                 self._pending.pop(channel, None)
+            if self._running is not None and (channel is None or self._running.channel == channel):
+                self._running.stopped = True  # a job's step: it is not put back
 
     def pending(self) -> int:
         with self._cond:
@@ -219,6 +235,7 @@ class DecodeService:
     # ------------------------------------------------------------------ worker side
 
     _busy = False
+    _running: DecodeRequest | None = None
     _encoder_pending = False  # encode requests wait for the encoder (set_decoder(encoder_pending=True))
     _last_done = 0  # id of the last request the worker finished (result or error reported)
     _idle_request = 0  # id of the last request queued while the worker was idle
@@ -236,12 +253,11 @@ class DecodeService:
                 self._cond.wait()
             if self._stopping:
                 return None
-            # interactive channels before bulk ones; "pane:1" ranks as "pane", oldest first within a rank
-            rank = {ch: i for i, ch in enumerate(self._priority)}
-            req = min(self._runnable(),
-                      key=lambda r: (rank.get(r.channel.split(":", 1)[0], len(rank)), r.id))
+            # by the channels' ranks (panes before the class row before encodes ...), oldest first within a rank
+            req = min(self._runnable(), key=lambda r: (r.rank, r.id))
             del self._pending[req.channel]
             self._busy = True
+            self._running = req
             return req
 
     def _set_threads(self) -> None:
@@ -272,6 +288,7 @@ class DecodeService:
             finally:
                 with self._cond:
                     self._busy = False
+                    self._running = None
                     self._last_done = req.id
                     self._cond.notify_all()
 
@@ -280,6 +297,9 @@ class DecodeService:
             self._set_threads()
         fn, enc = req.fns if req.fns is not None else (self._decode_fn, self._encode_fn)
         t0 = time.perf_counter()
+        if req.op == "job":
+            self._step(req)
+            return
         if req.op == "encode":
             if enc is None:
                 raise RuntimeError("no model is loaded")
@@ -294,13 +314,34 @@ class DecodeService:
         self.decoded += 1
         if self.on_result is not None:
             self.on_result(res)
+        if req.sink is not None:
+            req.sink.post(res)
+
+    def _step(self, req: DecodeRequest) -> None:
+        """One step of a job; then back in its slot, unless cancelled or replaced meanwhile."""
+        t0 = time.perf_counter()
+        try:
+            next(req.job)
+        except StopIteration as done:
+            res = DecodeResult(req.id, req.channel, req.z, req.z, req.meta, req.posted, time.perf_counter() - t0,
+                               done.value)
+            if req.sink is not None:
+                req.sink.post(res)
+            return
+        with self._cond:
+            if not req.stopped and req.channel not in self._pending and not self._stopping:
+                self._pending[req.channel] = req
+                return
+        req.job.close()
 
     def _report(self, req: DecodeRequest, e: Exception) -> None:
         self.failed += 1
         msg = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-        if self.on_error is None:
-            return
+        failure = DecodeFailure(req.id, req.channel, msg, req.meta, e)
         try:
-            self.on_error(DecodeFailure(req.id, req.channel, msg, req.meta))
+            if self.on_error is not None:
+                self.on_error(failure)
+            if req.sink is not None:
+                req.sink.fail(failure)
         except Exception:  # noqa: BLE001 - a broken error callback must not end the worker either
             traceback.print_exc()

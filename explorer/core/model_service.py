@@ -13,8 +13,9 @@ It is read-only, under ``torch.inference_mode``:
   lane's own and a helper: explorer/core/chunked_decode.py); a smaller one by
   the lane's thread alone.
 
-Each channel keeps a single pending slot, so a newer request replaces an older one that has not
-started. ``set_model`` lays the new model out (channels_last) on the caller's thread *before* either
+Each consumer asks :meth:`ModelService.channel` for its own :class:`~explorer.core.channel.Channel`:
+a single pending slot (a newer request replaces an older one that has not started), a rank on its
+lane, and its own result signal. ``set_model`` lays the new model out (channels_last) on the caller's thread *before* either
 lane can see it. After that, nothing changes the model's layout or weights. The old model keeps
 running any decode already started, and its result is dropped by id. Loading a model (and encoding
 the dataset) happens on the open job's thread, before the model is handed over here.
@@ -25,34 +26,48 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
+from explorer.core.channel import Channel
 from explorer.core.chunked_decode import GRID_WORKERS, ChunkedDecoder
-from explorer.core.decode_service import DecodeFailure, DecodeResult, DecodeService
+from explorer.core.decode_service import DecodeFailure, DecodeService
 from explorer.core.torch_fns import prepare_model, torch_decoder, torch_encoder
 
-LANES: dict[str, tuple[tuple[str, ...], int]] = {  # lane -> (channels in priority order, OpenMP threads)
+LANES: dict[str, tuple[tuple[str, ...], int]] = {  # lane -> (kinds of channel in priority order, OpenMP threads)
     "interactive": (("pane", "classes", "encode"), 1),
-    "bulk": (("filmstrip", "grid-coarse", "grid", "export"), 1),  # + a helper thread for big batches
+    "bulk": (("filmstrip", "grid-coarse", "grid", "export", "spread"), 1),  # + a helper thread for big batches
 }
 CHUNKED_LANES = ("bulk",)  # lanes whose big decodes are split over GRID_WORKERS threads
+LATEST_WINS = ("pane", "classes")  # kinds whose newest result makes older ones moot (superseded on delivery)
 
 
 class ModelService:
-    def __init__(self, on_result: Callable[[DecodeResult], None] | None = None,
-                 on_error: Callable[[DecodeFailure], None] | None = None) -> None:
+    def __init__(self, on_error: Callable[[DecodeFailure], None] | None = None) -> None:
+        """``on_error``: also told of every failure (the window shows them); each channel gets its own."""
         self.model: Any = None
         self._decode_fn: Callable | None = None
-        self.condition = 0  # the class a conditional model decodes with when a request names none
         self._lanes: dict[str, DecodeService] = {}
-        self._route: dict[str, DecodeService] = {}
+        self._kinds: dict[str, tuple[DecodeService, int]] = {}  # kind -> (its lane, its rank there)
+        self._channels: dict[str, Channel] = {}
         self._chunked = {lane: ChunkedDecoder(GRID_WORKERS, name=f"model-{lane}-helper") for lane in CHUNKED_LANES}
-        for lane, (channels, threads) in LANES.items():
-            svc = DecodeService(on_result=on_result, on_error=on_error, threads=threads, priority=channels,
+        for lane, (kinds, threads) in LANES.items():
+            svc = DecodeService(on_error=on_error, threads=threads, priority=kinds,
                                 name=f"model-{lane}", chunked=self._chunked.get(lane))
             self._lanes[lane] = svc
-            for ch in channels:
-                self._route[ch] = svc
+            for rank, kind in enumerate(kinds):
+                self._kinds[kind] = (svc, rank)
+
+    def channel(self, kind: str, slot: int = 0) -> Channel:
+        """The channel of consumer ``kind`` (one of :data:`LANES`' kinds; ``slot`` tells panes apart):
+        its own latest-only slot, ranked on its lane by its kind, and its own ``result`` signal.
+        Asking twice gives the same channel."""
+        name = kind if slot == 0 else f"{kind}:{slot}"
+        ch = self._channels.get(name)
+        if ch is None:
+            try:
+                lane, rank = self._kinds[kind]
+            except KeyError:
+                raise ValueError(f"unknown kind of channel {kind!r}") from None
+            ch = self._channels[name] = Channel(name, lane, rank, latest_wins=kind in LATEST_WINS)
+        return ch
 
     @staticmethod
     def prepare(model: Any) -> tuple[Callable, Callable]:
@@ -93,41 +108,9 @@ class ModelService:
         for svc in self._lanes.values():
             svc.set_decoder(self._decode_fn, refuse, same_model=True)
 
-    def lane(self, channel: str) -> DecodeService:
-        base = channel.split(":", 1)[0]  # "pane:1" -> the pane lane
-        try:
-            return self._route[base]
-        except KeyError:
-            raise ValueError(f"unknown channel {channel!r}") from None
-
-    def request(self, z: Any, channel: str, *, meta: Any = None, labels: Any = None, model: Any = None) -> int:
-        """Decode the points ``z`` (N, 2) on ``channel``.
-
-        ``model``: a session (explorer.core.session.Session) whose own decoder runs instead of the
-        current model's (a compared model, a training snapshot). A conditional model decodes with
-        ``labels``, else with the chosen class :attr:`condition`."""
-        fns = None
-        if model is not None:
-            fns = model.fns
-            if fns is None:
-                raise ValueError(f"{model.model_path.name}: its model was not prepared (Session.prepare) before decoding")
-            conditional = model.conditional
-        else:
-            conditional = bool(getattr(self.model, "conditional", False))
-        if conditional and labels is None:
-            labels = [self.condition] * len(np.atleast_2d(z))
-        return self.lane(channel).request(z, channel=channel, meta=meta, labels=labels, fns=fns)
-
-    def settle(self, request_id: int, channel: str, timeout: float) -> bool:
-        """Let an idle lane finish ``request_id`` first (:meth:`DecodeService.settle`)."""
-        return self.lane(channel).settle(request_id, timeout)
-
-    def encode(self, images: Any, *, channel: str = "encode", meta: Any = None) -> int:
-        """Encode images (N, C, H, W); the result's ``z`` holds their means, ``images`` their reconstructions."""
-        return self.lane(channel).request(images, channel=channel, meta=meta, op="encode")
-
-    def cancel(self, channel: str) -> None:
-        self.lane(channel).cancel(channel)
+    def lane(self, kind: str) -> DecodeService:
+        """The worker thread that serves channels of ``kind`` (tests and benchmarks)."""
+        return self._kinds[kind][0]
 
     def pending(self) -> int:
         return sum(s.pending() for s in self._lanes.values())

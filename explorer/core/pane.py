@@ -59,11 +59,6 @@ class PaneTarget:
         (their results flow continuously), nor do compared panes."""
         return CLICK_HEAD_START if self.source in ("click", "start") and self.slot == 0 else 0.0
 
-    @property
-    def channel(self) -> str:
-        """The model service channel of this pane ("pane", "pane:1", ...): one pending slot each."""
-        return "pane" if self.slot == 0 else f"pane:{self.slot}"
-
     def labels(self, n: int) -> list[int] | None:
         return None if self.label is None else [self.label] * n
 
@@ -180,7 +175,7 @@ class PaneController:
         self.slot = slot  # which model's pane (state.sessions[slot])
         self._submit = submit
         self._settle = settle  # settle(request id, target): let an idle worker finish it (a click's head start)
-        self.last: Shown | None = None
+        self.last: Shown | None = None  # what the pane displays: the one record (explorer.core.panes.Panes.shown)
         self.requested: PaneTarget | None = None  # the newest target sent
         self.requested_id = 0
         self.requests = 0  # how many requests were sent (tests: one per change)

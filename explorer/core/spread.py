@@ -22,22 +22,23 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from explorer.core.means_cache import MeansCache, cache_key
-from explorer.core.session import SessionError, encode_batches
+from explorer.core.session import Cancelled, SessionError, encode_batches
 
 SAMPLE_SEED = 20240610  # the posterior samples' seed: eps = default_rng(SAMPLE_SEED).standard_normal((N, 2))
 MAX_ELLIPSES = 300  # selection ellipses drawn at most (the first ones in dataset order)
 ELLIPSE_SEGMENTS = 48  # line segments per ellipse
 DETERMINISTIC_KINDS = ("ae", "aae", "pca")
+READY_POLL = 0.05  # s a step of logvar_job waits for a session opened light to load its torch model
 
 __all__ = ["DETERMINISTIC_KINDS", "ELLIPSE_SEGMENTS", "MAX_ELLIPSES", "SAMPLE_SEED", "Deterministic", "Ellipse",
-           "compute_logvars", "deterministic_reason", "ellipse_curve", "ellipse_geometry", "encode_logvars",
+           "compute_logvars", "logvar_job", "deterministic_reason", "ellipse_curve", "ellipse_geometry", "encode_logvars",
            "logvar_key", "posterior_samples"]
 
 
@@ -93,11 +94,29 @@ def encode_logvars(model: Any, images: np.ndarray, progress: Callable[[int, int]
 def compute_logvars(session: Any, cache: MeansCache | None = None,
                     progress: Callable[[int, int], None] | None = None, cancel: threading.Event | None = None,
                     batch_size: int = 2000, threads: int | None = None) -> tuple[np.ndarray, bool]:
-    """``session``'s log-variances and whether they came from the cache (run it off the GUI thread).
+    """``session``'s log-variances and whether they came from the cache, on the calling thread
+    (:func:`logvar_job` run to its end; ``Cancelled`` once ``cancel`` is set, checked between batches)."""
+    job = logvar_job(session, cache, progress, batch_size, threads)
+    while True:
+        if cancel is not None and cancel.is_set():
+            job.close()
+            raise Cancelled()
+        try:
+            next(job)
+        except StopIteration as done:
+            return done.value
+
+
+def logvar_job(session: Any, cache: MeansCache | None = None, progress: Callable[[int, int], None] | None = None,
+               batch_size: int = 2000, threads: int | None = None) -> Generator[None, None, tuple[np.ndarray, bool]]:
+    """:func:`compute_logvars` as steps: a generator that yields after each batch (and while a session
+    opened light is still loading its torch model) and returns ``(logvars, cached)``. The app runs it on
+    the model service's bulk lane (explorer.core.channel.Channel.run), where a filmstrip or grid goes
+    first between two batches and a cancel stops it at the next one.
 
     Looks in ``cache`` first (default: the per-user means cache folder) and stores what it computes
     there. It does not set ``session.logvars``: the caller does, on its own thread. ``threads``:
-    OpenMP threads for this (the calling) thread's torch work."""
+    OpenMP threads for each batch (the thread's own count is restored after it)."""
     reason = deterministic_reason(session)
     if reason is not None:
         raise Deterministic(reason)
@@ -106,13 +125,27 @@ def compute_logvars(session: Any, cache: MeansCache | None = None,
     found = cache.load(key, len(session.labels))
     if found is not None:
         return found, True
-    model = session.wait_model(cancel)  # a session opened light: until its torch model is loaded
-    if threads is not None:
-        import torch
+    while not session.ready.wait(READY_POLL):  # opened light: its torch model is still loading
+        yield
+    model = session.wait_model()
+    import torch
 
-        torch.set_num_threads(threads)
-    out = encode_logvars(model, session.images, progress, cancel, batch_size, labels=session.labels,
-                         name=session.model_path.name)
+    images, labels, n = session.images, session.labels, len(session.images)
+    out = np.zeros((n, 2), np.float32)
+    for i in range(0, n, batch_size):
+        own = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            part = encode_logvars(model, images[i : i + batch_size], batch_size=batch_size,
+                                  labels=None if labels is None else labels[i : i + batch_size],
+                                  name=session.model_path.name)
+        finally:
+            torch.set_num_threads(own)
+        out[i : i + len(part)] = part
+        if progress is not None:
+            progress(min(i + batch_size, n), n)
+        yield
     cache.store(key, out)
     return out, False
 

@@ -164,7 +164,7 @@ def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underl
 
     win.decodeShown.connect(lambda _r: ready("decode"))
     def compared_shown() -> None:  # every compared pane has its first image
-        ctls = win.planes.controllers[: len(win.state.sessions)]
+        ctls = win.panes.controllers[: len(win.state.sessions)]
         if all(c.last is not None and c.idle for c in ctls):
             ready("compare")
         else:

@@ -1,15 +1,20 @@
 """Qt signals for the Qt-free model service in explorer.core.
 
-The service calls plain callbacks on its worker threads. They emit this QObject's signals; the
-receivers live on the GUI thread, so Qt queues those calls to the GUI thread. No relay object is
-needed. Results are filtered here to *latest only per channel*. The main pane's channel ("pane") is
-judged again by the pane controller, which also drops anything older than what the pane shows.
+Each consumer holds its own :class:`QtChannel`: a core :class:`~explorer.core.channel.Channel` whose
+``result`` (emitted on a worker thread) is re-emitted on the GUI thread. The core channel's psygnal
+signal calls this QObject's ``_raw.emit`` on the worker; the receiver lives on the GUI thread, so Qt
+queues it there. No consumer sees another's results, and none compares channel names.
 
-On the interactive channels (``SUPERSEDED_ON_DELIVERY``: the panes and the class row), a result is
-also dropped when a newer one of its channel was already posted by the worker: the newer one is
-queued behind it and would replace it before the next repaint, so handling the older one (image,
-caption, nearest image, marker) would be work nobody sees. During a fast drag that is a whole
-result's handling saved in each event-loop turn that finds two.
+Delivery filters each channel's results (:meth:`Channel.fresh`): latest only, and on the interactive
+channels (the panes and the class row) also *superseded on delivery*: a result is dropped when a newer
+one of its channel was already posted by the worker. The newer one is queued behind it and would
+replace it before the next repaint, so handling the older one (image, caption, nearest image, marker)
+would be work nobody sees. During a fast drag that is a whole result's handling saved in each
+event-loop turn that finds two.
+
+Why a QObject per channel rather than psygnal's ``connect(thread=...)``: psygnal queues such calls
+until the receiving thread calls ``psygnal.emit_queued()``, which the GUI thread would have to poll
+(a timer: latency or wasted wake-ups); Qt's queued connection wakes the event loop at once, as before.
 """
 
 from __future__ import annotations
@@ -18,33 +23,53 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from explorer.core.decode_service import DecodeResult, LatestOnly
+from explorer.core.channel import Channel
 from explorer.core.model_service import ModelService
 
-SUPERSEDED_ON_DELIVERY = ("pane", "classes")  # channels (and "pane:i") whose newest result makes older ones moot
 
+class QtChannel(QObject):
+    """A :class:`Channel` whose ``result`` / ``failed`` arrive on the GUI thread (``result`` never older
+    than the last one delivered, nor superseded for a latest-wins channel)."""
 
-def _latest_wins(channel: str) -> bool:
-    return channel in SUPERSEDED_ON_DELIVERY or channel.startswith("pane:")
+    result = Signal(object)  # DecodeResult
+    failed = Signal(object)  # DecodeFailure
+    _raw = Signal(object)  # emitted on a worker thread, delivered on the GUI thread
+    _raw_failed = Signal(object)
+
+    def __init__(self, core: Channel, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.core = core
+        self._raw.connect(self._on_result)
+        self._raw_failed.connect(self.failed.emit)
+        core.result.connect(self._raw.emit)
+        core.failed.connect(self._raw_failed.emit)
+        # the core channel's calls, unwrapped (no extra Python hop on the click path)
+        self.request, self.encode, self.run = core.request, core.encode, core.run
+        self.settle, self.cancel = core.settle, core.cancel
+
+    def _on_result(self, res: Any) -> None:
+        if self.core.fresh(res):
+            self.result.emit(res)
 
 
 class ServiceBridge(QObject):
-    """Owns the :class:`ModelService`; ``result`` carries only results newer than the last of their channel."""
+    """Owns the :class:`ModelService` and hands out :class:`QtChannel` s; ``failed`` tells of every failure."""
 
-    result = Signal(object)  # DecodeResult, never older than the last one of its channel
-    failed = Signal(object)  # DecodeFailure
-    _raw = Signal(object)  # emitted on a worker thread, delivered on the GUI thread (bound-method receivers)
+    failed = Signal(object)  # DecodeFailure, of any channel (the window shows it)
     _raw_failed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._latest = LatestOnly()
-        self._raw.connect(self._on_result)
-        self._raw_failed.connect(self._on_failed)
-        self._posted: dict[str, int] = {}  # channel -> newest result id the worker posted (written on workers)
-        self.service = ModelService(on_result=self._post, on_error=self._raw_failed.emit)
-        self.dropped = 0  # stale results that arrived after a newer one was shown
-        self.superseded = 0  # results dropped because a newer one of their channel was already queued
+        self._raw_failed.connect(self.failed.emit)
+        self.service = ModelService(on_error=self._raw_failed.emit)
+        self._channels: dict[tuple[str, int], QtChannel] = {}
+
+    def channel(self, kind: str, slot: int = 0) -> QtChannel:
+        """Consumer ``kind``'s own channel (``slot``: which pane); the same one when asked again."""
+        ch = self._channels.get((kind, slot))
+        if ch is None:
+            ch = self._channels[(kind, slot)] = QtChannel(self.service.channel(kind, slot), self)
+        return ch
 
     def set_model(self, model: Any, decode_fn: Any = None, encode_fn: Any = None, *,
                   encoder_pending: bool = False) -> None:
@@ -56,34 +81,14 @@ class ServiceBridge(QObject):
     def encoder_failed(self, message: str) -> None:
         self.service.encoder_failed(message)
 
-    def request(self, z: Any, channel: str, meta: Any = None, labels: Any = None, model: Any = None) -> int:
-        return self.service.request(z, channel, meta=meta, labels=labels, model=model)
+    @property
+    def superseded(self) -> int:
+        """Results dropped on delivery because a newer one of their channel was already queued."""
+        return sum(c.core.superseded for c in self._channels.values())
 
-    def settle(self, request_id: int, channel: str, timeout: float) -> bool:
-        """Wait (at most ``timeout`` s) for an idle worker to report ``request_id``: its result is then
-        queued before the GUI thread's next repaint (ModelService.settle)."""
-        return self.service.settle(request_id, channel, timeout)
-
-    def encode(self, images: Any, meta: Any = None) -> int:
-        return self.service.encode(images, meta=meta)
-
-    def _post(self, res: DecodeResult) -> None:
-        """On a worker thread: note the newest result of the channel, then queue it to the GUI thread."""
-        if res.id > self._posted.get(res.channel, 0):
-            self._posted[res.channel] = res.id
-        self._raw.emit(res)
-
-    def _on_result(self, res: DecodeResult) -> None:
-        if _latest_wins(res.channel) and res.id < self._posted.get(res.channel, 0):
-            self.superseded += 1  # a newer result of this channel is queued behind this one
-            return
-        if self._latest.accept(res.channel, res.id):
-            self.result.emit(res)
-        else:
-            self.dropped += 1
-
-    def _on_failed(self, failure: Any) -> None:
-        self.failed.emit(failure)
+    @property
+    def dropped(self) -> int:
+        return sum(c.core.dropped for c in self._channels.values())
 
     def close(self) -> None:
         self.service.close()

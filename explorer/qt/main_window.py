@@ -31,8 +31,9 @@ from PySide6.QtWidgets import (
 from superqt.utils import WorkerBase
 
 from explorer.core import latent
-from explorer.core.decode_service import DecodeFailure, DecodeResult
-from explorer.core.pane import PaneController, Shown
+from explorer.core.decode_service import DecodeFailure
+from explorer.core.pane import Shown
+from explorer.core.panes import Panes
 from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
 from explorer.core.session import Session, default_model_path
 from explorer.core.state import ExplorerState
@@ -82,8 +83,8 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.t_interactive: float | None = None
 
         self.service = ServiceBridge(self)
-        self.pane_ctl = PaneController(self.state, self._submit_pane, settle=self._settle_pane)
-        self.service.result.connect(self._on_result)
+        self.panes = Panes(self.state, lambda slot: self.service.channel("pane", slot))  # every pane, Qt-free
+        self.pane_ctl = self.panes[0]
         self.service.failed.connect(self._on_decode_failed)
         self.pane_ctl.shown.connect(self._on_shown)
         self.opener = ModelOpener(self)
@@ -94,7 +95,7 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.opener.failed.connect(self._on_open_failed)
 
         self.view = LatentView(self.state, self.pane_ctl)
-        self.planes = Planes(self.state, self.view, self._submit_pane)  # the main plane and the compared ones
+        self.planes = Planes(self.state, self.view, self.panes)  # the main plane and the compared ones
         self.compare = Comparison(self)
         self.underlay = Underlay(self.state, self.service, self.view, self)
         self.underlay.shown.connect(self.underlayShown.emit)
@@ -138,7 +139,7 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.btn_cancel.clicked.connect(self.cancel_open)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.btn_cancel)
-        self.spread = SpreadJobs(self.state, self.statusBar(), parent=self)  # posterior log-variances, off the GUI thread
+        self.spread = SpreadJobs(self.state, self.service, self.statusBar(), parent=self)  # posterior log-variances, bulk lane
 
         self.interp = InterpolationPanel(self.state, self.service)
         self.bookmarks = BookmarksPanel(self.state)
@@ -147,7 +148,7 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.training = SnapshotPanel(self.state)  # Watch it learn: shown for a model with training snapshots
         # right column: the decode pane on top, the panels tabbed below it (the presenter's first)
         pane_box = QWidget()
-        self.compare_row = CompareRow(self.state, self.planes, self.pane)  # every model's decode, while comparing
+        self.compare_row = CompareRow(self.state, self.panes, self.pane)  # every model's decode, while comparing
         pb = QVBoxLayout(pane_box)
         pb.setContentsMargins(0, 0, 0, 0)
         pb.addWidget(with_class_dial(self.pane, self.class_dial), 1)
@@ -174,7 +175,6 @@ class MainWindow(PresentationLayout, QMainWindow):
 
         ev = self.state.events
         ev.presentation.connect(self._on_presentation)
-        ev.condition.connect(lambda c, _o=None: setattr(self.service.service, "condition", c))  # CVAE class
         self.state.error.connect(self.show_error)
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         self.remember = True  # save the layout on close (not for --screenshot renders)
@@ -471,18 +471,6 @@ class MainWindow(PresentationLayout, QMainWindow):
             self.show_error(f"{p}: not a model (.safetensors) or a dataset (.npz or a folder of class folders).")
 
     # ---------------------------------------------------------------- results
-
-    def _submit_pane(self, zs, tgt) -> int:
-        """One pane's request: that pane's channel, its model (compared, snapshot) and its class."""
-        other = tgt.session if tgt.session is not self.state.session else None  # None: the service's own model
-        return self.service.request(zs, tgt.channel, meta=tgt, labels=tgt.labels(len(zs)), model=other)
-
-    def _settle_pane(self, request_id: int, tgt) -> None:
-        """A click: let an idle worker finish the main pane's decode first (PaneTarget.head_start)."""
-        self.service.settle(request_id, tgt.channel, tgt.head_start)
-
-    def _on_result(self, res: DecodeResult) -> None:
-        self.compare.accept(res)  # "pane" and "pane:i": each pane's controller
 
     def _on_shown(self, shown: Shown) -> None:
         self.status_label.setText(shown.status)

@@ -1,4 +1,5 @@
-"""Models side by side: each compared model gets a plane, a pane controller and a decoded image.
+"""Models side by side: each compared model gets a plane and a decoded image (its pane controller is
+made by the core :class:`~explorer.core.panes.Panes`).
 
 The compared models are ``state.compared`` (sessions over the main model's dataset arrays, opened
 by :class:`explorer.qt.compare.comparison.ComparedOpener` off the GUI thread). Every plane shares the state: a click or a drag in
@@ -20,6 +21,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.pane import PaneController, Shown
+from explorer.core.panes import Panes
 from explorer.core.state import ExplorerState
 from explorer.qt.pane.image_view import ImageView
 from explorer.qt.plane.latent_view import LatentView
@@ -33,12 +35,11 @@ class Planes(QWidget):
 
     One plane fills the widget; two sit side by side; three or four make a 2 x 2 grid."""
 
-    def __init__(self, state: ExplorerState, main_view: LatentView, submit, parent=None):
+    def __init__(self, state: ExplorerState, main_view: LatentView, panes: Panes, parent=None):
         super().__init__(parent)
         self.state = state
-        self._submit = submit
+        self.panes = panes
         self.views: list[LatentView] = [main_view]
-        self.controllers: list[PaneController] = [main_view.pane]
         self.titles: list[QLabel] = []
         self.cells: list[QWidget] = []
         self.grid = QGridLayout(self)
@@ -46,6 +47,7 @@ class Planes(QWidget):
         self.grid.setSpacing(6)
         self._add_cell(main_view)
         self.grid.addWidget(self.cells[0], 0, 0)
+        panes.added.connect(self._add_view)  # a compared slot's controller: its plane
         state.events.compared.connect(self._on_compared)
         state.events.session.connect(self._on_compared)
         state.events.snapshot.connect(self._retitle)
@@ -63,15 +65,11 @@ class Planes(QWidget):
         self.titles.append(title)
         self.cells.append(cell)
 
-    def _ensure(self, n: int) -> None:
-        """Planes (with their pane controllers) for slots 0..n-1, made once and kept."""
-        while len(self.views) < n:
-            slot = len(self.views)
-            ctl = PaneController(self.state, self._submit, slot=slot)
-            view = LatentView(self.state, ctl, slot=slot)  # scaled by state.ui_scale, as every view
-            self.views.append(view)
-            self.controllers.append(ctl)
-            self._add_cell(view)
+    def _add_view(self, ctl: PaneController) -> None:
+        """A plane for a new pane slot (explorer.core.panes.Panes made its controller), made once and kept."""
+        view = LatentView(self.state, ctl, slot=ctl.slot)  # scaled by state.ui_scale, as every view
+        self.views.append(view)
+        self._add_cell(view)
 
     @property
     def count(self) -> int:
@@ -80,7 +78,6 @@ class Planes(QWidget):
 
     def _on_compared(self, *_a) -> None:
         n = self.count
-        self._ensure(n)
         cols = 1 if n == 1 else 2
         for i, cell in enumerate(self.cells):
             self.grid.removeWidget(cell)
@@ -90,7 +87,6 @@ class Planes(QWidget):
         for i in range(1, len(self.views)):
             if i < n:
                 self.views[i].refresh_points()
-                self.controllers[i].update()
         if n > 1 and self.state.link_views:  # frame every model's points (the same region in each plane)
             self.views[0].reset_view()
         self._retitle()
@@ -112,15 +108,14 @@ class CompareRow(QWidget):
     One caption says what is shown (the same z for all); under each image, which model made it.
     Two models sit side by side, three or four in a 2 x 2 grid, so each image stays large."""
 
-    def __init__(self, state: ExplorerState, planes: Planes, main_pane: QWidget | None = None, parent=None):
+    def __init__(self, state: ExplorerState, panes: Panes, main_pane: QWidget | None = None, parent=None):
         super().__init__(parent)
         self.state = state
-        self.planes = planes
+        self.panes = panes
         self.main_pane = main_pane  # hidden while comparing: this widget shows pane 0 as well
         self.images: list[ImageView] = []
         self.captions: list[QLabel] = []
         self.cols: list[QWidget] = []
-        self.shown: dict[int, Shown] = {}  # slot -> what its image displays
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.setSpacing(4)
@@ -156,9 +151,9 @@ class CompareRow(QWidget):
         n = len(self.state.sessions)
         while len(self.images) < max(n, 1):
             self._column()
-        while self._hooked < len(self.planes.controllers):  # one connection per pane controller, ever
+        while self._hooked < len(self.panes.controllers):  # one connection per pane controller, ever
             i = self._hooked
-            self.planes.controllers[i].shown.connect(lambda shown, i=i: self._on_shown(i, shown))
+            self.panes[i].shown.connect(lambda shown, i=i: self._on_shown(i, shown))
             self._hooked += 1
         cols = 2
         for i, col in enumerate(self.cols):
@@ -166,9 +161,6 @@ class CompareRow(QWidget):
             col.setVisible(i < n)
             if i < n:
                 self.grid.addWidget(col, i // cols, i % cols)
-        for i in list(self.shown):
-            if i >= n:
-                del self.shown[i]
         comparing = n > 1
         if comparing != self._comparing:  # only on a change: never show a widget that has no parent yet
             self._comparing = comparing
@@ -176,15 +168,14 @@ class CompareRow(QWidget):
             if self.main_pane is not None:
                 self.main_pane.setVisible(not comparing)
         for i in range(n):  # what each pane already shows (a model that just opened may have shown it)
-            last = self.planes.controllers[i].last if i < len(self.planes.controllers) else None
+            last = self.panes.shown(i)
             if last is not None:
                 self._on_shown(i, last)
 
     def _on_shown(self, i: int, shown: Shown) -> None:
         if i >= len(self.images) or i >= len(self.state.sessions):
             return
-        self.shown[i] = shown
-        if not self._comparing:  # hidden (one model): rendered from self.planes' last results once comparing
+        if not self._comparing:  # hidden (one model): rendered from self.panes' records once comparing
             return
         self.images[i].set_image(shown.image)
         s = shown.target.session or self.state.sessions[i]

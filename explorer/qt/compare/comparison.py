@@ -1,5 +1,5 @@
 """The window's side of comparing models: opening them off the GUI thread (:class:`ComparedOpener`),
-and :class:`Comparison`, which routes each pane's results, runs the menu's actions and applies scenes
+and :class:`Comparison`, which runs the menu's actions and applies scenes
 that name compared models. The widgets that render a comparison from the state are in
 :mod:`explorer.qt.compare.compare`.
 """
@@ -77,8 +77,7 @@ def check_compare_count(n: int) -> str | None:
 
 
 class Comparison(QObject):
-    """The window's side of comparing models: opening them, routing each pane's results, the menu's
-    actions, and scenes that name compared models. It writes ``state.compared``; the planes, the
+    """The window's side of comparing models: opening them, the menu's actions, and scenes that name compared models. It writes ``state.compared``; the planes, the
     compare row and the pane controllers render from the state."""
 
     opened = Signal()  # the compared models asked for are open (state.compared holds them)
@@ -184,17 +183,6 @@ class Comparison(QObject):
                                                 "Latent Explorer models (*.safetensors);;All files (*)")
         if paths:
             self.add(paths)
-
-    def accept(self, res: Any) -> bool:
-        """A pane result ("pane", "pane:1", ...) for its slot's controller."""
-        ch = res.channel
-        if ch != "pane" and not ch.startswith("pane:"):
-            return False
-        slot = 0 if ch == "pane" else int(ch.split(":", 1)[1])
-        ctls = self.w.planes.controllers
-        if slot < len(ctls):
-            ctls[slot].accept(res)
-        return True
 
     def shutdown(self) -> None:
         self.opener.cancel()

@@ -32,8 +32,6 @@ from explorer.qt.bridge import ServiceBridge
 from explorer.qt.pane.class_tiles import ClassTiles
 from explorer.qt.widgets import swatch
 
-CHANNEL = "classes"
-
 
 def n_classes(session: Any) -> int:
     """How many classes the dial offers: the dataset's classes, at most the model's one-hot size."""
@@ -99,8 +97,9 @@ class ClassDial(QWidget):
             sig.connect(self.update_row)
         ev.condition.connect(self._on_condition)
         ev.palette.connect(self._on_palette)
-        service.result.connect(self._on_result)
-        service.failed.connect(self._on_failed)
+        self.channel = service.channel("classes")
+        self.channel.result.connect(self._on_result)
+        self.channel.failed.connect(self._on_failed)
 
     # ---------------------------------------------------------------- requests
 
@@ -135,12 +134,11 @@ class ClassDial(QWidget):
         other = session if session is not self.state.session else None  # None: the service's own model
         zs = np.repeat(np.asarray([tgt.z], np.float32), n, axis=0)
         self.requests += 1
-        self.requested_id = self.service.request(zs, CHANNEL, meta=req, labels=np.arange(n, dtype=np.int64),
-                                                 model=other)
+        self.requested_id = self.channel.request(zs, meta=req, labels=np.arange(n, dtype=np.int64), model=other)
         return self.requested_id
 
     def _on_result(self, res: DecodeResult) -> None:
-        if res.channel != CHANNEL or res.id <= self.shown_id or self.session is None:
+        if res.id <= self.shown_id or self.session is None:
             return
         if res.meta.session is not self.session:  # made for the model shown before
             return
@@ -150,7 +148,7 @@ class ClassDial(QWidget):
         self.rowShown.emit(res)
 
     def _on_failed(self, f: DecodeFailure) -> None:
-        if f.channel == CHANNEL and f.id > self.shown_id:  # the window shows the error; the row is not waiting
+        if f.id > self.shown_id:  # the window shows the error; the row is not waiting
             self.shown_id = f.id
 
     # ---------------------------------------------------------------- the classes

@@ -20,7 +20,7 @@ class DecodePane(QWidget):
     def __init__(self, state: ExplorerState, controller: PaneController, parent=None):
         super().__init__(parent)
         self.state = state
-        self.displayed: Shown | None = None  # exactly what is on screen
+        self.controller = controller
         self._nearest_key: tuple | None = None  # (session, dataset index) of the nearest image shown
         self.decoded = ImageView(min_size=112, square=True)
         self.decoded.setToolTip("The decoder's output at the z shown")
@@ -61,6 +61,11 @@ class DecodePane(QWidget):
             self.caption.setText("No model yet" if session is None else "Click the plane to decode a point")
 
     @property
+    def displayed(self) -> Shown | None:
+        """What is on screen: the pane's one record (its controller's ``last``, rendered when it changes)."""
+        return self.controller.last
+
+    @property
     def z(self):
         """The z of the image on screen (None before the first decode)."""
         return None if self.displayed is None else self.displayed.z
@@ -70,7 +75,6 @@ class DecodePane(QWidget):
             w.setVisible(on)
 
     def render_shown(self, shown: Shown) -> None:
-        self.displayed = shown
         self.decoded.set_image(shown.image)
         on = shown.base_image is not None
         self._side_by_side(on)

@@ -184,7 +184,8 @@ class DrawPanel(QWidget):
         self.canvas.strokeFinished.connect(lambda: self.encode())
         self.canvas.fileDropped.connect(self.load_image)
         state.events.session.connect(self._on_session)
-        service.result.connect(self._on_result)
+        self.channel = service.channel("encode")
+        self.channel.result.connect(self._on_result)
 
     # ---------------------------------------------------------------- input
 
@@ -243,11 +244,9 @@ class DrawPanel(QWidget):
         self._seq += 1
         if not self.state.session.ready.is_set():  # opened light: the model service runs it once torch is loaded
             self.status.setText("loading the encoder\u2026 the drawing is encoded as soon as it is ready.")
-        return self.service.encode(x[None], meta=(self._seq, self.state.session, source, x))
+        return self.channel.encode(x[None], meta=(self._seq, self.state.session, source, x))
 
     def _on_result(self, res: DecodeResult) -> None:
-        if res.channel != "encode":
-            return
         seq, session, source, x = res.meta
         if session is not self.state.session or seq != self._seq:
             return  # for another model, or superseded by a newer stroke / a Clear

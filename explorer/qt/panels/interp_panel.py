@@ -133,7 +133,10 @@ class InterpolationPanel(QWidget):
         state.events.snap.connect(self._on_snap)
         state.events.session.connect(self._on_session)
         state.events.condition.connect(lambda *_a: self.request_filmstrip())  # a CVAE's class: decode again
-        service.result.connect(self._on_result)
+        self.filmstrip_channel = service.channel("filmstrip")
+        self.filmstrip_channel.result.connect(self._on_filmstrip)
+        self.export_channel = service.channel("export")
+        self.export_channel.result.connect(self._on_frames_decoded)
 
     # ---------------------------------------------------------------- state -> widgets
 
@@ -207,15 +210,17 @@ class InterpolationPanel(QWidget):
             return None
         self._filmstrip_key = key
         ts = self.ip.frame_ts()
-        return self.service.request(self.ip.z_at(ts), "filmstrip", meta=key, labels=labels)
+        return self.filmstrip_channel.request(self.ip.z_at(ts), meta=key, labels=labels)
 
-    def _on_result(self, res: DecodeResult) -> None:
-        if res.channel == "filmstrip" and res.meta == self._filmstrip_key:
+    def _on_filmstrip(self, res: DecodeResult) -> None:
+        if res.meta == self._filmstrip_key:
             self.filmstrip_images = res.images
             self.strip.set_image(export.filmstrip(res.images))
             self._fit_strip()
             self.filmstripShown.emit(res)
-        elif res.channel == "export" and res.meta == self._export_pending:
+
+    def _on_frames_decoded(self, res: DecodeResult) -> None:
+        if res.meta == self._export_pending:
             self._write_animation(*res.meta, res.images)
 
     def _fit_strip(self) -> None:
@@ -276,8 +281,8 @@ class InterpolationPanel(QWidget):
             self.state.error.emit("Set A and B first: there is nothing to animate.")
             return None
         self._export_pending = (str(path), kind)
-        return self.service.request(self.ip.z_at(np.linspace(0, 1, n_frames)), "export", meta=self._export_pending,
-                                    labels=condition_labels(self.state, n_frames))
+        return self.export_channel.request(self.ip.z_at(np.linspace(0, 1, n_frames)), meta=self._export_pending,
+                                           labels=condition_labels(self.state, n_frames))
 
     def _write_animation(self, path: str, kind: str, frames: np.ndarray) -> None:
         self._export_pending = None

@@ -2,7 +2,8 @@
 2-sigma ellipses (the maths is explorer/core/spread.py).
 
 - :class:`SpreadJobs` (one per state; the main window makes it) computes each shown session's
-  log-variances on a superqt worker, one session at a time, with progress in the status bar and a
+  log-variances on the model service's bulk lane (its "spread" channel; explorer.core.spread.logvar_job, one
+  batch a turn), one session at a time, with progress in the status bar and a
   Cancel button; they are cached like the means, so the second time is instant. A deterministic model
   (AE, AAE, PCA, beta = 0) gets one sentence on ``state.error`` and its plane keeps its means.
 - :class:`SpreadLayer` (one per LatentView, made by the view) gives the view the points to plot
@@ -14,7 +15,6 @@
 
 from __future__ import annotations
 
-import threading
 import traceback
 import weakref
 from typing import Any
@@ -23,7 +23,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QProgressBar, QPushButton
-from superqt.utils import create_worker
 
 from explorer.core.means_cache import MeansCache
 from explorer.core.pane import pane_target
@@ -33,10 +32,10 @@ from explorer.core.spread import (
     MAX_ELLIPSES,
     Deterministic,
     Ellipse,
-    compute_logvars,
     deterministic_reason,
     ellipse_curve,
     ellipse_geometry,
+    logvar_job,
     posterior_samples,
 )
 from training.errors import UserError
@@ -60,12 +59,15 @@ class SpreadJobs(QObject):
     progress = Signal(str, int, int)  # stage, done, total
     computed = Signal(object)  # the Session whose logvars were just set
 
-    def __init__(self, state, status_bar=None, cache: MeansCache | None = None, parent: QObject | None = None):
+    def __init__(self, state, service, status_bar=None, cache: MeansCache | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.state = state
+        self.channel = service.channel("spread")  # the model service's bulk lane, after the grid and exports
+        self.channel.result.connect(self._on_returned)
+        self.channel.failed.connect(self._on_error)
         self.cache = cache if cache is not None else MeansCache()
         self._queue: list[Any] = []
-        self._running: tuple[Any, threading.Event] | None = None
+        self._running: tuple[Any, object] | None = None  # (session, its job's token)
         self._told: weakref.WeakSet = weakref.WeakSet()  # deterministic sessions already reported
         self._samples: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> (key, samples)
         self.computed_count = 0  # sessions encoded (not from the cache)
@@ -103,8 +105,8 @@ class SpreadJobs(QObject):
         """Compute ``session``'s log-variances (once), or say once that it has none."""
         if self.closed or session is None or session.logvars is not None or not self.on:
             return
-        running = self._running is not None and self._running[0] is session and not self._running[1].is_set()
-        if running or session in self._queue:  # (a cancelled run of it still ending: queue it again)
+        running = self._running is not None and self._running[0] is session
+        if running or session in self._queue:
             return
         reason = deterministic_reason(session)
         if reason is not None:
@@ -147,7 +149,7 @@ class SpreadJobs(QObject):
         shown = self._shown()
         self._queue = [s for s in self._queue if any(s is t for t in shown)]
         if self._running is not None and not any(self._running[0] is t for t in shown):
-            self._running[1].set()  # a model no longer shown: stop encoding it
+            self._stop_running()  # a model no longer shown: stop encoding it
         if self.on:
             for s in shown:
                 self.want(s)
@@ -168,8 +170,15 @@ class SpreadJobs(QObject):
 
     def _cancel_all(self) -> None:
         self._queue.clear()
+        self._stop_running()
+
+    def _stop_running(self) -> None:
+        """Cancel the job running (it stops at its next batch; its result, if any, is ignored)."""
         if self._running is not None:
-            self._running[1].set()
+            self.channel.cancel()
+            self._running = None
+            self._show_idle()
+            QTimer.singleShot(0, self._next)
 
     # ---------------------------------------------------------------- the worker
 
@@ -178,42 +187,43 @@ class SpreadJobs(QObject):
             self._show_idle()
             return
         session = self._queue.pop(0)
-        cancel = threading.Event()
-        self._running = (session, cancel)
+        token = object()
+        self._running = (session, token)
         name = session.model_path.name
         if session.ready.is_set():
             self.progress.emit(f"spread of {name}", 0, len(session.labels))
-        else:  # opened light: the encoder (torch) is still loading; compute_logvars waits for it
+        else:  # opened light: the encoder (torch) is still loading; logvar_job waits for it
             self.progress.emit("loading the encoder\u2026", 0, 0)
 
-        def work():
-            values, cached = compute_logvars(session, self.cache, cancel=cancel, threads=2,
-                                             progress=lambda d, t: self.progress.emit(f"spread of {name}", d, t))
-            return session, values, cached, cancel
+        job = logvar_job(session, self.cache, threads=2,
+                         progress=lambda d, t: self.progress.emit(f"spread of {name}", d, t))
+        self.channel.run(job, meta=token)  # the bulk lane, one batch a turn (explorer.core.channel.Channel.run)
 
-        create_worker(work, _start_thread=True,
-                      _connect={"returned": self._on_returned, "errored": lambda e: self._on_error(e, session, cancel)})
-
-    def _done(self, cancel: threading.Event) -> None:
-        if self._running is not None and self._running[1] is cancel:
-            self._running = None
+    def _current(self, token: object) -> Any:
+        """The session of the job ``token`` names if it is the one running (then it is done), else None."""
+        if self._running is None or self._running[1] is not token:
+            return None  # cancelled, or for a model no longer shown
+        session = self._running[0]
+        self._running = None
         self._show_idle()
         QTimer.singleShot(0, self._next)
+        return session
 
-    def _on_returned(self, result) -> None:
-        session, values, cached, cancel = result
-        self._done(cancel)
-        if cancel.is_set() or self.closed:
+    def _on_returned(self, res) -> None:
+        session = self._current(res.meta)
+        if session is None or self.closed:
             return
+        values, cached = res.value
         session.logvars = values
         self.computed_count += not cached
         for layer in list(_layers.get(self.state, ())):
             layer.logvars_ready(session)
         self.computed.emit(session)
 
-    def _on_error(self, error: Exception, session, cancel: threading.Event) -> None:
-        self._done(cancel)
-        if cancel.is_set() or self.closed or isinstance(error, Cancelled):
+    def _on_error(self, failure) -> None:
+        session = self._current(failure.meta)
+        error = failure.error
+        if session is None or self.closed or isinstance(error, Cancelled):
             return
         if isinstance(error, Deterministic):
             self._tell(session, str(error))

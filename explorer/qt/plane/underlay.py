@@ -41,14 +41,17 @@ class Underlay(QObject):
         ev.view.connect(lambda *_a: self._settled() if state.underlay else None)
         ev.session.connect(lambda *_a: self.cache.clear())  # another model: other images
         ev.condition.connect(self._on_condition)  # a CVAE's class: other images too
-        service.result.connect(self._on_result)
+        self.coarse = service.channel("grid-coarse")  # a quick coarser pass while the full lattice decodes
+        self.full = service.channel("grid")
+        self.coarse.result.connect(self._on_coarse)
+        self.full.result.connect(self._on_full)
 
     def _on_toggle(self, on: bool, _old=None) -> None:
         if on:
             self.request()
         else:
-            for ch in ("grid-coarse", "grid"):
-                self.service.service.cancel(ch)
+            self.coarse.cancel()
+            self.full.cancel()
             self.view.set_underlay(None)
             self.on_screen = None
 
@@ -57,8 +60,8 @@ class Underlay(QObject):
         if s is None or not s.conditional:
             return
         self.cache.clear()
-        for ch in ("grid-coarse", "grid"):
-            self.service.service.cancel(ch)
+        self.coarse.cancel()
+        self.full.cancel()
         self.request()
 
     @qdebounced(timeout=DEBOUNCE_MS)
@@ -79,19 +82,23 @@ class Underlay(QObject):
             coarse = lat.coarser()
             need = self.cache.missing(coarse)
             if need:
-                self._ask(need, coarse, "grid-coarse")
+                self._ask(need, coarse, self.coarse)
             else:
                 self._show(coarse, None)
-        return self._ask(missing, lat, "grid")
+        return self._ask(missing, lat, self.full)
 
-    def _ask(self, keys: list, lat: Lattice, channel: str) -> int:
+    def _ask(self, keys: list, lat: Lattice, channel) -> int:
         labels = condition_labels(self.state, len(keys))  # a conditional model decodes as the chosen class
-        return self.service.request(np.array([centre(k) for k in keys], np.float32), channel,
-                                    meta=(lat, keys, None if labels is None else labels[0]), labels=labels)
+        return channel.request(np.array([centre(k) for k in keys], np.float32),
+                               meta=(lat, keys, None if labels is None else labels[0]), labels=labels)
 
-    def _on_result(self, res: DecodeResult) -> None:
-        if res.channel not in ("grid", "grid-coarse"):
-            return
+    def _on_coarse(self, res: DecodeResult) -> None:
+        self._on_result(res, coarse=True)
+
+    def _on_full(self, res: DecodeResult) -> None:
+        self._on_result(res, coarse=False)
+
+    def _on_result(self, res: DecodeResult, coarse: bool) -> None:
         lat, keys, label = res.meta
         if label is not None and label != self.state.condition:
             return  # decoded as a class no longer chosen
@@ -100,7 +107,7 @@ class Underlay(QObject):
             return
         if self.cache.missing(self.wanted) == []:
             self._show(self.wanted, res)
-        elif res.channel == "grid-coarse" and lat == self.wanted.coarser():
+        elif coarse and lat == self.wanted.coarser():
             self._show(lat, res)  # the coarse pass, until the full cells arrive
 
     def _show(self, lat: Lattice, res: DecodeResult | None) -> None:

@@ -107,12 +107,14 @@ def test_posterior_spread_asked_for_in_the_light_phase_waits_for_the_encoder(sav
 def test_the_model_service_queues_encodes_until_the_upgrade(save_checkpoint):
     _, s = opened_twice(save_checkpoint())
     results, errors = [], []
-    svc = ModelService(on_result=results.append, on_error=errors.append)
+    svc = ModelService(on_error=errors.append)
+    for kind in ("encode", "pane"):
+        svc.channel(kind).result.connect(results.append)
     try:
         svc.set_model(s.light, s.fns[0], None, encoder_pending=True)
         x = s.images[:1].astype(np.float32) / 255
-        enc_id = svc.encode(x)
-        dec_id = svc.request(s.means[:1], "pane")
+        enc_id = svc.channel("encode").encode(x)
+        dec_id = svc.channel("pane").request(s.means[:1])
         assert svc.lane("pane").wait_idle(0.5) is False  # the encode waits in its slot
         assert [r.id for r in results] == [dec_id] and not errors
         s.finish_loading(threads=1)
@@ -129,14 +131,15 @@ def test_the_model_service_queues_encodes_until_the_upgrade(save_checkpoint):
 def test_an_encoder_that_failed_to_load_fails_encodes_with_its_sentence(save_checkpoint):
     _, s = opened_twice(save_checkpoint())
     results, errors = [], []
-    svc = ModelService(on_result=results.append, on_error=errors.append)
+    svc = ModelService(on_error=errors.append)
+    svc.channel("pane").result.connect(results.append)
     try:
         svc.set_model(s.light, s.fns[0], None, encoder_pending=True)
-        svc.encode(s.images[:1].astype(np.float32) / 255)
+        svc.channel("encode").encode(s.images[:1].astype(np.float32) / 255)
         svc.encoder_failed("m.safetensors: its torch model could not be loaded (boom).")
         assert svc.wait_idle(10)
         assert len(errors) == 1 and "could not be loaded (boom)" in errors[0].message
-        svc.request(s.means[:1], "pane")  # decoding goes on with numpy
+        svc.channel("pane").request(s.means[:1])  # decoding goes on with numpy
         assert svc.wait_idle(10) and len(results) == 1
     finally:
         svc.close()

@@ -197,10 +197,12 @@ def test_burst_of_mixed_point_and_t_changes_ends_on_the_last_one(state, session)
         return real(z, labels)
 
     results = []
-    svc = ModelService(on_result=results.append)
+    svc = ModelService()
+    pane = svc.channel("pane")
+    pane.result.connect(results.append)
     svc.set_model(session.model, decode_fn=held, encode_fn=lambda x: (x, x))
     try:
-        ctl = PaneController(state, lambda zs, tgt: svc.request(zs, "pane", meta=tgt))
+        ctl = PaneController(state, lambda zs, tgt: pane.request(zs, meta=tgt))
         ip = state.interpolation
         ip.a, ip.b = (-1.0, 0.0), (1.0, 0.5)
         rng = np.random.default_rng(0)

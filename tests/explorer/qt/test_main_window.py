@@ -282,8 +282,9 @@ def test_manifold_underlay_tiles_the_lattice_and_pans_decode_only_new_cells(wind
 
     view, svc = window.view, window.service.service.lane("grid")
     requests = []
-    orig = window.service.request
-    window.service.request = lambda z, channel, **k: requests.append((channel, len(z))) or orig(z, channel, **k)
+    for kind in ("grid", "grid-coarse"):  # record what the underlay's two channels are asked for
+        ch = window.service.channel(kind)
+        ch.request = lambda z, _orig=ch.request, _kind=kind, **k: requests.append((_kind, len(z))) or _orig(z, **k)
     with qtbot.waitSignal(window.underlayShown, timeout=WAIT_MS):
         window.set_underlay(True)
     lat = lattice_for_view(*view.view_rect(), window.density.value())

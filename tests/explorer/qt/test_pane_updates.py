@@ -156,8 +156,7 @@ def test_a_pane_result_already_superseded_when_it_arrives_is_not_rendered(window
     assert f"z = ({z2[0]:+.3f}, {z2[1]:+.3f})" in window.pane.caption.text()
 
 
-def test_only_interactive_channels_drop_superseded_results():
-    from explorer.qt.bridge import _latest_wins
-
-    assert _latest_wins("pane") and _latest_wins("pane:2") and _latest_wins("classes")
-    assert not any(_latest_wins(c) for c in ("filmstrip", "export", "grid", "grid-coarse", "encode"))
+def test_only_interactive_channels_drop_superseded_results(window):
+    channel = window.service.channel
+    assert channel("pane").core.latest_wins and channel("pane", 2).core.latest_wins and channel("classes").core.latest_wins
+    assert not any(channel(c).core.latest_wins for c in ("filmstrip", "export", "grid", "grid-coarse", "encode"))

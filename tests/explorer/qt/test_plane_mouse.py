@@ -29,22 +29,21 @@ def send(vp, kind, pos, button, buttons) -> None:
 def spy(window):
     """Counts pane decode requests and pyqtgraph's item searches (GraphicsScene.itemsNearEvent)."""
     counts = {"pane": 0, "search": 0}
-    bridge, scene = window.service, window.view.scene()
-    request, near = bridge.request, scene.itemsNearEvent
+    pane, scene = window.service.channel("pane"), window.view.scene()
+    request, near = pane.request, scene.itemsNearEvent
 
-    def counted_request(z, channel, *a, **k):
-        if channel == "pane":
-            counts["pane"] += 1
-        return request(z, channel, *a, **k)
+    def counted_request(*a, **k):
+        counts["pane"] += 1
+        return request(*a, **k)
 
     def counted_near(*a, **k):
         counts["search"] += 1
         return near(*a, **k)
 
-    bridge.request = counted_request  # instance attributes: the window's own calls go through them
+    pane.request = counted_request  # instance attributes: the window's own calls go through them
     scene.itemsNearEvent = counted_near
     yield counts
-    del bridge.request
+    pane.request = request
     del scene.itemsNearEvent
 
 
