@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from psygnal import evented
 
-from explorer.core.values import Point, as_point, clamp
+from explorer.core.values import Vec, as_vec, clamp
 
 STRENGTH_MIN, STRENGTH_MAX = -3.0, 3.0  # attribute-vector strengths: the vector panel's slider range
 AUC_STRONG, AUC_WEAK = 0.9, 0.7  # >= strong; [weak, strong) weak; below: indistinguishable from noise
@@ -27,7 +27,7 @@ class Vector:
     """An attribute direction: added ``strength`` times to the base point while ``enabled``."""
 
     name: str
-    vector: Point  # (dx, dy) in latent units
+    vector: Vec  # a D-vector in latent units (dx, dy for a 2-D model)
     strength: float = 1.0  # negative subtracts; clamped to [STRENGTH_MIN, STRENGTH_MAX]
     enabled: bool = True
     auc: float | None = None  # how well the direction separates its two groups (0.5 = noise)
@@ -40,7 +40,7 @@ class Vector:
             a, b = (np.asarray(m, bool) for m in value)
             value = (a, b)
         if name == "vector":
-            value = as_point(value, "a vector")
+            value = as_vec(value, "a vector")
         elif name == "strength":
             value = clamp(value, STRENGTH_MIN, STRENGTH_MAX, "a vector's strength")
         elif name == "enabled":

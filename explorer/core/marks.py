@@ -23,7 +23,16 @@ from explorer.core.attribute import (  # noqa: F401  (re-exported)
     Vector,
     auc_hint,
 )
-from explorer.core.values import Point, StateError, as_point
+from explorer.core.values import StateError, Vec, as_vec
+
+
+def latent_dim(session: Any) -> int:
+    """A session's latent dimension D (2 when there is none)."""
+    means = getattr(session, "means", None)
+    if means is not None and np.ndim(means) == 2:
+        return int(means.shape[1])
+    cfg = getattr(session, "config", None)
+    return int(cfg.get("latent_dim", 2)) if isinstance(cfg, dict) else 2
 
 
 class VectorList(EventedList):
@@ -45,15 +54,19 @@ class VectorList(EventedList):
     def active(self) -> list[Vector]:
         return [v for v in self if v.enabled and v.strength != 0.0]
 
-    def total(self, session: Any = None, main: Any = None) -> np.ndarray:
-        """sum over enabled vectors of strength * vector; (2,) (zeros if none). With ``session`` (a
-        compared model), each vector made from groups is that session's own group difference."""
+    def total(self, session: Any = None, main: Any = None, d: int | None = None) -> np.ndarray:
+        """sum over enabled vectors of strength * vector; (D,) (zeros if none), D the session's latent
+        dimension. With ``session`` (a compared model), each vector made from groups is that session's own
+        group difference; a fixed vector of another dimension is left out."""
+        d = d or latent_dim(session if session is not None else main)
         if session is None or session is main:
-            return maths.total(self).astype(np.float64)
-        out = np.zeros(2, np.float64)
+            return maths.total(self, d).astype(np.float64)
+        out = np.zeros(d, np.float64)
         for v in self:
             if v.enabled:
-                out += v.strength * v.for_session(session, main)
+                w = v.for_session(session, main)
+                if len(w) == d:
+                    out += v.strength * w
         return out
 
     def add_difference(self, a_mask: np.ndarray, b_mask: np.ndarray, name: str | None = None,
@@ -102,11 +115,11 @@ def class_index(label_names: list[str], c: str | int) -> int:
 @dataclass(eq=False)
 class Bookmark:
     name: str
-    z: Point
+    z: Vec  # a D-point (the plane shows its projection)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "z":
-            value = as_point(value, "a bookmark")
+            value = as_vec(value, "a bookmark")
         elif name == "name":
             value = str(value)
         super().__setattr__(name, value)

@@ -20,23 +20,12 @@ from typing import Any
 import numpy as np
 from psygnal import evented
 
-from explorer.core import slicing
-from explorer.core.values import StateError
-
-Vec = tuple[float, ...]
-MAX_LATENT_DIM = 512
+from explorer.core import slicing, values
+from explorer.core.values import StateError, Vec
 
 
 def as_vec(v: Any, d: int | None, what: str) -> Vec:
-    """A finite D-vector as a tuple of floats; StateError naming ``what`` otherwise."""
-    try:
-        a = np.asarray(v, np.float64).ravel()
-    except (TypeError, ValueError):
-        raise StateError(f"{what} must be a list of finite numbers, not {v!r}.") from None
-    if (d is not None and a.shape != (d,)) or not np.all(np.isfinite(a)) or not 2 <= a.size <= MAX_LATENT_DIM:
-        n = f"{d}" if d is not None else f"2..{MAX_LATENT_DIM}"
-        raise StateError(f"{what} must be {n} finite numbers (the latent dimension), not {len(a)} values.")
-    return tuple(float(x) for x in a)
+    return values.as_vec(v, what, d)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from psygnal import Signal, evented
 
-from explorer.core import latent
+from explorer.core import latent, slicing
 from explorer.core.fields import Check, Choice, Flag, Range
 from explorer.core.marks import (  # noqa: F401  (re-exported: the state's public names)
     AUC_STRONG,
@@ -36,9 +36,11 @@ from explorer.core.marks import (  # noqa: F401  (re-exported: the state's publi
     VectorList,
     auc_hint,
     class_index,
+    latent_dim,
 )
 from explorer.core.palettes import PALETTES
-from explorer.core.values import Point, StateError, as_point, opt_point
+from explorer.core.slice_model import Slice
+from explorer.core.values import Point, StateError, Vec, as_point, as_vec, opt_point
 
 METHODS = ("linear", "spherical")
 T_MIN, T_MAX = -0.5, 1.5  # interpolation t: 0 = A, 1 = B; beyond is overshoot
@@ -89,8 +91,8 @@ def _snapshot_number(v: Any, session: Any) -> int:
 @evented
 @dataclass(eq=False)
 class Interpolation:
-    a: Point | None = None  # end point A
-    b: Point | None = None  # end point B
+    a: Vec | None = None  # end point A: a D-point (a 2-tuple on a D-dim model is plane coordinates, lifted)
+    b: Vec | None = None  # end point B
     t: float = 0.0  # position on the path, clamped to [T_MIN, T_MAX]
     method: str = "linear"  # "linear" or "spherical"
     frames: int = 8  # filmstrip frames, FRAMES_MIN..FRAMES_MAX
@@ -98,17 +100,20 @@ class Interpolation:
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in ("a", "b"):
-            value = opt_point(value, f"interpolation {name.upper()}")
+            value = None if value is None else self._as_z(value, f"interpolation {name.upper()}")
         elif name in INTERPOLATION_FIELDS:
             value = INTERPOLATION_FIELDS[name].state(value)
         super().__setattr__(name, value)
+
+    def __post_init__(self) -> None:
+        self._as_z: Any = lambda v, what: as_vec(v, what)  # the state's (lifts plane coordinates)
 
     @property
     def ready(self) -> bool:
         return self.a is not None and self.b is not None
 
     def z_at(self, t: float | np.ndarray) -> np.ndarray:
-        """The point(s) at t on the path from A to B: (2,) or (len(t), 2) float32."""
+        """The point(s) at t on the path from A to B, in D: (D,) or (len(t), D) float32."""
         if not self.ready:
             raise StateError("set interpolation A and B first.")
         return latent.interpolate(np.asarray(self.a, np.float32), np.asarray(self.b, np.float32), t, self.method)
@@ -126,11 +131,12 @@ class ExplorerState:
     """Everything a user can change. Fields below ``session`` are what a scene file stores."""
 
     session: Any = None  # the open explorer.core.session.Session (model, dataset, means), or None
-    point: Point | None = None  # the current point (click, drag, hover, bookmark, drawing)
+    point: Point | None = None  # the current point in plane coordinates (x, y): z = slice origin + x u + y v
     point_source: str = "click"  # what put it there: click, drag, hover, bookmark, drawing, scene, start
     base: str = "point"  # what the user touched last: "point" or "interpolation" (the pane rule)
-    drawn: Point | None = None  # mean of the drawn or dropped image (the star on the plane)
+    drawn: Vec | None = None  # mean of the drawn or dropped image, a D-point (the star on the plane)
     interpolation: Interpolation = field(default_factory=Interpolation)
+    slice: Slice = field(default_factory=Slice)  # the 2-D slice of the latent space the plane shows
     vectors: VectorList = field(default_factory=VectorList)
     bookmarks: BookmarkList = field(default_factory=BookmarkList)
     hidden_classes: tuple[int, ...] = ()  # classes hidden from the plane (legend clicks)
@@ -160,6 +166,8 @@ class ExplorerState:
 
     def __post_init__(self) -> None:
         self.vectors._source = lambda: self.session
+        self.slice._means = lambda: None if self.session is None else self.session.means
+        self.interpolation._as_z = self.as_z
         self._setting_point = False
         # the pane's base is what the user touched last; these run before any view's handlers
         for name in ("a", "b", "t", "method"):
@@ -176,6 +184,23 @@ class ExplorerState:
         if name == "point" and value is not None and not getattr(self, "_setting_point", True):
             self._touch_point("click", same=value == self.point)  # a script assigning the point: a click there
         super().__setattr__(name, value)
+
+    @property
+    def ndim(self) -> int:
+        """The main model's latent dimension D (the slice's). (``dim`` is the Dim-the-scatter toggle.)"""
+        return self.slice.dim
+
+    def as_z(self, v: Any, what: str = "point") -> Vec:
+        """A D-point of the main model: D numbers as they are, or plane coordinates (x, y) on a D > 2
+        model lifted through the slice (origin + x u + y v)."""
+        d = self.ndim
+        if d > 2 and np.size(v) == 2:
+            return tuple(float(x) for x in self.slice.lift(as_point(v, what)))
+        return as_vec(v, what, d)
+
+    def lifted(self, xy: Any) -> np.ndarray:
+        """The D-point (float64) at plane coordinates ``xy``."""
+        return self.slice.lift(xy)
 
     @property
     def sessions(self) -> tuple:
@@ -234,7 +259,7 @@ class ExplorerState:
                 idx = s.index.nearest(np.asarray(z, np.float32))
                 if len(idx):
                     z = s.means[int(idx[0])]
-        z = as_point(z)
+        z = self.as_z(z, f"interpolation {which.upper()}")
         setattr(self.interpolation, "a" if which.lower() == "a" else "b", z)
         return z
 
@@ -246,7 +271,7 @@ class ExplorerState:
             if tgt is None:
                 return None
             z = tgt.z
-        z = as_point(z)
+        z = self.as_z(z, "a bookmark")
         if name is None:
             near = ""
             s = self.session
@@ -263,7 +288,8 @@ class ExplorerState:
         if not len(self.bookmarks):
             return None
         mark = self.bookmarks[i % len(self.bookmarks)]
-        self.set_point(mark.z, source=f"bookmark \u201c{mark.name}\u201d")
+        xy = self.slice.contain(mark.z) if self.ndim > 2 else mark.z  # the plane slides to pass through it
+        self.set_point(xy, source=f"bookmark \u201c{mark.name}\u201d")
         return mark
 
     def set_class_hidden(self, k: int, hidden: bool) -> None:
@@ -274,6 +300,14 @@ class ExplorerState:
     def reset_for_session(self, session: Any) -> None:
         """A new model (or dataset) is open: what was made for the old plane is cleared."""
         old = self.session
+        d = latent_dim(session)
+        if d != self.ndim:
+            self.bookmarks.clear()  # points of a space of another dimension
+            self.point = None
+        if d > 2 and session.means is not None and len(session.means) >= 3:
+            self.slice._set(slicing.pca_basis(session.means), "pca")  # before the session event: the panes lift with it
+        else:
+            self.slice.reset(d)
         self.session = session
         if old is not None and getattr(old, "sha256", None) != getattr(session, "sha256", None):
             self.vectors.clear()  # directions of another model's plane mean nothing here
@@ -317,7 +351,7 @@ def _compared(_st: ExplorerState, v: Any) -> tuple:
 
 _SPECIAL: dict[str, Any] = {  # field -> check(state, value) -> value
     "point": lambda _st, v: opt_point(v, "point"),
-    "drawn": lambda _st, v: opt_point(v, "drawn"),
+    "drawn": lambda st, v: None if v is None else st.as_z(v, "drawn"),
     "base": _base,
     "hidden_classes": lambda _st, v: tuple(sorted({int(k) for k in v})),
     "view": _view,

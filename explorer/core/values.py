@@ -31,6 +31,22 @@ def as_point(v: Any, what: str = "point") -> Point:
     return float(a[0]), float(a[1])
 
 
+MAX_LATENT_DIM = 512  # the largest latent space the explorer opens
+Vec = tuple[float, ...]  # a D-point: a latent vector of any dimension 2..MAX_LATENT_DIM
+
+
+def as_vec(v: Any, what: str = "point", d: int | None = None) -> Vec:
+    """A finite D-vector as a tuple of floats (``d`` of them if given); StateError naming ``what`` otherwise."""
+    try:
+        a = np.asarray(v, np.float64).ravel()
+    except (TypeError, ValueError):
+        raise StateError(f"{what} must be a list of finite numbers, not {v!r}.") from None
+    if (d is not None and a.shape != (d,)) or not 2 <= a.size <= MAX_LATENT_DIM or not np.all(np.isfinite(a)):
+        n = f"{d}" if d is not None else f"2 to {MAX_LATENT_DIM}"
+        raise StateError(f"{what} must be {n} finite numbers (one per latent dimension), not {a.size} values.")
+    return tuple(float(x) for x in a)
+
+
 def opt_point(v: Any, what: str) -> Point | None:
     return None if v is None else as_point(v, what)
 

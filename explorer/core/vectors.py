@@ -70,10 +70,11 @@ def active(vectors: Sequence[Vector]) -> list[Vector]:
     return [v for v in vectors if v.enabled]
 
 
-def total(vectors: Sequence[Vector]) -> np.ndarray:
-    """sum over enabled vectors of strength * vector; (2,) float32 (zeros if none)."""
-    on = active(vectors)
-    return latent.apply_vectors(np.zeros(2, np.float32), [np.asarray(v.vector, np.float64) for v in on],
+def total(vectors: Sequence[Vector], d: int = 2) -> np.ndarray:
+    """sum over enabled D-vectors of strength * vector; (d,) float32 (zeros if none). Vectors of another
+    dimension (made for a model of another D) are left out."""
+    on = [v for v in active(vectors) if len(v.vector) == d]
+    return latent.apply_vectors(np.zeros(d, np.float32), [np.asarray(v.vector, np.float64) for v in on],
                                 [v.strength for v in on])
 
 
