@@ -191,6 +191,7 @@ def main(argv=None, description: str = "") -> int:
     if "load" in args.only:  # first: the window must open before anything in this process imports torch
         run.say("load")
         run.results["load"] = load.run(args, rng)
+        run.env["shown"] = run.results["load"]["window"]
         run.done("load")
     run.meta = model_meta(args.model)
     if "startup" in args.only:

@@ -282,7 +282,10 @@ def _install_pane_paint_probe() -> list[float]:
     marked ``_probe``): "click to pixels" ends at the first one after the click's image was shown.
 
     Installed once, before the window exists, and never removed (see _install_paint_counter)."""
-    from explorer.qt.pane.image_view import ImageView
+    try:
+        from explorer.qt.pane.image_view import ImageView
+    except ImportError:  # a tree from before explorer/qt was grouped into sub-packages (af5f5cf)
+        from explorer.qt.image_view import ImageView
 
     times: list[float] = []
     orig = ImageView.paintEvent
