@@ -33,18 +33,20 @@ def add_arguments(p) -> None:
     g.add_argument("--load", type=int, default=4, help="busy processes beside the app (0: none)")
     g.add_argument("--load-torch-clicks", type=int, default=100,
                    help="clicks after the torch model has taken over (the row ends then)")
+    g.add_argument("--load-nice", type=int, default=0, help="niceness of the busy processes (19: the app first)")
     g.add_argument("--load-click-timeout", type=float, default=10.0, help="a click not shown by then is lost")
 
 
-def _spin() -> None:  # pragma: no cover - runs in the busy processes
+def _spin(nice: int) -> None:  # pragma: no cover - runs in the busy processes
+    os.nice(nice)
     n = 0
     while True:
         n += 1
 
 
-def start_load(n: int) -> list:
+def start_load(n: int, nice: int = 0) -> list:
     ctx = multiprocessing.get_context("fork")  # before the window and its threads exist
-    procs = [ctx.Process(target=_spin, daemon=True, name=f"busy-{i}") for i in range(n)]
+    procs = [ctx.Process(target=_spin, args=(nice,), daemon=True, name=f"busy-{i}") for i in range(n)]
     for pr in procs:
         pr.start()
     return procs
@@ -79,6 +81,7 @@ class Probe:
         self.deliver: dict[int, tuple] = {}  # request id -> gui() when the GUI thread got the result
         self.at_shown: dict[int, tuple] = {}  # request id -> gui() at decodeShown
         self.last_rq: dict[int, float] = {}  # worker tid -> its run-queue wait after its last request
+        self.first: dict[int, tuple] = {}  # thread id -> (perf_counter, schedstat) when first seen
         serve, on_result, probe = getattr(DecodeService, "_serve", None), ServiceBridge._on_result, self
 
         def _serve(svc, req):
@@ -86,7 +89,9 @@ class Probe:
                 return serve(svc, req)
             tid = threading.get_native_id()
             fn = req.fns[0] if req.fns is not None else svc._decode_fn
-            rq0, c0, t0 = schedstat(tid)[1], time.thread_time(), time.perf_counter()
+            st0, c0, t0 = schedstat(tid), time.thread_time(), time.perf_counter()
+            rq0 = st0[1]
+            probe.first.setdefault(tid, (t0, st0))
             rec = {"start": t0, "backend": getattr(fn, "backend", None) or "torch", "importing": torch_importing(),
                    "wake_rq": rq0 - probe.last_rq.get(tid, rq0)}
             probe.worker[req.id] = rec
@@ -110,6 +115,16 @@ class Probe:
         """On the GUI thread: (perf_counter, its CPU time, its run-queue wait)."""
         return time.perf_counter(), time.thread_time(), schedstat(self.gui_tid)[1]
 
+    def threads(self) -> dict[str, dict]:
+        """Each thread seen (the GUI thread from the first click, the pane workers from their first
+        request) until now: its wall time, time on a CPU and time waiting for one (schedstat)."""
+        out = {}
+        for tid, (t0, (run0, rq0)) in self.first.items():
+            run1, rq1 = schedstat(tid)
+            name = "gui" if tid == self.gui_tid else f"worker {tid}"
+            out[name] = {"wall": time.perf_counter() - t0, "cpu": run1 - run0, "cpu_wait": rq1 - rq0}
+        return out
+
     def connect(self, d: Driver) -> None:
         d.win.decodeShown.connect(lambda shown: self.at_shown.__setitem__(shown.id, self.gui()))
 
@@ -132,6 +147,7 @@ def click_once(d: Driver, probe: Probe, p, timeout: float) -> dict | None:
     n0 = len(d.point_ids)
     phase = phase_now(d)
     g0 = probe.gui()
+    probe.first.setdefault(probe.gui_tid, (g0[0], schedstat(probe.gui_tid)))
     d.mouse(QEvent.Type.MouseButtonPress, p, LEFT, LEFT)
     d.mouse(QEvent.Type.MouseButtonRelease, p, LEFT, NOBTN)
     g_sent = probe.gui()
@@ -181,9 +197,8 @@ def stages(c: dict, probe: Probe) -> dict:
     """One shown click's time (seconds), in stages: press + release on the GUI thread (it may wait up to
     CLICK_HEAD_START for the worker), the request's wait for the worker and the decode, the rest of the
     wait for the worker, the result's trip to the GUI thread, its handling there; with each thread's CPU
-    time and run-queue wait (waiting for a CPU) per stage. ``share_*``: the click's latency split into
-    waiting for a CPU (either thread), decode CPU, GUI-thread CPU, the worker blocked (GIL or lock, awake
-    but not running), and the rest (the GUI thread blocked or asleep while nothing of this click ran)."""
+    time (``thread_time``) and run-queue wait (schedstat; coarse, see ``threads``) per stage. ``share_*``: the
+    click's latency split into GUI-thread CPU, decode CPU, and the rest, when no code of this click ran."""
     (t0, c0, q0), (ts, cs, qs) = c["g0"], c["g_sent"]
     w, sh = probe.worker.get(c["id"]), probe.at_shown.get(c["id"])
     out = {"latency": c["shown"] - t0, "pixels": c["paint"] - t0, "press_release": ts - t0,
@@ -198,10 +213,8 @@ def stages(c: dict, probe: Probe) -> dict:
                worker_cpu=w["cpu"], worker_rq=w["rq"], worker_blocked=w["end"] - w["start"] - w["cpu"] - w["rq"],
                wait_worker=wait, to_gui=td - after, to_gui_rq=max(0.0, qd - q_after), gui_handling=t1 - td,
                handling_cpu=c1 - cd, handling_rq=q1 - qd, backend=w["backend"], importing=w["importing"])
-    share = {"cpu_wait": out["press_rq"] + out["to_gui_rq"] + out["handling_rq"] + w["wake_rq"] + w["rq"],
-             "decode": w["cpu"], "gui_work": out["press_cpu"] + out["handling_cpu"],
-             "worker_blocked": max(0.0, out["to_worker"] - w["wake_rq"]) + max(0.0, out["worker_blocked"])}
-    share["other"] = out["latency"] - sum(share.values())  # event-loop wake-ups, GIL waits of the GUI thread
+    share = {"gui_cpu": out["press_cpu"] + out["handling_cpu"], "decode_cpu": w["cpu"]}
+    share["not_running"] = out["latency"] - sum(share.values())  # waiting: for a CPU, the GIL, a wake-up
     out.update({f"share_{k}": v for k, v in share.items()})
     return out
 
@@ -240,7 +253,7 @@ def run(args, rng) -> dict:
     if "torch" in sys.modules:
         raise SystemExit("load: torch is imported already; the row must run first, in a fresh process")
     cache_means(args)
-    load0, procs = os.getloadavg(), start_load(args.load)
+    load0, procs = os.getloadavg(), start_load(args.load, args.load_nice)
     probe = Probe()
     d = None
     try:
@@ -249,9 +262,10 @@ def run(args, rng) -> dict:
         t_first = time.perf_counter()
         clicks, no_request = click_until_torch(d, probe, args, rng)
         out = summary(clicks, probe)
+        out["threads"] = probe.threads()
         lane = d.win.service.service.lane("pane")
         s = d.win.session
-        out.update(load=args.load, points=len(s.labels), window=f"{s.dataset_name}/{s.split}, {len(s.labels):,} points", no_request=no_request, worker_alive=getattr(lane, "alive", None),
+        out.update(load=args.load, nice=args.load_nice, points=len(s.labels), window=f"{s.dataset_name}/{s.split}, {len(s.labels):,} points", no_request=no_request, worker_alive=getattr(lane, "alive", None),
                    errors=list(d.errors), first_click_after_open=t_first - t_show, cpus=os.cpu_count(),
                    loadavg_start=load0, loadavg_end=os.getloadavg(), switch_interval=sys.getswitchinterval())
         return out
@@ -262,8 +276,8 @@ def run(args, rng) -> dict:
 
 
 def _profile(s: dict) -> str:
-    keys = ("press_release", "press_cpu", "press_rq", "wait_worker", "to_worker", "wake_rq", "worker", "worker_cpu",
-            "worker_rq", "worker_blocked", "to_gui", "to_gui_rq", "gui_handling", "handling_cpu", "handling_rq")
+    keys = ("press_release", "press_cpu", "wait_worker", "to_worker", "worker", "worker_cpu", "to_gui", "gui_handling",
+            "handling_cpu")
     return ", ".join(f"{k} {ms(s[k])}" for k in keys if k in s)
 
 
@@ -273,13 +287,15 @@ def rows(args, env: dict, r: dict) -> list[tuple]:
     x = r["load"]
     lost = "none lost" if x["lost"] == 0 else f"{x['lost']} LOST"
     la0, la1 = x["loadavg_start"], x["loadavg_end"]
-    how = (f"{x['load']} busy processes (Python spin loops) beside the app on {x['cpus']} CPUs (load average "
+    how = (f"{x['load']} busy processes (Python spin loops, nice {x['nice']}) beside the app on {x['cpus']} CPUs (load average "
            f"{la0[0]:.1f} / {la0[1]:.1f} / {la0[2]:.1f} before they started, {la1[0]:.1f} / {la1[1]:.1f} / "
            f"{la1[2]:.1f} at the end); {x['points']:,} points; first click {ms(x['first_click_after_open'])} after "
            f"the window was shown; clicks by phase at the press: " + ", ".join(f"{k} {v}" for k, v in x["phases"].items())
            + f"; decoded by numpy {x['served_by']['numpy']}, by torch {x['served_by']['torch']}, "
            f"{x['decoded_while_importing']} decoded while torch was importing; decode worker alive at the end: "
-           f"{x['worker_alive']}" + (f"; window errors: {x['errors']}" if x["errors"] else ""))
+           f"{x['worker_alive']}; threads while clicking (wall / on a CPU / waiting for a CPU): "
+           + ", ".join(f"{k} {v['wall']:.1f} / {v['cpu']:.2f} / {v['cpu_wait']:.2f} s" for k, v in x["threads"].items())
+           + (f"; window errors: {x['errors']}" if x["errors"] else ""))
     out = [(f"under load {x['load']}: clicks shown / sent", "all (none lost)", f"{x['shown']} / {x['sent']} ({lost})", how)]
     for name in ("all", *PHASES):
         s = x[name]
