@@ -24,7 +24,6 @@ from explorer.core.latent import NearestIndex, typical_point
 from explorer.core.means_cache import MeansCache
 from explorer.core.session import (
     Session,
-    SessionError,
     checked_read,
     encode_missing_means,
     file_sha256,
@@ -37,10 +36,7 @@ def read_light_model(path: str | os.PathLike) -> Any:
     """The file read and checked with numpy only (training.numpy_decode.NumpyModel): no torch import."""
     from training.numpy_decode import read_model
 
-    light = checked_read(path, lambda: read_model(path))
-    if light.config.latent_dim != 2:
-        raise SessionError(f"{path}: has a {light.config.latent_dim}-D latent space; the explorer shows 2-D models only.")
-    return light
+    return checked_read(path, lambda: read_model(path))
 
 
 def primed(decode: Callable, z: np.ndarray) -> Callable:

@@ -75,15 +75,15 @@ class MeansCache:
     def path(self, key: str) -> Path:
         return self.folder / f"{key}.npy"
 
-    def load(self, key: str, n: int) -> np.ndarray | None:
-        means = _read_means(self.path(key), n)
+    def load(self, key: str, n: int, d: int = 2) -> np.ndarray | None:
+        means = _read_means(self.path(key), n, d)
         if means is not None:
             try:
                 os.utime(self.path(key))  # recently used: kept when older files are pruned
             except OSError:
                 pass
         elif self.bundled is not None:
-            means = _read_means(self.bundled / f"{key}.npy", n)
+            means = _read_means(self.bundled / f"{key}.npy", n, d)
         if means is None:
             self.misses += 1
             return None
@@ -115,16 +115,16 @@ class MeansCache:
             pass
 
 
-def _read_means(path: Path, n: int) -> np.ndarray | None:
-    """The means in ``path`` if it holds exactly (n, 2) finite float32 values, else None."""
+def _read_means(path: Path, n: int, d: int = 2) -> np.ndarray | None:
+    """The means in ``path`` if it holds exactly (n, d) finite float32 values, else None."""
     try:
         with open(path, "rb") as f:
-            if os.fstat(f.fileno()).st_size > n * 8 + HEADER_SLACK:  # never read more than n means' worth
+            if os.fstat(f.fileno()).st_size > n * d * 4 + HEADER_SLACK:  # never read more than n means' worth
                 return None
             means = np.load(f, allow_pickle=False)
     except (OSError, ValueError, EOFError):  # missing, unreadable, truncated, pickled, not a .npy
         return None
-    if not isinstance(means, np.ndarray) or means.dtype != np.float32 or means.shape != (n, 2):
+    if not isinstance(means, np.ndarray) or means.dtype != np.float32 or means.shape != (n, d):
         return None
     if not np.isfinite(means).all():
         return None

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from psygnal import Signal
 
-from explorer.core.values import Point
+from explorer.core.marks import latent_dim
+from explorer.core.values import Point, Vec
 
 if TYPE_CHECKING:
     from explorer.core.state import ExplorerState
@@ -35,8 +36,8 @@ _SOURCE_WORDS = {"click": "clicked point", "drag": "dragged point", "hover": "ho
 class PaneTarget:
     """What the pane must show for the current state (before decoding)."""
 
-    base: Point  # the z the user touched last
-    z: Point  # base + enabled vectors: the z shown
+    base: Vec  # the z the user touched last (a D-point)
+    z: Vec  # base + enabled vectors: the z shown (a D-point)
     source: str  # "click", "drag", "hover", "bookmark “name”", "drawing", "interpolation"
     n_vectors: int  # enabled vectors applied
     t: float | None = None  # for an interpolation frame
@@ -45,6 +46,8 @@ class PaneTarget:
     session: Any = None  # the session decoded (a training snapshot's while one is shown); compared by identity
     label: int | None = None  # the class a conditional model decodes with (None: not conditional)
     label_name: str = ""
+    xy: Point = (0.0, 0.0)  # where z lies on this pane's plane (its projection): the marker
+    base_xy: Point = (0.0, 0.0)  # where the base lies: the vector arrow's tail
 
     @property
     def vectors_on(self) -> bool:
@@ -99,10 +102,32 @@ def condition_labels(state: ExplorerState, n: int, session: Any = None) -> list[
     return [state.condition] * n if s is not None and s.conditional else None
 
 
+def slice_of(state: ExplorerState, slot: int = 0) -> Any:
+    """The slice pane ``slot``'s plane shows: ``state.slice`` for the main model; a compared model's own
+    (made once per session: the identity for a 2-D model, the PCA slice of its means for a D-dim one)."""
+    if slot == 0:
+        return state.slice
+    session = state.sessions[slot] if 0 <= slot < len(state.sessions) else None
+    own = getattr(session, "view_slice", None)
+    if own is None and session is not None:
+        from explorer.core.slice_model import Slice
+
+        own = Slice()
+        d = latent_dim(session)
+        if d > 2 and session.means is not None and len(session.means) >= 3:
+            own._means = lambda: session.means
+            own.use_pca()
+        else:
+            own.reset(d)
+        session.view_slice = own
+    return own if own is not None else state.slice
+
+
 def pane_target(state: ExplorerState, slot: int = 0) -> PaneTarget | None:
     """The pane rule for pane ``slot``. None when there is nothing to show (no model, no point yet).
 
-    Every pane shares the base point (the same z everywhere); the vectors are each model's own
+    Every pane shares the base point (the same z everywhere); a compared model of another latent dimension
+    takes the same plane coordinates on its own slice. The vectors are each model's own
     (explorer.core.state.Vector.for_session), and a conditional model decodes as ``state.condition``."""
     session = shown_session(state, slot)
     if session is None and slot > 0:
@@ -112,18 +137,33 @@ def pane_target(state: ExplorerState, slot: int = 0) -> PaneTarget | None:
         base = tuple(float(v) for v in ip.z_at(ip.t))
         source, t, method = "interpolation", ip.t, ip.method
     elif state.point is not None:
-        base, source, t, method = state.point, state.point_source, None, None
+        base = state.point if state.slice.is_identity else tuple(float(v) for v in state.lifted(state.point))
+        source, t, method = state.point_source, None, None
     else:
         return None
+    plane = slice_of(state, slot)
+    if slot > 0 and plane.dim != state.ndim:  # another latent dimension: the same place on its own plane
+        base = tuple(float(v) for v in plane.lift(state.slice.project(np.asarray(base))))
     on = state.vectors.active()
-    z = np.asarray(base, np.float64) + state.vectors.total(session, state.session)
+    z = np.asarray(base, np.float64) + state.vectors.total(session, state.session, plane.dim)
     label, label_name = None, ""
     if session is not None and session.conditional:
         label = state.condition
         names = session.label_names
         label_name = names[label] if 0 <= label < len(names) else str(label)
-    return PaneTarget(base=base, z=(float(z[0]), float(z[1])), source=source, n_vectors=len(on), t=t, method=method,
-                      slot=slot, session=session, label=label, label_name=label_name)
+    xy, base_xy = plane.project(z), plane.project(np.asarray(base, np.float64))
+    return PaneTarget(base=base, z=tuple(float(v) for v in z), source=source, n_vectors=len(on), t=t, method=method,
+                      slot=slot, session=session, label=label, label_name=label_name,
+                      xy=(float(xy[0]), float(xy[1])), base_xy=(float(base_xy[0]), float(base_xy[1])))
+
+
+def format_z(z: Any, most: int = 6) -> str:
+    """z for a caption: every coordinate up to ``most`` of them, else the first few, "…" and the last (and D)."""
+    z = [float(v) for v in z]
+    if len(z) <= most:
+        return "(" + ", ".join(f"{v:+.3f}" for v in z) + ")"
+    head = ", ".join(f"{v:+.3f}" for v in z[: most - 2])
+    return f"({head}, \u2026, {z[-1]:+.3f}) in {len(z)}-D"
 
 
 @dataclass(frozen=True)
@@ -146,13 +186,11 @@ class Shown:
 
     @property
     def caption(self) -> str:
-        z = self.target.z
-        return f"{self.target.describe()} \u00b7 z = ({z[0]:+.3f}, {z[1]:+.3f})"
+        return f"{self.target.describe()} \u00b7 z = {format_z(self.target.z, 4)}"
 
     @property
     def status(self) -> str:
-        z = self.target.z
-        text = f"{self.target.describe()}: z = ({z[0]:+.3f}, {z[1]:+.3f})"
+        text = f"{self.target.describe()}: z = {format_z(self.target.z, 8)}"
         if self.nearest_index is not None:
             text += f"    nearest: {self.nearest_label} (#{self.nearest_index}, distance {self.nearest_distance:.3f})"
         return text

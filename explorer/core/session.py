@@ -225,8 +225,6 @@ def load_model(path: str | os.PathLike, snapshot: int | None = None) -> LatentMo
     model = checked_read(path, lambda: load(path, snapshot=snapshot))
     if not isinstance(model, LatentModel):
         raise SessionError(f"{path}: its model does not offer encode / decode / config (the model contract).")
-    if model.config.latent_dim != 2:
-        raise SessionError(f"{path}: has a {model.config.latent_dim}-D latent space; the explorer shows 2-D models only.")
     return model
 
 
@@ -340,7 +338,7 @@ def look_up_means(s: Session, cache: MeansCache | None) -> tuple[MeansCache, str
     cache = cache if cache is not None else MeansCache(bundled=ASSETS / "means")
     model_id = s.sha256 if s.snapshot is None else f"{s.sha256}-snapshot{s.snapshot}"
     key = cache_key(model_id, s.dataset_name, s.split, s.images, s.labels)
-    s.means = cache.load(key, len(s.labels))
+    s.means = cache.load(key, len(s.labels), int(s.config.get("latent_dim", 2)))
     s.means_cached = s.means is not None
     return cache, key
 
@@ -388,10 +386,10 @@ def encode_batches(model: Any, images: np.ndarray, progress: Callable[[int, int]
 def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
                  cancel: threading.Event | None = None, batch_size: int = 2000,
                  labels: np.ndarray | None = None) -> np.ndarray:
-    """Means (N, 2) of images (N, C, H, W), uint8 0..255 or float32 in [0, 1], in batches.
+    """Means (N, D) of images (N, C, H, W), uint8 0..255 or float32 in [0, 1], in batches.
 
     A conditional model (``model.conditional``) encodes with the data's true ``labels``."""
-    out = np.zeros((len(images), 2), np.float32)
+    out = np.zeros((len(images), int(model.config.latent_dim)), np.float32)
     for i, mean, _ in encode_batches(model, images, progress, cancel, batch_size, labels):
         out[i : i + len(mean)] = mean
     if not np.isfinite(out).all():

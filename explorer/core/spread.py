@@ -122,7 +122,8 @@ def logvar_job(session: Any, cache: MeansCache | None = None, progress: Callable
         raise Deterministic(reason)
     cache = cache if cache is not None else MeansCache()
     key = logvar_key(session)
-    found = cache.load(key, len(session.labels))
+    d = int(session.means.shape[1]) if session.means is not None else int(session.config.get("latent_dim", 2))
+    found = cache.load(key, len(session.labels), d)
     if found is not None:
         return found, True
     while not session.ready.wait(READY_POLL):  # opened light: its torch model is still loading
@@ -131,7 +132,7 @@ def logvar_job(session: Any, cache: MeansCache | None = None, progress: Callable
     import torch
 
     images, labels, n = session.images, session.labels, len(session.images)
-    out = np.zeros((n, 2), np.float32)
+    out = np.zeros((n, d), np.float32)
     for i in range(0, n, batch_size):
         own = torch.get_num_threads()
         if threads is not None:
@@ -151,14 +152,14 @@ def logvar_job(session: Any, cache: MeansCache | None = None, progress: Callable
 
 
 def posterior_samples(means: np.ndarray, logvars: np.ndarray, seed: int = SAMPLE_SEED) -> np.ndarray:
-    """One sample per point, ``z = mean + exp(logvar / 2) * eps``, (N, 2) float32.
+    """One sample per point, ``z = mean + exp(logvar / 2) * eps``, (N, D) float32 (a plane plots their projections).
 
-    ``eps = np.random.default_rng(seed).standard_normal((N, 2))`` (float64); the sum is computed in
+    ``eps = np.random.default_rng(seed).standard_normal((N, D))`` (float64); the sum is computed in
     float64 and rounded to float32 once."""
     means = np.asarray(means, np.float64)
     logvars = np.asarray(logvars, np.float64)
-    if means.shape != logvars.shape or means.ndim != 2 or means.shape[1] != 2:
-        raise ValueError(f"means {means.shape} and logvars {logvars.shape} must both be (N, 2)")
+    if means.shape != logvars.shape or means.ndim != 2 or means.shape[1] < 2:
+        raise ValueError(f"means {means.shape} and logvars {logvars.shape} must both be (N, D)")
     eps = np.random.default_rng(seed).standard_normal(means.shape)
     return (means + np.exp(logvars / 2) * eps).astype(np.float32)
 
@@ -168,19 +169,33 @@ class Ellipse:
     """The 1-sigma ellipse of point ``index``'s posterior: centre (its mean) and radii sigma per axis."""
 
     index: int
-    centre: np.ndarray  # (2,) float64
-    radii: np.ndarray  # (2,) float64: exp(logvar / 2); the k-sigma ellipse has radii k * radii
+    centre: np.ndarray  # (2,) float64, on the plane
+    radii: np.ndarray  # (2,) float64: the standard deviations along the plane's x and y
+    axes: np.ndarray | None = None  # (2, 2): x = centre + axes @ (cos, sin) for a projected (tilted) ellipse
 
 
-def ellipse_geometry(means: np.ndarray, logvars: np.ndarray, indices: Iterable[int]) -> list[Ellipse]:
-    """The 1-sigma ellipses of the points ``indices`` (in that order; out-of-range ones skipped)."""
+def ellipse_geometry(means: np.ndarray, logvars: np.ndarray, indices: Iterable[int],
+                     plane: Any = None) -> list[Ellipse]:
+    """The 1-sigma ellipses of the points ``indices`` (in that order; out-of-range ones skipped).
+
+    ``plane`` (a D-dim model's slice, with ``project`` and ``u``, ``v``): the ellipse of the posterior's
+    projection on it, N(P mean, P diag(sigma^2) P^T) with P = [u; v], drawn tilted; None: the 2-D posterior."""
     n = len(means)
     out = []
+    p = None if plane is None or getattr(plane, "is_identity", True) else np.stack([plane.u, plane.v])
     for i in indices:
         i = int(i)
-        if 0 <= i < n:
-            out.append(Ellipse(i, np.asarray(means[i], np.float64).copy(),
-                               np.exp(np.asarray(logvars[i], np.float64) / 2)))
+        if not 0 <= i < n:
+            continue
+        sigma = np.exp(np.asarray(logvars[i], np.float64) / 2)
+        if p is None:
+            out.append(Ellipse(i, np.asarray(means[i], np.float64).copy(), sigma))
+            continue
+        cov = (p * sigma**2) @ p.T  # (2, 2)
+        w, v = np.linalg.eigh(cov)
+        axes = v * np.sqrt(np.maximum(w, 0.0))  # columns: the principal semi-axes
+        out.append(Ellipse(i, np.asarray(plane.project(np.asarray(means[i], np.float64)), np.float64),
+                           np.sqrt(np.diag(cov)), axes))
     return out
 
 
@@ -193,7 +208,7 @@ def ellipse_curve(ellipses: list[Ellipse], k: float = 1.0,
     t = np.linspace(0.0, 2 * np.pi, segments + 1)
     ring = np.stack([np.cos(t), np.sin(t)], 1)  # (S+1, 2)
     centres = np.array([e.centre for e in ellipses])  # (E, 2)
-    radii = k * np.array([e.radii for e in ellipses])  # (E, 2)
-    pts = centres[:, None, :] + radii[:, None, :] * ring[None, :, :]  # (E, S+1, 2)
+    axes = k * np.array([np.diag(e.radii) if e.axes is None else e.axes for e in ellipses])  # (E, 2, 2)
+    pts = centres[:, None, :] + np.einsum("eij,sj->esi", axes, ring)  # (E, S+1, 2)
     pts = np.concatenate([pts, np.full((len(ellipses), 1, 2), np.nan)], 1).reshape(-1, 2)
     return pts[:, 0], pts[:, 1]

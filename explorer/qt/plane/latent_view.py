@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from explorer.core.palettes import colour
-from explorer.core.pane import PaneController, PaneTarget, shown_session
+from explorer.core.pane import PaneController, PaneTarget, shown_session, slice_of
 from explorer.core.snapshots import describe as snapshot_words
 from explorer.core.state import ExplorerState
 from explorer.qt.plane.class_scatter import ClassScatter, ClassSplit, move_scatter
@@ -97,7 +97,8 @@ class LatentView(pg.PlotWidget):
         ev.opacity.connect(self._restyle)
         ev.dim.connect(self._restyle)
         ev.hidden_classes.connect(self._on_hidden)
-        ev.ui_scale.connect(self.set_scale)  # presentation mode (the window's font is scaled first)
+        ev.ui_scale.connect(self.set_scale)
+        state.slice.events.plane.connect(self._on_slice)  # presentation mode (the window's font is scaled first)
         pane.requested_target.connect(self._on_target)
         self.hover_thumb = HoverThumb(self, state, pane)  # hover preview: the decoded image at the cursor
         self.thumb = self.hover_thumb.label
@@ -138,9 +139,35 @@ class LatentView(pg.PlotWidget):
                 self.plot_item.setTitle(title)
 
     def plotted_points(self, session) -> np.ndarray:
-        """The (N, 2) points this plane plots for ``session``: its encoded means, or one posterior sample
-        per image while ``state.plot_samples`` is on (explorer/qt/plane/spread.py)."""
-        return self.spread.points(session)
+        """The (N, 2) points this plane plots for ``session``: the projections on this plane's slice of its
+        encoded means, or of one posterior sample per image while ``state.plot_samples`` is on
+        (explorer/qt/plane/spread.py). For a 2-D model, the means themselves."""
+        plane = slice_of(self.state, self.slot)
+        self._plotted_on = self._plane_key(plane)
+        return plane.project(self.spread.points(session))
+
+    @staticmethod
+    def _plane_key(plane) -> tuple:
+        """What the projections depend on: u, v and the origin's own plane coordinates (a dims slider
+        slides the origin along the other directions: the projections stay)."""
+        o = np.asarray(plane.origin)
+        return plane.u, plane.v, round(float(o @ np.asarray(plane.u)), 12), round(float(o @ np.asarray(plane.v)), 12)
+
+    _plotted_on: tuple = ()
+
+    def _on_slice(self, *_a) -> None:
+        """The main slice changed: re-project if the projections changed (not for a dims slider's move)."""
+        if self.session is not None and self._plane_key(slice_of(self.state, self.slot)) != self._plotted_on:
+            self.refresh_points(force=True)
+
+    def to_plane(self, points: np.ndarray) -> np.ndarray:
+        """The main model's D-points (the interpolation path, bookmarks, the drawn star) -> this plane's
+        coordinates: its own projection, or, for a compared model of another dimension, the main plane's
+        coordinates of them (where the shared base lands on every plane)."""
+        pts = np.asarray(points, np.float64)
+        plane, main = slice_of(self.state, self.slot), self.state.slice
+        own = plane if plane.dim == pts.shape[-1] else main
+        return np.asarray(own.project(pts), np.float32)
 
     _plotted = None  # the session whose means are on screen
 
@@ -273,8 +300,8 @@ class LatentView(pg.PlotWidget):
 
     def _on_target(self, tgt: PaneTarget) -> None:
         """The marker sits on the z the pane shows; with vectors on, an arrow from the base to it."""
-        self.set_marker(*tgt.z)
-        self.overlays.draw_arrow(np.asarray(tgt.base) if tgt.vectors_on else None, np.asarray(tgt.z))
+        self.set_marker(*tgt.xy)
+        self.overlays.draw_arrow(np.asarray(tgt.base_xy) if tgt.vectors_on else None, np.asarray(tgt.xy))
 
     def set_marker(self, x: float, y: float) -> None:
         p = QPointF(float(x), float(y))

@@ -47,6 +47,7 @@ class Overlays:
         self.arrow_head = add(pg.ArrowItem(angle=180, headLen=16, tipAngle=32, tailLen=0,
                                            pen=pg.mkPen("#fff", width=1.5), brush=pg.mkBrush(ARROW_COLOUR)), 16)
         state.events.drawn.connect(self.draw_star)
+        state.slice.events.plane.connect(self._on_slice)  # a new slice: every mark is somewhere else on it
         for name in ("a", "b", "t", "method"):
             getattr(state.interpolation.events, name).connect(self.draw_path)
         bev = state.bookmarks.events
@@ -67,6 +68,11 @@ class Overlays:
         self.arrow_halo.setPen(pg.mkPen(HALO, width=7 * k))
         self.path_item.setPen(pg.mkPen("#222", width=2 * k))
         self.path_halo.setPen(pg.mkPen(HALO, width=6 * k))
+
+    def _on_slice(self, *_a) -> None:
+        self.draw_path()
+        self.draw_bookmarks()
+        self.draw_star(self.state.drawn)
 
     def draw_arrow(self, z0: np.ndarray | None, z1: np.ndarray | None = None) -> None:
         """The vector arrow from ``z0`` to ``z1``; hidden when ``z0`` is None or the two are equal."""
@@ -95,28 +101,30 @@ class Overlays:
         ok = ip.ready
         for it in (self.path_halo, self.path_item, self.over_item, self.ends_item, self.t_item):
             it.setVisible(ok)
+        plane = self.view.to_plane
         for text, p in ((self.text_a, ip.a), (self.text_b, ip.b)):
             text.setVisible(p is not None)
             if p is not None:
-                text.setPos(*p)
-        if ok:
-            inner = ip.z_at(np.linspace(0, 1, 101))
-            over = ip.z_at(np.linspace(T_MIN, T_MAX, 201))
+                text.setPos(*plane(p))
+        if ok:  # the path runs in D; the plane shows its projection
+            inner = plane(ip.z_at(np.linspace(0, 1, 101)))
+            over = plane(ip.z_at(np.linspace(T_MIN, T_MAX, 201)))
             self.path_item.setData(inner[:, 0], inner[:, 1])
             self.path_halo.setData(inner[:, 0], inner[:, 1])
             self.over_item.setData(over[:, 0], over[:, 1])
-            self.ends_item.setData(pos=np.array([ip.a, ip.b], np.float32))
-            self.t_item.setData(pos=ip.z_at(ip.t)[None, :])
+            self.ends_item.setData(pos=plane(np.array([ip.a, ip.b], np.float64)))
+            self.t_item.setData(pos=plane(ip.z_at(ip.t)[None, :]))
 
     def draw_bookmarks(self, *_a) -> None:
-        pts = np.array([m.z for m in self.state.bookmarks], np.float32).reshape(-1, 2)
+        marks = [m.z for m in self.state.bookmarks]
+        pts = self.view.to_plane(np.array(marks, np.float64)) if marks else np.zeros((0, 2), np.float32)
         self.bookmark_items.setData(pos=pts)
         self.bookmark_items.setVisible(len(pts) > 0)
 
     def draw_star(self, drawn, _old=None) -> None:
         self.star.setVisible(drawn is not None)
         if drawn is not None:
-            self.star.setData(pos=np.array([drawn], np.float32))
+            self.star.setData(pos=self.view.to_plane(np.array([drawn], np.float64)))
 
 
 class HoverThumb:
@@ -141,7 +149,7 @@ class HoverThumb:
         self.label.setPixmap(QPixmap.fromImage(to_qimage(shown.image)).scaled(
             side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation))
         self.label.adjustSize()
-        p = self.view.data_to_widget(*shown.target.z)
+        p = self.view.data_to_widget(*shown.target.xy)
         x, y = p.x() + 16, p.y() + 16  # beside the cursor, kept inside the plane
         vp = self.view.viewport()
         x = x if x + self.label.width() < vp.width() else p.x() - 16 - self.label.width()

@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QProgressBar, QPushButton
 
 from explorer.core.means_cache import MeansCache
-from explorer.core.pane import pane_target
+from explorer.core.pane import pane_target, slice_of
 from explorer.core.session import Cancelled
 from explorer.core.spread import (
     ELLIPSE_SEGMENTS,
@@ -273,6 +273,7 @@ class SpreadLayer:
         for sig in (ev.ellipses, ev.selection, ev.hidden_classes, ev.session, ev.compared, ev.snapshot):
             sig.connect(self.redraw)
         ev.ui_scale.connect(self._later)
+        state.slice.events.plane.connect(self.redraw)  # the ellipses are the posteriors' projections
         view.pane.shown.connect(self.redraw)  # around the pane's nearest real image
 
     def _later(self, *_a) -> None:
@@ -316,7 +317,8 @@ class SpreadLayer:
         sel, curves, indices = self._selection(session)
         if near is None:
             return self._show(sel, curves)
-        mine = ellipse_geometry(session.means, session.logvars, [near])
+        plane = slice_of(self.state, self.view.slot)
+        mine = ellipse_geometry(session.means, session.logvars, [near], plane)
         others = [e for e in sel if e.index != near] if near in indices else sel
         if near in indices:  # already among the selection's curves
             return self._show(mine + others, curves)
@@ -340,7 +342,7 @@ class SpreadLayer:
     def _selection(self, session) -> tuple[list[Ellipse], list, set]:
         """The selection's ellipses, their curves for k = 1, 2 and their indices, cached."""
         st = self.state
-        key = (id(session), id(session.logvars), st.selection, st.hidden_classes)
+        key = (id(session), id(session.logvars), st.selection, st.hidden_classes, slice_of(st, self.view.slot).plane)
         if self._sel is None or self._sel[0] != key:
             n, hidden = len(session.labels), set(st.hidden_classes)
             chosen = [i for i in st.selection if i < n and int(session.labels[i]) not in hidden]
@@ -351,7 +353,7 @@ class SpreadLayer:
             if note and note != self.note:
                 st.info.emit(note)
             self.note = note
-            ells = ellipse_geometry(session.means, session.logvars, chosen[:MAX_ELLIPSES])
+            ells = ellipse_geometry(session.means, session.logvars, chosen[:MAX_ELLIPSES], slice_of(st, self.view.slot))
             self._sel = (key, ells, [ellipse_curve(ells, float(k)) for k in (1, 2)], {e.index for e in ells})
         return self._sel[1], self._sel[2], self._sel[3]
 

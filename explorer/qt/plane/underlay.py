@@ -41,6 +41,7 @@ class Underlay(QObject):
         ev.view.connect(lambda *_a: self._settled() if state.underlay else None)
         ev.session.connect(lambda *_a: self.cache.clear())  # another model: other images
         ev.condition.connect(self._on_condition)  # a CVAE's class: other images too
+        state.slice.events.plane.connect(self._on_slice)  # another slice of a D-dim space: other images
         self.coarse = service.channel("grid-coarse")  # a quick coarser pass while the full lattice decodes
         self.full = service.channel("grid")
         self.coarse.result.connect(self._on_coarse)
@@ -63,6 +64,11 @@ class Underlay(QObject):
         self.coarse.cancel()
         self.full.cancel()
         self.request()
+
+    def _on_slice(self, *_a) -> None:
+        self.cache.clear()
+        if self.state.underlay:
+            self.request()
 
     @qdebounced(timeout=DEBOUNCE_MS)
     def _settled(self) -> None:
@@ -89,8 +95,10 @@ class Underlay(QObject):
 
     def _ask(self, keys: list, lat: Lattice, channel) -> int:
         labels = condition_labels(self.state, len(keys))  # a conditional model decodes as the chosen class
-        return channel.request(np.array([centre(k) for k in keys], np.float32),
-                               meta=(lat, keys, None if labels is None else labels[0]), labels=labels)
+        xy = np.array([centre(k) for k in keys], np.float32)
+        plane = self.state.slice
+        z = xy if plane.is_identity else plane.lift(xy).astype(np.float32)  # the cells of the slice shown, in D
+        return channel.request(z, meta=(lat, keys, None if labels is None else labels[0], plane.plane), labels=labels)
 
     def _on_coarse(self, res: DecodeResult) -> None:
         self._on_result(res, coarse=True)
@@ -99,9 +107,9 @@ class Underlay(QObject):
         self._on_result(res, coarse=False)
 
     def _on_result(self, res: DecodeResult, coarse: bool) -> None:
-        lat, keys, label = res.meta
-        if label is not None and label != self.state.condition:
-            return  # decoded as a class no longer chosen
+        lat, keys, label, plane = res.meta
+        if (label is not None and label != self.state.condition) or plane is not self.state.slice.plane:
+            return  # decoded as a class no longer chosen, or on a slice no longer shown
         self.cache.put(keys, res.images)
         if not self.state.underlay or self.wanted is None:
             return

@@ -181,11 +181,22 @@ def test_pickle_is_named_as_such(tmp_path, save_checkpoint):
         load_model(_pickle(tmp_path, None))
 
 
-def test_three_d_latent_is_refused(save_checkpoint):
-    path = save_checkpoint("three.safetensors", latent_dim=3)
-    with pytest.raises(SessionError, match="2-D models only") as err:
-        open_session(path, dataset="synthetic")
-    assert str(path) in str(err.value) and "3-D" in str(err.value)
+@pytest.mark.parametrize("d", [3, 8])
+def test_a_d_dim_latent_opens_with_its_full_means(save_checkpoint, tmp_path, d):
+    """Any latent dimension opens: the means are (N, D), equal to the encoder's, the nearest index is in D."""
+    import torch
+
+    from explorer.core.means_cache import MeansCache
+
+    path = save_checkpoint(f"d{d}.safetensors", latent_dim=d)
+    s = open_session(path, dataset="synthetic", cache=MeansCache(tmp_path / "cache"))
+    assert s.means.shape == (len(s.labels), d) and s.index.dim == d
+    with torch.inference_mode():
+        mean, _ = s.model.encode(torch.from_numpy(s.images[:16].astype(np.float32) / 255 if s.images.dtype == np.uint8
+                                                  else s.images[:16]))
+    np.testing.assert_allclose(s.means[:16], mean.numpy(), atol=1e-5)
+    again = open_session(path, dataset="synthetic", cache=MeansCache(tmp_path / "cache"))  # from the cache, (N, D)
+    assert again.means_cached and np.array_equal(again.means, s.means)
 
 
 def test_image_shape_mismatch_names_both_shapes(save_checkpoint):
