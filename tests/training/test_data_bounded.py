@@ -17,8 +17,8 @@ from PIL import Image
 
 from tests.training.conftest import peak_while
 from training import data
+from training.cli import main
 from training.data import DatasetError, read_idx
-from training.train import main
 
 MiB = 2**20
 
