@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training import snapshots as snap
+from training.datasets import dataset_names
 from training.errors import TrainError, UserError
 from training.kinds import KIND_SPECS, KINDS, kind_spec
 
@@ -47,7 +48,7 @@ def _parser_train() -> argparse.ArgumentParser:
         description="Train a 2-D latent model and write a .safetensors checkpoint. "
         "Subcommands: 'latent-train info FILE', 'latent-train eval FILE [--dataset NAME]'.",
     )
-    p.add_argument("--dataset", default="fashion-mnist", help="mnist, fashion-mnist, mnist-5k, synthetic, npz:PATH, folder:PATH")
+    p.add_argument("--dataset", default="fashion-mnist", help=", ".join(dataset_names()))
     p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
     p.add_argument("--image-size", type=int, default=None, help="resize images to this size (folder: default 28)")
     p.add_argument("--no-download", action="store_true", help="never download datasets")

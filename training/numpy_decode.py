@@ -8,14 +8,10 @@ float32 rounding (tests/training/test_numpy_decode.py checks every kind and arch
 
 Covered: every decoder of the family (training/models.py, aae.py, pca.py):
 
-- ``ConvDecoder``: Linear + ReLU layers, view (C, h, w), ConvTranspose2d (3x3, stride 2, padding 1,
-  output_padding 1) + ReLU per width, a final ConvTranspose2d (3x3, stride 1, padding 1), a centre
-  crop for sizes that are not a multiple of 2^n;
-- ``MLPDecoder`` (Linear + ReLU, no ReLU after the last) and ``TiedMLPDecoder`` (the encoder's Linear
-  weights transposed, with the decoder's own biases);
-- the CVAE's one-hot class joined to z (``default_class`` when no labels are given); the AAE (the
-  same decoder as the AE);
-- then ``sigmoid`` (every neural kind's ``decode``); PCA: ``clip((z * scale) @ components + center, 0, 1)``.
+``ConvDecoder`` (dense layers, stride-2 3x3 ConvTranspose2d + ReLU per width, a final stride-1 one, a
+centre crop), ``MLPDecoder``, ``TiedMLPDecoder`` (the encoder's weights transposed), the CVAE's one-hot
+class joined to z, then ``sigmoid``; PCA's ``clip((z * scale) @ components + center, 0, 1)``. Each kind's
+KindSpec (training/kinds.py) names its :class:`NumpyKind` here: its tensors and its decoder steps.
 
 A config this module does not know returns None from :func:`numpy_decoder` (the caller then waits for
 torch). No torch and no Qt here; nothing from a model file is ever run (only its arrays are read).

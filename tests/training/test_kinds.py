@@ -73,3 +73,15 @@ def test_modules_import_fresh_in_either_order(pair):
     code += "from training.kinds import KINDS\nfrom training.models import build_model, ModelConfig\n"
     code += "[build_model(ModelConfig(kind=k, num_classes=3)) for k in KINDS]\n"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_python_m_training_cli_help_lists_both_registries():
+    """`python -m training.cli` is the command; its help is made from the kind and dataset tables."""
+    from training.datasets import dataset_names
+
+    done = subprocess.run([sys.executable, "-m", "training.cli", "--help"], capture_output=True, text=True,
+                          timeout=120, check=True)
+    text = "".join(done.stdout.split())  # argparse wraps lines (and breaks words at hyphens)
+    assert all("".join(f"{name} ({spec.help})".split()) in text for name, spec in KIND_SPECS.items())
+    assert ",".join(dataset_names()) in text and "folder:PATH" in text
+    assert "Nintotal:a--resumerunaddsonlytheonesstillmissing" in text
