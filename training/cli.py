@@ -1,12 +1,368 @@
-"""The ``latent-train`` entry point: Ctrl-C while torch is still importing exits quietly too."""
+"""The ``latent-train`` command: train, ``info`` and ``eval`` (``python -m training.cli`` is the same).
 
+    latent-train --dataset fashion-mnist --model vae --beta 1 --epochs 20 --out runs/fmnist.safetensors
+    latent-train info runs/fmnist.safetensors
+    latent-train eval runs/fmnist.safetensors [--dataset NAME]
+
+The fit loop itself is training/train.py. torch is imported only once a command runs, inside the
+error handling of :func:`main`: Ctrl-C while torch is still importing exits quietly too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
 import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from training import snapshots as snap
+from training.datasets import dataset_names
+from training.errors import TrainError, UserError
+from training.kinds import KIND_SPECS, KINDS, kind_spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from training.models import LatentModel, ModelConfig
 
 
-def main() -> int:
+def _ints(text: str) -> tuple[int, ...]:
     try:
-        from training.train import main as train_main
-    except KeyboardInterrupt:
-        print("latent-train: interrupted", file=sys.stderr)
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def _parser_train() -> argparse.ArgumentParser:
+    from training.pca import SOLVERS
+
+    kinds = ", ".join(f"{name} ({spec.help})" for name, spec in KIND_SPECS.items())
+    p = argparse.ArgumentParser(
+        prog="latent-train",
+        description="Train a 2-D latent model and write a .safetensors checkpoint. "
+        "Subcommands: 'latent-train info FILE', 'latent-train eval FILE [--dataset NAME]'.",
+    )
+    p.add_argument("--dataset", default="fashion-mnist", help=", ".join(dataset_names()))
+    p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
+    p.add_argument("--image-size", type=int, default=None, help="resize images to this size (folder: default 28)")
+    p.add_argument("--no-download", action="store_true", help="never download datasets")
+    p.add_argument("--model", default="vae", choices=list(KINDS),
+                   help=f"model kind: {kinds}")
+    p.add_argument("--arch", default="conv", choices=["conv", "mlp"])
+    p.add_argument("--channels", type=_ints, default=(32, 64), help="conv widths, e.g. 32,64")
+    p.add_argument("--hidden", type=_ints, default=(16,), help="dense widths before the latent, e.g. 16 or 256,64")
+    p.add_argument("--latent-dim", type=int, default=2)
+    p.add_argument("--beta", type=float, default=1.0, help="KL weight (0 = plain autoencoder)")
+    p.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian"], help="BCE or MSE reconstruction")
+    p.add_argument("--denoise", type=float, default=0.0, metavar="SIGMA",
+                   help="denoising: add gaussian noise of this std to the training input (the target stays clean)")
+    p.add_argument("--dropout", type=float, default=0.0, metavar="P", help="dropout probability in the encoder")
+    p.add_argument("--tied", action="store_true", help="mlp only: decoder weights are the encoder's, transposed")
+    p.add_argument("--adv-weight", type=float, default=20.0, help="aae: weight of the adversarial term")
+    p.add_argument("--pca-solver", default="auto", choices=list(SOLVERS),
+                   help="pca: exact svd in memory, randomized svd, or incremental (one pass, memory O(pixels^2))")
+    p.add_argument("--snapshots", type=int, default=0, metavar="N",
+                   help="keep N snapshots spread over training in the checkpoint (the first is the initial model); "
+                   "N in total: a --resume run adds only the ones still missing")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="CPU data-parallel worker threads per step (0 = one per torch thread; 1 = off)")
+    p.add_argument("--limit", type=int, default=0, help="train on the first N images only")
+    p.add_argument("--out", default="runs/model.safetensors", help="checkpoint to write")
+    p.add_argument("--resume", action="store_true", help="continue from OUT and the resume state it names")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _fail(msg: str, code: int = 2) -> int:
+    print(f"latent-train: error: {msg}", file=sys.stderr)
+    return code
+
+
+def _check_args(a: argparse.Namespace) -> None:
+    if a.epochs < 1:
+        raise TrainError(f"--epochs must be at least 1 (got {a.epochs})")
+    if a.batch_size < 1:
+        raise TrainError(f"--batch-size must be at least 1 (got {a.batch_size})")
+    if not (a.lr > 0 and math.isfinite(a.lr)):
+        raise TrainError(f"--lr must be a positive number (got {a.lr})")
+    if not (math.isfinite(a.beta) and a.beta >= 0):
+        raise TrainError(f"--beta must be a non-negative number (got {a.beta})")
+    if a.threads < 0 or a.limit < 0 or a.workers < 0:
+        raise TrainError("--threads, --workers and --limit must not be negative")
+    if not 0 <= a.snapshots <= snap.MAX_SNAPSHOTS:
+        raise TrainError(f"--snapshots must be in 0..{snap.MAX_SNAPSHOTS} (got {a.snapshots})")
+    for option, used in (("--snapshots", a.snapshots), ("--resume", a.resume)):
+        if used and not kind_spec(a.model).gradient_trained:
+            raise TrainError(f"{option} does not apply to {a.model}, which is fitted in closed form")
+    out = Path(a.out)
+    if out.suffix != ".safetensors":
+        raise TrainError(f"--out {out} should end in .safetensors")
+    if out.is_dir():
+        raise TrainError(f"--out {out} is a folder; give a file name ending in .safetensors")
+    folder = out.absolute().parent  # find out now, not when the first epoch is saved
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise TrainError(f"--out {out}: cannot write there ({folder} is not a writable folder)")
+
+
+def run_train(argv: list[str]) -> int:
+    a = _parser_train().parse_args(argv)
+    _check_args(a)
+    import numpy as np
+    import torch
+
+    from training import checkpoint, evaluate
+    from training.commit import commit_epoch, load_for_resume
+    from training.data import load_dataset
+    from training.fileio import SaveError
+    from training.models import ConfigError, ModelConfig, build_model
+    from training.train import TrainConfig, fit, pick_device
+
+    out = Path(a.out)
+    tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, schedule=a.schedule, seed=a.seed,
+                     device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots)
+    if tc.threads:
+        torch.set_num_threads(tc.threads)
+    device = pick_device(tc.device)
+
+    print(f"loading {a.dataset} ...", file=sys.stderr)
+    kw: dict[str, Any] = {"data_dir": a.data_dir, "image_size": a.image_size, "download": not a.no_download, "progress": not a.quiet}
+    train = load_dataset(a.dataset, "train", **kw)
+    test = load_dataset(a.dataset, "test", **kw)
+    train_x = torch.from_numpy(train.images[: tc.limit or None])
+    train_y = torch.from_numpy(np.asarray(train.labels[: tc.limit or None], np.int64))
+    test_x = torch.from_numpy(test.images)
+    test_y = torch.from_numpy(np.asarray(test.labels, np.int64))
+
+    spec = kind_spec(a.model)
+    cfg = ModelConfig(kind=a.model, arch=a.arch, latent_dim=a.latent_dim, image_shape=train.image_shape,
+                      channels=a.channels, hidden=a.hidden, beta=a.beta if spec.beta_kl else 0.0,
+                      likelihood=a.likelihood, num_classes=train.num_classes, dropout=a.dropout,
+                      denoise=a.denoise, tied=a.tied, adv_weight=a.adv_weight)
+    try:
+        cfg.validate()
+    except ConfigError as e:
+        raise TrainError(str(e)) from None
+    if not spec.gradient_trained:
+        return _run_closed_form(a, cfg, train, test, train_x, test_x)
+
+    start_epoch, opt_state, history, snapshots = 0, None, [], []
+    torch.manual_seed(tc.seed)
+    model = build_model(cfg).to(device)
+    resume_ref: dict[str, Any] | None = None
+    if a.resume:
+        old, state = load_for_resume(out, cfg)
+        model.load_state_dict(old.state_dict())
+        start_epoch, opt_state, history = state.epoch, state.optimizer, old.metadata.get("history", [])
+        resume_ref = old.metadata["resume"]
+        snapshots = [(m.metadata["snapshot"], m.state_dict()) for m in checkpoint.load_snapshots(out)]  # one pass
+        tc.epochs = max(tc.epochs, start_epoch)
+        print(f"resuming after epoch {start_epoch}", file=sys.stderr)
+
+    dataset_meta = _dataset_meta(a, train, len(train_x), len(test_x))
+    t_begin = time.perf_counter()
+
+    def save_epoch(epoch: int, m: LatentModel, opt: torch.optim.Optimizer, hist: list[dict[str, Any]]) -> None:
+        nonlocal resume_ref
+        last = hist[-1].get("test", {})
+        metrics = {"epochs": epoch, "seconds": round(time.perf_counter() - t_begin, 1),
+                   **{f"test_{k}": v for k, v in last.items()}}
+        try:
+            resume_ref = commit_epoch(out, m, opt, epoch=epoch, train_config=dict(tc.__dict__), dataset=dataset_meta,
+                                      metrics=metrics, history=hist, snapshots=snapshots)
+        except SaveError as e:
+            raise SaveError(f"{str(e).rstrip('.')}; training stopped after epoch {epoch}, {_kept_pair(out)}") from None
+
+    print(f"training {cfg.kind} ({cfg.arch}, beta={cfg.beta}) on {len(train_x)} images, "
+          f"device {device}, {torch.get_num_threads()} threads", file=sys.stderr)
+    try:
+        res = fit(model, train_x, tc, train_y=train_y, test_x=test_x, test_y=test_y, on_epoch=save_epoch,
+                  start_epoch=start_epoch, optimizer_state=opt_state, history=history, snapshots=snapshots,
+                  progress=not a.quiet)
+    except TrainError as e:
+        kept = f"the last good checkpoint {out} was kept" if out.exists() else "no checkpoint was written"
+        raise TrainError(f"{e}; {kept}. Try a lower --lr.") from None
+    if res.interrupted:
+        if res.epochs_done > start_epoch or (a.resume and out.exists()):
+            print(f"\ninterrupted: {out} holds the last finished epoch ({res.epochs_done}).", file=sys.stderr)
+        else:
+            print("\ninterrupted before the first epoch finished: no checkpoint written.", file=sys.stderr)
         return 130
-    return train_main()
+
+    # final metrics: test ELBO terms + 5-NN accuracy of the 2-D test means
+    report = evaluate.full_report(model, train.images[: tc.limit or None], train.labels[: tc.limit or None],
+                                  test.images, test.labels)
+    metrics = {"epochs": res.epochs_done, "seconds": round(time.perf_counter() - t_begin, 1),
+               **{f"test_{k}": v for k, v in report.items()},
+               "train_images_per_s": float(np.mean([h["images_per_s"] for h in res.history[start_epoch:]] or [0]))}
+    try:  # the same resume state as the last epoch's commit: the pair stays consistent
+        checkpoint.save(model, out, dataset=dataset_meta, metrics=metrics, history=res.history, resume=resume_ref,
+                        snapshots=res.snapshots)
+    except SaveError as e:
+        raise SaveError(f"{str(e).rstrip('.')}; training finished, {_kept_pair(out)} (without the final metrics)") from None
+    print(f"wrote {out}", file=sys.stderr)
+    _print_metrics(metrics)
+    return 0
+
+
+def _dataset_meta(a: argparse.Namespace, train: Any, num_train: int, num_test: int) -> dict[str, Any]:
+    return {"name": a.dataset, "split": "train", "test_split": "test", "label_names": train.label_names,
+            "num_train": num_train, "num_test": num_test, "image_shape": list(train.image_shape),
+            "preprocessing": "pixels scaled to [0, 1]", "source": train.source}
+
+
+def _run_closed_form(a: argparse.Namespace, cfg: ModelConfig, train: Any, test: Any, train_x: torch.Tensor,
+                     test_x: torch.Tensor) -> int:
+    """pca: one closed-form fit (no epochs, no optimizer), evaluated and saved like every other kind."""
+    from training import checkpoint, evaluate
+    from training.kinds import resolve
+    from training.models import build_model
+
+    out = Path(a.out)
+    model = build_model(cfg)
+    print(f"fitting {cfg.kind} ({a.pca_solver}) on {len(train_x)} images", file=sys.stderr)
+    t0 = time.perf_counter()
+    solver = resolve(kind_spec(cfg.kind).closed_form)(model, train_x, a.pca_solver, seed=a.seed)
+    seconds = time.perf_counter() - t0
+    report = evaluate.full_report(model, train.images[: a.limit or None], train.labels[: a.limit or None],
+                                  test.images, test.labels)
+    metrics = {"epochs": 1, "seconds": round(seconds, 1), "pca_solver": solver, **{f"test_{k}": v for k, v in report.items()}}
+    history = [{"epoch": 1, "seconds": seconds, "solver": solver, "test": evaluate.evaluate(model, test_x)}]
+    checkpoint.save(model, out, dataset=_dataset_meta(a, train, len(train_x), len(test_x)), metrics=metrics, history=history)
+    print(f"wrote {out}", file=sys.stderr)
+    _print_metrics(metrics)
+    return 0
+
+
+def _kept_pair(out: Path) -> str:
+    """What is still on disk after a failed save (the commit protocol keeps the previous pair)."""
+    from training import checkpoint
+
+    try:
+        epochs = checkpoint.read_metadata(out).get("metrics", {}).get("epochs", "?")
+    except checkpoint.CheckpointError:
+        return "and no checkpoint was written"
+    return f"and {out} still holds epoch {epochs} with its resume state"
+
+
+def _print_metrics(metrics: dict[str, Any]) -> None:
+    for k, v in metrics.items():
+        print(f"  {k:22s} {v:.4f}" if isinstance(v, float) else f"  {k:22s} {v}")
+
+
+def run_info(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="latent-train info", description="Print a checkpoint's metadata and metrics.")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    a = p.parse_args(argv)
+    from training import checkpoint
+
+    model = checkpoint.load(a.file)  # every check, weights included: info never vouches for a file load refuses
+    meta = {**model.metadata, "config": model.config.to_dict()}
+    if a.json:
+        print(json.dumps({k: v for k, v in meta.items()}, indent=2))
+        return 0
+    cfg, ds = meta["config"], meta.get("dataset", {})
+    print(f"{a.file}")
+    variants = [f"{k} {cfg[k]}" for k in ("dropout", "denoise") if cfg[k]] + (["tied"] if cfg["tied"] else [])
+    print(f"  model    {cfg['kind']} ({cfg['arch']}), latent_dim {cfg['latent_dim']}, beta {cfg['beta']}, "
+          f"{cfg['likelihood']}, image {tuple(cfg['image_shape'])}" + "".join(f", {v}" for v in variants))
+    print(f"  dataset  {ds.get('name', '?')} ({ds.get('num_train', '?')} train / {ds.get('num_test', '?')} test)")
+    print(f"  versions {meta.get('versions', {})}")
+    print("  metrics")
+    _print_metrics({k: v for k, v in meta.get("metrics", {}).items()})
+    _print_snapshots(meta.get("snapshots", []))
+    return 0
+
+
+def _print_snapshots(entries: list[dict[str, Any]]) -> None:
+    if not entries:
+        return
+    print(f"  snapshots ({len(entries)}; load one with training.checkpoint.load(FILE, snapshot=k))")
+    for e in entries:
+        m = e.get("metrics", {})
+        elbo = m.get("test_neg_elbo")
+        shown = f"test -ELBO {elbo:.2f}" if isinstance(elbo, (int, float)) else ""
+        print(f"    {e['index']:3d}  epoch {e['epoch']:4d}  step {e['step']:7d}  {shown}".rstrip())
+
+
+def run_eval(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="latent-train eval", description="Measure a checkpoint's test metrics again.")
+    p.add_argument("file")
+    p.add_argument("--dataset", default=None, help="dataset name (default: the one it was trained on)")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--no-download", action="store_true")
+    a = p.parse_args(argv)
+    from training import checkpoint, evaluate
+    from training.data import DatasetError, load_dataset
+
+    model = checkpoint.load(a.file)
+    name = a.dataset or model.metadata.get("dataset", {}).get("name")
+    if not name:
+        raise TrainError(f"{a.file}: does not say which dataset it was trained on; pass --dataset")
+    _, h, w = model.config.image_shape
+    # resize only as training did (folder: always; its own dataset: to the trained size); another
+    # dataset of another size is reported below, not silently resized (and 20x24 is never made 20x20)
+    resize = h == w and (name == model.metadata.get("dataset", {}).get("name") or str(name).startswith("folder:"))
+    kw: dict[str, Any] = {"data_dir": a.data_dir, "download": not a.no_download, "image_size": h if resize else None}
+    test = load_dataset(name, "test", **kw)
+    if test.image_shape != model.config.image_shape:
+        raise TrainError(f"dataset {name} has images of shape {test.image_shape}, but {a.file} expects {model.config.image_shape}")
+    try:
+        train = load_dataset(name, "train", **kw)
+        tr_x, tr_y = train.images, train.labels
+    except DatasetError:
+        tr_x = tr_y = None
+    report = evaluate.full_report(model, tr_x, tr_y, test.images, test.labels)
+    print(f"{a.file} on {name} (test, {len(test)} images)")
+    _print_metrics(report)
+    return 0
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as the CLI's other messages: one line, no file name or source line."""
+    print(f"latent-train: warning: {message}", file=sys.stderr if file is None else file)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"info": run_info, "eval": run_eval, "train": run_train}
+    cmd = commands.get(argv[0]) if argv else None
+    shown, warnings.showwarning = warnings.showwarning, _one_line_warning
+    try:
+        return _dispatch(cmd, argv)
+    finally:
+        warnings.showwarning = shown
+
+
+def _dispatch(cmd: Callable[[list[str]], int] | None, argv: list[str]) -> int:
+    try:
+        if cmd is not None:
+            return cmd(argv[1:])
+        return run_train(argv)
+    except UserError as e:
+        return _fail(str(e).rstrip("."), 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+    except BrokenPipeError:  # e.g. `latent-train info FILE | head`
+        return 0
+    except OSError as e:
+        return _fail(f"{getattr(e, 'filename', None) or ''}: {e.strerror or e}".lstrip(": "), 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

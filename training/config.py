@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from training.errors import UserError
+from training.kinds import KIND_SPECS, KINDS
 
 __all__ = ["ARCHS", "KINDS", "LIKELIHOODS", "ConfigError", "ModelConfig"]
 
-KINDS = ("vae", "ae", "cvae", "aae", "pca")  # vae with beta = 0 is a plain AE too
 ARCHS = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "gaussian")
 
@@ -26,7 +26,7 @@ class ConfigError(UserError):
 
 @dataclass
 class ModelConfig:
-    kind: str = "vae"  # one of KINDS
+    kind: str = "vae"  # one of KINDS (training/kinds.py)
     arch: str = "conv"  # "conv" (classic Keras conv pair) or "mlp"
     latent_dim: int = 2  # the explorer opens 2-D models only
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
@@ -51,7 +51,8 @@ class ModelConfig:
 
     @property
     def conditional(self) -> bool:
-        return self.kind == "cvae"
+        spec = KIND_SPECS.get(self.kind)
+        return spec is not None and spec.conditional
 
     def validate(self) -> ModelConfig:
         def need(ok: bool, what: str) -> None:
@@ -61,7 +62,8 @@ class ModelConfig:
         def fraction(v: float, top: float) -> bool:
             return math.isfinite(v) and 0 <= v <= top
 
-        need(self.kind in KINDS, f"unknown model kind {self.kind!r} (known: {', '.join(KINDS)})")
+        need(self.kind in KIND_SPECS, f"unknown model kind {self.kind!r} (known: {', '.join(KINDS)})")
+        spec = KIND_SPECS[self.kind]
         need(self.arch in ARCHS, f"unknown architecture {self.arch!r} (known: {', '.join(ARCHS)})")
         need(self.likelihood in LIKELIHOODS, f"unknown likelihood {self.likelihood!r}")
         need(1 <= self.latent_dim <= 64, f"latent_dim {self.latent_dim} is outside 1..64")
@@ -84,14 +86,14 @@ class ModelConfig:
              "disc_hidden needs 1 to 4 dense widths in 1..4096")
         if self.tied:
             need(self.arch == "mlp", "tied weights need the mlp architecture (the conv decoder is not a transpose)")
-            need(self.kind in ("ae", "vae", "aae"), f"tied weights are not offered for kind {self.kind!r}")
-        if self.kind == "cvae":
-            need(self.num_classes >= 2, f"a cvae needs labelled data with at least 2 classes (num_classes {self.num_classes})")
+            need(spec.tied, f"tied weights are not offered for kind {self.kind!r}")
+        if spec.conditional:
+            need(self.num_classes >= 2, f"a {self.kind} needs labelled data with at least 2 classes (num_classes {self.num_classes})")
             need(0 <= self.default_class < self.num_classes,
                  f"default_class {self.default_class} is outside 0..{self.num_classes - 1}")
-        if self.kind == "pca":
+        if not spec.gradient_trained:
             need(self.dropout == 0 and self.denoise == 0 and not self.tied,
-                 "pca is fitted in closed form: dropout, denoise and tied do not apply")
+                 f"{self.kind} is fitted in closed form: dropout, denoise and tied do not apply")
         return self
 
     def to_dict(self) -> dict[str, Any]:

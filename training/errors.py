@@ -10,3 +10,7 @@ from __future__ import annotations
 
 class UserError(ValueError):
     """A problem with the user's input or environment, described in one sentence naming the file."""
+
+
+class TrainError(UserError):
+    """Training cannot go on; the message says why and what was kept."""

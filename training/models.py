@@ -16,7 +16,8 @@ The conv pair is the encoder/decoder of the classic Keras 2-D VAE example
 (Conv 32 s2, Conv 64 s2, Dense 16 -> mean, log-variance; Dense 7x7x64, ConvT 64 s2, ConvT 32 s2,
 ConvT 1), generalised to any image size and channel count. Widths are configurable so a somewhat
 larger network can be trained with the same code. The other kinds live beside this file:
-``training/aae.py`` (adversarial autoencoder) and ``training/pca.py`` (the linear baseline).
+``training/aae.py`` (adversarial autoencoder) and ``training/pca.py`` (the linear baseline); which class
+builds which kind is said once, in ``training/kinds.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from torch import nn
 from training import losses
 from training.config import ARCHS, KINDS, LIKELIHOODS, ConfigError, ModelConfig
 from training.contract import LatentModel
+from training.kinds import kind_spec
 
 __all__ = ["ARCHS", "KINDS", "LIKELIHOODS", "Autoencoder", "ConfigError", "LatentModel", "ModelConfig", "VAE",
            "build_model"]
@@ -198,7 +200,7 @@ class Autoencoder(nn.Module):
 
     @property
     def stochastic(self) -> bool:
-        return self.config.kind in ("vae", "cvae") and self.config.beta > 0
+        return kind_spec(self.config.kind).stochastic(self.config.beta)
 
     @property
     def conditional(self) -> bool:
@@ -256,13 +258,4 @@ VAE = Autoencoder  # the name the rest of the code used before the family grew
 
 def build_model(cfg: ModelConfig) -> nn.Module:
     """The model of ``cfg.kind``, with fresh weights; every kind obeys :class:`LatentModel`."""
-    cfg.validate()
-    if cfg.kind == "aae":
-        from training.aae import AdversarialAutoencoder
-
-        return AdversarialAutoencoder(cfg)
-    if cfg.kind == "pca":
-        from training.pca import PCA
-
-        return PCA(cfg)
-    return Autoencoder(cfg)
+    return kind_spec(cfg.validate().kind).build(cfg)

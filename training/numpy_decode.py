@@ -8,14 +8,10 @@ float32 rounding (tests/training/test_numpy_decode.py checks every kind and arch
 
 Covered: every decoder of the family (training/models.py, aae.py, pca.py):
 
-- ``ConvDecoder``: Linear + ReLU layers, view (C, h, w), ConvTranspose2d (3x3, stride 2, padding 1,
-  output_padding 1) + ReLU per width, a final ConvTranspose2d (3x3, stride 1, padding 1), a centre
-  crop for sizes that are not a multiple of 2^n;
-- ``MLPDecoder`` (Linear + ReLU, no ReLU after the last) and ``TiedMLPDecoder`` (the encoder's Linear
-  weights transposed, with the decoder's own biases);
-- the CVAE's one-hot class joined to z (``default_class`` when no labels are given); the AAE (the
-  same decoder as the AE);
-- then ``sigmoid`` (every neural kind's ``decode``); PCA: ``clip((z * scale) @ components + center, 0, 1)``.
+``ConvDecoder`` (dense layers, stride-2 3x3 ConvTranspose2d + ReLU per width, a final stride-1 one, a
+centre crop), ``MLPDecoder``, ``TiedMLPDecoder`` (the encoder's weights transposed), the CVAE's one-hot
+class joined to z, then ``sigmoid``; PCA's ``clip((z * scale) @ components + center, 0, 1)``. Each kind's
+KindSpec (training/kinds.py) names its :class:`NumpyKind` here: its tensors and its decoder steps.
 
 A config this module does not know returns None from :func:`numpy_decoder` (the caller then waits for
 torch). No torch and no Qt here; nothing from a model file is ever run (only its arrays are read).
@@ -36,8 +32,9 @@ import numpy as np
 
 from training.checkpoint_read import CheckpointError, open_checked, read_weights
 from training.config import ModelConfig
+from training.kinds import kind_spec, resolve
 
-__all__ = ["NumpyModel", "numpy_decoder", "read_model", "state_shapes"]
+__all__ = ["AAE", "NEURAL", "PCA_NUMPY", "NumpyKind", "NumpyModel", "numpy_decoder", "read_model", "state_shapes"]
 
 BATCH = 256  # rows decoded at once: bounds the conv's column buffer (~55 MB for the classic 28x28 decoder)
 DecodeFn = Callable[[np.ndarray, Any], np.ndarray]
@@ -94,9 +91,22 @@ def _conv_decoder(cfg: ModelConfig, extra: int) -> tuple[list[tuple[str, int, in
 def state_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     """Every tensor a checkpoint of ``cfg`` holds, with its shape: the same answer as
     training.checkpoint.expected_entries (which builds the model on torch's meta device), without torch."""
+    return numpy_kind(cfg).shapes(cfg)
+
+
+def numpy_kind(cfg: ModelConfig) -> NumpyKind:
+    """The numpy mirror of ``cfg``'s kind, as its KindSpec names it (training/kinds.py)."""
+    return resolve(kind_spec(cfg.kind).numpy)
+
+
+def _pca_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     d, p = cfg.latent_dim, math.prod(cfg.image_shape)
-    if cfg.kind == "pca":
-        return {"center": (p,), "components": (d, p), "scale": (d,)}
+    return {"center": (p,), "components": (d, p), "scale": (d,)}
+
+
+def _neural_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    """training.models.Autoencoder's tensors (AE, VAE, CVAE; the AAE adds its discriminator)."""
+    d, p = cfg.latent_dim, math.prod(cfg.image_shape)
     out: dict[str, tuple[int, ...]] = {}
 
     def linear(prefix: str, n_in: int, n_out: int) -> None:
@@ -113,7 +123,7 @@ def state_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     for prefix, n_in, n_out, _ in enc:
         linear(prefix, n_in, n_out)
     linear("mean", features, d)
-    if cfg.kind in ("vae", "cvae") and cfg.beta > 0:
+    if kind_spec(cfg.kind).stochastic(cfg.beta):
         linear("logvar", features, d)
     if cfg.tied:  # only the biases are the decoder's own: one per encoder Linear, mean head first
         for i, (_, n_in, _, _) in enumerate(reversed([*enc, ("mean", features, d, False)])):
@@ -127,9 +137,13 @@ def state_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     else:
         for prefix, n_in, n_out, _ in _mlp_layers("decoder.dense", [d + extra, *reversed(cfg.hidden), p], final_act=False):
             linear(prefix, n_in, n_out)
-    if cfg.kind == "aae":
-        for prefix, n_in, n_out, _ in _mlp_layers("discriminator", [d, *cfg.disc_hidden, 1], final_act=False):
-            linear(prefix, n_in, n_out)
+    return out
+
+
+def _aae_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
+    out = _neural_shapes(cfg)
+    for prefix, n_in, n_out, _ in _mlp_layers("discriminator", [cfg.latent_dim, *cfg.disc_hidden, 1], final_act=False):
+        out[f"{prefix}.weight"], out[f"{prefix}.bias"] = (n_out, n_in), (n_out,)
     return out
 
 
@@ -249,7 +263,36 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def _neural_steps(cfg: ModelConfig, wt: dict[str, np.ndarray]) -> list[Callable[[np.ndarray], np.ndarray]]:
-    """The decoder of an AE / VAE / CVAE / AAE as steps on (N, D + K) rows, ending at logits (N, H, W, C)."""
+    """The decoder of an AE / VAE / CVAE / AAE as steps on (N, D + K) rows, ending at images (N, C, H, W)."""
+    return [*_logit_steps(cfg, wt), _images]
+
+
+def _images(x: np.ndarray) -> np.ndarray:
+    """Logits (N, H, W, C) -> images (N, C, H, W) in [0, 1], as every neural kind's ``decode``."""
+    return np.ascontiguousarray(_sigmoid(np.array(x, np.float32)).transpose(0, 3, 1, 2))
+
+
+def _pca_steps(cfg: ModelConfig, wt: dict[str, np.ndarray]) -> list[Callable[[np.ndarray], np.ndarray]]:
+    scale, comps, center = (_f32(wt[k]) for k in ("scale", "components", "center"))
+    c, h, w = cfg.image_shape
+    return [lambda z: np.clip((z * scale) @ comps + center, 0, 1).reshape(len(z), c, h, w)]
+
+
+@dataclass(frozen=True)
+class NumpyKind:
+    """A kind's torch-free mirror: its checkpoint's tensors and its decoder as steps (z rows -> images)."""
+
+    shapes: Callable[[ModelConfig], dict[str, tuple[int, ...]]]
+    steps: Callable[[ModelConfig, dict[str, np.ndarray]], list[Callable[[np.ndarray], np.ndarray]]]
+
+
+NEURAL = NumpyKind(_neural_shapes, _neural_steps)
+AAE = NumpyKind(_aae_shapes, _neural_steps)  # the AE's decoder; the discriminator only adds tensors
+PCA_NUMPY = NumpyKind(_pca_shapes, _pca_steps)
+
+
+def _logit_steps(cfg: ModelConfig, wt: dict[str, np.ndarray]) -> list[Callable[[np.ndarray], np.ndarray]]:
+    """The neural decoder's steps up to its logits (N, H, W, C)."""
     c, h, w = cfg.image_shape
     extra = cfg.num_classes if cfg.conditional else 0
     if cfg.tied:
@@ -291,14 +334,10 @@ def numpy_decoder(cfg: ModelConfig, weights: dict[str, np.ndarray]) -> DecodeFn 
     A non-finite z, a wrong label count or a class out of range raise ValueError, as torch's path does."""
     try:
         cfg = ModelConfig.from_dict(cfg.to_dict())
-        shapes = state_shapes(cfg)
-        if any(tuple(np.shape(weights.get(k))) != s for k, s in shapes.items()):
+        mirror = numpy_kind(cfg)
+        if any(tuple(np.shape(weights.get(k))) != s for k, s in mirror.shapes(cfg).items()):
             return None
-        if cfg.kind == "pca":
-            scale, comps, center = (_f32(weights[k]) for k in ("scale", "components", "center"))
-            steps = [lambda z: np.clip((z * scale) @ comps + center, 0, 1)]
-        else:
-            steps = _neural_steps(cfg, weights)
+        steps = mirror.steps(cfg, weights)
     except (KeyError, ValueError):
         return None
     c, h, w = cfg.image_shape
@@ -307,9 +346,7 @@ def numpy_decoder(cfg: ModelConfig, weights: dict[str, np.ndarray]) -> DecodeFn 
     def run(x: np.ndarray) -> np.ndarray:
         for step in steps:
             x = step(x)
-        if cfg.kind == "pca":
-            return x.reshape(len(x), c, h, w)
-        return np.ascontiguousarray(_sigmoid(np.array(x, np.float32)).transpose(0, 3, 1, 2))  # NHWC -> NCHW
+        return x
 
     def decode(z: np.ndarray, labels: Any = None) -> np.ndarray:
         z = np.asarray(z, np.float32).reshape(-1, d) if np.ndim(z) < 2 else np.asarray(z, np.float32)

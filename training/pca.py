@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.models import ModelConfig
+from training.config import ModelConfig
 
 SOLVERS = ("auto", "svd", "randomized", "incremental")
 SVD_MAX_VALUES = 20_000_000  # "auto" switches from svd to incremental above N * P values

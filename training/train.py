@@ -1,10 +1,6 @@
-"""The fit loop and the ``latent-train`` command.
+"""The fit loop: :func:`fit` trains a model on a tensor of images, one epoch after another.
 
-    latent-train --dataset fashion-mnist --model vae --beta 1 --epochs 20 --out runs/fmnist.safetensors
-    latent-train info runs/fmnist.safetensors
-    latent-train eval runs/fmnist.safetensors [--dataset NAME]
-
-After every finished epoch the checkpoint and its resume state (the optimizer's, in
+The ``latent-train`` command that calls it is training/cli.py. After every finished epoch the checkpoint and its resume state (the optimizer's, in
 ``OUT.resume-N-<hash>.safetensors``, read only by ``--resume``) are committed as one unit
 (training/commit.py): a kill at any instant leaves the last finished epoch on disk as a consistent
 pair, and a full disk stops training with one line and the previous pair intact. A non-finite loss
@@ -13,34 +9,21 @@ stops training and never overwrites the last good checkpoint.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
-import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from training import checkpoint, evaluate
+from training import evaluate
 from training import snapshots as snap
-from training.commit import commit_epoch, load_for_resume
-from training.data import DatasetError, load_dataset
-from training.errors import UserError
-from training.fileio import SaveError
-from training.models import KINDS, ConfigError, LatentModel, ModelConfig, build_model
+from training.errors import TrainError
+from training.models import LatentModel
 from training.parallel import ThreadedStep
-from training.pca import SOLVERS, fit_pca
 
-
-class TrainError(UserError):
-    """Training cannot go on; the message says why and what was kept."""
+__all__ = ["FitResult", "Snapshot", "TrainConfig", "TrainError", "fit", "lr_at", "pick_device", "snapshot_steps"]
 
 
 @dataclass
@@ -130,45 +113,22 @@ def fit(
     Seeded: the same config, data and seed give the same weights (on the same device and threads).
     ``train_y`` / ``test_y`` (N,) int64 labels are needed by conditional kinds. ``on_epoch(epoch,
     model, optimizer, history)`` runs after each finished epoch (checkpointing). With
-    ``tc.snapshots``, snapshots are appended to ``snapshots`` (kept from a resumed run) as they are taken.
+    ``tc.snapshots``, snapshots are appended to ``snapshots`` (kept from a resumed run) as they are taken,
+    until it holds ``tc.snapshots`` (N in total over resumes, never more).
     ``on_step(steps_done, model)`` runs after every step; returning True stops training there
     (``result.stopped``; the unfinished epoch is not counted), e.g. once a quality target is met.
     """
-    from tqdm.auto import tqdm
-
     device = next(model.parameters()).device
-    fmt = torch.channels_last if (tc.channels_last and model.config.arch == "conv") else torch.contiguous_format
-    model.to(memory_format=fmt)
-    x_all = train_x.to(device).contiguous(memory_format=fmt) if train_x.dim() == 4 else train_x.to(device)
-    conditional = bool(getattr(model, "conditional", False))
-    if conditional and train_y is None:
-        raise TrainError(f"a {model.config.kind} model needs the training labels")
-    y_all = train_y.to(device) if conditional else None
-    # fused Adam: one kernel per step instead of ~10 elementwise passes (benchmarks/README.md)
-    opt = torch.optim.Adam(model.parameters(), lr=tc.lr, fused=device.type in ("cpu", "cuda"))
-    if optimizer_state is not None:
-        try:
-            opt.load_state_dict(optimizer_state)
-        except (ValueError, KeyError, RuntimeError):
-            raise TrainError("the optimizer state in the resume file does not fit this model") from None
-        _match_layout(opt)
+    x_all, y_all = _lay_out(model, train_x, train_y, tc, device)
+    opt = _optimizer(model, tc, device, optimizer_state)
     steps_per_epoch = math.ceil(len(x_all) / tc.batch_size)
     total_steps = steps_per_epoch * tc.epochs
-
-    def lr_at(step: int) -> float:
-        if tc.schedule == "constant":
-            return tc.lr
-        frac = min(step / max(total_steps, 1), 1.0)
-        return tc.lr * (tc.min_lr_frac + (1 - tc.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * frac)))
-
     workers = tc.workers or (torch.get_num_threads() if device.type == "cpu" else 1)
     step = ThreadedStep(model, workers) if workers > 1 else None
-    latent_dim = model.config.latent_dim
-    denoise = model.config.denoise > 0
     history = list(history or [])
     result = FitResult(model=model, history=history, epochs_done=start_epoch,
                        snapshots=snapshots if snapshots is not None else [])
-    snap_steps = set(snap.schedule(total_steps, tc.snapshots))
+    snap_steps = snapshot_steps(total_steps, tc.snapshots, start_epoch * steps_per_epoch, len(result.snapshots))
     t_start = time.perf_counter()
     model.train()
     try:
@@ -177,55 +137,23 @@ def fit(
             gen = torch.Generator().manual_seed(tc.seed * 100_003 + epoch)
             torch.manual_seed(tc.seed * 100_003 + epoch)
             order = torch.randperm(len(x_all), generator=gen).to(device)
-            sums = torch.zeros(3, dtype=torch.float64)
-            seen = 0
-            t0 = time.perf_counter()
-            bar = tqdm(total=len(x_all), unit="img", desc=f"epoch {epoch + 1}/{tc.epochs}", disable=not progress,
-                       dynamic_ncols=True, leave=True)
+            meter = _Meter(len(x_all), f"epoch {epoch + 1}/{tc.epochs}", progress)
             for i in range(steps_per_epoch):
                 global_step = epoch * steps_per_epoch + i
                 if global_step in snap_steps:
-                    result.snapshots.append(_snapshot(model, epoch, global_step, sums, seen, test_x, test_y))
+                    result.snapshots.append(_snapshot(model, epoch, global_step, meter, test_x, test_y))
                 for g in opt.param_groups:
-                    g["lr"] = lr_at(global_step)
+                    g["lr"] = lr_at(tc, global_step, total_steps)
                 idx = order[i * tc.batch_size : (i + 1) * tc.batch_size]
                 xb = x_all.index_select(0, idx)
                 yb = y_all.index_select(0, idx) if y_all is not None else None
-                eps = torch.randn(len(xb), latent_dim, generator=gen).to(device)  # same noise on any path
-                noise = torch.randn(xb.shape, generator=gen).to(device) if denoise else None
-                for phase in model.phases:  # one optimizer step per phase (aae: discriminator, then autoencoder)
-                    opt.zero_grad(set_to_none=True)
-                    if step is not None:
-                        stats = step(xb, eps, yb, noise, phase)  # sets .grad
-                    else:
-                        out = model(xb, yb, eps=eps, noise=noise, phase=phase)
-                        out["loss"].backward()
-                        stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()])
-                    if not torch.isfinite(stats[0]):
-                        raise TrainError(
-                            f"the loss became {stats[0].item()} at epoch {epoch + 1}, step {i + 1}; training stopped"
-                        )
-                    opt.step()  # stats of the last phase are what the progress bar and history show
+                eps = torch.randn(len(xb), model.config.latent_dim, generator=gen).to(device)  # same noise on any path
+                noise = torch.randn(xb.shape, generator=gen).to(device) if model.config.denoise > 0 else None
+                stats = _train_step(model, opt, step, (xb, yb, eps, noise), f"epoch {epoch + 1}, step {i + 1}")
                 if on_step is not None and on_step(global_step + 1, model):
                     raise _Stop
-                n = len(xb)
-                sums += stats.double().cpu() * n
-                seen += n
-                bar.update(n)
-                if i % 10 == 0 or i == steps_per_epoch - 1:
-                    m = sums / seen
-                    bar.set_postfix_str(
-                        f"loss {m[0]:.1f} recon {m[1]:.1f} kl {m[2]:.2f}",
-                        refresh=False,
-                    )
-            bar.close()
-            m = (sums / max(seen, 1)).tolist()
-            row: dict[str, Any] = {"epoch": epoch + 1, "loss": m[0], "recon": m[1], "kl": m[2],
-                                   "seconds": time.perf_counter() - t0, "images_per_s": seen / (time.perf_counter() - t0)}
-            if test_x is not None:
-                row["test"] = evaluate.evaluate(model, test_x, test_y)
-                model.train()
-            history.append(row)
+                meter.add(stats, len(xb), show=i % 10 == 0 or i == steps_per_epoch - 1)
+            history.append(_epoch_row(model, epoch, meter.close(), test_x, test_y))
             if on_epoch is not None:
                 on_epoch(epoch + 1, model, opt, history)
             result.epochs_done = epoch + 1  # only once its checkpoint is on disk
@@ -242,13 +170,111 @@ def fit(
     return result
 
 
-def _snapshot(model: LatentModel, epoch: int, step: int, sums: torch.Tensor, seen: int,
+def _lay_out(model: LatentModel, train_x: torch.Tensor, train_y: torch.Tensor | None, tc: TrainConfig,
+             device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The model and the data on ``device``, conv models in channels_last; the labels if the kind uses them."""
+    fmt = torch.channels_last if (tc.channels_last and model.config.arch == "conv") else torch.contiguous_format
+    model.to(memory_format=fmt)
+    x_all = train_x.to(device).contiguous(memory_format=fmt) if train_x.dim() == 4 else train_x.to(device)
+    if not getattr(model, "conditional", False):
+        return x_all, None
+    if train_y is None:
+        raise TrainError(f"a {model.config.kind} model needs the training labels")
+    return x_all, train_y.to(device)
+
+
+def _optimizer(model: LatentModel, tc: TrainConfig, device: torch.device, state: dict | None) -> torch.optim.Optimizer:
+    # fused Adam: one kernel per step instead of ~10 elementwise passes (benchmarks/README.md)
+    opt = torch.optim.Adam(model.parameters(), lr=tc.lr, fused=device.type in ("cpu", "cuda"))
+    if state is not None:
+        try:
+            opt.load_state_dict(state)
+        except (ValueError, KeyError, RuntimeError):
+            raise TrainError("the optimizer state in the resume file does not fit this model") from None
+        _match_layout(opt)
+    return opt
+
+
+def lr_at(tc: TrainConfig, step: int, total_steps: int) -> float:
+    """The learning rate at ``step``: constant, or cosine from ``tc.lr`` down to ``tc.lr * tc.min_lr_frac``."""
+    if tc.schedule == "constant":
+        return tc.lr
+    frac = min(step / max(total_steps, 1), 1.0)
+    return tc.lr * (tc.min_lr_frac + (1 - tc.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * frac)))
+
+
+def snapshot_steps(total_steps: int, n: int, start_step: int, taken: int) -> set[int]:
+    """The steps of this run that take a snapshot: the schedule's from ``start_step`` on, as many as the
+    ``taken`` ones kept from earlier runs leave of ``n`` (``--snapshots N`` is N in total, resumes included)."""
+    ahead = [s for s in snap.schedule(total_steps, n) if s >= start_step]
+    return set(ahead[: max(n - taken, 0)])
+
+
+def _train_step(model: LatentModel, opt: torch.optim.Optimizer, step: ThreadedStep | None,
+                batch: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None],
+                where: str) -> torch.Tensor:
+    """One optimizer step per phase (aae: discriminator, then autoencoder); the last phase's
+    (loss, recon, kl) are what the progress bar and the history show. A non-finite loss stops training."""
+    xb, yb, eps, noise = batch
+    stats = torch.zeros(3)
+    for phase in model.phases:
+        opt.zero_grad(set_to_none=True)
+        if step is not None:
+            stats = step(xb, eps, yb, noise, phase)  # sets .grad
+        else:
+            out = model(xb, yb, eps=eps, noise=noise, phase=phase)
+            out["loss"].backward()
+            stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()])
+        if not torch.isfinite(stats[0]):
+            raise TrainError(f"the loss became {stats[0].item()} at {where}; training stopped")
+        opt.step()
+    return stats
+
+
+class _Meter:
+    """An epoch's running means of (loss, recon, kl) and its progress bar."""
+
+    def __init__(self, total: int, desc: str, progress: bool):
+        from tqdm.auto import tqdm
+
+        self.sums, self.seen, self.t0 = torch.zeros(3, dtype=torch.float64), 0, time.perf_counter()
+        self.bar = tqdm(total=total, unit="img", desc=desc, disable=not progress, dynamic_ncols=True, leave=True)
+
+    def add(self, stats: torch.Tensor, n: int, show: bool) -> None:
+        self.sums += stats.double().cpu() * n
+        self.seen += n
+        self.bar.update(n)
+        if show:
+            m = self.means()
+            self.bar.set_postfix_str(f"loss {m[0]:.1f} recon {m[1]:.1f} kl {m[2]:.2f}", refresh=False)
+
+    def means(self) -> list[float]:
+        return (self.sums / max(self.seen, 1)).tolist()
+
+    def close(self) -> _Meter:
+        self.bar.close()
+        return self
+
+
+def _epoch_row(model: LatentModel, epoch: int, meter: _Meter, test_x: torch.Tensor | None,
+               test_y: torch.Tensor | None) -> dict[str, Any]:
+    """The history row of a finished epoch: train means, time, and the test metrics."""
+    m, seconds = meter.means(), time.perf_counter() - meter.t0
+    row: dict[str, Any] = {"epoch": epoch + 1, "loss": m[0], "recon": m[1], "kl": m[2],
+                           "seconds": seconds, "images_per_s": meter.seen / seconds}
+    if test_x is not None:
+        row["test"] = evaluate.evaluate(model, test_x, test_y)
+        model.train()
+    return row
+
+
+def _snapshot(model: LatentModel, epoch: int, step: int, meter: _Meter,
               test_x: torch.Tensor | None, test_y: torch.Tensor | None) -> Snapshot:
     """The weights now, with where training is and how it is doing (epoch's running train means so
     far, and the test metrics on the first SNAPSHOT_TEST_IMAGES test images)."""
     metrics: dict[str, Any] = {}
-    if seen:
-        metrics.update(zip(("train_loss", "train_recon", "train_kl"), (sums / seen).tolist()))
+    if meter.seen:
+        metrics.update(zip(("train_loss", "train_recon", "train_kl"), meter.means()))
     if test_x is not None:
         n = SNAPSHOT_TEST_IMAGES
         test = evaluate.evaluate(model, test_x[:n], None if test_y is None else test_y[:n])
@@ -257,316 +283,3 @@ def _snapshot(model: LatentModel, epoch: int, step: int, sums: torch.Tensor, see
     return {"epoch": epoch, "step": step, "metrics": metrics}, snap.state_to_cpu(model)
 
 
-# ----------------------------------------------------------------------------- CLI
-
-
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-
-
-def _parser_train() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="latent-train",
-        description="Train a 2-D latent model and write a .safetensors checkpoint. "
-        "Subcommands: 'latent-train info FILE', 'latent-train eval FILE [--dataset NAME]'.",
-    )
-    p.add_argument("--dataset", default="fashion-mnist", help="mnist, fashion-mnist, mnist-5k, synthetic, npz:PATH, folder:PATH")
-    p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
-    p.add_argument("--image-size", type=int, default=None, help="resize images to this size (folder: default 28)")
-    p.add_argument("--no-download", action="store_true", help="never download datasets")
-    p.add_argument("--model", default="vae", choices=list(KINDS),
-                   help="model kind: vae (--beta; 0 = plain AE), ae, cvae (conditional VAE), aae (adversarial AE), "
-                   "pca (closed-form linear baseline)")
-    p.add_argument("--arch", default="conv", choices=["conv", "mlp"])
-    p.add_argument("--channels", type=_ints, default=(32, 64), help="conv widths, e.g. 32,64")
-    p.add_argument("--hidden", type=_ints, default=(16,), help="dense widths before the latent, e.g. 16 or 256,64")
-    p.add_argument("--latent-dim", type=int, default=2)
-    p.add_argument("--beta", type=float, default=1.0, help="KL weight (0 = plain autoencoder)")
-    p.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian"], help="BCE or MSE reconstruction")
-    p.add_argument("--denoise", type=float, default=0.0, metavar="SIGMA",
-                   help="denoising: add gaussian noise of this std to the training input (the target stays clean)")
-    p.add_argument("--dropout", type=float, default=0.0, metavar="P", help="dropout probability in the encoder")
-    p.add_argument("--tied", action="store_true", help="mlp only: decoder weights are the encoder's, transposed")
-    p.add_argument("--adv-weight", type=float, default=20.0, help="aae: weight of the adversarial term")
-    p.add_argument("--pca-solver", default="auto", choices=list(SOLVERS),
-                   help="pca: exact svd in memory, randomized svd, or incremental (one pass, memory O(pixels^2))")
-    p.add_argument("--snapshots", type=int, default=0, metavar="N",
-                   help="keep N snapshots spread over training in the checkpoint (the first is the initial model)")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
-    p.add_argument("--workers", type=int, default=0,
-                   help="CPU data-parallel worker threads per step (0 = one per torch thread; 1 = off)")
-    p.add_argument("--limit", type=int, default=0, help="train on the first N images only")
-    p.add_argument("--out", default="runs/model.safetensors", help="checkpoint to write")
-    p.add_argument("--resume", action="store_true", help="continue from OUT and the resume state it names")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
-
-
-def _fail(msg: str, code: int = 2) -> int:
-    print(f"latent-train: error: {msg}", file=sys.stderr)
-    return code
-
-
-def _check_args(a: argparse.Namespace) -> None:
-    if a.epochs < 1:
-        raise TrainError(f"--epochs must be at least 1 (got {a.epochs})")
-    if a.batch_size < 1:
-        raise TrainError(f"--batch-size must be at least 1 (got {a.batch_size})")
-    if not (a.lr > 0 and math.isfinite(a.lr)):
-        raise TrainError(f"--lr must be a positive number (got {a.lr})")
-    if not (math.isfinite(a.beta) and a.beta >= 0):
-        raise TrainError(f"--beta must be a non-negative number (got {a.beta})")
-    if a.threads < 0 or a.limit < 0 or a.workers < 0:
-        raise TrainError("--threads, --workers and --limit must not be negative")
-    if not 0 <= a.snapshots <= snap.MAX_SNAPSHOTS:
-        raise TrainError(f"--snapshots must be in 0..{snap.MAX_SNAPSHOTS} (got {a.snapshots})")
-    if a.model == "pca" and a.snapshots:
-        raise TrainError("--snapshots does not apply to pca, which is fitted in closed form")
-    if a.model == "pca" and a.resume:
-        raise TrainError("--resume does not apply to pca, which is fitted in closed form")
-    out = Path(a.out)
-    if out.suffix != ".safetensors":
-        raise TrainError(f"--out {out} should end in .safetensors")
-    if out.is_dir():
-        raise TrainError(f"--out {out} is a folder; give a file name ending in .safetensors")
-    folder = out.absolute().parent  # find out now, not when the first epoch is saved
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise TrainError(f"--out {out}: cannot write there ({folder} is not a writable folder)")
-
-
-def run_train(argv: list[str]) -> int:
-    a = _parser_train().parse_args(argv)
-    _check_args(a)
-    out = Path(a.out)
-    tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, schedule=a.schedule, seed=a.seed,
-                     device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots)
-    if tc.threads:
-        torch.set_num_threads(tc.threads)
-    device = pick_device(tc.device)
-
-    print(f"loading {a.dataset} ...", file=sys.stderr)
-    kw: dict[str, Any] = {"data_dir": a.data_dir, "image_size": a.image_size, "download": not a.no_download, "progress": not a.quiet}
-    train = load_dataset(a.dataset, "train", **kw)
-    test = load_dataset(a.dataset, "test", **kw)
-    train_x = torch.from_numpy(train.images[: tc.limit or None])
-    train_y = torch.from_numpy(np.asarray(train.labels[: tc.limit or None], np.int64))
-    test_x = torch.from_numpy(test.images)
-    test_y = torch.from_numpy(np.asarray(test.labels, np.int64))
-
-    cfg = ModelConfig(kind=a.model, arch=a.arch, latent_dim=a.latent_dim, image_shape=train.image_shape,
-                      channels=a.channels, hidden=a.hidden, beta=a.beta if a.model in ("vae", "cvae") else 0.0,
-                      likelihood=a.likelihood, num_classes=train.num_classes, dropout=a.dropout,
-                      denoise=a.denoise, tied=a.tied, adv_weight=a.adv_weight)
-    try:
-        cfg.validate()
-    except ConfigError as e:
-        raise TrainError(str(e)) from None
-    if cfg.kind == "pca":
-        return _run_pca(a, cfg, train, test, train_x, test_x)
-
-    start_epoch, opt_state, history, snapshots = 0, None, [], []
-    torch.manual_seed(tc.seed)
-    model = build_model(cfg).to(device)
-    resume_ref: dict[str, Any] | None = None
-    if a.resume:
-        old, state = load_for_resume(out, cfg)
-        model.load_state_dict(old.state_dict())
-        start_epoch, opt_state, history = state.epoch, state.optimizer, old.metadata.get("history", [])
-        resume_ref = old.metadata["resume"]
-        snapshots = [(m.metadata["snapshot"], m.state_dict()) for m in checkpoint.load_snapshots(out)]  # one pass
-        tc.epochs = max(tc.epochs, start_epoch)
-        print(f"resuming after epoch {start_epoch}", file=sys.stderr)
-
-    dataset_meta = _dataset_meta(a, train, len(train_x), len(test_x))
-    t_begin = time.perf_counter()
-
-    def save_epoch(epoch: int, m: LatentModel, opt: torch.optim.Optimizer, hist: list[dict[str, Any]]) -> None:
-        nonlocal resume_ref
-        last = hist[-1].get("test", {})
-        metrics = {"epochs": epoch, "seconds": round(time.perf_counter() - t_begin, 1),
-                   **{f"test_{k}": v for k, v in last.items()}}
-        try:
-            resume_ref = commit_epoch(out, m, opt, epoch=epoch, train_config=dict(tc.__dict__), dataset=dataset_meta,
-                                      metrics=metrics, history=hist, snapshots=snapshots)
-        except SaveError as e:
-            raise SaveError(f"{str(e).rstrip('.')}; training stopped after epoch {epoch}, {_kept_pair(out)}") from None
-
-    print(f"training {cfg.kind} ({cfg.arch}, beta={cfg.beta}) on {len(train_x)} images, "
-          f"device {device}, {torch.get_num_threads()} threads", file=sys.stderr)
-    try:
-        res = fit(model, train_x, tc, train_y=train_y, test_x=test_x, test_y=test_y, on_epoch=save_epoch,
-                  start_epoch=start_epoch, optimizer_state=opt_state, history=history, snapshots=snapshots,
-                  progress=not a.quiet)
-    except TrainError as e:
-        kept = f"the last good checkpoint {out} was kept" if out.exists() else "no checkpoint was written"
-        raise TrainError(f"{e}; {kept}. Try a lower --lr.") from None
-    if res.interrupted:
-        if res.epochs_done > start_epoch or (a.resume and out.exists()):
-            print(f"\ninterrupted: {out} holds the last finished epoch ({res.epochs_done}).", file=sys.stderr)
-        else:
-            print("\ninterrupted before the first epoch finished: no checkpoint written.", file=sys.stderr)
-        return 130
-
-    # final metrics: test ELBO terms + 5-NN accuracy of the 2-D test means
-    report = evaluate.full_report(model, train.images[: tc.limit or None], train.labels[: tc.limit or None],
-                                  test.images, test.labels)
-    metrics = {"epochs": res.epochs_done, "seconds": round(time.perf_counter() - t_begin, 1),
-               **{f"test_{k}": v for k, v in report.items()},
-               "train_images_per_s": float(np.mean([h["images_per_s"] for h in res.history[start_epoch:]] or [0]))}
-    try:  # the same resume state as the last epoch's commit: the pair stays consistent
-        checkpoint.save(model, out, dataset=dataset_meta, metrics=metrics, history=res.history, resume=resume_ref,
-                        snapshots=res.snapshots)
-    except SaveError as e:
-        raise SaveError(f"{str(e).rstrip('.')}; training finished, {_kept_pair(out)} (without the final metrics)") from None
-    print(f"wrote {out}", file=sys.stderr)
-    _print_metrics(metrics)
-    return 0
-
-
-def _dataset_meta(a: argparse.Namespace, train: Any, num_train: int, num_test: int) -> dict[str, Any]:
-    return {"name": a.dataset, "split": "train", "test_split": "test", "label_names": train.label_names,
-            "num_train": num_train, "num_test": num_test, "image_shape": list(train.image_shape),
-            "preprocessing": "pixels scaled to [0, 1]", "source": train.source}
-
-
-def _run_pca(a: argparse.Namespace, cfg: ModelConfig, train: Any, test: Any, train_x: torch.Tensor,
-             test_x: torch.Tensor) -> int:
-    """pca: one closed-form fit (no epochs, no optimizer), evaluated and saved like every other kind."""
-    out = Path(a.out)
-    model = build_model(cfg)
-    print(f"fitting pca ({a.pca_solver}) on {len(train_x)} images", file=sys.stderr)
-    t0 = time.perf_counter()
-    solver = fit_pca(model, train_x, a.pca_solver, seed=a.seed)
-    seconds = time.perf_counter() - t0
-    report = evaluate.full_report(model, train.images[: a.limit or None], train.labels[: a.limit or None],
-                                  test.images, test.labels)
-    metrics = {"epochs": 1, "seconds": round(seconds, 1), "pca_solver": solver, **{f"test_{k}": v for k, v in report.items()}}
-    history = [{"epoch": 1, "seconds": seconds, "solver": solver, "test": evaluate.evaluate(model, test_x)}]
-    checkpoint.save(model, out, dataset=_dataset_meta(a, train, len(train_x), len(test_x)), metrics=metrics, history=history)
-    print(f"wrote {out}", file=sys.stderr)
-    _print_metrics(metrics)
-    return 0
-
-
-def _kept_pair(out: Path) -> str:
-    """What is still on disk after a failed save (the commit protocol keeps the previous pair)."""
-    try:
-        epochs = checkpoint.read_metadata(out).get("metrics", {}).get("epochs", "?")
-    except checkpoint.CheckpointError:
-        return "and no checkpoint was written"
-    return f"and {out} still holds epoch {epochs} with its resume state"
-
-
-def _print_metrics(metrics: dict[str, Any]) -> None:
-    for k, v in metrics.items():
-        print(f"  {k:22s} {v:.4f}" if isinstance(v, float) else f"  {k:22s} {v}")
-
-
-def run_info(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="latent-train info", description="Print a checkpoint's metadata and metrics.")
-    p.add_argument("file")
-    p.add_argument("--json", action="store_true", help="print the metadata as JSON")
-    a = p.parse_args(argv)
-    model = checkpoint.load(a.file)  # every check, weights included: info never vouches for a file load refuses
-    meta = {**model.metadata, "config": model.config.to_dict()}
-    if a.json:
-        print(json.dumps({k: v for k, v in meta.items()}, indent=2))
-        return 0
-    cfg, ds = meta["config"], meta.get("dataset", {})
-    print(f"{a.file}")
-    variants = [f"{k} {cfg[k]}" for k in ("dropout", "denoise") if cfg[k]] + (["tied"] if cfg["tied"] else [])
-    print(f"  model    {cfg['kind']} ({cfg['arch']}), latent_dim {cfg['latent_dim']}, beta {cfg['beta']}, "
-          f"{cfg['likelihood']}, image {tuple(cfg['image_shape'])}" + "".join(f", {v}" for v in variants))
-    print(f"  dataset  {ds.get('name', '?')} ({ds.get('num_train', '?')} train / {ds.get('num_test', '?')} test)")
-    print(f"  versions {meta.get('versions', {})}")
-    print("  metrics")
-    _print_metrics({k: v for k, v in meta.get("metrics", {}).items()})
-    _print_snapshots(meta.get("snapshots", []))
-    return 0
-
-
-def _print_snapshots(entries: list[dict[str, Any]]) -> None:
-    if not entries:
-        return
-    print(f"  snapshots ({len(entries)}; load one with training.checkpoint.load(FILE, snapshot=k))")
-    for e in entries:
-        m = e.get("metrics", {})
-        elbo = m.get("test_neg_elbo")
-        shown = f"test -ELBO {elbo:.2f}" if isinstance(elbo, (int, float)) else ""
-        print(f"    {e['index']:3d}  epoch {e['epoch']:4d}  step {e['step']:7d}  {shown}".rstrip())
-
-
-def run_eval(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="latent-train eval", description="Measure a checkpoint's test metrics again.")
-    p.add_argument("file")
-    p.add_argument("--dataset", default=None, help="dataset name (default: the one it was trained on)")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--no-download", action="store_true")
-    a = p.parse_args(argv)
-    model = checkpoint.load(a.file)
-    name = a.dataset or model.metadata.get("dataset", {}).get("name")
-    if not name:
-        raise TrainError(f"{a.file}: does not say which dataset it was trained on; pass --dataset")
-    _, h, w = model.config.image_shape
-    # resize only as training did (folder: always; its own dataset: to the trained size); another
-    # dataset of another size is reported below, not silently resized (and 20x24 is never made 20x20)
-    resize = h == w and (name == model.metadata.get("dataset", {}).get("name") or str(name).startswith("folder:"))
-    kw: dict[str, Any] = {"data_dir": a.data_dir, "download": not a.no_download, "image_size": h if resize else None}
-    test = load_dataset(name, "test", **kw)
-    if test.image_shape != model.config.image_shape:
-        raise TrainError(f"dataset {name} has images of shape {test.image_shape}, but {a.file} expects {model.config.image_shape}")
-    try:
-        train = load_dataset(name, "train", **kw)
-        tr_x, tr_y = train.images, train.labels
-    except DatasetError:
-        tr_x = tr_y = None
-    report = evaluate.full_report(model, tr_x, tr_y, test.images, test.labels)
-    print(f"{a.file} on {name} (test, {len(test)} images)")
-    _print_metrics(report)
-    return 0
-
-
-def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings as the CLI's other messages: one line, no file name or source line."""
-    print(f"latent-train: warning: {message}", file=sys.stderr if file is None else file)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"info": run_info, "eval": run_eval, "train": run_train}
-    cmd = commands.get(argv[0]) if argv else None
-    shown, warnings.showwarning = warnings.showwarning, _one_line_warning
-    try:
-        return _dispatch(cmd, argv)
-    finally:
-        warnings.showwarning = shown
-
-
-def _dispatch(cmd: Callable[[list[str]], int] | None, argv: list[str]) -> int:
-    try:
-        if cmd is not None:
-            return cmd(argv[1:])
-        return run_train(argv)
-    except UserError as e:
-        return _fail(str(e).rstrip("."), 1)
-    except KeyboardInterrupt:
-        return _fail("interrupted", 130)
-    except BrokenPipeError:  # e.g. `latent-train info FILE | head`
-        return 0
-    except OSError as e:
-        return _fail(f"{getattr(e, 'filename', None) or ''}: {e.strerror or e}".lstrip(": "), 1)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

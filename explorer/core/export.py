@@ -1,10 +1,16 @@
-"""Images out: filmstrip mosaics, PNG, animated GIF and MP4 (H.264) files, written atomically. Qt-free."""
+"""Images out: filmstrip mosaics, PNG, animated GIF and MP4 (H.264) files, written atomically. Qt-free.
+
+:data:`WRITERS` is the one table of export formats, every writer with one signature
+(``write(path, frames, fps=, scale=, ping_pong=, progress=)``); the panels look a format up there
+(:func:`writer_for`). A new format is one writer and one row, plus its test.
+"""
 
 from __future__ import annotations
 
 import io
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +53,15 @@ def save_png(path: str | os.PathLike, img: np.ndarray, scale: int = 4) -> Path:
 
 
 def save_gif(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, scale: int = 4,
-             ping_pong: bool = True) -> Path:
-    """Frames (N, H, W[, 3]) in [0, 1] -> a looping GIF; ping-pong plays back and forth."""
+             ping_pong: bool = True, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Frames (N, H, W[, 3]) in [0, 1] -> a looping GIF; ping-pong plays back and forth.
+    ``progress(done, total)`` once the frames are converted."""
     from PIL import Image
 
     seq = list(frames) + (list(frames[-2:0:-1]) if ping_pong and len(frames) > 2 else [])
     imgs = [Image.fromarray(to_uint8(upscale(f, scale))) for f in seq]
+    if progress is not None and imgs:
+        progress(len(imgs), len(imgs))
     if not imgs:
         raise ValueError("no frames to write")
     imgs = [im.convert("P", palette=Image.Palette.ADAPTIVE) if im.mode == "RGB" else im for im in imgs]
@@ -62,7 +71,7 @@ def save_gif(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
     return Path(path)
 
 
-def ping_pong(frames: np.ndarray) -> np.ndarray:
+def ping_pong_frames(frames: np.ndarray) -> np.ndarray:
     """A -> B -> back to just after A, so that a looping player never jumps: (N, ...) -> (2N - 2, ...)."""
     return np.concatenate([frames, frames[-2:0:-1]]) if len(frames) > 2 else np.asarray(frames)
 
@@ -77,7 +86,7 @@ def even_rgb(img: np.ndarray) -> np.ndarray:
 
 
 def save_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, scale: int = 4,
-             ping_pong_: bool = True, quality: float = 8.0,
+             ping_pong: bool = True, quality: float = 8.0,
              progress: Callable[[int, int], None] | None = None) -> Path:
     """Frames (N, H, W[, 3]) in [0, 1] -> an H.264 MP4 (yuv420p: plays in browsers and slide software).
 
@@ -86,7 +95,7 @@ def save_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
     ``quality`` 1..10 (8 is near-lossless for these small images). ``progress(done, total)`` is
     called about ten times, from the calling thread."""
     path = Path(path)
-    seq = ping_pong(np.asarray(frames)) if ping_pong_ else np.asarray(frames)
+    seq = ping_pong_frames(np.asarray(frames)) if ping_pong else np.asarray(frames)
     if len(seq) == 0:
         raise ExportError(f"{path}: nothing to write (no frames).")
     if not (isinstance(fps, (int, float)) and 0.1 <= fps <= 240) or not 1 <= int(scale) <= 64:
@@ -141,3 +150,39 @@ def save_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
 def _first_line(e: BaseException) -> str:
     text = getattr(e, "strerror", None) or str(e).strip() or type(e).__name__
     return text.splitlines()[0].rstrip(".:")
+
+
+def save_png_strip(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, scale: int = 4,
+                   ping_pong: bool = True, progress: Callable[[int, int], None] | None = None) -> Path:
+    """Frames (N, H, W[, 3]) in [0, 1] -> one PNG of them side by side (a filmstrip); ``fps`` and
+    ``ping_pong`` do not apply to a still image and are accepted for the writers' one signature."""
+    path = save_png(path, filmstrip(np.asarray(frames)), scale=scale)
+    if progress is not None:
+        progress(len(frames), len(frames))
+    return path
+
+
+@dataclass(frozen=True)
+class Writer:
+    """One export format: ``write(path, frames, fps=, scale=, ping_pong=, progress=) -> Path``, the
+    signature every writer shares, its file suffix and the file dialog's filter."""
+
+    write: Callable[..., Path]
+    suffix: str
+    filter: str
+
+
+WRITERS: dict[str, Writer] = {
+    "png": Writer(save_png_strip, ".png", "PNG image (*.png)"),
+    "gif": Writer(save_gif, ".gif", "GIF (*.gif)"),
+    "mp4": Writer(save_mp4, ".mp4", "MP4 video (*.mp4)"),
+}
+
+
+def writer_for(kind: str, path: str | os.PathLike = "") -> Writer:
+    """The writer of ``kind`` ("gif", "mp4", "png"); ExportError (one sentence naming the file) otherwise."""
+    writer = WRITERS.get(str(kind).lower().lstrip("."))
+    if writer is None:
+        known = ", ".join(w.suffix for w in WRITERS.values())
+        raise ExportError(f"{Path(path).name or kind}: cannot export as {kind!r} (known: {known}).")
+    return writer

@@ -27,6 +27,7 @@ from explorer.core.latent import NearestIndex
 from explorer.core.means_cache import MeansCache, cache_key
 from training.contract import LatentModel
 from training.errors import UserError
+from training.kinds import KIND_SPECS
 
 ASSETS = Path(os.environ.get("LATENT_EXPLORER_ASSETS") or Path(__file__).resolve().parents[2] / "assets")
 DEFAULT_MODEL = "fashion-mnist-vae.safetensors"
@@ -101,7 +102,7 @@ class Session:
     def conditional(self) -> bool:
         """A conditional model (CVAE): it encodes with the true labels and decodes with a chosen class."""
         if self.model is None:
-            return self.config.get("kind") == "cvae"
+            return bool(getattr(KIND_SPECS.get(self.config.get("kind")), "conditional", False))
         return bool(getattr(self.model, "conditional", False))
 
     def wait_model(self, cancel: threading.Event | None = None, poll: float = 0.1) -> LatentModel:

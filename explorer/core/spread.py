@@ -30,11 +30,12 @@ import numpy as np
 
 from explorer.core.means_cache import MeansCache, cache_key
 from explorer.core.session import Cancelled, SessionError, encode_batches
+from training.kinds import KIND_SPECS
 
 SAMPLE_SEED = 20240610  # the posterior samples' seed: eps = default_rng(SAMPLE_SEED).standard_normal((N, 2))
 MAX_ELLIPSES = 300  # selection ellipses drawn at most (the first ones in dataset order)
 ELLIPSE_SEGMENTS = 48  # line segments per ellipse
-DETERMINISTIC_KINDS = ("ae", "aae", "pca")
+DETERMINISTIC_KINDS = tuple(k for k, spec in KIND_SPECS.items() if not spec.beta_kl)  # ae, aae, pca
 READY_POLL = 0.05  # s a step of logvar_job waits for a session opened light to load its torch model
 
 __all__ = ["DETERMINISTIC_KINDS", "ELLIPSE_SEGMENTS", "MAX_ELLIPSES", "SAMPLE_SEED", "Deterministic", "Ellipse",
@@ -53,9 +54,12 @@ def deterministic_reason(session: Any) -> str | None:
     refuses any model whose encoder returns no log-variance."""
     c = session.config
     kind, beta = c.get("kind", "?"), c.get("beta")
-    if kind in DETERMINISTIC_KINDS:
+    spec = KIND_SPECS.get(kind)
+    if spec is None:
+        return None  # not a kind of this family: encode_logvars finds out from the encoder
+    if not spec.beta_kl:
         return _sentence(session, kind)
-    if kind in ("vae", "cvae") and beta is not None and float(beta) == 0.0:
+    if beta is not None and not spec.stochastic(beta):
         return _sentence(session, f"{kind} with beta = 0")
     return None
 

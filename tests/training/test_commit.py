@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from training import checkpoint, resume_state
+from training.cli import main
 from training.commit import ResumeError, commit_epoch, load_for_resume, resume_file_of
 from training.fileio import SaveError, temp_path
 from training.models import ModelConfig, build_model
-from training.train import main
 
 CFG = ModelConfig(channels=(4, 8), hidden=(8,))
 

@@ -26,6 +26,7 @@ from PIL import Image
 
 from training import data
 from training.data import Dataset, DatasetError, cache_dir, fetch, load_dataset, read_idx, to_unit_float
+from training.datasets import idx as data_idx
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 TEST_FILES = ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
@@ -40,7 +41,7 @@ def _private_cache(isolated_cache):
 @pytest.fixture
 def no_system_dirs(tmp_path, monkeypatch):
     """Pretend /usr/share/datasets is empty."""
-    monkeypatch.setattr(data, "SYSTEM_DIRS", [tmp_path / "system"])
+    monkeypatch.setattr(data_idx, "SYSTEM_DIRS", [tmp_path / "system"])
 
 
 def idx_bytes(array, type_code: int = 0x08) -> bytes:

@@ -276,7 +276,7 @@ CLI = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--worker
     (["--model", "ae", "--arch", "mlp", "--tied"], "ae", lambda c: c.tied and c.arch == "mlp"),
 ])
 def test_every_kind_and_flag_trains_from_the_cli(tmp_path, capsys, flags, kind, check):
-    from training.train import main
+    from training.cli import main
 
     out = tmp_path / "m.safetensors"
     assert main([*CLI, *flags, "--out", str(out)]) == 0
@@ -298,7 +298,7 @@ def test_every_kind_and_flag_trains_from_the_cli(tmp_path, capsys, flags, kind, 
     (["--model", "pca", "--resume"], "does not apply to pca"),
 ])
 def test_bad_flag_combinations_are_one_sentence(tmp_path, capsys, flags, words):
-    from training.train import main
+    from training.cli import main
 
     assert main([*CLI, *flags, "--out", str(tmp_path / "m.safetensors")]) == 1
     err = capsys.readouterr().err.strip().splitlines()[-1]

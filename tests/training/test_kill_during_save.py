@@ -33,11 +33,11 @@ KILLS = 20
 # forks a trainer for it (stdout/stderr to a log), prints its pid, reaps it, prints its wait status.
 DRIVER = r"""
 import contextlib, json, os, sys
-import training.train
+import training.cli
 log, warm_up = sys.argv[1], json.loads(sys.argv[2])
 os.dup2(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND), 2)
 with contextlib.redirect_stdout(sys.stderr):
-    training.train.main(warm_up)  # the first run in a process pays for lazy imports and kernel set-up
+    training.cli.main(warm_up)  # the first run in a process pays for lazy imports and kernel set-up
 print("ready", flush=True)
 for line in sys.stdin:
     argv = json.loads(line)
@@ -47,7 +47,7 @@ for line in sys.stdin:
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         try:
-            code = training.train.main(argv)
+            code = training.cli.main(argv)
         except BaseException:
             import traceback
             traceback.print_exc()

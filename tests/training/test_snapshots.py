@@ -10,9 +10,10 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from training import checkpoint, snapshots
+from training.cli import main
 from training.data import load_dataset
 from training.models import ModelConfig, build_model
-from training.train import TrainConfig, fit, main
+from training.train import TrainConfig, fit
 
 TINY_ARGS = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--workers", "1", "--schedule",
              "constant", "--limit", "256", "--batch-size", "64", "--quiet"]
@@ -172,12 +173,22 @@ def test_cli_snapshots_info_and_resume_keeps_them(tmp_path, capsys):
     assert "snapshots (2;" in text and "step       2" in text and "test -ELBO" in text
     weights0 = checkpoint.load(out, snapshot=0).state_dict()
 
-    assert main([*TINY_ARGS, "--epochs", "2", "--snapshots", "2", "--resume", "--out", str(out)]) == 0
+    assert main([*TINY_ARGS, "--epochs", "2", "--snapshots", "3", "--resume", "--out", str(out)]) == 0
     after = checkpoint.list_snapshots(out)
     assert after[:2] == first  # what the first run took is kept
-    assert [(e["epoch"], e["step"]) for e in after[2:]] == [(1, 4)]  # 2 epochs x 4 steps: steps 0 and 4
+    # N is in total: 2 epochs x 4 steps, schedule [0, 2, 5]; steps 0 and 2 are kept, this run adds step 5 only
+    assert [(e["epoch"], e["step"]) for e in after[2:]] == [(1, 5)]
     again = checkpoint.load(out, snapshot=0).state_dict()
     assert all(torch.equal(again[k], v) for k, v in weights0.items())
+
+
+def test_snapshots_n_is_in_total_over_resumes(tmp_path):
+    """--snapshots N never leaves more than N in the file, however many times training is resumed longer."""
+    out = tmp_path / "run.safetensors"
+    assert main([*TINY_ARGS, "--epochs", "1", "--snapshots", "2", "--out", str(out)]) == 0
+    for epochs in ("2", "3"):
+        assert main([*TINY_ARGS, "--epochs", epochs, "--snapshots", "2", "--resume", "--out", str(out)]) == 0
+    assert [(e["epoch"], e["step"]) for e in checkpoint.list_snapshots(out)] == [(0, 0), (0, 2)]
 
 
 def test_cli_refuses_bad_snapshot_counts(tmp_path, capsys):

@@ -3,7 +3,7 @@
 One tiny model is trained once per session (``trained``); the other CLI runs that only need it
 (repeat for reproducibility, resume, a diverging run, info, eval) start together in the background
 (``jobs``) so the two CPU cores are used while earlier tests are checked. Bad-input cases that fail
-before any training run in-process through ``training.train.main`` (the same code the entry point
+before any training run in-process through ``training.cli.main`` (the same code the entry point
 calls), which keeps them fast; a few of them also run as subprocesses.
 """
 
@@ -30,9 +30,9 @@ from safetensors.torch import load_file, save_file
 from safetensors.torch import save as st_save
 
 from training import checkpoint, resume_state
+from training.cli import main
 from training.commit import resume_file_of
 from training.models import ModelConfig, build_model
-from training.train import main
 
 LATENT_TRAIN = str(Path(sys.executable).with_name("latent-train"))
 TINY = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--threads", "1", "--schedule", "constant"]

@@ -36,6 +36,7 @@ from training.errors import UserError
 
 GIF_FRAMES = 30
 MP4_FRAMES, MP4_FPS = 60, 24.0  # the same 5-second back-and-forth as the GIF, twice as smooth
+ANIMATION_FPS = {"gif": 12.0, "mp4": MP4_FPS}
 
 
 class InterpolationPanel(QWidget):
@@ -286,11 +287,9 @@ class InterpolationPanel(QWidget):
 
     def _write_animation(self, path: str, kind: str, frames: np.ndarray) -> None:
         self._export_pending = None
-        if kind == "gif":
-            write, kwargs = export.save_gif, {}
-        else:
-            progress = lambda done, total: self.mp4Progress.emit(path, done, total)  # noqa: E731
-            write, kwargs = export.save_mp4, {"fps": MP4_FPS, "progress": progress}
+        write = export.writer_for(kind, path).write
+        progress = lambda done, total: self.mp4Progress.emit(path, done, total)  # noqa: E731
+        kwargs = {"fps": ANIMATION_FPS.get(kind, 12.0), "progress": progress}
 
         def failed(e: Exception) -> None:
             if isinstance(e, UserError):

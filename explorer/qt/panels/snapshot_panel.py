@@ -309,7 +309,7 @@ class SnapshotPanel(QWidget):
 
     def _export_dialog(self, kind: str) -> None:
         name = "training." + kind
-        filt = "GIF (*.gif)" if kind == "gif" else "MP4 video (*.mp4)"
+        filt = export.writer_for(kind).filter
         path, _ = QFileDialog.getSaveFileName(self, "Export the training movie", name, filt)
         if path:
             self.export(path, kind)
@@ -334,11 +334,8 @@ class SnapshotPanel(QWidget):
         def work() -> str:
             frames = snaps.movie_frames(main, size, palette, hidden=hidden,
                                         progress=lambda d, t: self.exportProgress.emit("rendering frame", d, t))
-            if kind == "gif":
-                export.save_gif(path, frames, fps=MOVIE_FPS, scale=1, ping_pong=False)
-            else:
-                export.save_mp4(path, frames, fps=MOVIE_FPS, scale=1, ping_pong_=False,
-                                progress=lambda d, t: self.exportProgress.emit("writing frame", d, t))
+            export.writer_for(kind, path).write(path, frames, fps=MOVIE_FPS, scale=1, ping_pong=False,
+                                                progress=lambda d, t: self.exportProgress.emit("writing frame", d, t))
             return path
 
         worker = create_worker(work, _start_thread=False,

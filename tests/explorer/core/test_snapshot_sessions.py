@@ -23,7 +23,7 @@ N = 3
 
 @pytest.fixture(scope="module")
 def snap_file(tmp_path_factory):
-    from training.train import main
+    from training.cli import main
 
     out = tmp_path_factory.mktemp("snap") / "snap.safetensors"
     assert main(["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--workers", "1", "--threads", "1",

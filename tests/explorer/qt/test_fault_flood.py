@@ -64,7 +64,7 @@ def test_closing_while_a_gif_write_hangs_does_not_freeze_the_window(window, qtbo
         release.wait(60)  # a stalled network drive
         return path
 
-    monkeypatch.setattr(export, "save_gif", hanging_save_gif)
+    monkeypatch.setitem(export.WRITERS, "gif", export.Writer(hanging_save_gif, ".gif", "GIF (*.gif)"))
     monkeypatch.setattr(main_window, "CLOSE_WAIT_MS", 200)
     st = window.state.interpolation
     st.a, st.b = (-0.2, 0.0), (0.2, 0.1)

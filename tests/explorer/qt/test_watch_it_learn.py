@@ -26,7 +26,7 @@ TIMEOUT = 60.0
 @pytest.fixture(scope="module")
 def snap_checkpoint(tmp_path_factory):
     """A tiny VAE made by the latent-train command (in-process) on synthetic data, with 4 snapshots."""
-    from training.train import main
+    from training.cli import main
 
     out = tmp_path_factory.mktemp("snap") / "snap.safetensors"
     assert main(["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--workers", "1", "--threads", "1",
