@@ -19,7 +19,8 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="latent-explorer", description="Explore the 2-D latent plane of an autoencoder-family model.")
+    p = argparse.ArgumentParser(prog="latent-explorer", description="Explore the latent space of an autoencoder-family "
+                                "model: a 2-D latent as it is, any other dimension through 2-D slices.")
     p.add_argument("models", nargs="*", metavar="MODEL",
                    help="a .safetensors checkpoint made by latent-train (default: the bundled Fashion-MNIST VAE); "
                         "two to four are shown side by side over the first one's dataset")
@@ -31,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, help="window size, e.g. 1600x1000 (the window, or the --screenshot image)")
     p.add_argument("--underlay", action="store_true", help="start with the manifold underlay on")
     p.add_argument("--presentation", action="store_true", help="start in presentation mode")
+    p.add_argument("--module", metavar="FILE.py:FUNCTION",
+                   help="explore your own torch module instead of a checkpoint: FUNCTION() returns an nn.Module with "
+                        "encode(x) -> mean or (mean, logvar) and decode(z) -> images in [0, 1]; needs --dataset. "
+                        "This runs your code (never read from a scene)")
+    p.add_argument("--weights", metavar="FILE.safetensors", help="with --module: the tensors to load into it")
     return p
 
 
@@ -47,6 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.models) > 4:
         return _fail(f"at most 4 models can be shown side by side; {len(args.models)} were given.", 2)
     args.model, args.compare = (args.models[0] if args.models else None), args.models[1:]
+    if args.module and (args.models or args.scene):
+        return _fail("--module opens your own module alone: give no model file and no scene with it.", 2)
+    if args.module and not args.dataset:
+        return _fail("--module needs --dataset (the images your module encodes and decodes).", 2)
+    if args.weights and not args.module:
+        return _fail("--weights goes with --module (a checkpoint made by latent-train carries its own weights).", 2)
+    for f in filter(None, (args.module and args.module.rpartition(":")[0], args.weights)):
+        if not Path(f).is_file():
+            return _fail(f"{f}: no such file.", 2)
     for m in args.models:
         if not Path(m).exists():
             return _fail(f"{m}: no such file.", 2)

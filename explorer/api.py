@@ -33,9 +33,9 @@ __all__ = ["ClassRowView", "Explorer", "PaneView"]
 class PaneView:
     """What a pane displays right now; every field describes the same z."""
 
-    z: np.ndarray  # (2,) the z decoded
+    z: np.ndarray  # (D,) the z decoded (the full latent vector)
     image: np.ndarray  # (H, W) or (H, W, 3) floats in [0, 1], exactly the pixels' source
-    base_z: np.ndarray  # (2,) before the vectors (equal to z when none is on)
+    base_z: np.ndarray  # (D,) before the vectors (equal to z when none is on)
     base_image: np.ndarray | None  # decode(base_z) beside the result when vectors are on
     source: str  # click, drag, hover, bookmark “name”, drawing, interpolation, scene, start
     caption: str  # the caption under the image, as on screen
@@ -56,7 +56,11 @@ class Explorer:
 
     def __init__(self, models: str | os.PathLike | None = None, dataset: str | None = None, split: str | None = None,
                  size: tuple[int, int] | None = None, *, data_dir: str | None = None, show: bool = True,
-                 timeout: float = 120.0):
+                 timeout: float = 120.0, model: Any = None, weights: str | os.PathLike | None = None):
+        """``model``: instead of a checkpoint, your own torch module (any ``nn.Module`` with ``encode(x) -> mean``
+        or ``(mean, logvar)`` and ``decode(z) -> images in [0, 1]`` of the dataset's shape), or a
+        ``"FILE.py:FUNCTION"`` that builds one (then ``weights``: a .safetensors file of its tensors); give
+        ``dataset``. Its code runs in this process, by your choice; a scene never names code."""
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from explorer.qt.app import make_app
@@ -68,7 +72,10 @@ class Explorer:
             if not 1 <= len(models) <= 4:
                 raise ValueError(f"give one to four models to compare side by side, not {len(models)}")
             models, compare = models[0], list(models[1:])
-        self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir, compare=compare)
+        if model is not None and dataset is None:
+            raise ValueError("give the dataset to show your own model with: Explorer(model=..., dataset=...)")
+        own = None if model is None else (model, None if weights is None else str(weights))
+        self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir, compare=compare, own=own)
         if size is not None:
             self.window.resize(*size)
         if show:
@@ -121,7 +128,7 @@ class Explorer:
 
     @property
     def means(self) -> np.ndarray:
-        """The plotted means (N, 2)."""
+        """The encoded means (N, D): the full latent vectors (``plotted(i)`` is what a plane draws of them)."""
         return self.state.session.means
 
     def snapshots_ready(self, timeout: float = 60.0) -> bool:
@@ -139,9 +146,10 @@ class Explorer:
         return self.state.session
 
     def plotted(self, i: int = 0) -> np.ndarray:
-        """The (N, 2) points plane ``i`` plots right now: the means (the shown training snapshot's, for
-        the main plane), or one posterior sample per image while ``state.plot_samples`` is on
-        (explorer.core.spread.posterior_samples)."""
+        """The (N, 2) points plane ``i`` plots right now: the projections on its slice (``state.slice`` for the
+        main plane) of the means (the shown training snapshot's, for the main plane), or of one posterior sample
+        per image while ``state.plot_samples`` is on (explorer.core.spread.posterior_samples). For a 2-D model,
+        the means themselves."""
         return self.view(i).points_data[0]
 
     def ellipses(self, i: int = 0) -> list[tuple[int, np.ndarray, np.ndarray]]:

@@ -191,3 +191,32 @@ def fingerprint(module: Any) -> str:
         h.update(k.encode())
         h.update(t.detach().to(torch.float32).contiguous().cpu().numpy().tobytes())
     return h.hexdigest()
+
+
+def open_own(module: Any, dataset: str, split: str | None = None, data_dir: str | None = None, *,
+             source: str = "", sha256: str | None = None, path: str | Path | None = None,
+             progress: Any = None, cancel: Any = None, threads: int | None = None, cache: Any = None) -> Any:
+    """A session (explorer.core.session.Session) for a user's module over ``dataset``: the module checked on
+    its images (:func:`wrap`), the means encoded (or taken from the means cache, keyed by ``sha256``: the
+    code and weights' fingerprint), the decode / encode functions built. Runs on the open worker's thread."""
+    from explorer.core import torch_gate
+    from explorer.core.session import Session, SessionError, encode_missing_means, look_up_means
+    from training.data import DatasetError, load_dataset
+
+    torch = torch_gate.import_torch()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    say = progress or (lambda stage, done, total: None)
+    say("loading data", 0, 1)
+    try:
+        ds = load_dataset(dataset, split or "test", data_dir=data_dir, uint8=True)
+    except DatasetError as e:
+        raise SessionError(str(e)) from None
+    own = wrap(module, ds.images, source=source, dataset=ds.name)
+    sha = sha256 or fingerprint(module)
+    where = Path(path) if path is not None else Path(source.partition(":")[0] or _name(module))
+    s = Session(where, own, own.metadata, own.config.to_dict(), ds.name, ds.images, ds.labels, list(ds.label_names),
+                sha, split=ds.split)
+    cache_, key = look_up_means(s, cache)
+    encode_missing_means(s, own, cache_, key, say, cancel, 2000)
+    return s.prepare()

@@ -227,6 +227,7 @@ class PaneController:
         ip = state.interpolation.events
         for sig in (ip.a, ip.b, ip.t, ip.method):
             sig.connect(self.update)
+        state.slice.events.plane.connect(self.update)  # the plane moved: the same (x, y) is another z
         vs = state.vectors.events
         for sig in (vs.inserted, vs.removed, vs.changed, vs.reordered, vs.child_event):
             sig.connect(self.update)

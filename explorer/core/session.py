@@ -200,8 +200,13 @@ class Session:
             v = m.get(key)
             return fmt.format(v) if isinstance(v, (int, float)) else "-"
 
+        head = [("file", self.model_path.name), ("latent space", f"{c.get('latent_dim', 2)}-D")]
+        if c.get("kind") == "own":  # a user's torch module (explorer.core.own_model)
+            return [*head, ("kind", f"your module {c.get('source', '')}"),
+                    ("posterior", "mean and log-variance" if c.get("stochastic") else "mean only"),
+                    ("shown", f"{self.dataset_name} ({len(self.labels):,} images)"), ("sha256", self.sha256)]
         return [
-            ("file", self.model_path.name),
+            *head,
             ("kind", f"{c['kind']} ({c['arch']})"),
             ("beta", f"{c['beta']:g}"),
             ("likelihood", c["likelihood"]),

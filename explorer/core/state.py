@@ -59,7 +59,7 @@ INTERPOLATION_FIELDS: dict[str, Check] = {
 }
 STATE_FIELDS: dict[str, Check] = {
     **{name: Flag(name) for name in ("hover", "underlay", "snap", "presentation", "dim", "link_views",
-                                     "plot_samples", "ellipses")},
+                                     "plot_samples", "ellipses", "fade")},
     "density": Range(DENSITY_MIN, DENSITY_MAX, "underlay density", integer=True),
     "point_size": Range(POINT_SIZE_MIN, POINT_SIZE_MAX, "point size"),
     "opacity": Range(0.05, 1.0, "opacity"),
@@ -158,6 +158,7 @@ class ExplorerState:
     condition: int = 0  # the class a conditional model (CVAE) decodes with
     plot_samples: bool = False  # plot z ~ N(mean, sigma^2) instead of the means (posterior spread)
     ellipses: bool = False  # 1- and 2-sigma ellipses of the nearest data point and of the selection
+    fade: bool = False  # a D-dim model: points far from the slice fade, so what lies near it stands out
     snapshot: int | None = None  # the training snapshot shown (None: the final weights)
 
     # messages for the user (one sentence each); the window shows them, scripts may listen

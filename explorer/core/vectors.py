@@ -58,7 +58,7 @@ def make_vector(points: np.ndarray, a: Group, b: Group, name: str | None = None,
         raise ValueError("groups A and B are the same points; their difference is zero.")
     v = latent.attribute_vector(points, a.mask, b.mask)
     auc = latent.projection_auc(points, a.mask, b.mask, v) if np.any(v) else 0.5
-    return Vector(name=name or default_name(a, b), vector=(float(v[0]), float(v[1])), strength=float(strength),
+    return Vector(name=name or default_name(a, b), vector=tuple(float(x) for x in v), strength=float(strength),
                   enabled=True, auc=float(auc))
 
 
@@ -92,9 +92,9 @@ def rectangle(p0: Sequence[float], p1: Sequence[float]) -> np.ndarray:
 
 
 def check_vector(v: Vector) -> Vector:
-    """A copy with a finite 2-D vector and the strength clamped to the slider range."""
+    """A copy with a finite D-vector and the strength clamped to the slider range."""
     vec = np.asarray(v.vector, np.float64).ravel()
-    if vec.shape != (2,) or not np.all(np.isfinite(vec)):
-        raise ValueError(f"vector {v.name!r} must be two finite numbers.")
-    return Vector(name=str(v.name), vector=(float(vec[0]), float(vec[1])), strength=clamp_strength(v.strength),
+    if vec.ndim != 1 or len(vec) < 2 or not np.all(np.isfinite(vec)):
+        raise ValueError(f"vector {v.name!r} must be finite numbers, one per latent dimension.")
+    return Vector(name=str(v.name), vector=tuple(float(x) for x in vec), strength=clamp_strength(v.strength),
                   enabled=bool(v.enabled), auc=None if v.auc is None else float(v.auc))

@@ -51,8 +51,9 @@ def run(args: Namespace) -> int:
                 return 1
         underlay = underlay or scene.underlay
         compares = compares or bool(scene.compared)
+    own = (args.module, args.weights) if getattr(args, "module", None) else None
     win = MainWindow(model, dataset=dataset, split=split, data_dir=args.data_dir,
-                     compare=list(getattr(args, "compare", None) or []))
+                     compare=list(getattr(args, "compare", None) or []), own=own)
     if args.underlay:
         win.set_underlay(True)
     win.pending_scene = args.scene

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
@@ -46,6 +47,7 @@ from explorer.qt.opener import ModelOpener
 from explorer.qt.pane.class_row import ClassDial, with_class_dial
 from explorer.qt.pane.decode_pane import DecodePane
 from explorer.qt.panels.bookmarks_panel import BookmarksPanel
+from explorer.qt.panels.dims_panel import DimsPanel
 from explorer.qt.panels.draw_panel import DrawPanel
 from explorer.qt.panels.info_panel import InfoPanel
 from explorer.qt.panels.interp_panel import InterpolationPanel
@@ -71,7 +73,7 @@ class MainWindow(PresentationLayout, QMainWindow):
 
     def __init__(self, model_path: str | Path | None = None, dataset: str | None = None, split: str | None = None,
                  data_dir: str | None = None, open_default: bool = True, state: ExplorerState | None = None,
-                 compare: list[str | Path] | None = None):
+                 compare: list[str | Path] | None = None, own: tuple | None = None):
         super().__init__()
         self.setWindowTitle("Latent Explorer")
         self._fit_to_screen()
@@ -146,6 +148,7 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.vectors = VectorPanel(self.state, self.view)
         self.draw = DrawPanel(self.state, self.service)
         self.training = SnapshotPanel(self.state)  # Watch it learn: shown for a model with training snapshots
+        self.dims = DimsPanel(self.state)  # a D-dim model's slice and its dims sliders
         # right column: the decode pane on top, the panels tabbed below it (the presenter's first)
         pane_box = QWidget()
         self.compare_row = CompareRow(self.state, self.panes, self.pane)  # every model's decode, while comparing
@@ -156,7 +159,8 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.pane_dock = self._add_dock("Decoded", pane_box, closable=False)
         self.panel_docks: list[QDockWidget] = []
         for title, panel in (("Interpolation", self.interp), ("Vectors", self.vectors), ("Bookmarks", self.bookmarks),
-                             ("Draw", self.draw), ("Model", self.info), ("Training", self.training)):
+                             ("Draw", self.draw), ("Model", self.info), ("Training", self.training),
+                             ("Slice", self.dims)):
             dock = self._add_dock(title, panel)
             if self.panel_docks:
                 self.tabifyDockWidget(self.panel_docks[0], dock)
@@ -166,7 +170,8 @@ class MainWindow(PresentationLayout, QMainWindow):
             setattr(self, f"{'info' if title == 'Model' else title.lower()}_dock", dock)
         self.panels: list[QWidget] = [self.interp, self.bookmarks, self.vectors, self.draw, self.training]
         self.training_dock.setVisible(False)  # until a model with training snapshots opens
-        self.training.available.connect(self._show_training)
+        self.training.available.connect(lambda on: self._show_dock(self.training_dock, on))
+        self.slice_dock.setVisible(False)  # until a model with more than two latent dimensions opens
         self.interpolation_dock.raise_()  # after the hide: hiding a tabbed dock moves the current tab
         self._laid_out = False
         self.select_tool = SelectTool(self.state, self.planes, self)
@@ -181,7 +186,10 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.settings = Settings()
         self.settings.restore_window(self)
         self._fill_recent()
-        if model_path is not None or open_default:
+        if own is not None:  # (FILE.py:FUNCTION or a module, weights): a user's own torch module
+            module, weights = own
+            QTimer.singleShot(0, lambda: self.open_own(module, weights, dataset or "mnist", split, data_dir))
+        elif model_path is not None or open_default:
             self.empty_state.opening(model_path or default_model_path())  # not "No model" until the open fails
             # after the first paint: the open worker imports torch, which would slow building the window
             QTimer.singleShot(0, lambda: self.open_model(model_path or default_model_path(), dataset=dataset,
@@ -247,13 +255,16 @@ class MainWindow(PresentationLayout, QMainWindow):
             return
         super().keyPressEvent(ev)
 
-    def _show_training(self, on: bool) -> None:
-        if on == self.training_dock.isVisible():
+    def _show_dock(self, dock: QDockWidget, on: bool, raise_: bool = False) -> None:
+        """Show or hide a panel that only some models have (Training, Slice)."""
+        if on == dock.isVisible():
             return
-        current = self.interpolation_dock if not on and not self.training_dock.visibleRegion().isEmpty() else None
-        self.training_dock.setVisible(on)
+        current = self.interpolation_dock if not on and not dock.visibleRegion().isEmpty() else None
+        dock.setVisible(on)
         if current is not None:
             current.raise_()
+        if on and raise_:
+            dock.raise_()
 
     def _build_actions(self) -> None:
         """QActions, menus and toolbar from the one table (explorer.core.actions); each owner binds its commands."""
@@ -371,6 +382,19 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.empty_state.opening(path)
         self.opener.open(path, dataset, split, data_dir)
 
+    def open_own(self, module, weights: str | Path | None, dataset: str, split: str | None = None,
+                 data_dir: str | None = None) -> None:
+        """A user's own torch module (``FILE.py:FUNCTION`` or a module object) over ``dataset``, in the background."""
+        if self._closed:
+            return
+        self.progress.setVisible(True)
+        self.progress.setRange(0, 0)
+        self.btn_cancel.setVisible(True)
+        name = module if isinstance(module, str) else type(module).__name__
+        self.status_label.setText(f"opening {name} \u2026")
+        self.empty_state.opening(Path(str(name).partition(":")[0]))
+        self.opener.open_own(module, weights, dataset, split, data_dir)
+
     def cancel_open(self) -> None:
         """Stop the open (and any dataset download) in progress; the current model stays loaded."""
         self.opener.cancel()
@@ -414,10 +438,14 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.setWindowTitle(f"Latent Explorer \u2014 {session.model_path.name} \u2014 {session.dataset_name}")
         self.status_label.setText(f"{len(session.labels):,} points; click the plane to decode")
         self.error_label.setVisible(False)
+        self._show_dock(self.slice_dock, self.state.ndim > 2, raise_=True)  # a D-dim model: its dims sliders
         if self.state.point is None:  # a crisp, typical first image: the densest spot of the largest class
-            self.state.set_point(latent.typical_point(session.means, session.labels), source="start")
+            xy = self.state.slice.project(session.means) if self.state.ndim > 2 else None
+            z = latent.typical_point(session.means, session.labels, plane=xy)
+            self.state.set_point(z if xy is None else self.state.slice.project(z.astype(np.float64)), source="start")
         self.underlay.request()
-        self.settings.add_recent(session.model_path)
+        if session.config.get("kind") != "own":  # a user's module is opened by its command, not from a list
+            self.settings.add_recent(session.model_path)
         self._fill_recent()
         self.sessionChanged.emit(session)
         self.compare.main_opened()

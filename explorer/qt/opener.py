@@ -85,6 +85,33 @@ class ModelOpener(QObject):
         create_worker(work, _start_thread=True,
                       _connect={"returned": self._on_returned, "errored": lambda e: self._on_error(e, cancel)})
 
+    def open_own(self, module: Any, weights: str | Path | None, dataset: str, split: str | None = None,
+                 data_dir: str | None = None) -> None:
+        """A user's own torch module (``FILE.py:FUNCTION`` to import and call, or the module object a script
+        passed), over ``dataset``: checked, encoded and prepared on a worker (explorer.core.own_model)."""
+        self.cancel()
+        cancel = self._cancel = threading.Event()
+        done = threading.Event()
+        self._running = [e for e in self._running if not e.is_set()] + [done]
+
+        def work() -> tuple[Any, str, threading.Event]:
+            from explorer.core import own_model
+
+            try:
+                if isinstance(module, str):
+                    mod, sha = own_model.load_module(module, weights)
+                    source, path = module, weights or module.rpartition(":")[0]
+                else:
+                    mod, sha, source, path = module, None, type(module).__name__, weights
+                s = own_model.open_own(mod, dataset, split, data_dir, source=source, sha256=sha, path=path,
+                                       progress=self.progress.emit, cancel=cancel, threads=2)
+                return s, "opened", cancel
+            finally:
+                done.set()
+
+        create_worker(work, _start_thread=True,
+                      _connect={"returned": self._on_returned, "errored": lambda e: self._on_error(e, cancel)})
+
     def cancel(self) -> None:
         if self._cancel is not None:
             self._cancel.set()

@@ -23,7 +23,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRectF, QTimer, Signal
 
 from explorer.core.density import Raster, hex_rgb
-from explorer.core.palettes import colour as class_hex
 from explorer.core.raster_worker import RasterJob, RasterWorker
 
 RASTER_FROM = 50_000  # points in the dataset: below this, always real points
@@ -90,7 +89,7 @@ class DensityLayer(QObject):
             return None
         vb = v.vb.sceneBoundingRect()
         alpha = st.opacity * (self.dim_factor if st.dim or st.selection else 1.0)
-        colours = hex_rgb([class_hex(st.palette, k) for k in range(n_classes)])
+        colours = hex_rgb([v.class_hex(k) for k in range(n_classes)])
         return RasterJob(self.generation, means, labels, v.view_rect(), (int(vb.width()), int(vb.height())), colours,
                          hidden=tuple(st.hidden_classes), point_px=st.point_size * v.scale, opacity=alpha,
                          meta={"asked": time.perf_counter()})

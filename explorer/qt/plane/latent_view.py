@@ -27,6 +27,7 @@ from explorer.qt.plane.spread import SpreadLayer
 from explorer.qt.plane.view_sync import ViewSync
 
 DIMMED = 0.25  # scatter opacity factor while "dim the scatter" is on (or a selection is highlighted)
+FADED = 0.3  # opacity factor of the points far from the slice (a D-dim model with fading on)
 SELECTED = "#FFD400"  # the selected images: yellow dots with a dark edge over the dimmed scatter
 
 
@@ -98,7 +99,8 @@ class LatentView(pg.PlotWidget):
         ev.dim.connect(self._restyle)
         ev.hidden_classes.connect(self._on_hidden)
         ev.ui_scale.connect(self.set_scale)
-        state.slice.events.plane.connect(self._on_slice)  # presentation mode (the window's font is scaled first)
+        state.slice.events.plane.connect(self._on_slice)
+        ev.fade.connect(self._on_fade)  # presentation mode (the window's font is scaled first)
         pane.requested_target.connect(self._on_target)
         self.hover_thumb = HoverThumb(self, state, pane)  # hover preview: the decoded image at the cursor
         self.thumb = self.hover_thumb.label
@@ -129,7 +131,9 @@ class LatentView(pg.PlotWidget):
         if session is None or (session is self._plotted and not force):
             return
         self._plotted = session
-        self.set_points(self.plotted_points(session), session.labels, session.label_names)
+        xy = self.plotted_points(session)
+        labels, names = self._fade_labels(session)
+        self.set_points(xy, labels, names)
         if self.slot == 0:  # which training snapshot the main plane shows (epoch, step), for a file with snapshots;
             # "final weights" too, so that the plot keeps its height (and its view) while scrubbing
             entry = session.metadata.get("snapshot") if session.snapshot is not None else None
@@ -144,7 +148,36 @@ class LatentView(pg.PlotWidget):
         (explorer/qt/plane/spread.py). For a 2-D model, the means themselves."""
         plane = slice_of(self.state, self.slot)
         self._plotted_on = self._plane_key(plane)
-        return plane.project(self.spread.points(session))
+        self.source_points = self.spread.points(session)  # the D-points (means or samples) projected
+        return plane.project(self.source_points)
+
+    source_points = None
+    far_class: int | None = None  # with fading on: the extra class of the points far from the slice
+    FAR_SHARE = 0.5  # with fading on, the nearer half of the (visible) points keep their colour
+    FAR_COLOUR = "#b8b8b8"
+
+    def _fade_labels(self, session) -> tuple[np.ndarray, list[str]]:
+        """The labels to plot by: the session's, or with ``state.fade`` on a D-dim model, the visible points
+        farther from the slice than the nearer half relabelled as one extra, faded class."""
+        plane = slice_of(self.state, self.slot)
+        self.far_class = None
+        self._faded_on = plane.plane if self.state.fade else None
+        if not self.state.fade or plane.dim <= 2 or self.source_points is None or not len(session.labels):
+            return session.labels, list(session.label_names)
+        n = len(session.label_names)
+        dist = plane.distance(self.source_points)
+        visible = ~np.isin(session.labels, list(self.state.hidden_classes))
+        if not visible.any():
+            return session.labels, list(session.label_names)
+        far = visible & (dist > np.quantile(dist[visible], 1.0 - self.FAR_SHARE))
+        self.far_class = n
+        return np.where(far, n, session.labels), [*session.label_names, "far from the slice"]
+
+    def class_hex(self, k: int) -> str:
+        """The colour class ``k`` is drawn in (the faded grey for the far-from-the-slice class)."""
+        return self.FAR_COLOUR if k == self.far_class else colour(self.state.palette, k)
+
+    _faded_on = None
 
     @staticmethod
     def _plane_key(plane) -> tuple:
@@ -156,8 +189,15 @@ class LatentView(pg.PlotWidget):
     _plotted_on: tuple = ()
 
     def _on_slice(self, *_a) -> None:
-        """The main slice changed: re-project if the projections changed (not for a dims slider's move)."""
-        if self.session is not None and self._plane_key(slice_of(self.state, self.slot)) != self._plotted_on:
+        """The main slice changed: re-project if the projections changed (not for a dims slider's move), or
+        fade again if the distances did (a dims slider's move with fading on)."""
+        plane = slice_of(self.state, self.slot)
+        if self.session is not None and (self._plane_key(plane) != self._plotted_on
+                                         or (self.state.fade and self._faded_on is not plane.plane)):
+            self.refresh_points(force=True)
+
+    def _on_fade(self, *_a) -> None:
+        if self.session is not None and slice_of(self.state, self.slot).dim > 2:
             self.refresh_points(force=True)
 
     def to_plane(self, points: np.ndarray) -> np.ndarray:
@@ -265,9 +305,11 @@ class LatentView(pg.PlotWidget):
         """Class colours, point size and opacity from the state (one brush per class, reused)."""
         st = self.state
         for k, s in enumerate(self.scatters):
-            s.setBrush(pg.mkBrush(class_colour(k, st.palette)))
+            s.setBrush(pg.mkBrush(self.class_hex(k)))
             s.setSize(st.point_size * self.scale)
-            s.setOpacity(st.opacity * (DIMMED if st.dim or st.selection else 1.0))  # a selection stands out
+            faded = FADED if k == self.far_class else 1.0
+            s.setOpacity(st.opacity * faded * (DIMMED if st.dim or st.selection else 1.0))  # a selection stands out
+            s.setZValue(-1 if k == self.far_class else 0)
         self.sel_rings.setSize((st.point_size + 3) * self.scale)
 
     def set_scale(self, k: float, _old: float | None = None) -> None:

@@ -294,7 +294,7 @@ class SpreadLayer:
 
     def _on_samples(self, *_a) -> None:
         session = self.view.session
-        if session is not None and self.points(session) is not self.view.points_data[0]:
+        if session is not None and self.points(session) is not self.view.source_points:
             self.view.refresh_points(force=True)
 
     def logvars_ready(self, session) -> None:

@@ -1,0 +1,142 @@
+"""A D-dim model in the app, through the public API: the plane is a slice, everything else works in D.
+
+Every check compares what the app shows with the checkpoint's own decoder (loaded independently) at
+z = origin + x u + y v, and what a plane plots with the projection of the means."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+
+from tests.explorer.qt.conftest import tool
+
+D = 6
+
+
+@pytest.fixture(scope="module")
+def ckpt6(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("d6")
+    out = tmp / "d6.safetensors"
+    env = dict(os.environ, LATENT_EXPLORER_CACHE=str(tmp / "cache"))
+    r = subprocess.run([tool("latent-train"), "--dataset", "synthetic", "--epochs", "1", "--limit", "512",
+                        "--channels", "4,8", "--hidden", "8", "--latent-dim", str(D), "--threads", "1", "--quiet",
+                        "--out", str(out)], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def decode6(ckpt6):
+    from explorer.core.decode_service import to_display
+    from training.checkpoint import load
+
+    model = load(ckpt6)
+
+    def run(z):
+        with torch.inference_mode():
+            return to_display(model.decode(torch.from_numpy(np.atleast_2d(np.asarray(z, np.float32)))).numpy())
+
+    return run
+
+
+@pytest.fixture
+def ex6(qapp, ckpt6):
+    from explorer.api import Explorer
+
+    e = Explorer(ckpt6, dataset="synthetic", size=(1100, 750))
+    yield e
+    e.close()
+
+
+def plane_of(ex):
+    sl = ex.state.slice
+    return np.asarray(sl.origin), np.asarray(sl.u), np.asarray(sl.v)
+
+
+def test_a_d_dim_model_opens_on_its_pca_slice_and_plots_the_projection(ex6):
+    assert ex6.means.shape[1] == D and ex6.state.ndim == D
+    sl = ex6.state.slice
+    assert sl.preset == "pca" and len(sl.rest) == D - 2
+    o, u, v = plane_of(ex6)
+    np.testing.assert_allclose(o, ex6.means.mean(0), atol=1e-5)
+    want = (ex6.means.astype(np.float64) - o) @ np.stack([u, v], 1)
+    np.testing.assert_allclose(ex6.plotted(0), want, atol=1e-4)
+    assert ex6.window.slice_dock.isVisible()  # the dims sliders are there for a D-dim model
+    assert len(ex6.window.dims.sliders) == D - 2
+
+
+def test_a_click_decodes_the_slice_point_in_d(ex6, decode6):
+    o, u, v = plane_of(ex6)
+    ex6.state.point = (0.4, -0.3)
+    assert ex6.wait_idle(10)
+    s = ex6.shown()
+    z = o + 0.4 * u - 0.3 * v
+    assert s.z.shape == (D,)
+    np.testing.assert_allclose(s.z, z, atol=1e-5)
+    np.testing.assert_allclose(s.image, decode6(s.z)[0], atol=1e-6)
+    d = ((ex6.means.astype(np.float64) - s.z) ** 2).sum(1)  # nearest in D, not on the plane
+    assert d[s.nearest_index] == pytest.approx(d.min())
+    assert f"in {D}-D" in s.status or s.status.count(",") >= D - 1
+
+
+def test_a_dims_slider_slides_the_plane_and_the_pane_follows(ex6, decode6, qtbot):
+    ex6.state.point = (0.2, 0.1)
+    assert ex6.wait_idle(10)
+    before = ex6.plotted(0).copy()
+    slider = ex6.window.dims.sliders[1]
+    slider.slider.setValue(0.5)  # as a drag of the second slider does
+    assert ex6.wait_idle(10)
+    o, u, v = plane_of(ex6)
+    rest1 = np.asarray(ex6.state.slice.rest[1])
+    assert ex6.state.slice.offset(1) == pytest.approx(0.5, abs=1e-6)
+    np.testing.assert_allclose(o, ex6.means.mean(0) + 0.5 * rest1, atol=1e-5)
+    s = ex6.shown()
+    np.testing.assert_allclose(s.z, o + 0.2 * u + 0.1 * v, atol=1e-5)
+    np.testing.assert_allclose(s.image, decode6(s.z)[0], atol=1e-6)
+    np.testing.assert_allclose(ex6.plotted(0), before, atol=1e-5)  # an off-plane move: the scatter stays
+    ex6.window.dims.btn_reset.click()
+    np.testing.assert_allclose(ex6.state.slice.origin, ex6.means.mean(0), atol=1e-5)
+
+
+def test_two_axes_bookmarks_interpolation_and_vectors_in_d(ex6, decode6):
+    st = ex6.state
+    st.slice.use_axes(3, 1)
+    assert ex6.wait_idle(10)
+    o = np.asarray(st.slice.origin)
+    np.testing.assert_allclose(ex6.plotted(0), (ex6.means[:, [3, 1]] - o[[3, 1]]), atol=1e-5)
+    a, b = ex6.means[0].astype(np.float64), ex6.means[1].astype(np.float64)
+    st.interpolation.a, st.interpolation.b, st.interpolation.t = a, b, 0.25
+    assert ex6.wait_idle(10)
+    np.testing.assert_allclose(ex6.shown().z, a + 0.25 * (b - a), atol=1e-5)  # the path runs in D
+    mark = st.add_bookmark("seven", z=ex6.means[7])
+    st.go_to_bookmark(0)
+    assert ex6.wait_idle(10)
+    np.testing.assert_allclose(ex6.shown().z, mark.z, atol=1e-5)  # the plane slid through it: exactly that z
+    np.testing.assert_allclose(ex6.shown().image, decode6(ex6.shown().z)[0], atol=1e-6)
+    vec = st.vectors.add_class_difference(0, 1)
+    assert len(vec.vector) == D
+    want = ex6.means[ex6.dataset.labels == 0].mean(0) - ex6.means[ex6.dataset.labels == 1].mean(0)
+    np.testing.assert_allclose(vec.vector, want, atol=1e-4)
+    vec.strength = 0.5
+    assert ex6.wait_idle(10)
+    s = ex6.shown()
+    np.testing.assert_allclose(s.z, np.asarray(mark.z) + 0.5 * want, atol=1e-4)
+    np.testing.assert_allclose(s.base_z, mark.z, atol=1e-5)
+
+
+def test_fading_keeps_the_nearer_half_in_colour(ex6):
+    view = ex6.view(0)
+    ex6.state.fade = True
+    assert ex6.wait_idle(10)
+    means, labels, n = view.points_data
+    far = labels == view.far_class
+    assert view.far_class == len(ex6.dataset.label_names) and n == view.far_class + 1
+    dist = ex6.state.slice.distance(ex6.means)
+    assert 0.4 < far.mean() < 0.6 and dist[far].min() >= dist[~far].max() - 1e-9
+    ex6.state.fade = False
+    assert ex6.wait_idle(10)
+    assert view.far_class is None and (view.points_data[1] == ex6.dataset.labels).all()
