@@ -161,7 +161,13 @@ def test_scene_round_trip(qtbot, window, tmp_path):
     assert window.density.value() == 12
     x0, x1, y0, y1 = window.view.view_rect()
     assert x0 <= -2 + 1e-6 and x1 >= 2 - 1e-6 and y0 <= -1.5 + 1e-6 and y1 >= 1.5 - 1e-6 and x1 - x0 < 6
-    assert capture_json(window, tmp_path) == json.loads(path.read_text())
+    again, saved_json = capture_json(window, tmp_path), json.loads(path.read_text())
+    # the view: the saved range is inside the one shown (the plot keeps its aspect, and a late layout pass
+    # of a loaded machine may widen the shown range a little); everything else exactly as saved
+    view, saved_view = again.pop("view"), saved_json.pop("view")
+    assert view["x"][0] <= saved_view["x"][0] + 1e-6 and view["x"][1] >= saved_view["x"][1] - 1e-6
+    assert view["y"][0] <= saved_view["y"][0] + 1e-6 and view["y"][1] >= saved_view["y"][1] - 1e-6
+    assert again == saved_json
 
 
 def capture_json(window, tmp_path):
