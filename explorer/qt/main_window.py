@@ -141,7 +141,7 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.bookmarks = BookmarksPanel(self.state)
         self.vectors = VectorPanel(self.state, self.view)
         self.draw = DrawPanel(self.state, self.service)
-        self.training = SnapshotPanel(self.state)  # Watch it learn: shown for a model with training snapshots
+        self.training = SnapshotPanel(self.state, self.service, self.activity)  # Watch it learn: shown for a model with training snapshots
         # right column: the decode pane on top, the panels tabbed below it (the presenter's first)
         pane_box = QWidget()
         self.compare_row = CompareRow(self.state, self.panes, self.pane)  # every model's decode, while comparing

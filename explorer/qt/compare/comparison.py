@@ -16,21 +16,31 @@ from PySide6.QtWidgets import QWidget
 from superqt.utils import create_worker
 
 from explorer.core.activity import Activity, Job
+from explorer.core.means_job import means_job
 from explorer.core.session import Cancelled, open_session
 from explorer.core.state import MAX_COMPARED, ExplorerState
 from training.errors import UserError
 
 
 class ComparedOpener(QObject):
-    """Opens models for comparison over the main session's dataset, in the background, in order."""
+    """Opens models for comparison over the main session's dataset, in the background, in order.
+
+    A worker loads and checks each file (``open_session(encode=False)``); the model service's bulk lane
+    then encodes the dataset with each (explorer.core.means_job.means_job on the ``compare`` channel, one
+    batch a turn), one model after the other."""
 
     opened = Signal(object)  # list[Session], in the order asked for
     failed = Signal(str)
     progress = Signal(str, int, int)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, service: Any, parent: QObject | None = None):
         super().__init__(parent)
+        self.channel = service.channel("compare")
+        self.channel.result.connect(self._on_encoded)
+        self.channel.failed.connect(self._on_encode_failed)
         self._cancel: threading.Event | None = None
+        self._todo: list[Any] = []  # loaded, not encoded yet
+        self._done: list[Any] = []  # encoded
         self.busy = False
 
     def open(self, paths: list[str | Path], like: Any) -> None:
@@ -42,27 +52,48 @@ class ComparedOpener(QObject):
             out = []
             for p in paths:
                 out.append(open_session(p, like=like, progress=self.progress.emit, cancel=cancel, threads=2,
-                                        prepare=True))
+                                        prepare=True, encode=False))
             return out, cancel
 
         create_worker(work, _start_thread=True,
-                      _connect={"returned": self._on_returned, "errored": lambda e: self._on_error(e, cancel)})
+                      _connect={"returned": self._on_loaded, "errored": lambda e: self._on_error(e, cancel)})
 
     def cancel(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
+            self.channel.cancel()
+        self._todo, self._done = [], []
         self.busy = False
 
-    def _on_returned(self, result) -> None:
+    def _on_loaded(self, result) -> None:
         sessions, cancel = result
-        if not cancel.is_set():
+        if cancel is self._cancel and not cancel.is_set():
+            self._todo, self._done = list(sessions), []
+            self._encode_next(cancel)
+
+    def _encode_next(self, cancel: threading.Event) -> None:
+        if not self._todo:
             self.busy = False
-            self.opened.emit(sessions)
+            self.opened.emit(self._done)
+            return
+        s = self._todo.pop(0)
+        stage = f"encoding with {s.model_path.name}"
+        self.progress.emit(stage, 0, len(s.labels))
+        self.channel.run(means_job(s, progress=lambda d, t: self.progress.emit(stage, d, t), threads=2), meta=cancel)
+
+    def _on_encoded(self, res) -> None:
+        if res.meta is self._cancel and not res.meta.is_set():
+            self._done.append(res.value)
+            self._encode_next(res.meta)
+
+    def _on_encode_failed(self, failure) -> None:
+        if failure.meta is self._cancel:
+            self._on_error(failure.error, failure.meta)
 
     def _on_error(self, error: Exception, cancel: threading.Event) -> None:
         if cancel.is_set() or isinstance(error, Cancelled):
             return
-        self.busy = False
+        self.cancel()
         if not isinstance(error, UserError):
             traceback.print_exception(error)
         self.failed.emit(str(error) or type(error).__name__)
@@ -93,7 +124,7 @@ class Comparison(QObject):
         self.activity = activity
         self.settings = settings  # explorer.qt.settings.Settings: opened models join File > Recent models
         self.closed = False
-        self.opener = ComparedOpener(self)
+        self.opener = ComparedOpener(service, self)
         self.opener.opened.connect(self._on_opened)
         self.opener.failed.connect(self._on_failed)
         self.opener.progress.connect(self._on_progress)

@@ -3,6 +3,12 @@ bar's progress bar and Cancel button render the activity model, one place for ev
 
 from __future__ import annotations
 
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
 from explorer.core.activity import Activity
 from explorer.qt.compare.comparison import Comparison
 
@@ -23,9 +29,16 @@ def test_comparison_reports_through_the_state_and_the_activity_model(window, qtb
     assert "junk.safetensors" in errors[0] and "\n" not in errors[0]
     assert activity.idle
 
+    shutil.rmtree(Path(os.environ["LATENT_EXPLORER_CACHE"]) / "means", ignore_errors=True)  # so it encodes
+    encoded: list = []
+    window.service.channel("compare").result.connect(encoded.append)  # the model service's bulk lane
     with qtbot.waitSignal(compare.opened, timeout=60_000):
         compare.add([checkpoint])
     assert len(window.state.compared) == 1 and activity.idle
+    (res,) = encoded
+    other = window.state.compared[0]
+    assert res.value is other and not other.means_cached and other.index is not None
+    np.testing.assert_allclose(other.means, window.state.session.means, atol=1e-5)  # the same model's encoder
     assert any("for comparison" in n for n in seen)
     compare.stop()
     compare.shutdown()
