@@ -33,7 +33,7 @@ from explorer.core.torch_fns import prepare_model, torch_decoder, torch_encoder
 
 LANES: dict[str, tuple[tuple[str, ...], int]] = {  # lane -> (kinds of channel in priority order, OpenMP threads)
     "interactive": (("pane", "classes", "encode"), 1),
-    "bulk": (("filmstrip", "grid-coarse", "grid", "export", "spread"), 1),  # + a helper thread for big batches
+    "bulk": (("filmstrip", "grid-coarse", "grid", "export", "compare", "spread", "snapshots"), 1),  # + a helper thread for big batches
 }
 CHUNKED_LANES = ("bulk",)  # lanes whose big decodes are split over GRID_WORKERS threads
 LATEST_WINS = ("pane", "classes")  # kinds whose newest result makes older ones moot (superseded on delivery)

@@ -46,7 +46,7 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         presentation=state.presentation, snap=state.snap, palette=state.palette, point_size=state.point_size,
         opacity=state.opacity, dim=state.dim,
         compared=[(rel(c.model_path), c.sha256) for c in state.compared], link_views=state.link_views,
-        selection=list(state.selection),
+        selection=list(state.selection), groups={t: list(v) for t, v in state.groups.items()},
         condition=state.condition if s.conditional else None,
         plot_samples=state.plot_samples, ellipses=state.ellipses,
         snapshot=state.snapshot,
@@ -75,6 +75,10 @@ def check_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if scene.selection and max(scene.selection) >= len(s.labels):
         raise SceneError(f"{source}: selects image {max(scene.selection)}, but the dataset shown has "
                          f"{len(s.labels):,} images; nothing was changed.")
+    for tag, idx in scene.groups.items():
+        if idx and max(idx) >= len(s.labels):
+            raise SceneError(f"{source}: group {tag} holds image {max(idx)}, but the dataset shown has "
+                             f"{len(s.labels):,} images; nothing was changed.")
     n_classes = len(s.label_names)
     bad = [k for k in scene.hidden_classes if k >= n_classes]
     if bad:
@@ -100,6 +104,7 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if scene.compared is not None:
         state.link_views = scene.link_views
     state.selection = tuple(scene.selection)
+    state.groups = scene.groups
     if scene.view is not None:
         state.view = scene.view
     state.density = scene.density

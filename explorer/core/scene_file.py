@@ -78,6 +78,7 @@ class Scene:
     compared: list[tuple[str, str | None]] | None = None
     link_views: bool = True
     selection: list[int] = field(default_factory=list)
+    groups: dict[str, list[int]] = field(default_factory=dict)  # the lasso groups "A" / "B" (optional key)
     condition: int | None = None  # the class a conditional model (CVAE) decodes with; None: not stored
     plot_samples: bool = False  # posterior samples instead of the means (optional key; older scenes lack it)
     ellipses: bool = False  # 1- and 2-sigma posterior ellipses (optional key)
@@ -123,6 +124,7 @@ class Scene:
                         "opacity": self.opacity, "dim": self.dim, "plot_samples": self.plot_samples,
                         "ellipses": self.ellipses},
             **({"selection": list(self.selection)} if self.selection else {}),
+            **({"groups": {t: list(v) for t, v in self.groups.items()}} if self.groups else {}),
             **({} if self.condition is None else {"condition": self.condition}),
         }
 
@@ -272,6 +274,13 @@ class _Validator:
         if not isinstance(selection, list) or len(selection) > MAX_SELECTION or not all(
                 isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in selection):
             self.fail(f"'selection' must be a list of at most {MAX_SELECTION:,} image indices")
+        groups = self.obj(d.get("groups"), "groups", optional=True)
+        for tag, idx in groups.items():
+            if tag not in ("A", "B"):
+                self.fail(f"'groups' holds groups 'A' and 'B', not {json.dumps(tag)}")
+            if not isinstance(idx, list) or len(idx) > MAX_SELECTION or not all(
+                    isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in idx):
+                self.fail(f"'groups.{tag}' must be a list of at most {MAX_SELECTION:,} image indices")
         condition = d.get("condition")
         if condition is not None and (isinstance(condition, bool) or not isinstance(condition, int)
                                       or not 0 <= condition < 10000):
@@ -311,6 +320,7 @@ class _Validator:
             compared=compared,
             link_views=self.flag(d.get("link_views"), "link_views", True),
             selection=sorted(set(selection)),
+            groups={t: sorted(set(groups[t])) for t in ("A", "B") if groups.get(t)},
             condition=condition,
             plot_samples=self.flag(tg.get("plot_samples"), "toggles.plot_samples"),
             ellipses=self.flag(tg.get("ellipses"), "toggles.ellipses"),

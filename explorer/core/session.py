@@ -300,6 +300,7 @@ def open_session(
     sha256: str | None = None,
     prepare: bool = False,
     model: LatentModel | None = None,
+    encode: bool = True,
 ) -> Session:
     """Load model and data, encode the means (or take them from the means cache). Runs on a
     background thread; reports progress.
@@ -311,7 +312,8 @@ def open_session(
     snapshot k instead of its final weights (``sha256``: the file's, when the caller knows it).
     ``prepare``: also build the decode / encode functions (:meth:`Session.prepare`) on this thread.
     ``model``: the file's model (or snapshot ``snapshot``'s), already loaded and checked by the caller
-    (explorer.core.snapshots loads every snapshot in one pass)."""
+    (explorer.core.snapshots loads every snapshot in one pass). ``encode=False``: load and check only; the
+    means are left None for :func:`explorer.core.means_job.means_job` (the model service's bulk lane)."""
     path = Path(path)
     torch = torch_gate.import_torch()  # on this (the open worker's) thread; workers see it once complete
     if threads is not None:
@@ -332,8 +334,9 @@ def open_session(
     s = Session(path, model, model.metadata, model.config.to_dict(), name, ds.images, ds.labels,
                 names, sha256 or file_sha256(path), split=split_, snapshot=snapshot,
                 snapshots=list(model.metadata.get("snapshots") or []))
-    cache, key = look_up_means(s, cache)
-    encode_missing_means(s, model, cache, key, say, cancel, batch_size)
+    if encode:
+        cache, key = look_up_means(s, cache)
+        encode_missing_means(s, model, cache, key, say, cancel, batch_size)
     return s.prepare() if prepare else s
 
 

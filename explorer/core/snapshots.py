@@ -67,13 +67,14 @@ def load_models(main: Session) -> list[Any]:
 
 def snapshot_sessions(main: Session, *, skip: Iterable[int] = (), progress: Callable[[int, int], None] | None = None,
                       cancel: threading.Event | None = None, cache: MeansCache | None = None,
-                      batch_size: int = 2000, threads: int | None = None) -> Iterator[Session]:
+                      batch_size: int = 2000, threads: int | None = None, encode: bool = True) -> Iterator[Session]:
     """Yield a prepared session for each training snapshot of ``main``'s file not in ``skip``, oldest first.
 
     Each shows ``main``'s dataset (the same arrays); its means come from the means cache (key: the file's
     SHA-256 and the snapshot index) or are encoded here. ``progress(done, total)`` after each snapshot;
     setting ``cancel`` stops at the next batch (``Cancelled``); ``threads``: OpenMP threads for this thread's
-    torch work (one leaves the other core to the decodes). Run it on a worker thread."""
+    torch work (one leaves the other core to the decodes). Run it on a worker thread. ``encode=False``: the
+    sessions come without means, for explorer.core.means_job.means_job on the model service (the app)."""
     n = len(main.snapshots)
     skip = set(skip)
     todo = [k for k in range(n) if k not in skip]
@@ -86,7 +87,7 @@ def snapshot_sessions(main: Session, *, skip: Iterable[int] = (), progress: Call
         if cancel is not None and cancel.is_set():
             raise Cancelled()
         s = open_session(main.model_path, like=main, snapshot=k, sha256=main.sha256, cache=cache, cancel=cancel,
-                         batch_size=batch_size, threads=threads, prepare=True, model=models[k])
+                         batch_size=batch_size, threads=threads, prepare=True, model=models[k], encode=encode)
         models[k] = None  # the session holds it now
         skip.add(k)
         say(len(skip), n)

@@ -49,6 +49,7 @@ DENSITY_MIN, DENSITY_MAX = 4, 60  # manifold underlay: cells across the longer s
 POINT_SIZE_MIN, POINT_SIZE_MAX = 1.0, 20.0
 UI_SCALE_MIN, UI_SCALE_MAX = 0.5, 4.0
 MAX_COMPARED = 3  # models beside the main one
+GROUP_TAGS = ("A", "B")  # the lasso groups a vector is made from (state.groups)
 
 # the checks of the simple fields, declared once (the scene parser uses the same: explorer.core.fields)
 INTERPOLATION_FIELDS: dict[str, Check] = {
@@ -155,6 +156,8 @@ class ExplorerState:
     compared: tuple = ()
     link_views: bool = True  # the compared planes pan and zoom together
     selection: tuple[int, ...] = ()  # dataset indices picked with the lasso: ringed in every plane
+    # the vector panel's lasso groups: {"A": sorted dataset indices, "B": ...} (a group left out: none)
+    groups: dict = field(default_factory=dict)
     condition: int = 0  # the class a conditional model (CVAE) decodes with
     plot_samples: bool = False  # plot z ~ N(mean, sigma^2) instead of the means (posterior spread)
     ellipses: bool = False  # 1- and 2-sigma ellipses of the nearest data point and of the selection
@@ -293,6 +296,26 @@ class ExplorerState:
         self.set_point(xy, source=f"bookmark \u201c{mark.name}\u201d")
         return mark
 
+    def group_mask(self, tag: str) -> np.ndarray | None:
+        """Lasso group ``tag`` ("A" or "B") as a mask over the open dataset, or None if there is no such group."""
+        idx = self.groups.get(tag)
+        if idx is None or self.session is None:
+            return None
+        n = len(self.session.labels)
+        mask = np.zeros(n, bool)
+        mask[[i for i in idx if i < n]] = True
+        return mask
+
+    def add_group_vector(self, name: str | None = None, strength: float = 1.0) -> Vector:
+        """mean(A) - mean(B) of the lasso groups, appended to ``vectors`` (what Add vector does with both
+        groups chosen); StateError if a group is missing."""
+        missing = [t for t in GROUP_TAGS if t not in self.groups]
+        if missing or self.session is None:
+            raise StateError(f"there is no lasso group {missing[0] if missing else 'A'} to make a vector from.")
+        a, b = self.group_mask("A"), self.group_mask("B")
+        return self.vectors.add_difference(a, b, name=name, strength=strength,
+                                           names=tuple(f"sel {t} ({int(m.sum())})" for t, m in (("A", a), ("B", b))))
+
     def set_class_hidden(self, k: int, hidden: bool) -> None:
         s = set(self.hidden_classes)
         (s.add if hidden else s.discard)(int(k))
@@ -316,6 +339,7 @@ class ExplorerState:
         self.interpolation.a = self.interpolation.b = None
         self.drawn = None
         self.hidden_classes = tuple(k for k in self.hidden_classes if k < len(session.label_names))
+        self.groups = {}  # drawn on the old plane (the vector panel cleared them on every open)
         if old is None or getattr(old, "images", None) is not session.images:  # another dataset
             self.selection = ()
             self.compared = ()
@@ -343,6 +367,22 @@ def _view(_st: ExplorerState, v: Any) -> tuple[float, float, float, float] | Non
     return (x0, x1, y0, y1)
 
 
+def _groups(_st: ExplorerState, v: Any) -> dict[str, tuple[int, ...]]:
+    """{"A": indices, "B": indices}: each sorted, without repeats; an empty group is left out."""
+    v = dict(v or {})
+    bad = [k for k in v if k not in GROUP_TAGS]
+    if bad:
+        raise StateError(f"groups are named 'A' and 'B', not {bad[0]!r}.")
+    out = {}
+    for tag in GROUP_TAGS:
+        idx = np.asarray(v.get(tag, ()), np.int64).ravel()
+        if len(idx) and idx.min() < 0:
+            raise StateError(f"group {tag} must list dataset indices (0 or more), not {int(idx.min())}.")
+        if len(idx):
+            out[tag] = tuple(sorted({int(i) for i in idx}))
+    return out
+
+
 def _compared(_st: ExplorerState, v: Any) -> tuple:
     v = tuple(v)
     if len(v) > MAX_COMPARED:
@@ -357,6 +397,7 @@ _SPECIAL: dict[str, Any] = {  # field -> check(state, value) -> value
     "hidden_classes": lambda _st, v: tuple(sorted({int(k) for k in v})),
     "view": _view,
     "compared": _compared,
+    "groups": _groups,
     "selection": lambda _st, v: tuple(sorted({int(i) for i in np.asarray(v, np.int64).ravel()})),
     "condition": lambda st, v: _class_number(v, st.session),
     "snapshot": lambda st, v: None if v is None else _snapshot_number(v, st.session),

@@ -23,8 +23,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
-    QProgressBar,
-    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
@@ -32,6 +30,7 @@ from PySide6.QtWidgets import (
 from superqt.utils import WorkerBase
 
 from explorer.core import latent
+from explorer.core.activity import Activity, Job
 from explorer.core.decode_service import DecodeFailure
 from explorer.core.pane import Shown
 from explorer.core.panes import Panes
@@ -39,6 +38,7 @@ from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
 from explorer.core.session import Session, default_model_path
 from explorer.core.state import ExplorerState
 from explorer.qt.actions import ActionSet, HelpOverlay
+from explorer.qt.activity_bar import ActivityBar
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.compare.compare import CompareRow, Planes, SelectTool
 from explorer.qt.compare.comparison import Comparison
@@ -85,6 +85,8 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.t_interactive: float | None = None
 
         self.service = ServiceBridge(self)
+        self.activity = Activity()  # the long jobs running (explorer.core.activity); the status bar renders it
+        self._open_job: Job | None = None
         self.panes = Panes(self.state, lambda slot: self.service.channel("pane", slot))  # every pane, Qt-free
         self.pane_ctl = self.panes[0]
         self.service.failed.connect(self._on_decode_failed)
@@ -98,7 +100,8 @@ class MainWindow(PresentationLayout, QMainWindow):
 
         self.view = LatentView(self.state, self.pane_ctl)
         self.planes = Planes(self.state, self.view, self.panes)  # the main plane and the compared ones
-        self.compare = Comparison(self)
+        self.settings = Settings()
+        self.compare = Comparison(self.state, self.service, self.activity, self.settings, parent=self)
         self.underlay = Underlay(self.state, self.service, self.view, self)
         self.underlay.shown.connect(self.underlayShown.emit)
         self.pane = DecodePane(self.state, self.pane_ctl)
@@ -129,25 +132,18 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.empty_state = EmptyState(plane, self.state)  # "No model — open one ..." instead of a fake plane
         self.opener.failed.connect(self.empty_state.failed)
 
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(260)
-        self.progress.setVisible(False)
         # a QLabel whose text changes every frame without laying out the status bar (widgets.Caption)
         self.status_label = Caption("no model yet", wrap=False, align=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.statusBar().addWidget(self.status_label, 1)
-        self.btn_cancel = QPushButton("Cancel")
-        self.btn_cancel.setToolTip("Stop opening (or downloading) this model's data; the current model stays")
-        self.btn_cancel.setVisible(False)
-        self.btn_cancel.clicked.connect(self.cancel_open)
-        self.statusBar().addPermanentWidget(self.progress)
-        self.statusBar().addPermanentWidget(self.btn_cancel)
-        self.spread = SpreadJobs(self.state, self.service, self.statusBar(), parent=self)  # posterior log-variances, bulk lane
+        self.activity_bar = ActivityBar(self.activity, self.statusBar())  # the newest job's progress and Cancel
+        self.progress, self.btn_cancel = self.activity_bar.progress, self.activity_bar.cancel
+        self.spread = SpreadJobs(self.state, self.service, self.activity, parent=self)  # posterior log-variances, bulk lane
 
         self.interp = InterpolationPanel(self.state, self.service)
         self.bookmarks = BookmarksPanel(self.state)
         self.vectors = VectorPanel(self.state, self.view)
         self.draw = DrawPanel(self.state, self.service)
-        self.training = SnapshotPanel(self.state)  # Watch it learn: shown for a model with training snapshots
+        self.training = SnapshotPanel(self.state, self.service, self.activity)  # Watch it learn (training snapshots)
         self.dims = DimsPanel(self.state)  # a D-dim model's slice and its dims sliders
         # right column: the decode pane on top, the panels tabbed below it (the presenter's first)
         pane_box = QWidget()
@@ -183,7 +179,6 @@ class MainWindow(PresentationLayout, QMainWindow):
         self.state.error.connect(self.show_error)
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         self.remember = True  # save the layout on close (not for --screenshot renders)
-        self.settings = Settings()
         self.settings.restore_window(self)
         self._fill_recent()
         if own is not None:  # (FILE.py:FUNCTION or a module, weights): a user's own torch module
@@ -375,9 +370,9 @@ class MainWindow(PresentationLayout, QMainWindow):
         """Open in the background; on failure the current model stays loaded and the reason is shown."""
         if self._closed:
             return
-        self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
-        self.btn_cancel.setVisible(True)
+        self.activity.end(self._open_job)
+        self._open_job = self.activity.start(f"opening {Path(path).name}", cancel=self.cancel_open,
+                                             tip="Stop opening (or downloading) this model's data; the current model stays")
         self.status_label.setText(f"opening {Path(path).name} \u2026")
         self.empty_state.opening(path)
         self.opener.open(path, dataset, split, data_dir)
@@ -387,10 +382,9 @@ class MainWindow(PresentationLayout, QMainWindow):
         """A user's own torch module (``FILE.py:FUNCTION`` or a module object) over ``dataset``, in the background."""
         if self._closed:
             return
-        self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
-        self.btn_cancel.setVisible(True)
         name = module if isinstance(module, str) else type(module).__name__
+        self.activity.end(self._open_job)
+        self._open_job = self.activity.start(f"opening {name}", cancel=self.cancel_open)
         self.status_label.setText(f"opening {name} \u2026")
         self.empty_state.opening(Path(str(name).partition(":")[0]))
         self.opener.open_own(module, weights, dataset, split, data_dir)
@@ -398,24 +392,22 @@ class MainWindow(PresentationLayout, QMainWindow):
     def cancel_open(self) -> None:
         """Stop the open (and any dataset download) in progress; the current model stays loaded."""
         self.opener.cancel()
-        self.progress.setVisible(False)
-        self.btn_cancel.setVisible(False)
+        self._end_open()
         self.status_label.setText("opening cancelled; " + ("the current model is still loaded" if self.state.session
                                                           else "no model loaded"))
 
     def _on_progress(self, stage: str, done: int, total: int) -> None:
-        if self._closed:
-            return
-        self.progress.setVisible(True)
-        self.progress.setRange(0, max(total, 1))
-        self.progress.setValue(done)
-        self.progress.setFormat(f"{stage} %p%")
+        if not self._closed:
+            self.activity.update(self._open_job, done, total, stage)
+
+    def _end_open(self) -> None:
+        job, self._open_job = self._open_job, None
+        self.activity.end(job)
 
     def _on_open_failed(self, message: str) -> None:
         if self._closed:
             return
-        self.progress.setVisible(False)
-        self.btn_cancel.setVisible(False)
+        self._end_open()
         self.show_error(message)
         self.status_label.setText("could not open the file; " + ("the current model is still loaded" if self.state.session
                                                                 else "no model loaded"))
@@ -423,8 +415,7 @@ class MainWindow(PresentationLayout, QMainWindow):
     def _on_opened(self, session: Session, decode_fn: Any, encode_fn: Any) -> None:
         if self._closed:
             return
-        self.progress.setVisible(False)
-        self.btn_cancel.setVisible(False)
+        self._end_open()
         # first: the pane refresh decodes with it. Opened light (encode_fn None): the numpy decoder until
         # the torch model is loaded (_on_upgraded); encodes wait for it in the model service
         if encode_fn is not None:

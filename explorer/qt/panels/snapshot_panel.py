@@ -3,7 +3,8 @@
 A slider over the snapshots plus the final weights writes ``state.snapshot`` (None: final); the main
 plane and pane then show that snapshot's means and decoder (explorer.core.pane.shown_session). Each
 snapshot's session (its means, nearest index and decoder) is computed in the background when the model
-opens (explorer.core.snapshots.snapshot_sessions on a superqt worker), with progress and cancel, and
+opens (loaded and checked by explorer.core.snapshots.snapshot_sessions on a superqt worker, its means
+encoded on the model service's bulk lane, explorer.core.means_job), with progress and cancel, and
 the slider reaches only the snapshots computed so far. Play steps through them like a movie, looping;
 Export GIF / MP4 renders the plane from the first snapshot to the final weights (numpy, off the GUI
 thread) and writes the file with explorer.core.export.
@@ -31,6 +32,8 @@ from superqt.utils import create_worker
 
 from explorer.core import export
 from explorer.core import snapshots as snaps
+from explorer.core.activity import Activity, Job
+from explorer.core.means_job import means_job
 from explorer.core.session import Cancelled
 from explorer.core.state import ExplorerState
 from training.errors import UserError
@@ -47,11 +50,19 @@ class SnapshotPanel(QWidget):
     exported = Signal(str)  # a GIF or MP4 file was written
     exportProgress = Signal(str, int, int)  # stage, done, total (emitted on the export worker)
 
-    def __init__(self, state: ExplorerState):
+    def __init__(self, state: ExplorerState, service, activity: Activity | None = None):
         super().__init__()
         self.state = state
+        self.channel = service.channel("snapshots")  # the means are encoded on the model service's bulk lane
+        self.channel.result.connect(self._on_encoded)
+        self.channel.failed.connect(self._on_encode_failed)
+        self.activity = activity  # the status bar's progress and Cancel (explorer.core.activity)
+        self.job: Job | None = None
         self.workers: list = []
         self._cancel: threading.Event | None = None  # the running job's
+        self._todo: list = []  # snapshot sessions loaded, waiting for their means
+        self._encoding = False  # one of them is on the lane
+        self._loading = False  # the worker still loads snapshots
         self.running = False  # computing snapshot sessions
         self.error = ""  # why the last job stopped, if it failed
 
@@ -152,14 +163,19 @@ class SnapshotPanel(QWidget):
         cancel = self._cancel = threading.Event()
         skip = set(main.snapshot_sessions)
 
-        def work():
-            for s in snaps.snapshot_sessions(main, skip=skip, cancel=cancel, threads=1):
+        def work():  # load and check each snapshot; the lane encodes its means (_encode_next)
+            for s in snaps.snapshot_sessions(main, skip=skip, cancel=cancel, threads=1, encode=False):
                 yield cancel, main, s
 
         self.running, self.error = True, ""
+        self._todo, self._encoding, self._loading = [], False, True
+        if self.activity is not None:
+            self.activity.end(self.job)
+            self.job = self.activity.start("training snapshots", self.count, cancel=self.cancel,
+                                           tip="Stop computing the snapshots' planes (the ones done stay)")
         self._show_progress()
         worker = create_worker(work, _start_thread=False,
-                               _connect={"yielded": self._on_computed, "errored": partial(self._on_job_error, cancel),
+                               _connect={"yielded": self._on_loaded, "errored": partial(self._on_job_error, cancel),
                                          "finished": partial(self._on_job_finished, cancel)})
         self.workers = [w for w in self.workers if w.is_running] + [worker]
         worker.start()
@@ -169,17 +185,52 @@ class SnapshotPanel(QWidget):
         """Stop the job (the snapshots done stay); it ends at its next batch."""
         if self._cancel is not None:
             self._cancel.set()
+            self.channel.cancel()
         self._cancel = None
+        self._todo, self._encoding = [], False
+        self._end_activity()
         if self.running:
             self.running = False
             self._show_progress()
             self.finished.emit()
 
-    def _on_computed(self, item) -> None:
+    def _on_loaded(self, item) -> None:
         cancel, main, s = item
-        if cancel is not self._cancel or main is not self.state.session:
-            return  # an old job's (another model was opened meanwhile)
+        if cancel is self._cancel and main is self.state.session:  # else an old job's
+            self._todo.append(item)
+            self._encode_next()
+
+    def _encode_next(self) -> None:
+        """The next loaded snapshot's means, on the model service's bulk lane (one batch a turn)."""
+        if self._encoding or not self._todo:
+            return
+        cancel, main, s = item = self._todo.pop(0)
+        self._encoding = True
+        self.channel.run(means_job(s, threads=1), meta=item)
+
+    def _on_encoded(self, res) -> None:
+        cancel, main, s = res.meta
+        if cancel is not self._cancel:
+            return  # cancelled, or an old job's
+        self._encoding = False
+        if main is self.state.session:
+            self._on_computed(s)
+        self._encode_next()
+        self._maybe_finished()
+
+    def _on_encode_failed(self, failure) -> None:
+        cancel = failure.meta[0]
+        if cancel is not self._cancel:
+            return
+        self._on_job_error(cancel, failure.error)
+        self.cancel()
+
+    def _on_computed(self, s) -> None:
+        main = self.state.session
         main.snapshot_sessions[s.snapshot] = s
+        if self.activity is not None:
+            self.activity.update(self.job, len(self.ready()), self.count,
+                                 f"training snapshots: {len(self.ready())} of {self.count}")
         self._sync_hidden()
         self._show_progress()
         self._show_label()
@@ -199,6 +250,19 @@ class SnapshotPanel(QWidget):
     def _on_job_finished(self, cancel: threading.Event) -> None:
         if cancel is not self._cancel:
             return  # an old job's end (cancel() has reported it)
+        self._loading = False
+        self._maybe_finished()
+
+    def _end_activity(self) -> None:
+        if self.activity is not None:
+            job, self.job = self.job, None
+            self.activity.end(job)
+
+    def _maybe_finished(self) -> None:
+        """Every snapshot loaded and encoded: the job is over."""
+        if self._loading or self._encoding or self._todo or not self.running:
+            return
+        self._end_activity()
         self.running = False
         self._show_progress()
         self._show_label()

@@ -139,7 +139,7 @@ class VectorPanel(QWidget):
         super().__init__()
         self.state = state
         self.rows: list[VectorRow] = []
-        self._selections: dict[str, vectors.Group] = {}
+        self._outlines: dict[str, tuple[tuple[int, ...], np.ndarray]] = {}  # tag -> (its indices, the lasso drawn)
         self._name_edited = False
 
         self.combo_a = QComboBox()
@@ -222,6 +222,7 @@ class VectorPanel(QWidget):
             sig.connect(self._rebuild_rows)
         ev.child_event.connect(self._update_sum)
         state.events.session.connect(self._on_session)
+        state.events.groups.connect(self._on_groups)
         self._set_enabled_controls(False)
 
     # ---------------------------------------------------------------- groups
@@ -230,7 +231,6 @@ class VectorPanel(QWidget):
         if session is None:
             return
         self.selector.cancel()
-        self.clear_selections()
         for combo in (self.combo_a, self.combo_b):
             combo.blockSignals(True)
             combo.clear()
@@ -241,7 +241,7 @@ class VectorPanel(QWidget):
             self.combo_a.setCurrentIndex(1)
             self.combo_b.setCurrentIndex(0)
         self._name_edited = False
-        self._update_default_name()
+        self._on_groups(self.state.groups, {})
         self._set_enabled_controls(True)
 
     def _set_enabled_controls(self, on: bool) -> None:
@@ -256,7 +256,8 @@ class VectorPanel(QWidget):
             return None
         kind, _, value = str(data).partition(":")  # "class:3" or "sel:A"
         if kind == "sel":
-            return self._selections.get(value)
+            mask = self.state.group_mask(value)
+            return None if mask is None else vectors.selection_group(mask, value)
         return vectors.class_group(s.labels, int(value), s.label_names)
 
     def set_class(self, tag: str, k: int) -> None:
@@ -275,45 +276,51 @@ class VectorPanel(QWidget):
         self.status.setText(f"Drag a lasso around the points for group {tag} (hold Shift for a rectangle); Esc cancels.")
 
     def set_selection(self, tag: str, mask: np.ndarray, polygon: np.ndarray | None = None) -> None:
-        """Use the points in ``mask`` as group ``tag`` (what a lasso does; also for scripts).
+        """Use the points in ``mask`` as group ``tag`` (what a lasso does): writes ``state.groups[tag]``.
 
-        The selection stays visible on the plane (its outline and rings on its points) until cleared."""
-        g = vectors.selection_group(mask, tag)
-        self._selections[tag] = g
-        self._show_selection(tag, np.asarray(mask, bool), polygon)
-        combo = self.combo_a if tag == "A" else self.combo_b
-        i = combo.findData(f"sel:{tag}")
-        if i < 0:
-            combo.insertItem(0, g.name, f"sel:{tag}")
-            i = 0
-        combo.setItemText(i, g.name)
-        combo.setCurrentIndex(i)
-        self._update_default_name()
-
-    def _show_selection(self, tag: str, mask: np.ndarray, polygon: np.ndarray | None) -> None:
-        outline, rings = self.selection_items[tag]
-        s = self.state.session
-        pts = s.means[mask] if s is not None and len(mask) == len(s.means) else np.zeros((0, 2), np.float32)
-        rings.setData(pos=pts)
-        rings.setVisible(len(pts) > 0)
+        The group stays visible on the plane (rings on its points, and the lasso's outline) until cleared."""
+        idx = tuple(int(i) for i in np.flatnonzero(np.asarray(mask, bool)))
         if polygon is not None and len(polygon) >= 3:
-            closed = np.vstack([polygon, polygon[:1]])
-            outline.setData(closed[:, 0], closed[:, 1])
-        outline.setVisible(polygon is not None and len(polygon) >= 3)
-        self.btn_clear_sel.setEnabled(True)
+            self._outlines[tag] = (idx, np.asarray(polygon, np.float64))
+        self.state.groups = {**self.state.groups, tag: idx}
+
+    def _on_groups(self, groups: dict, old: dict | None = None) -> None:
+        """Render ``state.groups``: rings on each group's points, its lasso outline, its entry in the combo."""
+        s = self.state.session
+        for tag, (outline, rings) in self.selection_items.items():
+            idx = groups.get(tag)
+            mask = self.state.group_mask(tag)
+            pts = s.means[mask] if mask is not None else np.zeros((0, 2), np.float32)
+            rings.setData(pos=pts)
+            rings.setVisible(len(pts) > 0)
+            drawn = self._outlines.get(tag)
+            if drawn is not None and drawn[0] != idx:  # the group changed since that lasso (a script, a scene)
+                del self._outlines[tag]
+                drawn = None
+            if drawn is not None:
+                closed = np.vstack([drawn[1], drawn[1][:1]])
+                outline.setData(closed[:, 0], closed[:, 1])
+            outline.setVisible(drawn is not None)
+            combo = self.combo_a if tag == "A" else self.combo_b
+            i = combo.findData(f"sel:{tag}")
+            if mask is None:
+                if i >= 0:
+                    combo.removeItem(i)
+                continue
+            name = vectors.selection_group(mask, tag).name
+            if i < 0:
+                combo.insertItem(0, name, f"sel:{tag}")
+                i = 0
+            combo.setItemText(i, name)
+            if idx != (old or {}).get(tag):  # a new or changed group is the one to use
+                combo.setCurrentIndex(i)
+        self.btn_clear_sel.setEnabled(bool(groups))
+        self._update_default_name()
 
     def clear_selections(self) -> None:
         """Forget the lasso / rectangle groups and take them off the plane."""
-        for tag, (outline, rings) in self.selection_items.items():
-            outline.setVisible(False)
-            rings.setVisible(False)
-            combo = self.combo_a if tag == "A" else self.combo_b
-            i = combo.findData(f"sel:{tag}")
-            if i >= 0:
-                combo.removeItem(i)
-        self._selections.clear()
-        self.btn_clear_sel.setEnabled(False)
-        self._update_default_name()
+        self._outlines.clear()
+        self.state.groups = {}
 
     def _on_selected(self, mask: np.ndarray, _polygon: np.ndarray) -> None:
         tag = self.selector.tag

@@ -3,8 +3,8 @@
 
 - :class:`SpreadJobs` (one per state; the main window makes it) computes each shown session's
   log-variances on the model service's bulk lane (its "spread" channel; explorer.core.spread.logvar_job, one
-  batch a turn), one session at a time, with progress in the status bar and a
-  Cancel button; they are cached like the means, so the second time is instant. A deterministic model
+  batch a turn), one session at a time, with progress and cancel through the activity model
+  (explorer.core.activity: the status bar's progress bar and Cancel button); they are cached like the means, so the second time is instant. A deterministic model
   (AE, AAE, PCA, beta = 0) gets one sentence on ``state.error`` and its plane keeps its means.
 - :class:`SpreadLayer` (one per LatentView, made by the view) gives the view the points to plot
   (``state.plot_samples``: one posterior sample per image, else the means) and draws the ellipses
@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QProgressBar, QPushButton
 
+from explorer.core.activity import Activity, Job
 from explorer.core.means_cache import MeansCache
 from explorer.core.pane import pane_target, slice_of
 from explorer.core.session import Cancelled
@@ -59,7 +59,8 @@ class SpreadJobs(QObject):
     progress = Signal(str, int, int)  # stage, done, total
     computed = Signal(object)  # the Session whose logvars were just set
 
-    def __init__(self, state, service, status_bar=None, cache: MeansCache | None = None, parent: QObject | None = None):
+    def __init__(self, state, service, activity: Activity | None = None, cache: MeansCache | None = None,
+                 parent: QObject | None = None):
         super().__init__(parent)
         self.state = state
         self.channel = service.channel("spread")  # the model service's bulk lane, after the grid and exports
@@ -73,18 +74,9 @@ class SpreadJobs(QObject):
         self.computed_count = 0  # sessions encoded (not from the cache)
         self.closed = False
         _jobs[state] = self
-        self.bar = self.cancel_button = None
-        if status_bar is not None:
-            self.bar = QProgressBar()
-            self.bar.setMaximumWidth(200)
-            self.bar.setVisible(False)
-            self.cancel_button = QPushButton("Cancel")
-            self.cancel_button.setToolTip("Stop computing the posterior spread (both spread toggles go off)")
-            self.cancel_button.setVisible(False)
-            self.cancel_button.clicked.connect(self.stop)
-            status_bar.addPermanentWidget(self.bar)
-            status_bar.addPermanentWidget(self.cancel_button)
-            self.progress.connect(self._show_progress)
+        self.activity = activity  # the status bar's progress and Cancel (explorer.core.activity)
+        self.job: Job | None = None  # this job's entry there while one runs
+        self.progress.connect(self._show_progress)
         ev = state.events
         ev.plot_samples.connect(self._on_toggle)
         ev.ellipses.connect(self._on_toggle)
@@ -233,18 +225,17 @@ class SpreadJobs(QObject):
         self.state.error.emit(str(error) or type(error).__name__)
 
     def _show_progress(self, stage: str, done: int, total: int) -> None:
-        if self.bar is None or self.closed:
+        if self.activity is None or self.closed or self._running is None:
             return
-        self.bar.setVisible(True)
-        self.cancel_button.setVisible(True)
-        self.bar.setRange(0, max(total, 0))  # 0: busy (waiting for the encoder)
-        self.bar.setValue(done)
-        self.bar.setFormat(f"{stage} %p%")
+        if self.job is None:
+            self.job = self.activity.start(stage, total, cancel=self.stop,
+                                           tip="Stop computing the posterior spread (both spread toggles go off)")
+        self.activity.update(self.job, done, total, stage)  # total 0: busy (waiting for the encoder)
 
     def _show_idle(self) -> None:
-        if self.bar is not None and self.idle and not self.closed:
-            self.bar.setVisible(False)
-            self.cancel_button.setVisible(False)
+        if self.activity is not None and self.idle:
+            job, self.job = self.job, None
+            self.activity.end(job)
 
 
 class SpreadLayer:

@@ -180,3 +180,22 @@ def test_spread_toggles_round_trip_and_are_optional(tmp_path):
     d["toggles"]["ellipses"] = "yes"
     with pytest.raises(SceneError, match="'toggles.ellipses' must be true or false"):
         parse_scene(json.dumps(d), "s.json")
+
+
+def test_lasso_groups_round_trip_are_optional_and_bounded(tmp_path):
+    """The vector panel's lasso groups A / B are saved; a scene without them (older) loads with none."""
+    from explorer.core.scene_file import MAX_SELECTION
+
+    s = full_scene()
+    s.groups = {"A": [1, 5, 9], "B": [2]}
+    loaded = load_scene(save_scene(s, tmp_path / "s.json"))
+    assert loaded.groups == {"A": [1, 5, 9], "B": [2]}
+    d = s.to_json()
+    del d["groups"]
+    assert parse_scene(json.dumps(d)).groups == {}
+    for bad, message in (({"C": [1]}, "holds groups 'A' and 'B'"), ({"A": [-1]}, "'groups.A' must be a list"),
+                         ({"B": [0] * (MAX_SELECTION + 1)}, "'groups.B' must be a list of at most"),
+                         ([1, 2], "'groups' must be an object")):
+        d["groups"] = bad
+        with pytest.raises(SceneError, match=message):
+            parse_scene(json.dumps(d), "s.json")

@@ -68,7 +68,7 @@ def test_plotted_samples_are_mean_plus_sigma_times_seeded_noise(ex):
     np.testing.assert_allclose(got, want, atol=2e-4)
     np.testing.assert_allclose(ex.state.session.logvars, logvar, atol=2e-4)
     assert progress and progress[-1][1:] == (len(mean), len(mean))  # shown in the status bar as it went
-    assert not ex.window.spread.bar.isVisible()  # and hidden once done
+    assert not ex.window.progress.isVisible() and ex.window.activity.idle  # and hidden once done
     # each class's scatter plots that class's samples
     labels = ex.dataset.labels
     sc = ex.window.view.scatters[3].getData()
@@ -199,7 +199,8 @@ def test_scenes_keep_the_spread_toggles(ex, tmp_path):
 def test_cancel_stops_the_job_and_turns_the_toggles_off(ex):
     ex.state.plot_samples = True
     assert not ex.window.spread.idle
-    ex.window.spread.cancel_button.click()
+    assert ex.window.btn_cancel.isVisible()
+    ex.window.btn_cancel.click()
     assert not ex.state.plot_samples and not ex.state.ellipses
     assert ex.wait_idle(60)
     assert ex.state.session.logvars is None and ex.plotted() is ex.means

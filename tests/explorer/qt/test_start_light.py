@@ -110,7 +110,7 @@ def test_posterior_spread_asked_for_in_the_light_phase(light_window, qtbot, bund
     assert not win.session.ready.is_set()
     with qtbot.waitSignal(win.spread.computed, timeout=UPGRADE_MS) as got:
         win.state.ellipses = True
-        assert "loading the encoder" in win.spread.bar.format()
+        assert "loading the encoder" in win.progress.format()
     s = got.args[0]
     assert s is win.session and s.logvars.shape == (len(s.labels), 2)
     with torch.inference_mode():

@@ -257,3 +257,38 @@ def test_opening_another_model_leaves_the_snapshot(ex, qtbot, checkpoint):
     assert ex.state.snapshot is None and not ex.window.training_dock.isVisible()
     assert ex.wait_idle(10) and "snapshot" not in ex.shown().caption and not ex.window.last_error
     assert ex.window.view.session is ex.state.session and not title(ex)
+
+
+def test_snapshot_means_are_encoded_on_the_model_service_with_progress_and_cancel(ex, snap_checkpoint, qtbot):
+    import os
+    import shutil
+    from pathlib import Path
+
+    assert ex.snapshots_ready(TIMEOUT)
+    main, panel, win = ex.state.session, ex.window.training, ex.window
+    shutil.rmtree(Path(os.environ["LATENT_EXPLORER_CACHE"]) / "means", ignore_errors=True)  # so they encode
+    main.snapshot_sessions.clear()
+    encoded: list = []
+    win.service.channel("snapshots").result.connect(encoded.append)  # the model service's bulk lane
+    jobs: list = []
+    win.activity.changed.connect(lambda: jobs.extend((j.name, j.done, j.total) for j in win.activity.jobs))
+    assert panel.compute()
+    assert win.progress.isVisible() and win.btn_cancel.isVisible()  # the status bar renders the job
+    assert ex.snapshots_ready(TIMEOUT)
+    assert len(encoded) == N_SNAPSHOTS and sorted(main.snapshot_sessions) == list(range(N_SNAPSHOTS))
+    assert all(not s.means_cached for s in main.snapshot_sessions.values())
+    np.testing.assert_allclose(main.snapshot_sessions[1].means, encoded_means(snap_checkpoint, 1, main.images),
+                               atol=2e-5)
+    assert (f"training snapshots: {N_SNAPSHOTS} of {N_SNAPSHOTS}", N_SNAPSHOTS, N_SNAPSHOTS) in jobs
+    assert win.activity.idle and not win.progress.isVisible()
+
+    main.snapshot_sessions.clear()  # again, and the status bar's Cancel stops it
+    assert panel.compute()
+    win.btn_cancel.click()
+    assert not panel.running and win.activity.idle
+    qtbot.wait(1000)
+    assert not main.snapshot_sessions  # nothing computed after the cancel is kept
+
+
+def encoded_means(path, k, images) -> np.ndarray:
+    return encoded(own(path, k), images)

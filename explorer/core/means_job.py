@@ -1,0 +1,60 @@
+"""Encoding a session's means on the model service's bulk lane, one batch a step. Qt-free.
+
+A compared model and each training snapshot are loaded and checked on an opening worker
+(:func:`explorer.core.session.open_session` with ``encode=False``); the encoding of the dataset is
+:func:`means_job`, a generator the model service runs with ``Channel.run`` (explorer.core.channel):
+between two batches the filmstrip, the grid and the exports go first, and ``Channel.cancel`` stops it.
+Its progress is the caller's (``progress(done, total)``, on the lane's thread).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import numpy as np
+
+from explorer.core.latent import NearestIndex
+from explorer.core.means_cache import MeansCache
+from explorer.core.session import Session, SessionError, encode_means, look_up_means
+
+
+def means_job(session: Session, cache: MeansCache | None = None, progress: Callable[[int, int], None] | None = None,
+              batch_size: int = 2000, threads: int | None = None) -> Generator[None, None, Session]:
+    """Give ``session`` its means (from the means cache, else encoded a batch per step and stored there)
+    and its nearest-point index; returns the session. ``threads``: OpenMP threads for each batch (the
+    lane's own count is restored after it). ``session.model`` must be loaded (the opening worker did)."""
+    cache, key = look_up_means(session, cache)  # sets session.means when cached
+    n = len(session.labels)
+    if session.means is None:
+        import torch
+
+        out = np.zeros((n, 2), np.float32)
+        for i in range(0, n, batch_size):
+            own = torch.get_num_threads()
+            if threads is not None:
+                torch.set_num_threads(threads)
+            try:
+                part = encode_means(session.model, session.images[i : i + batch_size], batch_size=batch_size,
+                                    labels=session.labels[i : i + batch_size])
+            except SessionError as e:
+                raise SessionError(f"{session.model_path}: {e}") from None
+            finally:
+                torch.set_num_threads(own)
+            out[i : i + len(part)] = part
+            if progress is not None:
+                progress(min(i + batch_size, n), n)
+            yield
+        cache.store(key, out)
+        session.means = out
+    session.index = NearestIndex(session.means, session.labels)
+    return session
+
+
+def run_to_end(job: Generator[None, None, Any]) -> Any:
+    """Run a job on the calling thread (tests, scripts): its return value."""
+    while True:
+        try:
+            next(job)
+        except StopIteration as done:
+            return done.value
