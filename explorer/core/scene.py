@@ -50,6 +50,9 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         condition=state.condition if s.conditional else None,
         plot_samples=state.plot_samples, ellipses=state.ellipses,
         snapshot=state.snapshot,
+        latent_dim=state.ndim, fade=state.fade,
+        slice=None if state.ndim == 2 else {"origin": state.slice.origin, "u": state.slice.u, "v": state.slice.v,
+                                           "preset": state.slice.preset},
     )
 
 
@@ -87,6 +90,9 @@ def check_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if scene.condition is not None and scene.condition >= n_classes:
         raise SceneError(f"{source}: decodes as class {scene.condition}, but the dataset shown has {n_classes} "
                          "classes; nothing was changed.")
+    if scene.latent_dim != state.ndim:
+        raise SceneError(f"{source}: was made for a {scene.latent_dim}-D latent space, but the open model's is "
+                         f"{state.ndim}-D; nothing was changed.")
     if scene.snapshot is not None and scene.snapshot >= len(s.snapshots):
         raise SceneError(f"{source}: shows training snapshot {scene.snapshot}, but the model holds "
                          f"{len(s.snapshots)}; nothing was changed.")
@@ -119,6 +125,10 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     state.bookmarks.extend(Bookmark(b.name, b.z) for b in scene.bookmarks)
     state.vectors.clear()
     state.vectors.extend(Vector(**v.to_json()) for v in scene.vectors)
+    state.fade = scene.fade
+    if scene.slice is not None:  # before the point: the point is plane coordinates on this slice
+        sl = scene.slice
+        state.slice.set_plane(sl["origin"], sl["u"], sl["v"], sl.get("preset") or "scene")
     ip = state.interpolation
     ip.playing = False
     ip.frames = scene.frames

@@ -165,6 +165,19 @@ class Slice:
             raise StateError(str(e)) from None
         self._set(basis, f"along {name}", centre=np.asarray(self.centre))
 
+    def set_plane(self, origin: Any, u: Any, v: Any, preset: str = "scene") -> None:
+        """A given slice (a scene's): u and v made orthonormal, the rest completed from the data's principal
+        directions; the data's centre stays where "reset to the data" goes."""
+        o = np.asarray(as_vec(origin, self.dim, "the slice origin"))
+        try:
+            uu, vv = slicing.orthonormal_pair(np.asarray(as_vec(u, self.dim, "slice u")),
+                                              np.asarray(as_vec(v, self.dim, "slice v")))
+        except slicing.SliceError as e:
+            raise StateError(str(e)) from None
+        m = self._means()
+        preferred = slicing.pca(m)[1] if m is not None and len(m) >= 3 and m.shape[1] == self.dim else None
+        self._set(slicing.Basis(o, uu, vv, slicing.complete(uu, vv, preferred)), preset, centre=np.asarray(self.centre))
+
     def set_offset(self, k: int, value: float) -> None:
         """Dims slider k moved to ``value``: the origin slides along ``rest[k]``."""
         value = float(value)

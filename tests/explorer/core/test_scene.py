@@ -199,3 +199,24 @@ def test_lasso_groups_round_trip_are_optional_and_bounded(tmp_path):
         d["groups"] = bad
         with pytest.raises(SceneError, match=message):
             parse_scene(json.dumps(d), "s.json")
+
+
+def test_d_dim_scene_keys_are_checked_one_sentence_each():
+    """latent_dim sets the length of every D-point; the slice must be orthonormal; the point stays 2-D."""
+    from explorer.core.scene_file import parse_scene
+
+    base = {"format": "latent-explorer-scene", "version": 1, "model": {"path": "m.safetensors"}, "latent_dim": 3,
+            "point": [0.1, 0.2], "interpolation": {"a": [1, 2, 3], "b": [0, 0, 1]},
+            "slice": {"origin": [0, 0, 0], "u": [1, 0, 0], "v": [0, 0, 1]}}
+    sc = parse_scene(json.dumps(base))
+    assert sc.latent_dim == 3 and sc.a == (1.0, 2.0, 3.0) and sc.slice["v"] == (0.0, 0.0, 1.0)
+    for change, words in ((("interpolation", {"a": [1, 2]}), r"'interpolation.a' must be a 3-D point"),
+                          (("slice", {"origin": [0, 0, 0], "u": [1, 1, 0], "v": [0, 0, 1]}), "orthonormal"),
+                          (("latent_dim", 1), "latent dimension, 2 to 512"),
+                          (("latent_dim", 600), "latent dimension, 2 to 512"),
+                          (("model", {"path": "m\u0000.safetensors"}), "NUL character")):
+        bad = dict(base)
+        bad[change[0]] = change[1]
+        with pytest.raises(SceneError, match=words) as e:
+            parse_scene(json.dumps(bad))
+        assert "\n" not in str(e.value)

@@ -140,3 +140,37 @@ def test_fading_keeps_the_nearer_half_in_colour(ex6):
     ex6.state.fade = False
     assert ex6.wait_idle(10)
     assert view.far_class is None and (view.points_data[1] == ex6.dataset.labels).all()
+
+
+def test_a_d_dim_scene_round_trips_and_a_scene_of_another_d_is_refused(ex6, tmp_path):
+    from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
+
+    st = ex6.state
+    st.slice.use_axes(0, 5)
+    st.slice.set_offset(1, 0.3)
+    st.interpolation.a, st.interpolation.b = ex6.means[3], ex6.means[4]
+    st.add_bookmark("b", z=ex6.means[9])
+    st.fade = True
+    st.point = (0.25, -0.5)
+    assert ex6.wait_idle(10)
+    want = ex6.shown().z.copy()
+    path = tmp_path / "d6.json"
+    save_scene(st, path)
+    saved = load_scene(path)
+    assert saved.latent_dim == D and len(saved.a) == D and len(saved.bookmarks[0].z) == D
+    st.slice.use_pca()
+    st.bookmarks.clear()
+    st.fade = False
+    st.point = (1.0, 1.0)
+    assert ex6.wait_idle(10)
+    apply_scene(load_scene(path), st)
+    assert ex6.wait_idle(10)
+    np.testing.assert_allclose(ex6.shown().z, want, atol=1e-5)  # the same slice, the same plane point
+    assert st.slice.u[0] == pytest.approx(1.0) and st.fade and len(st.bookmarks) == 1
+    np.testing.assert_allclose(st.interpolation.a, ex6.means[3], atol=1e-6)
+    two_d = tmp_path / "two.json"
+    two_d.write_text(path.read_text().replace('"latent_dim": 6', '"latent_dim": 2'))
+    before = (st.slice.plane, st.point, tuple(st.bookmarks))
+    with pytest.raises(SceneError, match="2-D point|6-D latent space"):
+        apply_scene(load_scene(two_d), st)
+    assert (st.slice.plane, st.point, tuple(st.bookmarks)) == before  # nothing changed
