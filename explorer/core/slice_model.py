@@ -111,6 +111,20 @@ class Slice:
             return np.zeros(len(points))
         return slicing.distance(points, *self.arrays())
 
+    def axis_names(self) -> tuple[str, str]:
+        """What the plane's x and y axes are, in words for its axis labels."""
+        p = self.preset
+        if self.dim == 2 and p == "identity":
+            return "z1", "z2"
+        if p == "pca":
+            return "PC 1", "PC 2"
+        if p.startswith("axes "):
+            i, j = (int(k) for k in p[5:].split(","))
+            return f"z{i + 1}", f"z{j + 1}"
+        if p.startswith("along "):
+            return p, "y"
+        return "x", "y"
+
     def offset(self, k: int) -> float:
         """Dims slider k: the origin's position along ``rest[k]``, from the data's centre."""
         return float((np.asarray(self.origin) - np.asarray(self.centre)) @ np.asarray(self.rest[k]))

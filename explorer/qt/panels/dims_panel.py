@@ -107,7 +107,9 @@ class DimsPanel(QWidget):
     def _on_plane(self, *_a) -> None:
         sl = self.state.slice
         d = sl.dim
-        self.title.setText(f"<b>{d}-D latent space</b>: the plane shows {sl.preset}; "
+        shows = {"pca": "the top two principal directions of the means", "identity": "two latent axes",
+                 "through": "the plane through three points", "scene": "the scene's slice"}.get(sl.preset, sl.preset)
+        self.title.setText(f"<b>{d}-D latent space</b>: the plane shows {shows}; "
                            f"a slider per other direction moves the plane along it.")
         axes = sl.preset.startswith("axes")
         self.preset.blockSignals(True)
@@ -116,13 +118,13 @@ class DimsPanel(QWidget):
         self.axes_row.setVisible(axes)
         for box in (self.axis_x, self.axis_y):
             box.blockSignals(True)
-            box.setRange(0, max(0, d - 1))
+            box.setRange(1, max(1, d))  # 1-based, as the axis labels (z1 ...)
             box.blockSignals(False)
         if axes:
             self.axis_x.blockSignals(True)
             self.axis_y.blockSignals(True)
-            self.axis_x.setValue(int(np.argmax(np.abs(sl.u))))
-            self.axis_y.setValue(int(np.argmax(np.abs(sl.v))))
+            self.axis_x.setValue(int(np.argmax(np.abs(sl.u))) + 1)
+            self.axis_y.setValue(int(np.argmax(np.abs(sl.v))) + 1)
             self.axis_x.blockSignals(False)
             self.axis_y.blockSignals(False)
         if sl.rest != self._rest_key:
@@ -177,7 +179,7 @@ class DimsPanel(QWidget):
         for r in sl.rest:
             a = np.abs(np.asarray(r))
             k = int(np.argmax(a))
-            out.append(f"z{k}" if a[k] > 0.999 else f"direction {len(out) + 1}")
+            out.append(f"z{k + 1}" if a[k] > 0.999 else f"direction {len(out) + 1}")
         return out
 
     def _fill_vectors(self, *_a) -> None:
@@ -205,7 +207,7 @@ class DimsPanel(QWidget):
         if index == 0:
             self._do(sl.use_pca)
         else:
-            i, j = self.axis_x.value(), self.axis_y.value()
+            i, j = self.axis_x.value() - 1, self.axis_y.value() - 1
             if i == j:
                 j = (i + 1) % sl.dim
             self._do(lambda: sl.use_axes(i, j))

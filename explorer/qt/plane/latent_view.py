@@ -192,9 +192,16 @@ class LatentView(pg.PlotWidget):
         """The main slice changed: re-project if the projections changed (not for a dims slider's move), or
         fade again if the distances did (a dims slider's move with fading on)."""
         plane = slice_of(self.state, self.slot)
+        self._label_axes()
         if self.session is not None and (self._plane_key(plane) != self._plotted_on
                                          or (self.state.fade and self._faded_on is not plane.plane)):
             self.refresh_points(force=True)
+
+    def _label_axes(self, font=None) -> None:
+        """The axes say what the plane shows: z1, z2 for a 2-D model; PC 1, PC 2 or the two latent axes of a slice."""
+        font = font or self.font()
+        for name, text in zip(("bottom", "left"), slice_of(self.state, self.slot).axis_names(), strict=True):
+            self.plot_item.setLabel(name, text, **{"font-size": f"{font.pointSizeF() * 1.1:.0f}pt"})
 
     def _on_fade(self, *_a) -> None:
         if self.session is not None and slice_of(self.state, self.slot).dim > 2:
@@ -322,8 +329,7 @@ class LatentView(pg.PlotWidget):
             ax = self.plot_item.getAxis(name)
             ax.setStyle(tickFont=font, tickLength=int(-5 * k))
             ax.setTickFont(font)
-        for name, text in (("bottom", "z1"), ("left", "z2")):
-            self.plot_item.setLabel(name, text, **{"font-size": f"{font.pointSizeF() * 1.1:.0f}pt"})
+        self._label_axes(font)
         self.overlays.set_scale(k)
         self.set_marker_size(16 * k)
         self._restyle()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from explorer.core.pane import slice_of
 from explorer.core.state import ExplorerState
 
 
@@ -41,8 +42,12 @@ class ViewSync:
         v = self.view
         s = v.session
         if s is not None and s.means is not None and len(s.means):
-            boxes = [np.percentile(x.means, [0.5, 99.5], axis=0) for x in
-                     ((s, *self.state.compared) if self.linked and v.slot == 0 else (s,)) if x.means is not None]
+            slots = range(len(self.state.sessions)) if self.linked and v.slot == 0 else (v.slot,)
+            boxes = []
+            for i in slots:  # what each plane plots: its means' projections on its slice (the means for 2-D)
+                x = s if i == v.slot else self.state.sessions[i]
+                if x.means is not None:
+                    boxes.append(np.percentile(slice_of(self.state, i).project(x.means), [0.5, 99.5], axis=0))
             lo, hi = np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
             pad = 0.08 * (hi - lo).max()
             v.vb.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
