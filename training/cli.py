@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training import snapshots as snap
+from training.config import EXPLORER_MIN_LATENT_DIM, MAX_LATENT_DIM
 from training.datasets import dataset_names
 from training.errors import TrainError, UserError
 from training.kinds import KIND_SPECS, KINDS, kind_spec
@@ -45,7 +46,8 @@ def _parser_train() -> argparse.ArgumentParser:
     kinds = ", ".join(f"{name} ({spec.help})" for name, spec in KIND_SPECS.items())
     p = argparse.ArgumentParser(
         prog="latent-train",
-        description="Train a 2-D latent model and write a .safetensors checkpoint. "
+        description="Train a latent model (any latent dimension D; the explorer opens D = 2..512, a D > 2 model "
+        "through 2-D slices) and write a .safetensors checkpoint. "
         "Subcommands: 'latent-train info FILE', 'latent-train eval FILE [--dataset NAME]'.",
     )
     p.add_argument("--dataset", default="fashion-mnist", help=", ".join(dataset_names()))
@@ -57,7 +59,9 @@ def _parser_train() -> argparse.ArgumentParser:
     p.add_argument("--arch", default="conv", choices=["conv", "mlp"])
     p.add_argument("--channels", type=_ints, default=(32, 64), help="conv widths, e.g. 32,64")
     p.add_argument("--hidden", type=_ints, default=(16,), help="dense widths before the latent, e.g. 16 or 256,64")
-    p.add_argument("--latent-dim", type=int, default=2)
+    p.add_argument("--latent-dim", default="2", metavar="D",
+                   help=f"latent dimension, 1..{MAX_LATENT_DIM} (the explorer needs 2 or more; pca: at most "
+                   "the training images minus 1 and the pixel values)")
     p.add_argument("--beta", type=float, default=1.0, help="KL weight (0 = plain autoencoder)")
     p.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian"], help="BCE or MSE reconstruction")
     p.add_argument("--denoise", type=float, default=0.0, metavar="SIGMA",
@@ -91,7 +95,20 @@ def _fail(msg: str, code: int = 2) -> int:
     return code
 
 
+def _latent_dim(text: str) -> int:
+    """--latent-dim as an int in 1..MAX_LATENT_DIM; anything else is one sentence (TrainError)."""
+    try:
+        d = int(text)
+    except ValueError:
+        d = 0
+    if not 1 <= d <= MAX_LATENT_DIM:
+        raise TrainError(f"--latent-dim must be a whole number in 1..{MAX_LATENT_DIM} (the explorer opens "
+                         f"{EXPLORER_MIN_LATENT_DIM}..{MAX_LATENT_DIM}), not {text!r}")
+    return d
+
+
 def _check_args(a: argparse.Namespace) -> None:
+    a.latent_dim = _latent_dim(a.latent_dim)
     if a.epochs < 1:
         raise TrainError(f"--epochs must be at least 1 (got {a.epochs})")
     if a.batch_size < 1:
@@ -203,7 +220,7 @@ def run_train(argv: list[str]) -> int:
             print("\ninterrupted before the first epoch finished: no checkpoint written.", file=sys.stderr)
         return 130
 
-    # final metrics: test ELBO terms + 5-NN accuracy of the 2-D test means
+    # final metrics: test ELBO terms, active units + 5-NN accuracy of the (D-dim) test means
     report = evaluate.full_report(model, train.images[: tc.limit or None], train.labels[: tc.limit or None],
                                   test.images, test.labels)
     metrics = {"epochs": res.epochs_done, "seconds": round(time.perf_counter() - t_begin, 1),
@@ -278,8 +295,9 @@ def run_info(argv: list[str]) -> int:
         return 0
     cfg, ds = meta["config"], meta.get("dataset", {})
     print(f"{a.file}")
+    print(f"  latent   {_latent_words(cfg['latent_dim'], meta.get('metrics', {}).get('test_active_units'))}")
     variants = [f"{k} {cfg[k]}" for k in ("dropout", "denoise") if cfg[k]] + (["tied"] if cfg["tied"] else [])
-    print(f"  model    {cfg['kind']} ({cfg['arch']}), latent_dim {cfg['latent_dim']}, beta {cfg['beta']}, "
+    print(f"  model    {cfg['kind']} ({cfg['arch']}), beta {cfg['beta']}, "
           f"{cfg['likelihood']}, image {tuple(cfg['image_shape'])}" + "".join(f", {v}" for v in variants))
     print(f"  dataset  {ds.get('name', '?')} ({ds.get('num_train', '?')} train / {ds.get('num_test', '?')} test)")
     print(f"  versions {meta.get('versions', {})}")
@@ -287,6 +305,18 @@ def run_info(argv: list[str]) -> int:
     _print_metrics({k: v for k, v in meta.get("metrics", {}).items()})
     _print_snapshots(meta.get("snapshots", []))
     return 0
+
+
+def _latent_words(d: int, active: Any = None) -> str:
+    """The latent space in words: "8-D space, explored through 2-D slices; 5 of 8 units active"."""
+    if d < EXPLORER_MIN_LATENT_DIM:
+        return f"{d}-D space (the explorer needs {EXPLORER_MIN_LATENT_DIM} or more)"
+    if d == 2:
+        return "2-D space (the explorer's plane)"
+    words = f"{d}-D space, explored through 2-D slices"
+    if isinstance(active, int) and not isinstance(active, bool):  # Burda et al.'s count, on the test means
+        words += f"; {active} of {d} units active"
+    return words
 
 
 def _print_snapshots(entries: list[dict[str, Any]]) -> None:
@@ -328,7 +358,7 @@ def run_eval(argv: list[str]) -> int:
     except DatasetError:
         tr_x = tr_y = None
     report = evaluate.full_report(model, tr_x, tr_y, test.images, test.labels)
-    print(f"{a.file} on {name} (test, {len(test)} images)")
+    print(f"{a.file} on {name} (test, {len(test)} images), latent {_latent_words(model.config.latent_dim)}")
     _print_metrics(report)
     return 0
 

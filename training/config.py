@@ -14,10 +14,12 @@ from typing import Any
 from training.errors import UserError
 from training.kinds import KIND_SPECS, KINDS
 
-__all__ = ["ARCHS", "KINDS", "LIKELIHOODS", "ConfigError", "ModelConfig"]
+__all__ = ["ARCHS", "EXPLORER_MIN_LATENT_DIM", "KINDS", "LIKELIHOODS", "MAX_LATENT_DIM", "ConfigError", "ModelConfig"]
 
 ARCHS = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "gaussian")
+MAX_LATENT_DIM = 512  # any D in 1..512 trains; the explorer opens 2..512 (through 2-D slices when D > 2)
+EXPLORER_MIN_LATENT_DIM = 2
 
 
 class ConfigError(UserError):
@@ -28,7 +30,7 @@ class ConfigError(UserError):
 class ModelConfig:
     kind: str = "vae"  # one of KINDS (training/kinds.py)
     arch: str = "conv"  # "conv" (classic Keras conv pair) or "mlp"
-    latent_dim: int = 2  # the explorer opens 2-D models only
+    latent_dim: int = 2  # D, 1..MAX_LATENT_DIM; the explorer opens D >= 2 (a D > 2 model through 2-D slices)
     image_shape: tuple[int, int, int] = (1, 28, 28)  # (C, H, W)
     channels: tuple[int, ...] = (32, 64)  # conv widths, encoder order; the decoder mirrors them
     hidden: tuple[int, ...] = (16,)  # dense layers between features and the latent heads
@@ -66,9 +68,12 @@ class ModelConfig:
         spec = KIND_SPECS[self.kind]
         need(self.arch in ARCHS, f"unknown architecture {self.arch!r} (known: {', '.join(ARCHS)})")
         need(self.likelihood in LIKELIHOODS, f"unknown likelihood {self.likelihood!r}")
-        need(1 <= self.latent_dim <= 64, f"latent_dim {self.latent_dim} is outside 1..64")
+        need(1 <= self.latent_dim <= MAX_LATENT_DIM, f"latent_dim {self.latent_dim} is outside 1..{MAX_LATENT_DIM}")
         need(len(self.image_shape) == 3, f"image_shape {self.image_shape} is not (C, H, W)")
         c, h, w = self.image_shape
+        if not spec.gradient_trained:  # a closed-form (PCA) basis has at most one direction per pixel
+            need(self.latent_dim <= c * h * w,
+                 f"latent_dim {self.latent_dim} is more than the {c * h * w} pixel values of a {self.kind} image")
         need(c in (1, 3), f"image channels {c} is not 1 or 3")
         need(8 <= h <= 256 and 8 <= w <= 256, f"image size {h}x{w} is outside 8..256")
         need(1 <= len(self.channels) <= 4, "channels needs 1 to 4 conv widths")

@@ -1,10 +1,11 @@
-"""PCA, the linear 2-D baseline, fitted in closed form and offering the same contract as the neural kinds.
+"""PCA, the linear baseline, fitted in closed form and offering the same contract as the neural kinds.
 
     encode(x) = ((x - center) @ components.T) / scale        (N, D); logvar None
     decode(z) = clip((z * scale) @ components + center, 0, 1)   (N, C, H, W)
 
-``components`` (D, P) are the top right-singular vectors of the centred data; ``scale`` (D,) the
-standard deviation along each, so the plotted plane has unit variance like a VAE's (whitening does
+``components`` (D, P) are the top D right-singular vectors of the centred data (the first D principal
+components, largest variance first, for any D up to min(N - 1, P)); ``scale`` (D,) the standard
+deviation along each, so the codes have unit variance in every direction like a VAE's (whitening does
 not change the reconstruction). Before the clip to [0, 1], the reconstruction is exactly closed-form PCA.
 
 Solvers (:func:`fit_pca`):
@@ -24,10 +25,15 @@ import torch
 from torch import nn
 
 from training.config import ModelConfig
+from training.errors import UserError
 
 SOLVERS = ("auto", "svd", "randomized", "incremental")
 SVD_MAX_VALUES = 20_000_000  # "auto" switches from svd to incremental above N * P values
 LOGIT_CLIP = 1e-3  # decode_logits: the Bernoulli score of a linear output clipped to [1e-3, 1 - 1e-3]
+
+
+class PCAError(UserError, ValueError):
+    """PCA cannot be fitted as asked (a bad solver name, or too few images for D components)."""
 
 
 class PCA(nn.Module):
@@ -65,9 +71,13 @@ def fit_pca(model: PCA, images: Any, solver: str = "auto", chunk: int = 4096, se
     p = math.prod(model.config.image_shape)
     d = model.config.latent_dim
     if solver not in SOLVERS:
-        raise ValueError(f"unknown PCA solver {solver!r} (known: {', '.join(SOLVERS)})")
+        raise PCAError(f"unknown PCA solver {solver!r} (known: {', '.join(SOLVERS)})")
     if n < 2:
-        raise ValueError("PCA needs at least 2 images")
+        raise PCAError("PCA needs at least 2 images")
+    if n - 1 < d:  # n centred images span at most n - 1 directions
+        raise PCAError(f"PCA with latent_dim {d} needs at least {d + 1} images (got {n})")
+    if p < d:
+        raise PCAError(f"PCA with latent_dim {d} needs images of at least {d} pixel values (got {p})")
     if solver == "auto":
         solver = "svd" if n * p <= SVD_MAX_VALUES else "incremental"
     if solver == "incremental":
@@ -118,7 +128,7 @@ def _rows(images: Any, start: int, stop: int, p: int) -> torch.Tensor:
 
 
 def _fix_signs(comps: torch.Tensor) -> torch.Tensor:
-    """Each component's largest-magnitude entry positive: the same plane from every solver."""
+    """Each component's largest-magnitude entry positive: the same basis from every solver."""
     idx = comps.abs().argmax(1)
     signs = torch.sign(comps[torch.arange(len(comps)), idx])
     return comps * torch.where(signs == 0, torch.ones_like(signs), signs)[:, None]

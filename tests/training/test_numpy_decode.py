@@ -45,8 +45,8 @@ CONFIGS = {
 }
 
 
-def model_of(name: str, seed: int = 0):
-    cfg = ModelConfig(**{**SMALL, **CONFIGS[name]})
+def model_of(name: str, seed: int = 0, **over):
+    cfg = ModelConfig(**{**SMALL, **CONFIGS[name], **over})
     torch.manual_seed(seed)
     model = build_model(cfg).eval()
     with torch.no_grad():  # random weights everywhere (PCA starts at zeros / ones; biases near 0)
@@ -88,6 +88,38 @@ def test_decode_equals_torch(name, n):
         got, want = decode(z), torch_decode(model, z)
     assert got.dtype == np.float32 and got.shape == want.shape == (n, *model.config.image_shape)
     assert np.abs(got - want).max() < TOL
+
+
+@pytest.mark.parametrize("name", sorted(CONFIGS))
+@pytest.mark.parametrize("d", [3, 8, 64])
+def test_decode_equals_torch_at_any_latent_dim(name, d):
+    """A D-dim model (the explorer decodes its 2-D slices): every z coordinate reaches the image."""
+    model = model_of(name, latent_dim=d)
+    assert nd.state_shapes(model.config) == checkpoint.expected_entries(model.config)
+    decode = nd.numpy_decoder(model.config, weights_of(model))
+    rng = np.random.default_rng(d)
+    z = (rng.standard_normal((7, d)) * 2 * np.sqrt(2 / d)).astype(np.float32)  # |z| as in the 2-D test
+    y = rng.integers(0, model.config.num_classes, 7) if model.config.conditional else None
+    got, want = decode(z, y), torch_decode(model, z, y)
+    assert got.shape == want.shape == (7, *model.config.image_shape)
+    assert np.abs(got - want).max() < TOL
+    moved = z.copy()
+    moved[:, -1] += 2.0  # the last coordinate changes the decode in both (not only the first two are read)
+    assert np.abs(decode(moved, y) - got).max() > 1e-3
+    assert np.abs(decode(moved, y) - torch_decode(model, moved, y)).max() < TOL
+    with pytest.raises(ValueError):
+        decode(z[:, :2], y)  # a 2-D z does not fit a D-dim decoder
+
+
+@pytest.mark.parametrize("name", ["vae-mlp", "cvae-conv", "aae-mlp-tied", "pca-colour"])
+def test_decode_equals_torch_at_the_largest_latent_dim(name, tmp_path):
+    model = model_of(name, latent_dim=512, image_shape=(3, 16, 16))  # pca: D at most the 768 pixel values
+    path = checkpoint.save(model, tmp_path / "d512.safetensors")
+    numpy_model = nd.read_model(path)
+    assert numpy_model.config.latent_dim == 512
+    z = (np.random.default_rng(5).standard_normal((4, 512)) / 8).astype(np.float32)  # |z| about 2
+    y = np.array([0, 1, 2, 0]) if model.config.conditional else None
+    assert np.abs(numpy_model.decode(z, y) - torch_decode(model, z, y)).max() < TOL
 
 
 def test_large_batches_are_decoded_in_chunks():

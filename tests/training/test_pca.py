@@ -9,8 +9,9 @@ import torch
 
 from training import checkpoint, evaluate
 from training.data import load_dataset
+from training.errors import UserError
 from training.models import ConfigError, LatentModel, ModelConfig, build_model
-from training.pca import fit_pca
+from training.pca import PCAError, fit_pca
 
 
 def low_rank_images(n=300, shape=(1, 8, 8), seed=0) -> np.ndarray:
@@ -48,6 +49,48 @@ def test_reconstruction_equals_numpy_svd_pca(solver, tol):
     # whitened: the codes have unit variance, the scale holds the singular values
     np.testing.assert_allclose(model.scale.double().numpy(), s / np.sqrt(len(x) - 1), rtol=tol * 10)
     np.testing.assert_allclose(z.std(0).numpy(), [1, 1], rtol=1e-3)
+
+
+def spectrum_images(n=400, shape=(1, 8, 8), k=12, seed=0) -> np.ndarray:
+    """Images with k directions of clearly decreasing variance (std 0.1 * 0.75^j) and a little noise."""
+    rng = np.random.default_rng(seed)
+    p = int(np.prod(shape))
+    basis = np.linalg.qr(rng.normal(size=(p, k)))[0].T  # (k, P) orthonormal
+    codes = rng.normal(size=(n, k)) * (0.1 * 0.75 ** np.arange(k))
+    x = 0.5 + codes @ basis + rng.normal(0, 0.002, (n, p))
+    return np.clip(x, 0, 1).astype(np.float32).reshape(n, *shape)
+
+
+@pytest.mark.parametrize("d", [3, 8])
+@pytest.mark.parametrize("solver, tol", [("svd", 1e-5), ("incremental", 1e-5), ("randomized", 1e-3)])
+def test_latent_dim_d_takes_the_top_d_components_whitened(d, solver, tol):
+    x = spectrum_images()
+    model = build_model(ModelConfig(kind="pca", image_shape=(1, 8, 8), latent_dim=d))
+    fit_pca(model, x, solver, chunk=64)
+    mean, vt, s, recon = numpy_pca(x, d)
+    comps = model.components.double().numpy()
+    assert comps.shape == (d, 64)
+    # the same subspace as numpy's first d right-singular vectors, and each of them in order, up to sign
+    np.testing.assert_allclose(comps.T @ comps, vt.T @ vt, atol=tol)
+    np.testing.assert_allclose(np.abs((comps * vt).sum(1)), np.ones(d), atol=tol)
+    # their variances, largest first (the squared singular values over n - 1)
+    np.testing.assert_allclose(model.scale.double().numpy() ** 2, s**2 / (len(x) - 1), rtol=tol * 10)
+    with torch.no_grad():
+        z = model.encode(torch.from_numpy(x))[0].double().numpy()
+        mine = model.reconstruct_linear(torch.from_numpy(z).float()).double().numpy()
+    np.testing.assert_allclose(np.cov(z.T), np.eye(d), atol=tol * 10)  # whitened: unit variance, uncorrelated
+    np.testing.assert_allclose(mine, recon, atol=tol * 10)
+
+
+def test_latent_dim_beyond_the_data_is_one_sentence():
+    model = build_model(ModelConfig(kind="pca", image_shape=(1, 8, 8), latent_dim=20))
+    with pytest.raises(PCAError, match=r"^PCA with latent_dim 20 needs at least 21 images \(got 12\)$"):
+        fit_pca(model, spectrum_images(n=12))
+    assert issubclass(PCAError, UserError) and issubclass(PCAError, ValueError)
+    fit_pca(model, spectrum_images(n=21))  # exactly enough
+    with pytest.raises(ConfigError, match="latent_dim 65 is more than the 64 pixel values"):
+        ModelConfig(kind="pca", image_shape=(1, 8, 8), latent_dim=65).validate()
+    ModelConfig(kind="vae", image_shape=(1, 8, 8), latent_dim=65).validate()  # a neural code may be wider
 
 
 def test_every_solver_gives_the_same_plane_with_fixed_signs():

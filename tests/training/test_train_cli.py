@@ -39,7 +39,7 @@ TINY = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--threa
 FIRST = TINY + ["--epochs", "1", "--limit", "512"]
 TIMEOUT = 240
 # lines latent-train may print on stderr before it fails (progress, not errors)
-INFO_PREFIXES = ("loading ", "training ", "resuming ")
+INFO_PREFIXES = ("loading ", "training ", "fitting ", "resuming ")
 
 
 def _env(cache: Path) -> dict[str, str]:
@@ -224,6 +224,7 @@ def test_info_shows_model_dataset_and_metrics(trained, jobs):
     out, _ = jobs["jobs"]["info"].ok()
     assert str(trained["path"]) in out
     assert re.search(r"model\s+vae \(conv\)", out)
+    assert re.search(r"^  latent\s+2-D space", out, re.M)
     assert re.search(r"dataset\s+synthetic", out)
     elbo = checkpoint.read_metadata(trained["path"])["metrics"]["test_neg_elbo"]
     m = re.search(r"test_neg_elbo\s+([0-9.]+)", out)
@@ -358,7 +359,9 @@ SYN = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--limit"
         ([*SYN, "--out", "{tmp}/folder.safetensors"], "is a folder"),
         ([*SYN, "--out", "{tmp}/a-file/sub/m.safetensors"], "cannot write there"),
         ([*SYN, "--device", "tpu"], "unknown --device"),
-        ([*SYN, "--latent-dim", "0", "--out", "{tmp}/x.safetensors"], "latent_dim"),
+        ([*SYN, "--latent-dim", "0", "--out", "{tmp}/x.safetensors"], "--latent-dim must be a whole number in 1..512"),
+        ([*SYN, "--model", "pca", "--latent-dim", "100", "--out", "{tmp}/x.safetensors"],
+         "PCA with latent_dim 100 needs at least 101 images (got 64)"),
         ([*SYN, "--channels", "4,8,16,32,64", "--out", "{tmp}/x.safetensors"], "channels"),
         ([*SYN, "--resume", "--out", "{tmp}/none/m.safetensors"], "--resume needs"),
         ([*SYN, "--limit", "512", "--hidden", "16", "--resume", "--out", "{other}"], "different model configuration"),
