@@ -84,9 +84,12 @@ class Explorer:
         w = self.window
         if not self._wait(lambda: (w.state.session is not None and len(w.state.compared) == len(compare))
                           or w.last_error, timeout):
+            self.close()  # nothing is left running for a model that did not open
             raise TimeoutError(f"the model{'s' if compare else ''} did not open within {timeout:g} s")
         if w.state.session is None or len(w.state.compared) != len(compare):
-            raise ValueError(w.last_error)
+            message = w.last_error
+            self.close()
+            raise ValueError(message)
         self.wait_idle(timeout)
 
     # ---------------------------------------------------------------- state and what is shown
