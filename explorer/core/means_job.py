@@ -29,7 +29,7 @@ def means_job(session: Session, cache: MeansCache | None = None, progress: Calla
     if session.means is None:
         import torch
 
-        out = np.zeros((n, 2), np.float32)
+        out = np.zeros((n, int(session.config.get("latent_dim", 2))), np.float32)  # (N, D)
         for i in range(0, n, batch_size):
             own = torch.get_num_threads()
             if threads is not None:

@@ -174,3 +174,27 @@ def test_a_d_dim_scene_round_trips_and_a_scene_of_another_d_is_refused(ex6, tmp_
     with pytest.raises(SceneError, match="2-D point|6-D latent space"):
         apply_scene(load_scene(two_d), st)
     assert (st.slice.plane, st.point, tuple(st.bookmarks)) == before  # nothing changed
+
+
+def test_models_of_different_dimensions_side_by_side(qapp, checkpoint, ckpt6, decode, decode6):
+    """A 2-D model beside a 6-D one over the same images: each plane plots its own projection; the same
+    plane point is decoded by each model on its own slice."""
+    from explorer.api import Explorer
+    from explorer.core.pane import slice_of
+
+    ex = Explorer([checkpoint, ckpt6], dataset="synthetic", size=(1200, 800))
+    try:
+        six = ex.state.sessions[1]
+        assert six.means.shape[1] == D and ex.state.ndim == 2
+        own = slice_of(ex.state, 1)
+        assert own.preset == "pca" and own.dim == D
+        np.testing.assert_allclose(ex.plotted(1), own.project(six.means), atol=1e-5)
+        ex.state.point = (0.2, -0.1)
+        assert ex.wait_idle(15)
+        np.testing.assert_allclose(ex.shown(0).z, [0.2, -0.1], atol=1e-6)
+        np.testing.assert_allclose(ex.shown(0).image, decode(ex.shown(0).z)[0], atol=1e-6)
+        z1 = ex.shown(1).z
+        np.testing.assert_allclose(z1, own.lift((0.2, -0.1)), atol=1e-5)
+        np.testing.assert_allclose(ex.shown(1).image, decode6(z1)[0], atol=1e-6)
+    finally:
+        ex.close()
