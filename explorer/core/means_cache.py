@@ -61,7 +61,7 @@ def cache_key(model_sha256: str, dataset: str, split: str, images: np.ndarray, l
 
 
 class MeansCache:
-    """``load(key, n)`` -> the cached (n, 2) float32 means or None; ``store(key, means)``.
+    """``load(key, n, d)`` -> the cached (n, d) float32 means (or log-variances) or None; ``store(key, means)``.
 
     ``hits`` / ``misses`` / ``writes`` count what happened (for tests and benchmarks)."""
 

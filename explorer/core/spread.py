@@ -79,11 +79,11 @@ def logvar_key(session: Any) -> str:
 def encode_logvars(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
                    cancel: threading.Event | None = None, batch_size: int = 2000,
                    labels: np.ndarray | None = None, name: str = "the model") -> np.ndarray:
-    """Posterior log-variances (N, 2) float32 of images (N, C, H, W), in batches, as
+    """Posterior log-variances (N, D) float32 of images (N, C, H, W), in batches, as
     :func:`explorer.core.session.encode_means` does (a conditional model with the true ``labels``).
 
     ``Deterministic`` if the encoder returns no log-variance; ``Cancelled`` once ``cancel`` is set."""
-    out = np.zeros((len(images), 2), np.float32)
+    out = np.zeros((len(images), int(model.config.latent_dim)), np.float32)
     for i, _, logvar in encode_batches(model, images, progress, cancel, batch_size, labels):
         if logvar is None:
             kind = getattr(getattr(model, "config", None), "kind", "?")

@@ -198,3 +198,23 @@ def test_models_of_different_dimensions_side_by_side(qapp, checkpoint, ckpt6, de
         np.testing.assert_allclose(ex.shown(1).image, decode6(z1)[0], atol=1e-6)
     finally:
         ex.close()
+
+
+def test_posterior_spread_of_a_d_dim_model_is_projected(ex6):
+    """Samples are drawn in D and plotted projected; the ellipse is the projected posterior's."""
+    from explorer.core.spread import posterior_samples
+
+    ex6.state.plot_samples = True
+    assert ex6.wait_idle(60)
+    s = ex6.state.session
+    assert s.logvars.shape == (len(s.labels), D)
+    np.testing.assert_allclose(ex6.plotted(0), ex6.state.slice.project(posterior_samples(s.means, s.logvars)),
+                               atol=1e-4)
+    ex6.state.ellipses = True
+    ex6.state.point = (0.0, 0.0)
+    assert ex6.wait_idle(60)
+    i, centre, radii = ex6.ellipses(0)[0]
+    p = np.stack([ex6.state.slice.u, ex6.state.slice.v])
+    cov = (p * np.exp(s.logvars[i].astype(np.float64))) @ p.T
+    np.testing.assert_allclose(centre, ex6.state.slice.project(s.means[i].astype(np.float64)), atol=1e-5)
+    np.testing.assert_allclose(radii, np.sqrt(np.diag(cov)), rtol=1e-5)
