@@ -26,7 +26,7 @@ from training.safetensors_reader import SafetensorsReader, TensorInfo, short
 FORMAT = "latent-explorer"
 SCHEMA = 1
 MAX_BYTES = 512 * 1024**2  # no model this tool trains comes near this
-METADATA_LIMITS = dict(max_bytes=4 * 1024**2, max_depth=8, max_number_digits=1000)  # each JSON metadata field
+METADATA_LIMITS = {"max_bytes": 4 * 1024**2, "max_depth": 8, "max_number_digits": 1000}  # each JSON metadata field
 
 
 class CheckpointError(UserError):

@@ -291,7 +291,7 @@ def run_info(argv: list[str]) -> int:
     model = checkpoint.load(a.file)  # every check, weights included: info never vouches for a file load refuses
     meta = {**model.metadata, "config": model.config.to_dict()}
     if a.json:
-        print(json.dumps({k: v for k, v in meta.items()}, indent=2))
+        print(json.dumps(dict(meta.items()), indent=2))
         return 0
     cfg, ds = meta["config"], meta.get("dataset", {})
     print(f"{a.file}")
@@ -302,7 +302,7 @@ def run_info(argv: list[str]) -> int:
     print(f"  dataset  {ds.get('name', '?')} ({ds.get('num_train', '?')} train / {ds.get('num_test', '?')} test)")
     print(f"  versions {meta.get('versions', {})}")
     print("  metrics")
-    _print_metrics({k: v for k, v in meta.get("metrics", {}).items()})
+    _print_metrics(dict(meta.get("metrics", {}).items()))
     _print_snapshots(meta.get("snapshots", []))
     return 0
 

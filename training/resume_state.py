@@ -35,7 +35,7 @@ SCHEMA = 1
 MAX_BYTES = 3 * 512 * 1024**2  # Adam keeps two tensors per weight: three times the checkpoint cap
 TENSOR_KEYS = {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
 _NAME = re.compile(r"^state\.(0|[1-9][0-9]{0,5})\.([a-z_]{1,20})$")
-_JSON_LIMITS = dict(max_bytes=1024**2, max_depth=6, max_number_digits=40)
+_JSON_LIMITS = {"max_bytes": 1024**2, "max_depth": 6, "max_number_digits": 40}
 
 
 class ResumeError(UserError):

@@ -38,6 +38,10 @@ class Lattice:
         """In Grid.centres() order: rows from the bottom (j0) up, each row left to right."""
         return [(self.size, i, j) for j in range(self.j0, self.j1) for i in range(self.i0, self.i1)]
 
+    def __iter__(self):
+        """The cells' keys, in :meth:`keys` order."""
+        return iter(self.keys())
+
     def coarser(self, factor: int = 4) -> Lattice:
         s = self.size * factor
         return Lattice(s, math.floor(self.i0 / factor), math.ceil(self.i1 / factor), math.floor(self.j0 / factor),
@@ -68,7 +72,7 @@ class CellCache:
         self._cells.clear()
 
     def missing(self, lattice: Lattice) -> list[Key]:
-        return [k for k in lattice.keys() if k not in self._cells]
+        return [k for k in lattice if k not in self._cells]
 
     def put(self, keys: list[Key], images: np.ndarray) -> None:
         for k, img in zip(keys, images, strict=True):

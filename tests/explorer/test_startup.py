@@ -37,7 +37,7 @@ def _ci_packages() -> set[str]:
     """The library packages .ci/run installs for Qt (the line after 'xvfb xauth xdotool')."""
     text = (ROOT / ".ci" / "run").read_text()
     block = text[text.index("xvfb xauth xdotool"):text.index("dataset-fashion-mnist")]
-    return {w for w in re.findall(r"\blib[\w.+-]+", block)}
+    return set(re.findall(r"\blib[\w.+-]+", block))
 
 
 def _plugin_or_skip() -> Path:

@@ -19,7 +19,7 @@ from training import checkpoint
 from training.checkpoint import CheckpointError
 from training.models import ModelConfig, build_model
 
-SMALL = dict(channels=(4, 8), hidden=(8,))
+SMALL = {"channels": (4, 8), "hidden": (8,)}
 
 
 def make_model(**kw):
@@ -262,7 +262,7 @@ def test_bad_schema(tmp_path, good, model, schema):
 
 
 @pytest.mark.parametrize(
-    "config, words",
+    ("config", "words"),
     [
         ({"latent_dim": 0}, ["latent_dim"]),
         ({"beta": -1}, ["beta"]),
@@ -282,7 +282,7 @@ def test_config_out_of_range(tmp_path, good, model, config, words):
     refused(_with_meta(tmp_path, good, model, config=text), "config", *words)
 
 
-@pytest.mark.parametrize("field, value, words", [
+@pytest.mark.parametrize(("field", "value", "words"), [
     ("config", None, "no model config"),
     ("config", "{not json", "not valid JSON"),
     ("config", "[" * 100_000, "nested more than 8 levels"),

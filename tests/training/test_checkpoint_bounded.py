@@ -63,7 +63,7 @@ def test_a_valid_model_loads_within_a_small_multiple_of_its_size(good):
     assert peak < 4 * size + 2 * MiB, f"loading a {size / MiB:.2f} MiB checkpoint peaked at {peak / MiB:.1f} MiB"
 
 
-@pytest.mark.parametrize("count, words", [
+@pytest.mark.parametrize(("count", "words"), [
     (100_000, "has a header of 8,"),  # the adversarial review's file: its header alone is over the cap
     (20_000, "unexpected weight(s) 'dummy.0', 'dummy.1', 'dummy.10' and 19,997 more"),  # under it: the key set
 ])

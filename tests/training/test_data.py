@@ -142,7 +142,7 @@ def test_image_size_and_channels_for_idx(tmp_path, make_idx_files):
     dataset = load_dataset("mnist", "test", data_dir=tmp_path, image_size=32, grayscale=False)
 
     assert dataset.images.shape == (4, 3, 32, 32) and dataset.images.flags.c_contiguous
-    assert 0 <= dataset.images.min() and dataset.images.max() <= 1
+    assert dataset.images.min() >= 0 and dataset.images.max() <= 1
     assert np.array_equal(dataset.images[:, 0], dataset.images[:, 2])
 
 
@@ -710,7 +710,7 @@ def test_synthetic_is_deterministic_and_balanced():
     assert np.array_equal(load_dataset("synthetic", "train").images, train.images)
     assert np.array_equal(every.images, np.concatenate([train.images, test.images]))
     assert not np.array_equal(train.images[:600], test.images)
-    assert 0 <= train.images.min() and train.images.max() <= 1 and train.images.dtype == np.float32
+    assert train.images.min() >= 0 and train.images.max() <= 1 and train.images.dtype == np.float32
     assert len(train.label_names) == 10
 
 
@@ -737,7 +737,7 @@ def test_unknown_name_lists_the_valid_ones(tmp_path, monkeypatch):
         load_dataset("pics")
 
 
-@pytest.mark.parametrize("kwargs, problem", [
+@pytest.mark.parametrize(("kwargs", "problem"), [
     ({"split": "val"}, r"unknown split 'val'; use one of: train, test, all"),
     ({"image_size": 0}, r"image_size must be a positive integer, not 0"),
     ({"image_size": "28"}, r"image_size must be a positive integer, not '28'"),

@@ -15,16 +15,16 @@ from training.data import load_dataset
 from training.models import ConfigError, LatentModel, ModelConfig, build_model
 from training.train import TrainConfig, TrainError, fit
 
-TINY = dict(channels=(4, 8), hidden=(8,), num_classes=10)
+TINY = {"channels": (4, 8), "hidden": (8,), "num_classes": 10}
 NEURAL = {
-    "ae": dict(kind="ae"),
-    "vae": dict(kind="vae", beta=2.0),
-    "cvae": dict(kind="cvae"),
-    "aae": dict(kind="aae", disc_hidden=(8,)),
-    "ae-denoise": dict(kind="ae", denoise=0.3),
-    "vae-dropout": dict(kind="vae", dropout=0.3),
-    "ae-mlp-tied": dict(kind="ae", arch="mlp", hidden=(16,), tied=True),
-    "vae-mlp-tied": dict(kind="vae", arch="mlp", hidden=(16, 8), tied=True),
+    "ae": {"kind": "ae"},
+    "vae": {"kind": "vae", "beta": 2.0},
+    "cvae": {"kind": "cvae"},
+    "aae": {"kind": "aae", "disc_hidden": (8,)},
+    "ae-denoise": {"kind": "ae", "denoise": 0.3},
+    "vae-dropout": {"kind": "vae", "dropout": 0.3},
+    "ae-mlp-tied": {"kind": "ae", "arch": "mlp", "hidden": (16,), "tied": True},
+    "vae-mlp-tied": {"kind": "vae", "arch": "mlp", "hidden": (16, 8), "tied": True},
 }
 
 
@@ -124,17 +124,17 @@ def test_tied_decoder_uses_the_encoder_weights_transposed_and_stores_them_once(t
     assert not torch.equal(back.decode(z), tied.decode(z))
 
 
-@pytest.mark.parametrize("bad, words", [
-    (dict(tied=True), "mlp"),
-    (dict(arch="mlp", tied=True, kind="cvae"), "tied"),
-    (dict(kind="cvae", num_classes=1), "at least 2 classes"),
-    (dict(kind="cvae", default_class=10), "default_class"),
-    (dict(kind="pca", dropout=0.1), "closed form"),
-    (dict(dropout=1.0), "dropout"),
-    (dict(denoise=-0.1), "denoise"),
-    (dict(denoise=float("nan")), "denoise"),
-    (dict(kind="aae", disc_hidden=()), "disc_hidden"),
-    (dict(adv_weight=-1.0), "adv_weight"),
+@pytest.mark.parametrize(("bad", "words"), [
+    ({"tied": True}, "mlp"),
+    ({"arch": "mlp", "tied": True, "kind": "cvae"}, "tied"),
+    ({"kind": "cvae", "num_classes": 1}, "at least 2 classes"),
+    ({"kind": "cvae", "default_class": 10}, "default_class"),
+    ({"kind": "pca", "dropout": 0.1}, "closed form"),
+    ({"dropout": 1.0}, "dropout"),
+    ({"denoise": -0.1}, "denoise"),
+    ({"denoise": float("nan")}, "denoise"),
+    ({"kind": "aae", "disc_hidden": ()}, "disc_hidden"),
+    ({"adv_weight": -1.0}, "adv_weight"),
 ])
 def test_variant_options_are_validated(bad, words):
     with pytest.raises(ConfigError, match=words):
@@ -265,7 +265,7 @@ CLI = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--worker
        "--batch-size", "64", "--epochs", "1", "--quiet"]
 
 
-@pytest.mark.parametrize("flags, kind, check", [
+@pytest.mark.parametrize(("flags", "kind", "check"), [
     (["--model", "ae"], "ae", lambda c: c.beta == 0),
     (["--model", "vae", "--beta", "10"], "vae", lambda c: c.beta == 10),
     (["--model", "cvae"], "cvae", lambda c: c.num_classes == 10 and c.conditional),
@@ -291,7 +291,7 @@ def test_every_kind_and_flag_trains_from_the_cli(tmp_path, capsys, flags, kind, 
     assert f"model    {kind} (" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("flags, words", [
+@pytest.mark.parametrize(("flags", "words"), [
     (["--model", "vae", "--tied"], "tied weights need the mlp architecture"),
     (["--model", "ae", "--dropout", "1"], "dropout"),
     (["--model", "pca", "--denoise", "0.1"], "closed form"),

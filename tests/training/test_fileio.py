@@ -67,7 +67,7 @@ def test_remove_orphans_reports_what_it_removed(tmp_path):
     assert os.listdir(tmp_path) == [".x.json.notours.tmp"]
 
 
-@pytest.mark.parametrize("errno_, reason", [(errno.ENOSPC, "No space left on device"),
+@pytest.mark.parametrize(("errno_", "reason"), [(errno.ENOSPC, "No space left on device"),
                                              (errno.EROFS, "Read-only file system"),
                                              (errno.EDQUOT, "Disk quota exceeded")])
 def test_an_oserror_is_one_sentence_naming_the_file(tmp_path, monkeypatch, errno_, reason):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from training.errors import UserError
 from training.fileio import JsonLimitError, load_json_bounded
 
-LIMITS = dict(max_bytes=1 << 20, max_depth=16, max_number_digits=32)
+LIMITS = {"max_bytes": 1 << 20, "max_depth": 16, "max_number_digits": 32}
 
 
 def refused(text, *words, **limits) -> str:
@@ -75,7 +75,7 @@ def test_too_many_values():
     assert load_json_bounded("[" + "0," * 48 + "0]", source="s", max_values=50, **LIMITS) == [0] * 49
 
 
-@pytest.mark.parametrize("text, words", [
+@pytest.mark.parametrize(("text", "words"), [
     ("{not json", "is not valid JSON"),
     ("", "is not valid JSON"),
     (b"\xff\xfe{}", "not UTF-8"),

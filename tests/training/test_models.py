@@ -11,7 +11,7 @@ from training.models import VAE, ConfigError, ModelConfig, build_model
 
 
 def small(**kw) -> ModelConfig:
-    base = dict(channels=(4, 8), hidden=(8,))
+    base = {"channels": (4, 8), "hidden": (8,)}
     base.update(kw)
     return ModelConfig(**base)
 
@@ -53,7 +53,7 @@ def test_other_sizes_and_colour(arch, shape):
     assert mean.shape == (3, 2) and logvar.shape == (3, 2)
     out = model.decode(mean).detach()
     assert out.shape == (3, *shape)
-    assert 0.0 <= float(out.min()) and float(out.max()) <= 1.0
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 1.0
     losses = model(x)
     assert torch.isfinite(losses["loss"])
     losses["loss"].backward()  # the whole graph is differentiable for every size
@@ -104,7 +104,7 @@ def test_from_dict_fills_missing_fields_with_defaults():
 
 
 @pytest.mark.parametrize(
-    "bad, words",
+    ("bad", "words"),
     [
         ({"colour": "red"}, "unknown field"),
         ({"latent_dim": "2"}, "wrong type"),

@@ -21,27 +21,27 @@ from training.models import ModelConfig, build_model
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "assets" / "fashion-mnist-vae.safetensors"
 TOL = 1e-5
-SMALL = dict(channels=(4, 6), hidden=(8, 5), num_classes=3, disc_hidden=(7,))
+SMALL = {"channels": (4, 6), "hidden": (8, 5), "num_classes": 3, "disc_hidden": (7,)}
 CONFIGS = {
-    "vae-conv": dict(kind="vae"),
-    "vae-conv-13px": dict(kind="vae", image_shape=(1, 13, 13)),  # 13 -> 7 -> 4: 16 px cropped to 13
-    "vae-conv-30x22-colour": dict(kind="vae", image_shape=(3, 30, 22), channels=(3, 4, 5)),
-    "vae-conv-no-hidden": dict(kind="vae", hidden=()),
-    "vae-conv-one-width": dict(kind="vae", channels=(5,), hidden=(6,)),
-    "beta0-conv": dict(kind="vae", beta=0.0),
-    "ae-conv-dropout": dict(kind="ae", dropout=0.2),
-    "cvae-conv": dict(kind="cvae", default_class=2),
-    "cvae-conv-14px": dict(kind="cvae", image_shape=(1, 14, 14)),
-    "aae-conv": dict(kind="aae"),
-    "vae-mlp": dict(kind="vae", arch="mlp"),
-    "vae-mlp-no-hidden": dict(kind="vae", arch="mlp", hidden=()),
-    "vae-mlp-tied": dict(kind="vae", arch="mlp", tied=True),
-    "ae-mlp-tied-dropout": dict(kind="ae", arch="mlp", tied=True, dropout=0.3, hidden=(9, 7, 4)),
-    "aae-mlp-tied": dict(kind="aae", arch="mlp", tied=True),
-    "cvae-mlp": dict(kind="cvae", arch="mlp", image_shape=(3, 10, 9)),
-    "aae-mlp": dict(kind="aae", arch="mlp"),
-    "pca": dict(kind="pca"),
-    "pca-colour": dict(kind="pca", image_shape=(3, 11, 12)),
+    "vae-conv": {"kind": "vae"},
+    "vae-conv-13px": {"kind": "vae", "image_shape": (1, 13, 13)},  # 13 -> 7 -> 4: 16 px cropped to 13
+    "vae-conv-30x22-colour": {"kind": "vae", "image_shape": (3, 30, 22), "channels": (3, 4, 5)},
+    "vae-conv-no-hidden": {"kind": "vae", "hidden": ()},
+    "vae-conv-one-width": {"kind": "vae", "channels": (5,), "hidden": (6,)},
+    "beta0-conv": {"kind": "vae", "beta": 0.0},
+    "ae-conv-dropout": {"kind": "ae", "dropout": 0.2},
+    "cvae-conv": {"kind": "cvae", "default_class": 2},
+    "cvae-conv-14px": {"kind": "cvae", "image_shape": (1, 14, 14)},
+    "aae-conv": {"kind": "aae"},
+    "vae-mlp": {"kind": "vae", "arch": "mlp"},
+    "vae-mlp-no-hidden": {"kind": "vae", "arch": "mlp", "hidden": ()},
+    "vae-mlp-tied": {"kind": "vae", "arch": "mlp", "tied": True},
+    "ae-mlp-tied-dropout": {"kind": "ae", "arch": "mlp", "tied": True, "dropout": 0.3, "hidden": (9, 7, 4)},
+    "aae-mlp-tied": {"kind": "aae", "arch": "mlp", "tied": True},
+    "cvae-mlp": {"kind": "cvae", "arch": "mlp", "image_shape": (3, 10, 9)},
+    "aae-mlp": {"kind": "aae", "arch": "mlp"},
+    "pca": {"kind": "pca"},
+    "pca-colour": {"kind": "pca", "image_shape": (3, 11, 12)},
 }
 
 

@@ -32,7 +32,7 @@ def numpy_pca(x: np.ndarray, d: int = 2):
     return mean, vt[:d], s[:d], recon
 
 
-@pytest.mark.parametrize("solver, tol", [("svd", 1e-5), ("incremental", 1e-5), ("randomized", 1e-4)])
+@pytest.mark.parametrize(("solver", "tol"), [("svd", 1e-5), ("incremental", 1e-5), ("randomized", 1e-4)])
 def test_reconstruction_equals_numpy_svd_pca(solver, tol):
     x = low_rank_images()
     model = build_model(ModelConfig(kind="pca", image_shape=(1, 8, 8)))
@@ -62,7 +62,7 @@ def spectrum_images(n=400, shape=(1, 8, 8), k=12, seed=0) -> np.ndarray:
 
 
 @pytest.mark.parametrize("d", [3, 8])
-@pytest.mark.parametrize("solver, tol", [("svd", 1e-5), ("incremental", 1e-5), ("randomized", 1e-3)])
+@pytest.mark.parametrize(("solver", "tol"), [("svd", 1e-5), ("incremental", 1e-5), ("randomized", 1e-3)])
 def test_latent_dim_d_takes_the_top_d_components_whitened(d, solver, tol):
     x = spectrum_images()
     model = build_model(ModelConfig(kind="pca", image_shape=(1, 8, 8), latent_dim=d))

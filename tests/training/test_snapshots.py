@@ -132,7 +132,7 @@ def _tampered(tmp_path, path, change_tensors=None, change_meta=None):
     return out
 
 
-@pytest.mark.parametrize("change_tensors, change_meta, words", [
+@pytest.mark.parametrize(("change_tensors", "change_meta", "words"), [
     (lambda t: t.__setitem__("snapshot.1.mean.bias", torch.tensor([float("nan"), 0.0])), None,
      "snapshot 1 weight 'mean.bias' contains NaN"),
     (lambda t: t.pop("snapshot.2.mean.weight"), None, "missing snapshot 2 weight(s) 'mean.weight'"),

@@ -337,7 +337,7 @@ SYN = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--limit"
 
 
 @pytest.mark.parametrize(
-    "argv, words",
+    ("argv", "words"),
     [
         (["--dataset", "no-such-set"], "unknown dataset"),
         (["--dataset", "npz:{tmp}/missing.npz"], "missing.npz not found"),

@@ -14,10 +14,7 @@ def load(name: str, split: str, opts: Options) -> Dataset:
     """Ten classes of jittered shapes; train and test come from two fixed seeds."""
     n = opts.n
     parts = ("train", "test") if split == "all" else (split,)
-    if n is None:
-        counts = [SYNTHETIC_SIZES[part] for part in parts]
-    else:
-        counts = [n - n // 6, n // 6] if split == "all" else [n]
+    counts = [SYNTHETIC_SIZES[part] for part in parts] if n is None else [n - n // 6, n // 6] if split == "all" else [n]
     generated = [synthetic_shapes(count, seed=SYNTHETIC_SEED + (part == "test"))
                  for part, count in zip(parts, counts)]
     return Dataset(name="synthetic", split=split,

@@ -65,4 +65,4 @@ def test_help_lists_every_key_once():
     for a in ACTIONS:
         for k in a.keys:
             assert k in listed, a.id
-    assert any("Click" == k for k, _ in rows)
+    assert any(k == "Click" for k, _ in rows)

@@ -420,9 +420,9 @@ def test_to_display_clips_to_unit_range():
 # ----------------------------------------------------------------------------- traced decode (issue 11)
 
 
-KINDS = [dict(), dict(arch="conv", channels=(4, 8), hidden=(8,)), dict(kind="ae"), dict(tied=True),
-         dict(kind="cvae", num_classes=3, default_class=1), dict(kind="cvae", arch="conv", channels=(4, 8), num_classes=3),
-         dict(kind="aae"), dict(kind="pca", arch="mlp")]
+KINDS = [{}, {"arch": "conv", "channels": (4, 8), "hidden": (8,)}, {"kind": "ae"}, {"tied": True},
+         {"kind": "cvae", "num_classes": 3, "default_class": 1}, {"kind": "cvae", "arch": "conv", "channels": (4, 8), "num_classes": 3},
+         {"kind": "aae"}, {"kind": "pca", "arch": "mlp"}]
 
 
 @pytest.mark.parametrize("config", KINDS, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()) or "vae-mlp")

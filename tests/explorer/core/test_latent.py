@@ -140,7 +140,7 @@ def test_grid_centres_count_order_and_extent():
     close(c, [[-1, 1.5], [1, 1.5], [3, 1.5], [-1, 2.5], [1, 2.5], [3, 2.5]])  # bottom row first
 
 
-@pytest.mark.parametrize("view, density, cells", [
+@pytest.mark.parametrize(("view", "density", "cells"), [
     ((0, 4, 0, 2), 8, (8, 4)),     # wide
     ((0, 2, -3, 3), 9, (3, 9)),    # tall
     ((-1, 1, -1, 1), 5, (5, 5)),   # square
@@ -153,7 +153,7 @@ def test_grid_for_view_has_square_cells(view, density, cells):
     assert (g.x1 - g.x0) / g.nx == pytest.approx((g.y1 - g.y0) / g.ny)
 
 
-@pytest.mark.parametrize("w, h, density", [(3.0, 1.0, 10), (1.0, 7.3, 12), (5.0, 0.01, 4), (2.2, 2.0, 1)])
+@pytest.mark.parametrize(("w", "h", "density"), [(3.0, 1.0, 10), (1.0, 7.3, 12), (5.0, 0.01, 4), (2.2, 2.0, 1)])
 def test_grid_for_view_rounds_to_nearly_square_cells(w, h, density):
     g = grid_for_view(0.0, w, 10.0, 10.0 + h, density)
     assert max(g.nx, g.ny) == density and min(g.nx, g.ny) >= 1
@@ -389,7 +389,7 @@ SQUARE = np.array([[0, 0], [2, 0], [2, 2], [0, 2]], float)
 L_SHAPE = np.array([[0, 0], [3, 0], [3, 1], [1, 1], [1, 3], [0, 3]], float)  # concave: notch at top right
 
 
-@pytest.mark.parametrize("polygon, points, expected", [
+@pytest.mark.parametrize(("polygon", "points", "expected"), [
     (SQUARE, [[1, 1], [0.5, 1.9], [1.99, 0.01], [3, 1], [-1, 1], [1, 3], [1, -0.5]],
      [True, True, True, False, False, False, False]),
     (L_SHAPE, [[0.5, 0.5], [2.5, 0.5], [0.5, 2.5], [2, 2], [1.5, 1.5], [2.9, 2.9], [4, 0.5], [0.5, 4], [-0.1, 2]],
@@ -427,9 +427,9 @@ def test_underlay_lattice_cells_are_stable_across_pans_and_the_cache_tiles_them(
     a = lattice_for_view(-1.0, 1.0, -1.0, 1.0, 16)
     assert a.size == 0.125 and (a.i0, a.i1, a.j0, a.j1) == (-8, 8, -8, 8)
     b = lattice_for_view(-0.9, 1.1, -1.0, 1.0, 16)  # a small pan: the same cells, one more column
-    assert b.size == a.size and set(a.keys()) - {k for k in a.keys() if k[1] == -8} <= set(b.keys())
+    assert b.size == a.size and set(a.keys()) - {k for k in a if k[1] == -8} <= set(b.keys())
     cache = CellCache(max_cells=1000)
-    imgs = np.stack([np.full((2, 2), centre(k)[0], np.float32) for k in a.keys()])
+    imgs = np.stack([np.full((2, 2), centre(k)[0], np.float32) for k in a])
     cache.put(a.keys(), imgs)
     assert cache.missing(a) == [] and len(cache.missing(b)) == b.j1 - b.j0  # only the new column
     mosaic = cache.mosaic(a)
@@ -440,7 +440,7 @@ def test_underlay_lattice_cells_are_stable_across_pans_and_the_cache_tiles_them(
     assert len(small) == 10 and small.missing(a)[0] == a.keys()[0]  # the oldest cells went first
 
 
-@pytest.mark.parametrize("d, tree", [(8, True), (16, False), (40, False)])
+@pytest.mark.parametrize(("d", "tree"), [(8, True), (16, False), (40, False)])
 def test_nearest_in_d_dimensions_is_exact(d, tree):
     """A D-dim model's nearest real image is nearest in D (k-d tree up to TREE_MAX_DIM, brute force beyond)."""
     rng = np.random.default_rng(d)

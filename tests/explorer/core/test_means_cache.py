@@ -233,7 +233,7 @@ def test_colour_model_keeps_uint8_and_displays_rgb(tmp_path, save_checkpoint, np
 def test_resized_images_are_float(tmp_path, save_checkpoint, npz_data):
     s = _open(save_checkpoint(image_shape=(1, 32, 32)), npz_data, MeansCache(tmp_path / "means"))
     assert s.images.dtype == np.float32 and s.images.shape == (N, 1, 32, 32)
-    assert 0 <= s.display_image(0).min() and s.display_image(0).max() <= 1
+    assert s.display_image(0).min() >= 0 and s.display_image(0).max() <= 1
 
 
 def test_bundled_means_are_read_after_the_users_and_never_written(tmp_path):

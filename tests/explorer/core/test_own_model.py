@@ -74,7 +74,7 @@ def test_a_deterministic_module_is_wrapped_with_no_logvar(images):
         assert own.encode(torch.zeros(2, 1, 28, 28))[1] is None
 
 
-@pytest.mark.parametrize("module, words", [
+@pytest.mark.parametrize(("module", "words"), [
     (Deterministic(out_shape=(1, 32, 32)), r"decode\(\) must return images of the dataset's shape \(4, 1, 28, 28\)"),
     (Deterministic(scale=3.0), r"finite pixel values in \[0, 1\]"),
     (Deterministic(d=1), "has a 1-D latent space"),

@@ -92,7 +92,7 @@ def _mutated(**changes) -> str:
 
 
 @pytest.mark.parametrize(
-    "changes, message",
+    ("changes", "message"),
     [
         ({"format": "something"}, "is not a latent-explorer scene"),
         ({"version": 99}, "newer version"),
@@ -151,7 +151,7 @@ def test_random_json_only_raises_scene_error(value):
 
 
 @pytest.mark.parametrize(
-    "text, message",
+    ("text", "message"),
     [
         ("[" * 100_000 + "]" * 100_000, "nested more than 32 levels deep"),
         ('{"format": ' + "[" * 40 + "]" * 40 + "}", "nested more than 32 levels deep"),

@@ -83,7 +83,7 @@ def test_movie_frames_one_per_snapshot_and_the_final_weights(main_session, tmp_p
         main_session.snapshot_sessions[s.snapshot] = s
     frames = snaps.movie_frames(main_session, size=64)
     assert frames.shape == (N + 1, 64, 64, 3) and frames.dtype == np.float32
-    assert 0 <= frames.min() and frames.max() <= 1
+    assert frames.min() >= 0 and frames.max() <= 1
 
 
 def test_render_plane_puts_each_point_in_its_class_colour_at_its_place():

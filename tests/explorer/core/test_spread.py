@@ -138,7 +138,7 @@ def test_a_conditional_model_is_encoded_with_the_true_labels(save_checkpoint, tm
     assert not np.allclose(lv, own_encode(s.model, ds.images)[1], atol=1e-4)
 
 
-@pytest.mark.parametrize("config, words", [({"kind": "ae"}, "kind ae"), ({"kind": "vae", "beta": 0.0},
+@pytest.mark.parametrize(("config", "words"), [({"kind": "ae"}, "kind ae"), ({"kind": "vae", "beta": 0.0},
                                            "kind vae with beta = 0"), ({"kind": "aae"}, "kind aae")])
 def test_deterministic_models_say_so_in_one_sentence(save_checkpoint, tmp_path, config, words):
     path = save_checkpoint("det.safetensors", **config)

@@ -91,7 +91,7 @@ def test_canvas_to_model_input_shape_range_and_area_average():
     canvas[8:16, :4] = 255  # half of model pixel (1, 0)
     x = drawing.to_model_input(canvas, (1, 28, 28))
     assert x.shape == (1, 28, 28) and x.dtype == np.float32
-    assert 0.0 <= x.min() and x.max() <= 1.0
+    assert x.min() >= 0.0 and x.max() <= 1.0
     assert x[0, 0, 0] == pytest.approx(1.0) and x[0, 1, 0] == pytest.approx(0.5) and x[0, 5, 5] == 0.0
     assert x.sum() == pytest.approx(1.5)
 
@@ -147,7 +147,7 @@ def test_load_image_files(tmp_path):
     assert t[2, 2].tolist() == [1.0, 1.0, 1.0] and t.sum() == pytest.approx(3.0)  # transparent -> black
 
 
-@pytest.mark.parametrize("content, words", [(b"not an image at all", "is not an image file"),
+@pytest.mark.parametrize(("content", "words"), [(b"not an image at all", "is not an image file"),
                                             (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "")])
 def test_unreadable_files_raise_one_sentence_naming_the_file(tmp_path, content, words):
     p = tmp_path / "bad.png"

@@ -119,7 +119,7 @@ def test_a_lasso_in_one_plane_rings_the_same_images_in_every_plane(ex, qtbot):
     corners = [(lo[0], lo[1]), (hi[0], lo[1]), (hi[0], hi[1]), (lo[0], hi[1])]
     px = [ex.to_widget(*c, i=1) for c in corners]
     ex.window.action_set["select.start"].trigger()
-    press_release(view.viewport(), *px[0], moves=[p for p in px[1:]] + [px[0]])
+    press_release(view.viewport(), *px[0], moves=list(px[1:]) + [px[0]])
     ex.app.processEvents()
     sel = np.asarray(ex.state.selection)
     assert len(sel) > 10

@@ -101,7 +101,7 @@ def test_the_command_line_opens_a_module_with_its_weights(trained, tmp_path):
         assert im.size == (900, 600)
 
 
-@pytest.mark.parametrize("args, words", [
+@pytest.mark.parametrize(("args", "words"), [
     (["--module", f"{EXAMPLE}:build"], "--module needs --dataset"),
     (["--weights", "w.safetensors", "--dataset", "mnist"], "--weights goes with --module"),
     (["--module", "nowhere.py:build", "--dataset", "mnist"], "nowhere.py: no such file."),

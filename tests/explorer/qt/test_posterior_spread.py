@@ -139,7 +139,7 @@ def test_ellipses_are_one_and_two_sigma_of_the_nearest_point_and_the_selection(e
     assert ex.ellipses() == [] and not view.spread.items[0][1].isVisible()
 
 
-@pytest.mark.parametrize("name, words", [("fashion-mnist-beta0.safetensors", "kind vae with beta = 0"),
+@pytest.mark.parametrize(("name", "words"), [("fashion-mnist-beta0.safetensors", "kind vae with beta = 0"),
                                          ("fashion-mnist-aae.safetensors", "kind aae")])
 def test_a_deterministic_model_says_so_once_and_keeps_its_means(qapp, name, words):
     ex = open_explorer(ASSETS / name)

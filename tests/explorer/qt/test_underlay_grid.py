@@ -49,5 +49,5 @@ def test_a_dense_grid_is_decoded_in_chunks_and_each_cell_is_model_decode_of_its_
     # each cell equals model.decode of its centre in ONE batch, within float tolerance
     want = decode(grid.centres())
     np.testing.assert_allclose(view.underlay.image, latent.tile(want, grid), rtol=0, atol=1e-6)
-    cells = np.stack([window.underlay.cache._cells[k] for k in lat.keys()])
+    cells = np.stack([window.underlay.cache._cells[k] for k in lat])
     np.testing.assert_allclose(cells, want, rtol=0, atol=1e-6)
