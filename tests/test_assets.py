@@ -14,7 +14,9 @@ MODELS = {"fashion-mnist-vae.safetensors": ("fashion-mnist", 60_000), "mnist-5k-
           "fashion-mnist-beta0.safetensors": ("fashion-mnist", 60_000),
           "fashion-mnist-beta10.safetensors": ("fashion-mnist", 60_000),
           "fashion-mnist-cvae.safetensors": ("fashion-mnist", 60_000),
-          "fashion-mnist-aae.safetensors": ("fashion-mnist", 60_000)}
+          "fashion-mnist-aae.safetensors": ("fashion-mnist", 60_000),
+          "fashion-mnist-vae-8d.safetensors": ("fashion-mnist", 60_000)}
+LATENT = {"fashion-mnist-vae-8d.safetensors": 8}  # the others are 2-D
 KIND_BETA = {"fashion-mnist-beta0.safetensors": ("vae", 0.0), "fashion-mnist-beta10.safetensors": ("vae", 10.0),
              "fashion-mnist-cvae.safetensors": ("cvae", 1.0), "fashion-mnist-aae.safetensors": ("aae", 0.0)}
 # README row label -> metadata metric key
@@ -22,7 +24,7 @@ ROWS = {
     "negative ELBO (nats per image)": "test_neg_elbo",
     "reconstruction (nats per image)": "test_recon",
     "KL (nats per image)": "test_kl",
-    "5-NN accuracy of the 2-D test means (train means as reference)": "test_knn5_acc",
+    "5-NN accuracy of the {D}-D test means (train means as reference)": "test_knn5_acc",
     "5-NN accuracy, leave-one-out among the test means": "test_knn5_loo_acc",
 }
 
@@ -32,7 +34,7 @@ def test_bundled_model_loads_with_its_metadata(name):
     model = load(ASSETS / name)
     dataset, n_train = MODELS[name]
     kind, beta = KIND_BETA.get(name, ("vae", 1.0))
-    assert model.config.latent_dim == 2 and model.config.kind == kind and model.config.beta == beta
+    assert model.config.latent_dim == LATENT.get(name, 2) and model.config.kind == kind and model.config.beta == beta
     assert "snapshots" not in model.metadata or model.metadata["snapshots"] == []  # lean: no training snapshots
     assert all(t.dtype == torch.float32 for t in model.state_dict().values())
     assert model.metadata["dataset"]["name"] == dataset
@@ -47,6 +49,7 @@ def test_readme_metrics_are_the_checkpoints_own(name):
     section = text.split(f"### `{name}`")[1].split("### ")[0]
     metrics = load(ASSETS / name).metadata["metrics"]
     for label, key in ROWS.items():
+        label = label.format(D=LATENT.get(name, 2))
         m = re.search(rf"^\| {re.escape(label)} \| ([0-9.]+) \|", section, re.M)
         assert m, f"assets/README.md has no row '{label}' for {name}"
         shown = m.group(1)
@@ -64,7 +67,8 @@ def test_default_model_shows_the_bundled_test_split():
     assert str(ASSETS / "fashion-mnist") in ds.source
 
 
-def test_default_model_opens_with_its_shipped_means(monkeypatch):
+@pytest.mark.parametrize("name", ["fashion-mnist-vae.safetensors", "fashion-mnist-vae-8d.safetensors"])
+def test_default_model_opens_with_its_shipped_means(monkeypatch, name):
     """assets/means holds the default model's test means (assets/make_means.py): a first start, with
     an empty cache, takes them instead of encoding, and they are what the encoder gives."""
     import numpy as np
@@ -72,7 +76,7 @@ def test_default_model_opens_with_its_shipped_means(monkeypatch):
     import explorer.core.session as session
     from explorer.core.means_cache import MeansCache
 
-    s = session.open_session(session.default_model_path())  # the user's cache is this test's empty folder
+    s = session.open_session(ASSETS / name)  # the user's cache is this test's empty folder
     assert s.means_cached, "assets/means is stale or missing: run python assets/make_means.py"
     assert not list(MeansCache().folder.glob("*.npy"))  # nothing written: the shipped file was enough
     fresh = session.encode_means(s.model, s.images)
