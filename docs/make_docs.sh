@@ -7,4 +7,5 @@ $bin/latent-explorer --scene examples/talk.json --screenshot docs/plane.png --si
 $bin/latent-explorer --scene examples/talk.json --presentation --screenshot docs/presentation.png --size 1280x720
 $bin/latent-explorer assets/mnist-5k-vae.safetensors --underlay --screenshot docs/underlay-mnist.png --size 1280x720
 $bin/latent-explorer --scene examples/compare-beta.json --screenshot docs/compare.png --size 1280x720
+$bin/latent-explorer --scene examples/eight-d.json --screenshot docs/eight-d.png --size 1280x720
 $bin/python docs/make_gif.py

@@ -144,7 +144,8 @@ class WindowFiles:
         if self.state.point is None:  # a crisp, typical first image: the densest spot of the largest class
             xy = self.state.slice.project(session.means) if self.state.ndim > 2 else None
             z = latent.typical_point(session.means, session.labels, plane=xy)
-            self.state.set_point(z if xy is None else self.state.slice.project(z.astype(np.float64)), source="start")
+            # a D-dim model: the plane slides (off-plane only) through that mean, so the first image is exactly it
+            self.state.set_point(z if xy is None else self.state.slice.contain(z.astype(np.float64)), source="start")
         self.underlay.request()
         if session.config.get("kind") != "own":  # a user's module is opened by its command, not from a list
             self.settings.add_recent(session.model_path)
