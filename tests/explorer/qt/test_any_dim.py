@@ -62,7 +62,10 @@ def test_a_d_dim_model_opens_on_its_pca_slice_and_plots_the_projection(ex6):
     sl = ex6.state.slice
     assert sl.preset == "pca" and len(sl.rest) == D - 2
     o, u, v = plane_of(ex6)
-    np.testing.assert_allclose(o, ex6.means.mean(0), atol=1e-5)
+    np.testing.assert_allclose(sl.centre, ex6.means.mean(0), atol=1e-5)  # "reset to the data" goes there
+    # the first image is a typical mean itself: the plane slid (off-plane only) through it
+    np.testing.assert_allclose(ex6.shown().z, sl.lift(ex6.state.point), atol=1e-5)
+    assert ((ex6.means - ex6.shown().z) ** 2).sum(1).min() < 1e-8
     want = (ex6.means.astype(np.float64) - o) @ np.stack([u, v], 1)
     np.testing.assert_allclose(ex6.plotted(0), want, atol=1e-4)
     assert ex6.window.slice_dock.isVisible()  # the dims sliders are there for a D-dim model
@@ -84,6 +87,8 @@ def test_a_click_decodes_the_slice_point_in_d(ex6, decode6):
 
 
 def test_a_dims_slider_slides_the_plane_and_the_pane_follows(ex6, decode6, qtbot):
+    ex6.window.dims.btn_reset.click()  # through the data's centre: every slider at 0
+    assert all(s.slider.value() == pytest.approx(0, abs=1e-6) for s in ex6.window.dims.sliders)
     ex6.state.point = (0.2, 0.1)
     assert ex6.wait_idle(10)
     before = ex6.plotted(0).copy()
