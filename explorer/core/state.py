@@ -16,7 +16,6 @@ The pane rule that turns this state into the one z the main pane shows lives in
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,6 @@ import numpy as np
 from psygnal import Signal, evented
 
 from explorer.core import latent, slicing
-from explorer.core.fields import Check, Choice, Flag, Range
 from explorer.core.marks import (  # noqa: F401  (re-exported: the state's public names)
     AUC_STRONG,
     AUC_WEAK,
@@ -38,53 +36,26 @@ from explorer.core.marks import (  # noqa: F401  (re-exported: the state's publi
     class_index,
     latent_dim,
 )
-from explorer.core.palettes import PALETTES
 from explorer.core.slice_model import Slice
-from explorer.core.values import Point, StateError, Vec, as_point, as_vec, opt_point
-
-METHODS = ("linear", "spherical")
-T_MIN, T_MAX = -0.5, 1.5  # interpolation t: 0 = A, 1 = B; beyond is overshoot
-FRAMES_MIN, FRAMES_MAX = 2, 32
-DENSITY_MIN, DENSITY_MAX = 4, 60  # manifold underlay: cells across the longer side of the view
-POINT_SIZE_MIN, POINT_SIZE_MAX = 1.0, 20.0
-UI_SCALE_MIN, UI_SCALE_MAX = 0.5, 4.0
-MAX_COMPARED = 3  # models beside the main one
-GROUP_TAGS = ("A", "B")  # the lasso groups a vector is made from (state.groups)
-
-# the checks of the simple fields, declared once (the scene parser uses the same: explorer.core.fields)
-INTERPOLATION_FIELDS: dict[str, Check] = {
-    "t": Range(T_MIN, T_MAX, "interpolation t"),
-    "method": Choice(METHODS, "interpolation method"),
-    "frames": Range(FRAMES_MIN, FRAMES_MAX, "filmstrip frames", integer=True),
-    "playing": Flag("playing"),
-}
-STATE_FIELDS: dict[str, Check] = {
-    **{name: Flag(name) for name in ("hover", "underlay", "snap", "presentation", "dim", "link_views",
-                                     "plot_samples", "ellipses", "fade")},
-    "density": Range(DENSITY_MIN, DENSITY_MAX, "underlay density", integer=True),
-    "point_size": Range(POINT_SIZE_MIN, POINT_SIZE_MAX, "point size"),
-    "opacity": Range(0.05, 1.0, "opacity"),
-    "palette": Choice(tuple(PALETTES), "palette"),
-    "ui_scale": Range(UI_SCALE_MIN, UI_SCALE_MAX, "ui scale"),
-}
-
-
-def _class_number(v: Any, session: Any) -> int:
-    """A class index (or name) of the open dataset."""
-    if session is not None:
-        return class_index(list(session.label_names), v)
-    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0:
-        return int(v)
-    raise StateError(f"the class must be a class number, not {v!r}.")
-
-
-def _snapshot_number(v: Any, session: Any) -> int:
-    n = len(getattr(session, "snapshots", None) or [])
-    if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v < n):
-        raise StateError(f"there is no training snapshot {v!r}; this model has {n}."
-                         if n else "this model file holds no training snapshots (latent-train --snapshots N).")
-    return int(v)
-
+from explorer.core.state_fields import (  # noqa: F401  (re-exported: the state's public names)
+    DENSITY_MAX,
+    DENSITY_MIN,
+    FRAMES_MAX,
+    FRAMES_MIN,
+    GROUP_TAGS,
+    INTERPOLATION_FIELDS,
+    MAX_COMPARED,
+    METHODS,
+    POINT_SIZE_MAX,
+    POINT_SIZE_MIN,
+    SPECIAL_FIELDS,
+    STATE_FIELDS,
+    T_MAX,
+    T_MIN,
+    UI_SCALE_MAX,
+    UI_SCALE_MIN,
+)
+from explorer.core.values import Point, StateError, Vec, as_point, as_vec
 
 # --------------------------------------------------------------------------- interpolation
 
@@ -183,8 +154,8 @@ class ExplorerState:
         check = STATE_FIELDS.get(name)
         if check is not None:
             value = check.state(value)
-        elif name in _SPECIAL:
-            value = _SPECIAL[name](self, value)
+        elif name in SPECIAL_FIELDS:
+            value = SPECIAL_FIELDS[name](self, value)
         if name == "point" and value is not None and not getattr(self, "_setting_point", True):
             self._touch_point("click", same=value == self.point)  # a script assigning the point: a click there
         super().__setattr__(name, value)
@@ -347,58 +318,3 @@ class ExplorerState:
             self.condition = 0
         self.snapshot = None
         self._sync_index()
-
-
-# --------------------------------------------------------------------------- the fields with their own checks
-
-
-def _base(_st: ExplorerState, v: Any) -> str:
-    if v not in ("point", "interpolation"):
-        raise StateError(f"base must be 'point' or 'interpolation', not {v!r}.")
-    return v
-
-
-def _view(_st: ExplorerState, v: Any) -> tuple[float, float, float, float] | None:
-    if v is None:
-        return None
-    x0, x1, y0, y1 = (float(x) for x in v)
-    if not all(map(math.isfinite, (x0, x1, y0, y1))) or not (x1 > x0 and y1 > y0):
-        raise StateError(f"view must be increasing finite ranges (x0, x1, y0, y1), not {v!r}.")
-    return (x0, x1, y0, y1)
-
-
-def _groups(_st: ExplorerState, v: Any) -> dict[str, tuple[int, ...]]:
-    """{"A": indices, "B": indices}: each sorted, without repeats; an empty group is left out."""
-    v = dict(v or {})
-    bad = [k for k in v if k not in GROUP_TAGS]
-    if bad:
-        raise StateError(f"groups are named 'A' and 'B', not {bad[0]!r}.")
-    out = {}
-    for tag in GROUP_TAGS:
-        idx = np.asarray(v.get(tag, ()), np.int64).ravel()
-        if len(idx) and idx.min() < 0:
-            raise StateError(f"group {tag} must list dataset indices (0 or more), not {int(idx.min())}.")
-        if len(idx):
-            out[tag] = tuple(sorted({int(i) for i in idx}))
-    return out
-
-
-def _compared(_st: ExplorerState, v: Any) -> tuple:
-    v = tuple(v)
-    if len(v) > MAX_COMPARED:
-        raise StateError(f"at most {MAX_COMPARED + 1} models can be compared side by side.")
-    return v
-
-
-_SPECIAL: dict[str, Any] = {  # field -> check(state, value) -> value
-    "point": lambda _st, v: opt_point(v, "point"),
-    "drawn": lambda st, v: None if v is None else st.as_z(v, "drawn"),
-    "base": _base,
-    "hidden_classes": lambda _st, v: tuple(sorted({int(k) for k in v})),
-    "view": _view,
-    "compared": _compared,
-    "groups": _groups,
-    "selection": lambda _st, v: tuple(sorted({int(i) for i in np.asarray(v, np.int64).ravel()})),
-    "condition": lambda st, v: _class_number(v, st.session),
-    "snapshot": lambda st, v: None if v is None else _snapshot_number(v, st.session),
-}
