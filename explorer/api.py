@@ -56,7 +56,7 @@ class Explorer:
 
     def __init__(self, models: str | os.PathLike | None = None, dataset: str | None = None, split: str | None = None,
                  size: tuple[int, int] | None = None, *, data_dir: str | None = None, show: bool = True,
-                 timeout: float = 120.0):
+                 timeout: float = 120.0, remember: bool = False):
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
             os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
         from explorer.qt.app import make_app
@@ -68,7 +68,10 @@ class Explorer:
             if not 1 <= len(models) <= 4:
                 raise ValueError(f"give one to four models to compare side by side, not {len(models)}")
             models, compare = models[0], list(models[1:])
-        self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir, compare=compare)
+        # remember=True: write the user's settings file (layout, recent models) as the app does; by default
+        # a script reads it and writes nothing
+        self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir, compare=compare,
+                                 remember=remember)
         if size is not None:
             self.window.resize(*size)
         if show:

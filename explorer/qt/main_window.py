@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
 
     def __init__(self, model_path: str | Path | None = None, dataset: str | None = None, split: str | None = None,
                  data_dir: str | None = None, open_default: bool = True, state: ExplorerState | None = None,
-                 compare: list[str | Path] | None = None):
+                 compare: list[str | Path] | None = None, remember: bool = True):
         super().__init__()
         self.setWindowTitle("Latent Explorer")
         self._fit_to_screen()
@@ -187,8 +187,9 @@ class MainWindow(QMainWindow):
         ev.condition.connect(lambda c, _o=None: setattr(self.service.service, "condition", c))  # CVAE class
         self.state.error.connect(self.show_error)
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
-        self.remember = True  # save the layout on close (not for --screenshot renders)
-        self.settings = Settings()
+        # write the settings file (layout on close, recent files); False: read it, keep changes in memory
+        self.remember = remember
+        self.settings = Settings(write=remember)
         self.settings.restore_window(self)
         self._fill_recent()
         if model_path is not None or open_default:

@@ -82,6 +82,7 @@ class Comparison(QObject):
     compare row and the pane controllers render from the state."""
 
     opened = Signal()  # the compared models asked for are open (state.compared holds them)
+    failed = Signal(str)  # one of them cannot be shown: one sentence naming it and why (also shown in the window)
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -147,6 +148,7 @@ class Comparison(QObject):
         self._then = None
         self.w.progress.setVisible(False)
         self.w.show_error(message)
+        self.failed.emit(message)
 
     def open_for_scene(self, scene: Any, scene_file: str, then: Any) -> bool:
         """Open the models ``scene`` compares unless they are the ones open; True if it started that."""

@@ -45,3 +45,16 @@ def test_garbage_in_the_settings_file_falls_back_to_defaults_with_a_warning(qtbo
     assert all(w.startswith(path) for w in win.settings.warnings)
     assert win.state.session is not None  # the app works on
     win.close()
+
+
+def test_a_script_never_writes_the_settings_file_unless_asked(qapp, checkpoint):
+    from explorer.api import Explorer
+
+    path = os.environ["LATENT_EXPLORER_SETTINGS"]  # a temporary file (tests/conftest.py own_settings)
+    ex = Explorer(checkpoint, dataset="synthetic", size=(700, 560))
+    ex.state.palette = "colour-blind safe"
+    ex.close()
+    assert not os.path.exists(path)
+    ex = Explorer(checkpoint, dataset="synthetic", size=(700, 560), remember=True)
+    ex.close()
+    assert os.path.exists(path)  # asked for: the app's own behaviour

@@ -209,3 +209,38 @@ def test_size_sizes_the_real_window(checkpoint, tmp_path):
             app.kill()
             app.wait()
         xvfb.stop()
+
+
+# ----------------------------------------------------------------------------- compared models
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("other, why", [("checkpoint_32px", "takes images of shape (1, 32, 32)"),
+                                        ("checkpoint_3d", "has a 3-D latent space")])
+def test_a_compared_model_that_cannot_be_shown_is_one_line_at_once(checkpoint, tmp_path, request, other, why):
+    """Issue 23: it waited for the 120 s time-out and never said why."""
+    bad = request.getfixturevalue(other)
+    out = tmp_path / "o.png"
+    r, seconds = run(tmp_path, checkpoint, bad, "--dataset", "synthetic", "--screenshot", out,
+                     QT_QPA_PLATFORM="offscreen")
+    line = one_error_line(r)
+    assert line.startswith(f"{bad}: ") and why in line, line
+    assert r.returncode == 1 and seconds < OPEN_S and not out.exists()
+
+
+# ----------------------------------------------------------------------------- the user's settings
+
+
+@pytest.mark.slow
+def test_a_screenshot_run_never_writes_the_settings_file(checkpoint, tmp_path):
+    settings = tmp_path / "settings.ini"
+    out = tmp_path / "o.png"
+    r, _ = run(tmp_path, checkpoint, "--dataset", "synthetic", "--screenshot", out, QT_QPA_PLATFORM="offscreen",
+               LATENT_EXPLORER_SETTINGS=str(settings))
+    assert r.returncode == 0 and out.is_file(), r.stderr
+    assert not settings.exists()  # neither the window geometry nor the recent models
+    settings.write_text("[view]\npalette=tab10\n")
+    r, _ = run(tmp_path, checkpoint, "--dataset", "synthetic", "--screenshot", out, QT_QPA_PLATFORM="offscreen",
+               LATENT_EXPLORER_SETTINGS=str(settings))
+    assert r.returncode == 0, r.stderr
+    assert settings.read_text() == "[view]\npalette=tab10\n"
