@@ -30,6 +30,7 @@ from explorer.core.state import (
     Point,
     Vector,
 )
+from explorer.core.values import path_problem
 from training.errors import UserError
 from training.jsonlimits import JsonLimitError, load_json_bounded
 
@@ -128,6 +129,9 @@ class Scene:
 
 
 def load_scene(path: str | os.PathLike) -> Scene:
+    problem = path_problem(path)
+    if problem:
+        raise SceneError(problem)
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -189,8 +193,17 @@ class _Validator:
     def text(self, v: Any, where: str, optional: bool = False, max_len: int = 4096) -> str | None:
         if v is None and optional:
             return None
-        if not isinstance(v, str) or len(v) > max_len:
+        if not isinstance(v, str):
             self.fail(f"'{where}' must be a string")
+        if len(v) > max_len:
+            self.fail(f"'{where}' is {len(v):,} characters long; at most {max_len:,} are allowed")
+        return v
+
+    def path(self, v: Any, where: str) -> str:
+        """A file name: a string without a NUL character (no file can have one)."""
+        v = self.text(v, where)
+        if "\0" in v:
+            self.fail(f"'{where}' contains a NUL character, so it names no file")
         return v
 
     def scene(self, d: Any) -> Scene:
@@ -267,7 +280,7 @@ class _Validator:
                 h = self.text(c.get("sha256"), f"compare[{i}].sha256", optional=True)
                 if h is not None and (len(h) != 64 or any(ch not in "0123456789abcdef" for ch in h)):
                     self.fail(f"'compare[{i}].sha256' must be 64 lowercase hex digits, or left out")
-                compared.append((self.text(c.get("path"), f"compare[{i}].path"), h))
+                compared.append((self.path(c.get("path"), f"compare[{i}].path"), h))
         selection = d.get("selection", [])
         if not isinstance(selection, list) or len(selection) > MAX_SELECTION or not all(
                 isinstance(k, int) and not isinstance(k, bool) and k >= 0 for k in selection):
@@ -284,7 +297,7 @@ class _Validator:
         if not isinstance(hidden, list) or not all(isinstance(k, int) and not isinstance(k, bool) and 0 <= k < 10000 for k in hidden):
             self.fail("'toggles.hidden_classes' must be a list of class indices")
         return Scene(
-            model_path=self.text(model.get("path"), "model.path"),
+            model_path=self.path(model.get("path"), "model.path"),
             model_sha256=sha,
             dataset=self.text(ds.get("name"), "dataset.name", optional=True),
             split=split,

@@ -25,6 +25,7 @@ from explorer.core import torch_gate
 from explorer.core.decode_service import to_display
 from explorer.core.latent import NearestIndex
 from explorer.core.means_cache import MeansCache, cache_key
+from explorer.core.values import path_problem
 from training.contract import LatentModel
 from training.errors import UserError
 
@@ -235,6 +236,9 @@ def checked_read(path: str | os.PathLike, read: Callable[[], Any]) -> Any:
     from training.checkpoint_read import CheckpointError
     from training.sniff import describe
 
+    problem = path_problem(path)
+    if problem:
+        raise SessionError(problem)
     try:
         return read()
     except CheckpointError as e:

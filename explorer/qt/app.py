@@ -12,7 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-_QUIET = ("propagateSizeHints",)  # harmless offscreen-platform chatter
+# harmless offscreen-platform chatter; Qt's words for an unreadable value in the settings file, which
+# explorer.qt.settings reports itself in one warning line
+_QUIET = ("propagateSizeHints", "QVariant::load")
 
 
 def _qt_messages(mode, context, message: str) -> None:

@@ -90,8 +90,11 @@ class Settings:
     # ---------------------------------------------------------------- recent files
 
     def recent(self, kind: str = "models") -> list[str]:
-        v = self._value(f"recent/{kind}")
+        key = f"recent/{kind}"
+        v = self._value(key)
         if v is None:
+            if key not in self._memory and self.q.contains(key):  # there, but Qt could not read it
+                self._warn(f"list of recent {kind}")
             return []
         items = [v] if isinstance(v, str) else v
         if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
