@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(args.models) > 4:
         return _fail(f"at most 4 models can be shown side by side; {len(args.models)} were given.", 2)
     args.model, args.compare = (args.models[0] if args.models else None), args.models[1:]
+    problem = next((p for p in map(startup.path_problem, startup.given_paths(args)) if p), None)
+    if problem:  # a NUL character: no file has that name, and every later check would raise
+        return _fail(problem, 2)
     if args.module and (args.models or args.scene):
         return _fail("--module opens your own module alone: give no model file and no scene with it.", 2)
     if args.module and not args.dataset:

@@ -56,7 +56,8 @@ class Explorer:
 
     def __init__(self, models: str | os.PathLike | None = None, dataset: str | None = None, split: str | None = None,
                  size: tuple[int, int] | None = None, *, data_dir: str | None = None, show: bool = True,
-                 timeout: float = 120.0, model: Any = None, weights: str | os.PathLike | None = None):
+                 timeout: float = 120.0, model: Any = None, weights: str | os.PathLike | None = None,
+                 remember: bool = False):
         """``model``: instead of a checkpoint, your own torch module (any ``nn.Module`` with ``encode(x) -> mean``
         or ``(mean, logvar)`` and ``decode(z) -> images in [0, 1]`` of the dataset's shape), or a
         ``"FILE.py:FUNCTION"`` that builds one (then ``weights``: a .safetensors file of its tensors); give
@@ -75,7 +76,8 @@ class Explorer:
         if model is not None and dataset is None:
             raise ValueError("give the dataset to show your own model with: Explorer(model=..., dataset=...)")
         own = None if model is None else (model, None if weights is None else str(weights))
-        self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir, compare=compare, own=own)
+        self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir, compare=compare, own=own,
+                                 remember=remember)  # True: write the user's settings file as the app does; by default a script writes nothing
         if size is not None:
             self.window.resize(*size)
         if show:

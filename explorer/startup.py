@@ -19,6 +19,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from explorer.core.values import path_problem as path_problem  # re-exported: __main__ checks every given path
+
 OFFSCREEN_HINT = "to run without a window use QT_QPA_PLATFORM=offscreen, or --screenshot OUT.png to render a PNG"
 SCREENSHOT_TYPES = (".png", ".jpg", ".jpeg", ".bmp")
 # shared libraries whose Debian package name does not follow the policy rule in debian_package()
@@ -133,6 +135,14 @@ def x11_connect_error(display: str) -> str | None:
     if code == 0:
         return None
     return "no X server answers there, or it refused this user" if code == 1 else f"xcb error {code}"
+
+
+def given_paths(args) -> list[str]:
+    """Every file name given on the command line: models, scene, screenshot, data folder, the dataset's
+    ``npz:`` / ``folder:`` path."""
+    kind, colon, arg = (args.dataset or "").partition(":")
+    data = [arg] if colon and kind.strip().lower() in ("npz", "folder") else []
+    return [*args.models, *(p for p in (args.scene, args.screenshot, args.data_dir) if p), *data]
 
 
 def model_problem(path: str) -> str | None:

@@ -112,7 +112,10 @@ class SafetensorsReader:
             raise self._fail(f"is too short to be a safetensors file ({len(first)} bytes)")
         (n,) = struct.unpack("<Q", first)
         if n > MAX_HEADER_BYTES or 8 + n > self.size:
-            if first.startswith(_PICKLE_OR_ZIP):
+            # a length that fits the file, then a JSON object: a safetensors header, only too long (its
+            # length's first byte may be 0x80 or "P" by chance), never a pickle or a zip
+            header_like = n <= self.size - 8 and self._f.read(1) == b"{"
+            if first.startswith(_PICKLE_OR_ZIP) and not header_like:
                 raise self._fail("is a pickle/zip file (e.g. a torch.save file), not a safetensors file; it was not loaded")
             if n <= self.size - 8:
                 raise self._fail(f"has a header of {n:,} bytes, more than the {MAX_HEADER_BYTES:,} allowed")

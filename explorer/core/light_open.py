@@ -12,6 +12,7 @@ returns the session complete, as before.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from explorer.core.latent import NearestIndex, typical_point
 from explorer.core.means_cache import MeansCache
 from explorer.core.session import (
     Session,
+    cached_means_hold,
     checked_read,
     encode_missing_means,
     file_sha256,
@@ -102,3 +104,19 @@ def open_light(
     finally:
         s.ready.set()
     return s
+
+
+def recheck_means(s: Session, cache: MeansCache | None = None, progress: Callable[[str, int, int], None] | None = None,
+                  cancel: threading.Event | None = None, batch_size: int = 2000) -> Session | None:
+    """After :meth:`Session.finish_loading` (torch is loaded): check the cached means a light session shows
+    against the model (:func:`explorer.core.session.cached_means_hold`). If they do not hold, encode them
+    all, rewrite the cache file, and return a new session with those means (the window shows it as a new
+    open); None if they hold."""
+    if s.model is None or cached_means_hold(s, s.model):
+        return None
+    fresh = dataclasses.replace(s, means=None, index=None, means_cached=False)
+    cache, key = look_up_means(fresh, cache)
+    fresh.means, fresh.means_cached = None, False
+    say = progress or (lambda stage, done, total: None)
+    encode_missing_means(fresh, s.model, cache, key, say, cancel, batch_size)
+    return fresh

@@ -6,8 +6,10 @@ file all make a new key). The folder is ``$LATENT_EXPLORER_CACHE/means`` if that
 downloads, training.download.cache_dir), else ``platformdirs.user_cache_dir("latent-explorer")/means``.
 
 The cache is an optimisation and never a source of errors: a file that is missing, unreadable,
-pickled, of the wrong shape or dtype, or holding non-finite values is ignored (and then rewritten);
-a write that fails (read-only folder, full disk) is skipped. Files are written atomically
+pickled, of the wrong shape or dtype, or holding non-finite values or values beyond ``MAX_ABS`` is
+ignored (and then rewritten); means that pass these checks are also compared with a fresh encode of a
+few images once the torch model is loaded (explorer.core.session.cached_means_hold) and rewritten if
+they differ; a write that fails (read-only folder, full disk) is skipped. Files are written atomically
 (training.fileio.atomic_write) and read with ``allow_pickle=False``; the oldest files beyond
 ``MAX_FILES``, or beyond ``MAX_BYTES`` in all, are removed (a file with 100 training snapshots stores
 101 files: it must not push every other model's means out).
@@ -32,6 +34,8 @@ VERSION = 1  # bump when the meaning of a cached file changes
 MAX_FILES = 256  # newest kept; 10,000 means are 80 kB, 1,000,000 are 8 MB
 MAX_BYTES = 512 * 1024**2  # and at most this much in all, newest first
 HEADER_SLACK = 4096  # bytes a .npy header may take beyond the data
+CHECK_IMAGES = 8  # cached means are compared with a fresh encode of this many images (means_hold)
+MAX_ABS = 1e6  # no model's means reach this (a VAE's are within a few units): a larger value is garbage
 
 
 def cache_folder() -> Path:
@@ -58,6 +62,15 @@ def cache_key(model_sha256: str, dataset: str, split: str, images: np.ndarray, l
     parts = {"v": VERSION, "model": model_sha256, "dataset": dataset, "split": split,
              "data": data_digest(images, labels)}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def means_hold(means: np.ndarray, encode, k: int = CHECK_IMAGES) -> bool:
+    """True if ``encode(indices)`` -- the model's means of those dataset images -- matches ``means`` there
+    (to 1e-3) at ``k`` indices spread over the dataset: the first, the last and evenly between. A few
+    images cost milliseconds, and a cached file of the right shape and range that another model (or
+    nothing) wrote shows at once."""
+    idx = np.unique(np.linspace(0, len(means) - 1, k).round().astype(np.int64))
+    return bool(np.allclose(encode(idx), means[idx], rtol=1e-3, atol=1e-3))
 
 
 class MeansCache:
@@ -126,6 +139,6 @@ def _read_means(path: Path, n: int, d: int = 2) -> np.ndarray | None:
         return None
     if not isinstance(means, np.ndarray) or means.dtype != np.float32 or means.shape != (n, d):
         return None
-    if not np.isfinite(means).all():
+    if not np.isfinite(means).all() or np.abs(means).max(initial=0) > MAX_ABS:
         return None
     return np.ascontiguousarray(means)

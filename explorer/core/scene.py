@@ -15,6 +15,7 @@ from pathlib import Path
 
 from explorer.core.scene_file import Scene, SceneError, load_scene, parse_scene
 from explorer.core.state import Bookmark, ExplorerState, Vector
+from explorer.core.values import path_problem
 
 __all__ = ["Bookmark", "Scene", "SceneError", "Vector", "apply_scene", "load_scene", "parse_scene", "save_scene",
            "scene_from_state"]
@@ -148,6 +149,9 @@ def save_scene(scene: Scene | ExplorerState, path: str | os.PathLike) -> Path:
     """Write a scene (or the state, as a scene) atomically; the file is a valid template to edit."""
     from training.fileio import atomic_write
 
+    problem = path_problem(path)
+    if problem:
+        raise SceneError(problem)
     path = Path(path)
     if isinstance(scene, ExplorerState):
         scene = scene_from_state(scene, path)

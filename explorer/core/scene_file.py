@@ -13,7 +13,7 @@ from typing import Any
 
 from explorer.core.marks import Bookmark, Vector
 from explorer.core.scene_parse import MAX_SELECTION, MAX_SNAPSHOTS, Parser  # noqa: F401  (re-exported)
-from explorer.core.values import Point, Vec
+from explorer.core.values import Point, Vec, path_problem
 from training.errors import UserError
 from training.jsonlimits import JsonLimitError, load_json_bounded
 
@@ -119,8 +119,9 @@ class Scene:
 
 
 def load_scene(path: str | os.PathLike) -> Scene:
-    if "\0" in str(path):
-        raise SceneError(f"{str(path)!r}: contains a NUL character, so it names no file.")
+    problem = path_problem(path)
+    if problem:
+        raise SceneError(problem)
     path = Path(path)
     try:
         size = path.stat().st_size

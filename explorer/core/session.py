@@ -24,7 +24,8 @@ import numpy as np
 from explorer.core import torch_gate
 from explorer.core.decode_service import to_display
 from explorer.core.latent import NearestIndex
-from explorer.core.means_cache import MeansCache, cache_key
+from explorer.core.means_cache import CHECK_IMAGES, MeansCache, cache_key, means_hold
+from explorer.core.values import path_problem
 from training.contract import LatentModel
 from training.errors import UserError
 from training.kinds import KIND_SPECS
@@ -239,6 +240,9 @@ def checked_read(path: str | os.PathLike, read: Callable[[], Any]) -> Any:
     from training.checkpoint_read import CheckpointError
     from training.sniff import describe
 
+    problem = path_problem(path)
+    if problem:
+        raise SessionError(problem)
     try:
         return read()
     except CheckpointError as e:
@@ -355,12 +359,26 @@ def look_up_means(s: Session, cache: MeansCache | None) -> tuple[MeansCache, str
 def encode_missing_means(s: Session, model: Any, cache: MeansCache, key: str,
                          say: Callable[[str, int, int], None], cancel: threading.Event | None,
                          batch_size: int) -> None:
-    """Encode ``s.means`` with ``model`` if the cache had none (and store them), then build the nearest index."""
+    """Encode ``s.means`` with ``model`` if the cache had none, or held means the model does not make
+    (:func:`cached_means_hold`), and store them; then build the nearest index."""
+    if s.means is not None and not cached_means_hold(s, model):
+        s.means, s.means_cached = None, False  # encoded again below, and the cached file rewritten
     if s.means is None:
         s.means = encode_means(model, s.images, lambda d, t: say("encoding", d, t), cancel, batch_size,
                                labels=s.labels)
         cache.store(key, s.means)
     s.index = NearestIndex(s.means, s.labels)
+
+
+def cached_means_hold(s: Session, model: Any, k: int = CHECK_IMAGES) -> bool:
+    """False if ``s.means`` came from the cache and ``model`` encodes a few images to other points
+    (explorer.core.means_cache.means_hold)."""
+    if not s.means_cached or s.means is None:
+        return True
+    try:
+        return means_hold(s.means, lambda idx: encode_means(model, s.images[idx], labels=s.labels[idx]), k)
+    except SessionError:
+        return False  # the full encode says why
 
 
 def encode_batches(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,

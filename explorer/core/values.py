@@ -1,4 +1,5 @@
-"""Checked values for the explorer state: the one error type and the checks every field uses.
+"""Checked values for the explorer state: the one error type and the checks every field uses (and
+:func:`path_problem`, the check every user-given file name gets).
 
 Kept apart from :mod:`explorer.core.state` so the marks (:mod:`explorer.core.marks`) and the state
 share them without importing each other.
@@ -7,6 +8,7 @@ share them without importing each other.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -59,3 +61,14 @@ def clamp(v: Any, lo: float, hi: float, what: str) -> float:
     if not math.isfinite(f):
         raise StateError(f"{what} must be finite, not {v!r}.")
     return min(max(f, lo), hi)
+
+
+def path_problem(path: str | os.PathLike) -> str | None:
+    """One sentence if ``path`` cannot name a file at all (it holds a NUL character, which the OS
+    refuses with ``ValueError: embedded null byte``), else None."""
+    text = os.fspath(path)
+    text = text if isinstance(text, str) else os.fsdecode(text)
+    if "\0" not in text:
+        return None
+    shown = text.replace("\0", "\\0")
+    return f"{shown}: is not a usable file name (it contains a NUL character)."

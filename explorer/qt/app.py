@@ -12,7 +12,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
-_QUIET = ("propagateSizeHints",)  # harmless offscreen-platform chatter
+# harmless offscreen-platform chatter; Qt's words for an unreadable value in the settings file, which
+# explorer.qt.settings reports itself in one warning line
+_QUIET = ("propagateSizeHints", "QVariant::load")
 
 
 def _qt_messages(mode, context, message: str) -> None:
@@ -53,12 +55,12 @@ def run(args: Namespace) -> int:
         compares = compares or bool(scene.compared)
     own = (args.module, args.weights) if getattr(args, "module", None) else None
     win = MainWindow(model, dataset=dataset, split=split, data_dir=args.data_dir,
-                     compare=list(getattr(args, "compare", None) or []), own=own)
+                     compare=list(getattr(args, "compare", None) or []), own=own,
+                     remember=not args.screenshot)  # an offscreen render never writes the user's settings
     if args.underlay:
         win.set_underlay(True)
     win.pending_scene = args.scene
     size = args.size or ((1280, 800) if args.screenshot else None)  # --size sizes the real window too
-    win.remember = not args.screenshot  # an offscreen render must not overwrite the user's window layout
     if size:  # presentation mode keeps the size asked for instead of going full screen
         win.present_fullscreen = False
         win.resize(*size)
@@ -93,8 +95,12 @@ def _run_window(app: QApplication, win) -> int:
         win.opener.failed.disconnect(first_open_failed)
         win.sessionChanged.disconnect(opened)  # from now on a failed open shows in the window only
 
+    def compare_failed(message: str) -> None:  # the window shows it and goes on with the models it has
+        print(f"latent-explorer: error: {message}", file=sys.stderr)
+
     win.opener.failed.connect(first_open_failed)
     win.sessionChanged.connect(opened)
+    win.compare.failed.connect(compare_failed)
     code = app.exec()
     return 1 if failed else code
 
@@ -172,6 +178,7 @@ def _screenshot(app: QApplication, win, out: Path, size: tuple[int, int], underl
             QTimer.singleShot(20, compared_shown)
 
     win.compare.opened.connect(compared_shown)
+    win.compare.failed.connect(lambda msg: finish(1, f"error: {msg}"))  # a compared model cannot be shown
     win.underlayShown.connect(lambda _r: ready("underlay"))
     # before a model is open every error is fatal; with a scene, so is an error applying it
     win.errorShown.connect(lambda msg: finish(1, f"error: {msg}") if (win.session is None or strict) else None)

@@ -68,7 +68,7 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
 
     def __init__(self, model_path: str | Path | None = None, dataset: str | None = None, split: str | None = None,
                  data_dir: str | None = None, open_default: bool = True, state: ExplorerState | None = None,
-                 compare: list[str | Path] | None = None, own: tuple | None = None):
+                 compare: list[str | Path] | None = None, own: tuple | None = None, remember: bool = True):
         super().__init__()
         self.setWindowTitle("Latent Explorer")
         self._fit_to_screen()
@@ -95,7 +95,7 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
 
         self.view = LatentView(self.state, self.pane_ctl)
         self.planes = Planes(self.state, self.view, self.panes)  # the main plane and the compared ones
-        self.settings = Settings()
+        self.settings = Settings(write=remember)
         self.compare = Comparison(self.state, self.service, self.activity, self.settings, parent=self)
         self.underlay = Underlay(self.state, self.service, self.view, self)
         self.underlay.shown.connect(self.underlayShown.emit)
@@ -173,7 +173,8 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         ev.presentation.connect(self._on_presentation)
         self.state.error.connect(self.show_error)
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
-        self.remember = True  # save the layout on close (not for --screenshot renders)
+        # write the settings file (layout on close, recent files); False: read it, keep changes in memory
+        self.remember = remember
         self.settings.restore_window(self)
         self._fill_recent()
         if own is not None:  # (FILE.py:FUNCTION or a module, weights): a user's own torch module

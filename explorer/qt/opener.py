@@ -22,7 +22,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from superqt.utils import create_worker
 
-from explorer.core.light_open import open_light
+from explorer.core.light_open import open_light, recheck_means
 from explorer.core.session import Cancelled
 from training.errors import UserError
 
@@ -80,7 +80,8 @@ class ModelOpener(QObject):
                 if not isinstance(e, UserError):
                     traceback.print_exception(e)
                 return s, "upgrade failed", cancel
-            return s, "upgraded", cancel
+            fresh = recheck_means(s, progress=self.progress.emit, cancel=cancel)  # the cached means were wrong
+            return (fresh, "opened", cancel) if fresh is not None else (s, "upgraded", cancel)
 
         create_worker(work, _start_thread=True,
                       _connect={"returned": self._on_returned, "errored": lambda e: self._on_error(e, cancel)})

@@ -2,8 +2,12 @@
 layout, the palette, and the recently opened models and scenes.
 
 The file lives in the user's config folder (platformdirs), or where ``LATENT_EXPLORER_SETTINGS``
-points (the tests use a temporary file). Anything unreadable in it is ignored with one warning line,
-and the defaults are used instead: a broken settings file never stops the app.
+points (the tests use a temporary file). Anything unreadable in it is ignored with one warning line
+(once per setting), and the defaults are used instead: a broken settings file never stops the app.
+
+Only the interactive app writes the file. ``Settings(write=False)`` (a ``--screenshot`` render,
+``explorer.api.Explorer`` unless ``remember=True``) reads it and keeps every change in memory: the
+user's window layout and recent lists are never touched by a script or a render.
 """
 
 from __future__ import annotations
@@ -30,13 +34,30 @@ def settings_path() -> Path:
 
 
 class Settings:
-    def __init__(self, path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, write: bool = True):
         self.path = Path(path) if path is not None else settings_path()
         self.q = QSettings(str(self.path), QSettings.Format.IniFormat)
+        self.write = write
+        self._memory: dict[str, object] = {}  # what was set while not writing
         self.warnings: list[str] = []
+
+    def _value(self, key: str):
+        return self._memory[key] if key in self._memory else self.q.value(key)
+
+    def _set(self, key: str, value) -> None:
+        if self.write:
+            self.q.setValue(key, value)
+        else:
+            self._memory[key] = value
+
+    def _sync(self) -> None:
+        if self.write:
+            self.q.sync()
 
     def _warn(self, what: str) -> None:
         msg = f"{self.path}: ignored an unreadable {what}; using the default."
+        if msg in self.warnings:  # once per setting, however often it is read
+            return
         self.warnings.append(msg)
         print(f"latent-explorer: warning: {msg}", file=sys.stderr)
 
@@ -61,16 +82,19 @@ class Settings:
     def save_window(self, window) -> None:
         if window.state.presentation:  # remember the desktop layout, not the talk's
             window.state.presentation = False
-        self.q.setValue("window/geometry", window.saveGeometry())
-        self.q.setValue("window/docks", window.saveState())
-        self.q.setValue("view/palette", window.state.palette)
-        self.q.sync()
+        self._set("window/geometry", window.saveGeometry())
+        self._set("window/docks", window.saveState())
+        self._set("view/palette", window.state.palette)
+        self._sync()
 
     # ---------------------------------------------------------------- recent files
 
     def recent(self, kind: str = "models") -> list[str]:
-        v = self.q.value(f"recent/{kind}")
+        key = f"recent/{kind}"
+        v = self._value(key)
         if v is None:
+            if key not in self._memory and self.q.contains(key):  # there, but Qt could not read it
+                self._warn(f"list of recent {kind}")
             return []
         items = [v] if isinstance(v, str) else v
         if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
@@ -81,6 +105,6 @@ class Settings:
     def add_recent(self, path: str | os.PathLike, kind: str = "models") -> list[str]:
         p = str(Path(path).resolve())
         items = [p] + [x for x in self.recent(kind) if x != p]
-        self.q.setValue(f"recent/{kind}", items[:MAX_RECENT])
-        self.q.sync()
+        self._set(f"recent/{kind}", items[:MAX_RECENT])
+        self._sync()
         return items[:MAX_RECENT]

@@ -121,3 +121,14 @@ def test_readme_names_the_system_packages_next_to_the_run_command_and_needs_no_a
     using = text[text.index("## Using the app"):text.index("## Training models")]
     commands = using[using.index("```bash"):using.index("```", using.index("```bash") + 3)].splitlines()[1:]
     assert commands and all(c.startswith(".venv/bin/latent-explorer") for c in commands), commands
+
+
+@pytest.mark.parametrize("args", [["m\0.safetensors"], ["--scene", "s\0.json"], ["--screenshot", "o\0.png"],
+                                  ["--dataset", "npz:d\0.npz"], ["--dataset", "folder:d\0"], ["--data-dir", "d\0"]])
+def test_a_nul_in_any_given_path_is_one_line(args, capsys):
+    from explorer.__main__ import main
+
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("latent-explorer: error: ")
+    assert err.rstrip().endswith(": is not a usable file name (it contains a NUL character).") and "\\0" in err

@@ -155,3 +155,21 @@ def test_fuzzed_headers_give_a_model_or_one_sentence(tmp_path, good, entries, me
         checkpoint.load(path)
     except CheckpointError as e:
         assert str(path) in str(e) and "\n" not in str(e)
+
+
+@pytest.mark.parametrize("first", [b"\x80", b"PK"])
+def test_zero_byte_tensors_are_never_called_a_pickle_or_zip(tmp_path, first):
+    """Issue 23: 100,000 zero-byte tensors whose header length happens to start with a pickle's or a zip's
+    first bytes were called "a pickle/zip file"; they are a safetensors header over the cap."""
+    header = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(100_000)}
+    text = json.dumps(header).encode()
+    target = int.from_bytes(first.ljust(8, b"\0")[:len(first)], "little")
+    pad = (target - len(text)) % (256 ** len(first))  # spaces after the JSON: allowed, and set the low byte(s)
+    text += b" " * pad
+    assert struct.pack("<Q", len(text)).startswith(first)
+    path = tmp_path / "zeros.safetensors"
+    path.write_bytes(struct.pack("<Q", len(text)) + text)
+    refuses(path, f"has a header of {len(text):,} bytes, more than")()
+    from training.sniff import describe
+
+    assert describe(path) is None

@@ -115,6 +115,7 @@ class Comparison(QObject):
     state. It reports errors on ``state.error`` and its opens' progress on ``activity`` (the status bar)."""
 
     opened = Signal()  # the compared models asked for are open (state.compared holds them)
+    failed = Signal(str)  # one of them cannot be shown: one sentence naming it and why (also shown in the window)
 
     def __init__(self, state: ExplorerState, service: Any, activity: Activity, settings: Any = None,
                  parent: QWidget | None = None) -> None:
@@ -194,6 +195,7 @@ class Comparison(QObject):
         self._end_job()
         if not self.closed:
             self.state.error.emit(message)
+        self.failed.emit(message)
 
     def open_for_scene(self, scene: Any, scene_file: str, then: Any) -> bool:
         """Open the models ``scene`` compares unless they are the ones open; True if it started that."""

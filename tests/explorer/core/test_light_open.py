@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.core.light_open import open_light
+from explorer.core.light_open import open_light, recheck_means
 from explorer.core.means_cache import MeansCache
 from explorer.core.model_service import ModelService
 from explorer.core.session import Cancelled, SessionError, default_model_path, open_session
@@ -153,3 +153,35 @@ def test_opening_the_bundled_model_light_imports_no_torch():
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "True", "False"]
     assert default_model_path().is_file()
+
+
+def test_cached_means_the_model_does_not_make_are_replaced_once_torch_is_loaded(save_checkpoint):
+    """Issue 23: a cached file of the right shape, all zeros, was shown as the plane and never rewritten."""
+    path = save_checkpoint(arch="conv", channels=(4, 8), hidden=(8,))
+    cache = MeansCache()
+    first = open_light(path, cache=cache)
+    (file,) = cache.folder.glob("*.npy")
+    np.save(file, np.zeros_like(first.means))
+    s = open_light(path, cache=cache)
+    assert s.means_cached and not s.ready.is_set() and not s.means.any()  # in range: shown until torch is here
+    s.finish_loading(threads=1)
+    fresh = recheck_means(s, cache=cache)
+    assert fresh is not None and fresh is not s and not fresh.means_cached
+    np.testing.assert_allclose(fresh.means, first.means, rtol=0, atol=1e-5)
+    assert fresh.model is s.model and fresh.fns is s.fns and fresh.index is not None and fresh.ready.is_set()
+    np.testing.assert_allclose(np.load(file), first.means, rtol=0, atol=1e-5)  # the file is rewritten
+    again = open_light(path, cache=cache)
+    again.finish_loading(threads=1)
+    assert again.means_cached and recheck_means(again, cache=cache) is None  # good means stay
+
+
+def test_cached_means_out_of_range_are_not_shown_at_all(save_checkpoint):
+    path = save_checkpoint(arch="conv", channels=(4, 8), hidden=(8,))
+    cache = MeansCache()
+    first = open_light(path, cache=cache)
+    (file,) = cache.folder.glob("*.npy")
+    np.save(file, np.full_like(first.means, 1e30))
+    s = open_light(path, cache=cache)
+    assert not s.means_cached and s.ready.is_set()  # encoded again at once, with torch
+    np.testing.assert_allclose(s.means, first.means, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(np.load(file), first.means, rtol=0, atol=1e-5)

@@ -13,7 +13,7 @@ import torch
 
 import training.checkpoint
 from explorer.core.means_cache import MAX_FILES, MeansCache, cache_folder
-from explorer.core.session import open_session
+from explorer.core.session import CHECK_IMAGES, open_session
 from training.data import load_dataset
 
 N = 60
@@ -68,7 +68,7 @@ def test_second_open_takes_the_means_from_the_cache(tmp_path, save_checkpoint, n
     encodes.clear()
     stages = []
     second = _open(model, npz_data, cache, progress=lambda stage, done, total: stages.append(stage))
-    assert encodes == [] and "encoding" not in stages  # the encoder was not called
+    assert encodes == [CHECK_IMAGES] and "encoding" not in stages  # only the few images of the check
     assert second.means_cached and cache.hits == 1 and cache.writes == 1
     np.testing.assert_array_equal(second.means, first.means)
     np.testing.assert_allclose(second.means, _direct_means(model, npz_data), atol=1e-5)
@@ -83,7 +83,7 @@ def test_default_cache_folder_is_under_latent_explorer_cache(tmp_path, monkeypat
     open_session(model, dataset=f"npz:{npz_data}", split="all")
     assert len(list((tmp_path / "mine" / "means").glob("*.npy"))) == 1
     encodes.clear()
-    assert open_session(model, dataset=f"npz:{npz_data}", split="all").means_cached and encodes == []
+    assert open_session(model, dataset=f"npz:{npz_data}", split="all").means_cached and encodes == [CHECK_IMAGES]
 
 
 def test_a_changed_model_file_is_encoded_again(tmp_path, save_checkpoint, npz_data, encodes):
@@ -146,13 +146,21 @@ def _too_large(path, n):
     np.save(path, np.zeros((n * 100, 2), np.float32))
 
 
+def _huge(path, n):  # finite, the right shape and dtype: garbage all the same
+    np.save(path, np.full((n, 2), 1e30, np.float32))
+
+
+def _zeros(path, n):  # in range: only a fresh encode of a few images shows they are not this model's means
+    np.save(path, np.zeros((n, 2), np.float32))
+
+
 def _a_folder(path, n):
     path.unlink()
     path.mkdir()
 
 
 @pytest.mark.parametrize("spoil", [_garbage, _truncated, _pickled, _object_array, _wrong_shape, _wrong_dtype,
-                                   _not_finite, _too_large])
+                                   _not_finite, _too_large, _huge, _zeros])
 def test_a_corrupt_cache_file_is_ignored_and_rewritten(tmp_path, save_checkpoint, npz_data, encodes, spoil):
     cache, model = MeansCache(tmp_path / "means"), save_checkpoint()
     good = _open(model, npz_data, cache).means
@@ -160,12 +168,12 @@ def test_a_corrupt_cache_file_is_ignored_and_rewritten(tmp_path, save_checkpoint
     spoil(path, N)
     encodes.clear()
     again = _open(model, npz_data, cache)  # no error for the user
-    assert not again.means_cached and sum(encodes) == N
+    assert not again.means_cached and N in encodes and sum(encodes) <= N + CHECK_IMAGES
     np.testing.assert_array_equal(again.means, good)
     assert cache.writes == 2
     np.testing.assert_array_equal(np.load(path, allow_pickle=False), good)  # rewritten, valid again
     encodes.clear()
-    assert _open(model, npz_data, cache).means_cached and encodes == []
+    assert _open(model, npz_data, cache).means_cached and encodes == [CHECK_IMAGES]  # only the check
 
 
 def test_an_unusable_cache_folder_is_no_error(tmp_path, save_checkpoint, npz_data, encodes):

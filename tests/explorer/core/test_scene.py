@@ -109,6 +109,8 @@ def _mutated(**changes) -> str:
         ({"vectors__0__vector": None}, r"vectors\[0\].vector' must be a 2-D point"),
         ({"vectors__0__auc": 2}, "auc"),
         ({"bookmarks__1__name": 5}, r"bookmarks\[1\].name' must be a string"),
+        ({"bookmarks__1__name": "b" * 300}, r"bookmarks\[1\].name' is 300 characters long; at most 200 are allowed"),
+        ({"model__path": "m\0.safetensors"}, "'model.path' contains a NUL character, so it names no file"),
         ({"view__x": [3, -3]}, "increasing"),
         ({"toggles__density": 1000}, "density"),
         ({"toggles__hidden_classes": [-1]}, "hidden_classes"),
@@ -220,3 +222,13 @@ def test_d_dim_scene_keys_are_checked_one_sentence_each():
         with pytest.raises(SceneError, match=words) as e:
             parse_scene(json.dumps(bad))
         assert "\n" not in str(e.value)
+
+
+def test_a_nul_in_a_compared_models_path_or_the_scene_path_is_one_sentence(tmp_path):
+    d = full_scene().to_json()
+    d["compare"] = [{"path": "b\0.safetensors"}]
+    with pytest.raises(SceneError, match=r"^bad.json: 'compare\[0\].path' contains a NUL character"):
+        parse_scene(json.dumps(d), "bad.json")
+    for act in (lambda p: load_scene(p), lambda p: save_scene(full_scene(), p)):
+        with pytest.raises(SceneError, match=r"a\\0b.json: is not a usable file name \(it contains a NUL character\)"):
+            act(str(tmp_path / "a\0b.json"))

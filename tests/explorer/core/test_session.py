@@ -274,3 +274,11 @@ def test_an_unknown_broken_file_keeps_the_loaders_sentence(tmp_path, save_checkp
     with pytest.raises(SessionError) as err:
         load_model(path)
     assert "is not a latent-explorer model" not in str(err.value) and str(path) in str(err.value)
+
+
+def test_a_nul_in_the_model_path_is_one_sentence():
+    from explorer.core.light_open import open_light
+
+    for open_ in (open_session, open_light):
+        with pytest.raises(SessionError, match=r"^m\\0.safetensors: is not a usable file name \(it contains a NUL"):
+            open_("m\0.safetensors", dataset="synthetic")

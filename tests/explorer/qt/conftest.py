@@ -28,17 +28,33 @@ def tool(name: str) -> str:
     return str(p) if p.exists() else name
 
 
-@pytest.fixture(scope="session")
-def checkpoint(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("model")
+def train_tiny(tmp: Path, *extra: str) -> Path:
+    """A tiny real checkpoint, trained with the real ``latent-train`` on the synthetic dataset."""
     out = tmp / "m.safetensors"
     env = dict(os.environ, LATENT_EXPLORER_CACHE=str(tmp / "cache"))
     cmd = [tool("latent-train"), "--dataset", "synthetic", "--epochs", "1", "--limit", "512", "--channels", "4,8",
-           "--hidden", "8", "--threads", "1", "--quiet", "--out", str(out)]
+           "--hidden", "8", "--threads", "1", "--quiet", *extra, "--out", str(out)]
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, f"latent-train failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
     assert out.is_file()
     return out
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory) -> Path:
+    return train_tiny(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="session")
+def checkpoint_32px(tmp_path_factory) -> Path:
+    """Like ``checkpoint``, but for 32x32 images (it cannot be compared with it on the same data)."""
+    return train_tiny(tmp_path_factory.mktemp("model32"), "--image-size", "32")
+
+
+@pytest.fixture(scope="session")
+def checkpoint_3d(tmp_path_factory) -> Path:
+    """Like ``checkpoint``, but with a 3-D latent space (explored through a 2-D slice)."""
+    return train_tiny(tmp_path_factory.mktemp("model3d"), "--arch", "mlp", "--latent-dim", "3")
 
 
 @pytest.fixture(scope="session")

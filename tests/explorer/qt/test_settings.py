@@ -42,6 +42,32 @@ def test_garbage_in_the_settings_file_falls_back_to_defaults_with_a_warning(qtbo
     assert win.state.palette == "tab10"
     err = capfd.readouterr().err
     assert "ignored an unreadable window geometry" in err and "ignored an unreadable palette" in err
+    assert err.count("ignored an unreadable list of recent models") == 1, err  # once, though read several times
+    assert "QVariant" not in err, err  # Qt's own line for the same garbage does not leak
     assert all(w.startswith(path) for w in win.settings.warnings)
     assert win.state.session is not None  # the app works on
     win.close()
+
+
+def test_a_recent_list_of_the_wrong_type_is_one_warning(qapp, capfd):
+    from explorer.qt.settings import Settings
+
+    path = os.environ["LATENT_EXPLORER_SETTINGS"]
+    with open(path, "w") as f:
+        f.write("[recent]\nmodels=@ByteArray(xyz)\n")
+    s = Settings()
+    assert s.recent() == [] and s.recent() == []
+    assert capfd.readouterr().err.count("ignored an unreadable list of recent models") == 1
+
+
+def test_a_script_never_writes_the_settings_file_unless_asked(qapp, checkpoint):
+    from explorer.api import Explorer
+
+    path = os.environ["LATENT_EXPLORER_SETTINGS"]  # a temporary file (tests/conftest.py own_settings)
+    ex = Explorer(checkpoint, dataset="synthetic", size=(700, 560))
+    ex.state.palette = "colour-blind safe"
+    ex.close()
+    assert not os.path.exists(path)
+    ex = Explorer(checkpoint, dataset="synthetic", size=(700, 560), remember=True)
+    ex.close()
+    assert os.path.exists(path)  # asked for: the app's own behaviour

@@ -150,3 +150,30 @@ def test_a_torch_phase_that_fails_leaves_numpy_decoding_and_says_why(qtbot, monk
     with qtbot.waitSignal(win.errorShown, timeout=10_000) as err:  # an encode says why it cannot run
         win.draw.encode()
     assert "could not be loaded (no torch here)" in err.args[0]
+
+
+def test_wrong_cached_means_are_replaced_once_torch_is_loaded(qtbot, monkeypatch):
+    """Issue 23: cached means of the right shape, all zeros, were shown as the plane and never rewritten."""
+    from explorer.core.means_cache import cache_folder
+    from explorer.core.session import ASSETS
+    from explorer.qt import opener
+    from explorer.qt.main_window import MainWindow
+
+    monkeypatch.setattr(opener, "GO_DELAY_MS", 1500)
+    folder = cache_folder()  # this test's own (tests/conftest.py): read before the bundled means
+    folder.mkdir(parents=True)
+    shipped = {f.name: np.load(f) for f in (ASSETS / "means").glob("*.npy")}
+    for name, means in shipped.items():
+        np.save(folder / name, np.zeros_like(means))
+    win = MainWindow()
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.decodeShown, timeout=OPEN_MS):
+        win.show()
+    assert win.session.means_cached and not win.session.means.any()  # in range: shown until torch is loaded
+    qtbot.waitUntil(lambda: win.session.ready.is_set() and win.session.means.any(), timeout=UPGRADE_MS)
+    (name,) = [n for n, m in shipped.items() if m.shape == win.session.means.shape]
+    np.testing.assert_allclose(win.session.means, shipped[name], rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(win.view.points_data[0], win.session.means)  # the plane shows them
+    np.testing.assert_array_equal(np.load(folder / name), win.session.means)  # and the file is rewritten
+    assert not win.last_error
+    win.close()

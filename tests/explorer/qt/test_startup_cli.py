@@ -209,3 +209,44 @@ def test_size_sizes_the_real_window(checkpoint, tmp_path):
             app.kill()
             app.wait()
         xvfb.stop()
+
+
+# ----------------------------------------------------------------------------- compared models
+
+
+@pytest.mark.slow
+def test_a_compared_model_that_cannot_be_shown_is_one_line_at_once(checkpoint, checkpoint_32px, tmp_path):
+    """Issue 23: it waited for the 120 s time-out and never said why."""
+    out = tmp_path / "o.png"
+    r, seconds = run(tmp_path, checkpoint, checkpoint_32px, "--dataset", "synthetic", "--screenshot", out,
+                     QT_QPA_PLATFORM="offscreen")
+    line = one_error_line(r)
+    assert line.startswith(f"{checkpoint_32px}: ") and "takes images of shape (1, 32, 32)" in line, line
+    assert r.returncode == 1 and seconds < OPEN_S and not out.exists()
+
+
+@pytest.mark.slow
+def test_a_compared_model_of_another_latent_dimension_just_works(checkpoint, checkpoint_3d, tmp_path):
+    """Issue 23 asked for one sentence "or, once any latent dimension is supported, it just works": it does."""
+    out = tmp_path / "o.png"
+    r, _ = run(tmp_path, checkpoint, checkpoint_3d, "--dataset", "synthetic", "--screenshot", out,
+               QT_QPA_PLATFORM="offscreen")
+    assert r.returncode == 0 and out.is_file(), r.stderr
+
+
+# ----------------------------------------------------------------------------- the user's settings
+
+
+@pytest.mark.slow
+def test_a_screenshot_run_never_writes_the_settings_file(checkpoint, tmp_path):
+    settings = tmp_path / "settings.ini"
+    out = tmp_path / "o.png"
+    r, _ = run(tmp_path, checkpoint, "--dataset", "synthetic", "--screenshot", out, QT_QPA_PLATFORM="offscreen",
+               LATENT_EXPLORER_SETTINGS=str(settings))
+    assert r.returncode == 0 and out.is_file(), r.stderr
+    assert not settings.exists()  # neither the window geometry nor the recent models
+    settings.write_text("[view]\npalette=tab10\n")
+    r, _ = run(tmp_path, checkpoint, "--dataset", "synthetic", "--screenshot", out, QT_QPA_PLATFORM="offscreen",
+               LATENT_EXPLORER_SETTINGS=str(settings))
+    assert r.returncode == 0, r.stderr
+    assert settings.read_text() == "[view]\npalette=tab10\n"
