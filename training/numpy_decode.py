@@ -6,9 +6,7 @@ first it reads and checks the file with numpy (:func:`read_model`), shows the pl
 :func:`numpy_decoder`; then it imports torch and swaps in the real model. The two decoders agree to
 float32 rounding (tests/training/test_numpy_decode.py checks every kind and architecture).
 
-Covered: every decoder of the family (training/models.py, aae.py, pca.py):
-
-``ConvDecoder`` (dense layers, stride-2 3x3 ConvTranspose2d + ReLU per width, a final stride-1 one, a
+Covered: every decoder of the family (training/models.py, aae.py, pca.py): ``ConvDecoder`` (dense layers, stride-2 3x3 ConvTranspose2d + ReLU per width, a final stride-1 one, a
 centre crop), ``MLPDecoder``, ``TiedMLPDecoder`` (the encoder's weights transposed), the CVAE's one-hot
 class joined to z, then ``sigmoid``; PCA's ``clip((z * scale) @ components + center, 0, 1)``. Each kind's
 KindSpec (training/kinds.py) names its :class:`NumpyKind` here: its tensors and its decoder steps.

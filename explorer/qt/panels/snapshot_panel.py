@@ -15,11 +15,9 @@ from __future__ import annotations
 import threading
 import traceback
 from functools import partial
-from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -30,20 +28,18 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from explorer.core import export
 from explorer.core import snapshots as snaps
 from explorer.core.activity import Activity, Job
 from explorer.core.means_job import means_job
 from explorer.core.session import Cancelled
 from explorer.core.state import ExplorerState
+from explorer.qt.panels.snapshot_export import MOVIE_FPS, MOVIE_SIZE, MovieExport  # noqa: F401
 from training.errors import UserError
 
 PLAY_FPS = 6  # snapshots per second while playing
-MOVIE_FPS = 4.0  # frames per second of an exported GIF / MP4
-MOVIE_SIZE = 480  # pixels across an exported frame
 
 
-class SnapshotPanel(QWidget):
+class SnapshotPanel(MovieExport, QWidget):
     available = Signal(bool)  # the open model has training snapshots (the window shows or hides this panel's dock)
     computed = Signal(int)  # snapshot k's session is ready (on the GUI thread)
     finished = Signal()  # the background job ended (all computed, failed or cancelled)
@@ -368,58 +364,6 @@ class SnapshotPanel(QWidget):
         s = self.state.session
         if s is not None and s.snapshot_sessions:
             self.state.view = snaps.movie_view(snaps.movie_sessions(s))
-
-    # ---------------------------------------------------------------- export
-
-    def _export_dialog(self, kind: str) -> None:
-        name = "training." + kind
-        filt = export.writer_for(kind).filter
-        path, _ = QFileDialog.getSaveFileName(self, "Export the training movie", name, filt)
-        if path:
-            self.export(path, kind)
-
-    def export(self, path: str, kind: str | None = None, size: int = MOVIE_SIZE) -> bool:
-        """Write the plane from the first snapshot to the final weights as a GIF or MP4 (by ``kind`` or the
-        suffix), one frame each, rendered and written off the GUI thread; ``exported`` fires when done."""
-        kind = kind or Path(path).suffix.lower().lstrip(".")
-        main = self.state.session
-        if kind not in ("gif", "mp4"):
-            self.state.error.emit(f"{path}: export as .gif or .mp4.")
-            return False
-        if main is None or not main.snapshots:
-            self.state.error.emit("This model file holds no training snapshots (latent-train --snapshots N).")
-            return False
-        if not self.complete:
-            self.state.error.emit(f"{Path(path).name}: wait until every snapshot is computed "
-                                  f"({len(self.ready())} of {self.count} so far).")
-            return False
-        palette, hidden = self.state.palette, self.state.hidden_classes
-
-        def work() -> str:
-            frames = snaps.movie_frames(main, size, palette, hidden=hidden,
-                                        progress=lambda d, t: self.exportProgress.emit("rendering frame", d, t))
-            export.writer_for(kind, path).write(path, frames, fps=MOVIE_FPS, scale=1, ping_pong=False,
-                                                progress=lambda d, t: self.exportProgress.emit("writing frame", d, t))
-            return path
-
-        worker = create_worker(work, _start_thread=False,
-                               _connect={"returned": self._on_exported, "errored": partial(self._on_export_error, path)})
-        self.workers = [w for w in self.workers if w.is_running] + [worker]
-        worker.start()
-        return True
-
-    def _on_export_progress(self, stage: str, done: int, total: int) -> None:
-        self.state.info.emit(f"training movie: {stage} {done} of {total}")
-
-    def _on_exported(self, path: str) -> None:
-        self.state.info.emit(f"wrote {path}")
-        self.exported.emit(path)
-
-    def _on_export_error(self, path: str, e: Exception) -> None:
-        if isinstance(e, UserError):
-            self.state.error.emit(str(e))
-        else:
-            self.state.error.emit(f"{Path(path).name}: could not be written ({getattr(e, 'strerror', None) or e}).")
 
     def shutdown(self) -> None:
         self.play(False)
