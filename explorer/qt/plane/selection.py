@@ -149,7 +149,8 @@ class LassoSelector(QObject):
         if poly is None or idx is None:
             self.cancelled.emit()
             return
-        mask = idx.inside(poly)
+        shown = self.view.points_data[0]  # what the plane draws: a D-dim model's projections
+        mask = idx.inside(poly, plane=shown if len(shown) == len(idx.points) else None)
         self.polygon = poly
         self.selected.emit(mask, poly)
 

@@ -223,3 +223,28 @@ def test_posterior_spread_of_a_d_dim_model_is_projected(ex6):
     cov = (p * np.exp(s.logvars[i].astype(np.float64))) @ p.T
     np.testing.assert_allclose(centre, ex6.state.slice.project(s.means[i].astype(np.float64)), atol=1e-5)
     np.testing.assert_allclose(radii, np.sqrt(np.diag(cov)), rtol=1e-5)
+
+
+def test_a_lasso_on_a_d_dim_plane_selects_what_is_drawn_inside_and_makes_a_d_vector(ex6, qtbot):
+    from PySide6.QtCore import Qt
+
+    from explorer.core import latent
+    from tests.explorer.qt.test_vector_panel import drag, widget_to_data
+
+    panel, view = ex6.window.vectors, ex6.view(0)
+    x0, x1, y0, y1 = view.view_rect()
+    cx, cy = np.median(ex6.plotted(0), axis=0)
+    t = np.linspace(0, 2 * np.pi, 12, endpoint=False)
+    px = [view.data_to_widget(cx + 0.25 * (x1 - x0) * np.cos(a), cy + 0.25 * (y1 - y0) * np.sin(a)) for a in t]
+    qtbot.mouseClick(panel.btn_sel_a, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(panel.selectionMade):
+        drag(view.viewport(), px)
+    poly = np.array([widget_to_data(view, p) for p in px])
+    want = ex6.state.session.index.inside(poly, plane=ex6.plotted(0))  # by the projections drawn, not z1, z2
+    assert 0 < want.sum() < len(want)
+    np.testing.assert_array_equal(panel.group("A").mask, want)
+    panel.set_class("B", 0)
+    v = panel.add_from_groups()
+    b = ex6.dataset.labels == 0
+    assert len(v.vector) == D
+    np.testing.assert_allclose(v.vector, latent.attribute_vector(ex6.means, want, b), atol=1e-6)
