@@ -17,6 +17,7 @@ and is re-exported here as ``load_json_bounded``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -74,10 +75,8 @@ def atomic_write(path: str | os.PathLike, data: bytes | bytearray | memoryview) 
         raise SaveError(f"{path}: could not be saved ({_reason(e)}); {_kept(path)}.") from None
     finally:
         if tmp is not None:  # failed or interrupted (Ctrl-C): never leave our own temp file behind
-            try:
+            with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            except OSError:
-                pass
     remove_orphans(path.parent, path.name)
     return path
 

@@ -77,10 +77,8 @@ def run_pan(d: Driver, args, rng) -> dict:
     times, counter_paints, cpu, refresh = [], [], [], []
     counter = PAINTS
     for i in range(args.pan_repeats + 1):  # one warm-up
-        if i % 2:  # zoom in or out around a nearby centre
-            s = float(rng.choice([0.6, 0.8, 1.25, 1.6]))
-        else:  # pan by up to a fifth of the view
-            s = 1.0
+        # odd steps zoom in or out around a nearby centre; even steps pan by up to a fifth of the view
+        s = float(rng.choice([0.6, 0.8, 1.25, 1.6])) if i % 2 else 1.0
         dx, dy = (rng.random(2) - 0.5) * 0.4 * np.array([w, h])
         nx, ny = cx + dx, cy + dy
         counter["n"] = 0

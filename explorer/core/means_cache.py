@@ -20,6 +20,7 @@ A read-only ``bundled`` folder (``assets/means``: the bundled model's test means
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -91,10 +92,8 @@ class MeansCache:
     def load(self, key: str, n: int, d: int = 2) -> np.ndarray | None:
         means = _read_means(self.path(key), n, d)
         if means is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.utime(self.path(key))  # recently used: kept when older files are pruned
-            except OSError:
-                pass
         elif self.bundled is not None:
             means = _read_means(self.bundled / f"{key}.npy", n, d)
         if means is None:

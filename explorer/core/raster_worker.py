@@ -13,6 +13,7 @@ colour weights) is cached in ``points`` and made on the worker the first time, n
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -104,7 +105,5 @@ class RasterWorker:
                 self.on_done(job, raster)
             except BaseException as e:  # noqa: BLE001 - reported, and the worker keeps serving
                 if self.on_error is not None:
-                    try:
+                    with contextlib.suppress(BaseException):  # the receiver is gone (the window closed)
                         self.on_error(job, e)
-                    except BaseException:  # noqa: BLE001 - the receiver is gone (the window closed)
-                        pass

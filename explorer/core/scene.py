@@ -9,6 +9,7 @@ and its parser). ``examples/talk.json`` is a complete example (README.md, "Scene
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -30,10 +31,8 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
     def rel(path: Path) -> str:
         path = Path(path).resolve()
         if scene_path is not None:  # relative to the scene file: scenes travel with their models
-            try:
+            with contextlib.suppress(ValueError):  # another drive (Windows): kept absolute
                 path = Path(os.path.relpath(path, Path(scene_path).resolve().parent))
-            except ValueError:  # another drive (Windows)
-                pass
         return path.as_posix()
 
     model_path = Path(rel(s.model_path))

@@ -66,10 +66,10 @@ class Settings:
     def restore_window(self, window) -> None:
         """Geometry, dock layout and palette, each only if it reads back as valid."""
         geo, docks = self.q.value("window/geometry"), self.q.value("window/docks")
-        if geo is not None and not (isinstance(geo, QByteArray) and window.restoreGeometry(geo)):
-            # a real geometry that does not fit this screen setup is skipped quietly; anything else is garbage
-            if not (isinstance(geo, QByteArray) and bytes(geo[:4]) == GEOMETRY_MAGIC):
-                self._warn("window geometry")
+        # a real geometry that does not fit this screen setup is skipped quietly; anything else is garbage
+        if (geo is not None and not (isinstance(geo, QByteArray) and window.restoreGeometry(geo))
+                and not (isinstance(geo, QByteArray) and bytes(geo[:4]) == GEOMETRY_MAGIC)):
+            self._warn("window geometry")
         if docks is not None and not (isinstance(docks, QByteArray) and window.restoreState(docks)):
             self._warn("dock layout")
         palette = self.q.value("view/palette")

@@ -205,8 +205,11 @@ def test_cvae_output_changes_with_y_and_defaults_to_its_class(data):
         m0 = model.encode(x, torch.zeros(4, dtype=torch.int64))[0]
         m5 = model.encode(x, torch.full((4,), 5))[0]
         assert not torch.allclose(m0, m5)  # the label goes into the encoder too
-    for bad in (torch.full((4,), 10), torch.full((4,), -1), torch.zeros(4), torch.zeros(3, dtype=torch.int64)):
-        with pytest.raises(ValueError):
+    for bad, message in ((torch.full((4,), 10), r"class indices must be in 0\.\.9"),
+                         (torch.full((4,), -1), r"class indices must be in 0\.\.9"),
+                         (torch.zeros(4), "y must be a 1-D tensor of class indices"),
+                         (torch.zeros(3, dtype=torch.int64), "got 3 labels for 4 rows")):
+        with pytest.raises(ValueError, match=message):
             model.decode(z, bad)
 
 

@@ -11,6 +11,7 @@ per run), the model is tiny and an epoch is one step on 41 images, so most of a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -124,10 +125,8 @@ def test_kills_at_random_moments_always_leave_a_consistent_pair(tmp_path, driver
                 stuck.start()
             else:
                 time.sleep(rng.uniform(0.05, 0.5))
-                try:
+                with contextlib.suppress(ProcessLookupError):  # it finished first
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             status = int(proc.stdout.readline())
             stuck.cancel()
             if not (last and os.WIFSIGNALED(status)):

@@ -107,7 +107,7 @@ def test_decode_equals_torch_at_any_latent_dim(name, d):
     moved[:, -1] += 2.0  # the last coordinate changes the decode in both (not only the first two are read)
     assert np.abs(decode(moved, y) - got).max() > 1e-3
     assert np.abs(decode(moved, y) - torch_decode(model, moved, y)).max() < TOL
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=rf"z must be \(N, {d}\), got shape \(7, 2\)"):
         decode(z[:, :2], y)  # a 2-D z does not fit a D-dim decoder
 
 

@@ -34,10 +34,8 @@ def load(root: Path, split: str, opts: Options) -> Dataset:
         grayscale = all(picture.mode == "L" for picture in pictures)
     mode = "L" if grayscale else "RGB"
     pixels = np.stack([np.asarray(picture.convert(mode)) for picture in pictures])
-    if pixels.ndim == 3:
-        pixels = pixels[:, None]  # (N, H, W) -> (N, 1, H, W)
-    else:
-        pixels = pixels.transpose(0, 3, 1, 2)  # (N, H, W, 3) -> (N, 3, H, W)
+    # (N, H, W) -> (N, 1, H, W); (N, H, W, 3) -> (N, 3, H, W)
+    pixels = pixels[:, None] if pixels.ndim == 3 else pixels.transpose(0, 3, 1, 2)
     chosen = split_indices(len(labels), split, root)
     if skipped:
         why = f" ({odd} of them not regular files: FIFOs, sockets, broken or looping links)" if odd else ""

@@ -313,8 +313,9 @@ class SpreadLayer:
         others = [e for e in sel if e.index != near] if near in indices else sel
         if near in indices:  # already among the selection's curves
             return self._show(mine + others, curves)
-        self._show(mine + others, [(np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
-                                   for a, b in zip((ellipse_curve(mine, 1.0), ellipse_curve(mine, 2.0)), curves)])
+        rings = (ellipse_curve(mine, 1.0), ellipse_curve(mine, 2.0))
+        return self._show(mine + others, [(np.concatenate([a[0], b[0]]), np.concatenate([a[1], b[1]]))
+                                          for a, b in zip(rings, curves)])
 
     def _nearest(self, session) -> int | None:
         """The pane's nearest real image (Shown.nearest_index, on the means), else the point nearest its target."""

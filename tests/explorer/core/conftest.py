@@ -47,11 +47,11 @@ def _start_training() -> None:
         return
     folder = Path(tempfile.mkdtemp(prefix="core-tests-"))
     out = folder / "m.safetensors"
-    log = open(folder / "train.log", "wb")
     env = {**os.environ, "LATENT_EXPLORER_CACHE": str(folder / "cache")}
-    proc = subprocess.Popen([_latent_train(), *TRAIN_ARGS, "--out", str(out)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    _training.update(proc=proc, dir=folder, out=out, log=log)
+    with open(folder / "train.log", "wb") as log:  # the child writes to its own copy of the descriptor
+        proc = subprocess.Popen([_latent_train(), *TRAIN_ARGS, "--out", str(out)], env=env,
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    _training.update(proc=proc, dir=folder, out=out)
 
 
 def _finish_training() -> None:
@@ -59,8 +59,6 @@ def _finish_training() -> None:
     if proc is not None and proc.poll() is None:
         proc.kill()  # only the process this conftest started
         proc.wait(10)
-    if "log" in _training:
-        _training["log"].close()
     if "dir" in _training:
         shutil.rmtree(_training["dir"], ignore_errors=True)
     _training.clear()

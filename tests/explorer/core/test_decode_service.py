@@ -443,7 +443,7 @@ def test_the_traced_decode_gives_exactly_model_decode(make_model, config):
             np.testing.assert_array_equal(fn(z, y), want)
     if conditional:  # labels outside the model's classes: the model's own error, traced or not
         for n in (1, 2, 3):
-            with pytest.raises(ValueError):
+            with pytest.raises(ValueError, match=r"class indices must be in 0\.\.2"):
                 fn(np.zeros((n, 2), np.float32), [5] * n)
 
 

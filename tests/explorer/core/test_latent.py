@@ -245,7 +245,7 @@ def test_auc_counts_ties_as_half():
     pts = np.array([[1.0, 5.0], [0.0, 7.0], [0.0, -3.0]])  # A = {1, 0}, B = {0} on the x axis
     assert projection_auc(pts, [0, 1], [2], [1.0, 0.0]) == 0.75
     assert projection_auc(np.ones((6, 2)), [0, 1, 2], [3, 4, 5], [1.0, 1.0]) == 0.5
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="both groups need at least one point"):
         projection_auc(pts, [0], [], [1.0, 0.0])
 
 
@@ -278,7 +278,7 @@ def test_apply_vectors():
     assert out.dtype == np.float32
     close(out, [1.5, -2.0])
     close(apply_vectors(z, [], []), z)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"zip\(\) argument 2 is longer than argument 1"):
         apply_vectors(z, [np.array([1.0, 0.0])], [1.0, 2.0])
 
 

@@ -7,6 +7,7 @@ dataset (600 test images), so means, labels, the nearest index and the model are
 from __future__ import annotations
 
 import json
+import re
 import threading
 
 import numpy as np
@@ -294,12 +295,12 @@ def test_every_declared_field_is_checked_on_assignment_and_in_scenes_alike(name)
     if isinstance(check, Flag):
         st.__setattr__(name, 1)
         assert getattr(st, name) is True
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=re.escape(f"'{name}' must be true or false")):
             check.json(1, name, fail)
     elif isinstance(check, Range):
         setattr(st, name, check.hi + 1000)
         assert getattr(st, name) == check.hi  # the slider's end
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=re.escape(f"'{name}' must be ")):
             check.json(check.hi + 1000, name, fail)
         assert f"[{check.lo:g}, {check.hi:g}]" in msgs[-1]
         assert check.json(check.lo, name, fail) == check.lo
@@ -307,5 +308,6 @@ def test_every_declared_field_is_checked_on_assignment_and_in_scenes_alike(name)
         assert isinstance(check, Choice)
         with pytest.raises(StateError):
             setattr(st, name, "no such thing")
-        with pytest.raises(ValueError):
+        refused = re.escape(f"'{name}' must be ") + ".*" + re.escape(', not "no such thing"')
+        with pytest.raises(ValueError, match=refused):
             check.json("no such thing", name, fail)

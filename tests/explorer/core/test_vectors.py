@@ -78,7 +78,7 @@ def test_rectangle_and_checked_vectors():
     assert r.tolist() == [[2, 1], [0, 1], [0, 3], [2, 3]]
     v = vectors.check_vector(Vector("big", [1, 2], strength=7.0, enabled=False, auc=0.8))
     assert v.strength == vectors.STRENGTH_MAX and v.vector == (1.0, 2.0) and not v.enabled and v.auc == 0.8
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"a vector must be 2 to \d+ finite numbers"):
         vectors.check_vector(Vector("bad", [1.0, float("nan")]))
 
 
@@ -113,7 +113,7 @@ def test_grey_and_colour_conversions():
     np.testing.assert_allclose(drawing.to_model_input(rgba, (1, 2, 2)), 0.2, atol=1e-6)
     up = drawing.to_model_input(np.ones((7, 5), np.float32), (1, 28, 28))  # small images grow
     assert up.shape == (1, 28, 28) and np.allclose(up, 1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"an image must be \(H, W\) or \(H, W, 3\), not \(3, 3, 5\)"):
         drawing.to_model_input(np.zeros((3, 3, 5)), (1, 28, 28))
 
 

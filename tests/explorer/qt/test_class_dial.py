@@ -238,9 +238,9 @@ def test_scene_stores_the_class(ex, tmp_path, decode_c):
     assert not win.open_scene(str(tmp_path / "bad.json"))
     assert "decodes as class 12, but the dataset shown has 10 classes" in win.last_error
     assert ex.state.condition == 2
-    with pytest.raises(SceneError):
-        from explorer.core.scene import apply_scene
+    from explorer.core.scene import apply_scene
 
+    with pytest.raises(SceneError, match="decodes as class 12, but the dataset shown has 10 classes"):
         apply_scene(load_scene(tmp_path / "bad.json"), ex.state)
 
 
