@@ -157,8 +157,7 @@ def points_rows(run: Run, d: Driver, rng) -> None:
         run.done("pan")
         run.say("scatter at 1,000,000 points and the per-class-items baseline")
         results.update(scatter.run_scale(d, args, rng, means, labels, names))
-    s = d.win.session
-    d.view.set_points(s.means, s.labels, s.label_names)
+    d.view.refresh_points(force=True)  # the session's own points again (projected for a D-dim model)
 
 
 def print_table(run: Run) -> None:

@@ -16,7 +16,7 @@ def run(d: Driver, args) -> dict:
     import torch
 
     win, vb = d.win, d.view.vb
-    lo, hi = np.percentile(win.session.means, [0.5, 99.5], axis=0)
+    lo, hi = np.percentile(d.plane_points(), [0.5, 99.5], axis=0)
     cx, cy = (lo + hi) / 2
     half = float((hi - lo).max()) / 2 * 1.1
     vb.setAspectLocked(False)  # a square range on a non-square plot: grid_for_view gives density x density
