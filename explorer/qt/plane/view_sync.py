@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from explorer.core.pane import slice_of
 from explorer.core.state import ExplorerState
 
 
@@ -41,8 +42,10 @@ class ViewSync:
         v = self.view
         s = v.session
         if s is not None and s.means is not None and len(s.means):
-            boxes = [np.percentile(x.means, [0.5, 99.5], axis=0) for x in
-                     ((s, *self.state.compared) if self.linked and v.slot == 0 else (s,)) if x.means is not None]
+            shown = [(v.slot, s)] + (list(enumerate(self.state.compared, 1)) if self.linked and v.slot == 0 else [])
+            # the plotted plane coordinates: a D-dim model's means are (N, D), its plane shows their projections
+            boxes = [np.percentile(slice_of(self.state, k).project(x.means), [0.5, 99.5], axis=0)
+                     for k, x in shown if x.means is not None]
             lo, hi = np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
             pad = 0.08 * (hi - lo).max()
             v.vb.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
