@@ -60,8 +60,8 @@ def run(d: Driver, args) -> dict:
     d.settle(0.3)
     # baseline: one model.decode per cell, one z each, on one thread (as a naive worker would)
     n = args.baseline_cells or args.grid_density ** 2
-    zs = torch.from_numpy(np.ascontiguousarray(grid.centres()[:n] if n <= grid.nx * grid.ny else
-                                               np.resize(grid.centres(), (n, 2)), np.float32))
+    xy = grid.centres()[:n] if n <= grid.nx * grid.ny else np.resize(grid.centres(), (n, 2))
+    zs = torch.from_numpy(np.ascontiguousarray(win.state.slice.lift(xy), np.float32))  # plane -> z (D-dim models)
     model, out = win.session.model, {}
 
     def baseline():
