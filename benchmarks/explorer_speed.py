@@ -40,6 +40,11 @@ column; ``--json FILE`` keeps the raw numbers.
    (``--load N``), clicks from the moment the plane shows, through the light phase (numpy decoder,
    torch importing on the open worker) into the torch phase: clicks sent and shown, latency, and
    where each click's time went (benchmarks/speed/load.py).
+9. dims (only with ``--only dims``; a model of latent dimension > 2, issue 18): a dims slider of the
+   Slice panel dragged through its range (``slider.setValue`` at 60/s from a timer in the event loop),
+   with ``state.fade`` off and on: frames (moves whose decoded image was shown) per s, move to image,
+   the GUI thread's time per move, and with fading the density raster's refresh; plus re-projection
+   (``state.slice.use_axes(0, 1)`` alternating with ``use_pca()``) (benchmarks/speed/dims.py).
 
 The counts are options (``--help``); run it on a quiet machine for numbers worth quoting.
 

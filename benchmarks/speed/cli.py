@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from explorer.core.session import default_model_path
-from speed import click, drag, grid, load, scatter, snapshots, startup
+from speed import click, dims, drag, grid, load, scatter, snapshots, startup
 from speed.driver import GUARD, Driver, scatter_points
 
 BENCHES = ("startup", "click", "drag", "grid", "scatter", "pan", "snapshots")  # the default run
-EXTRA = ("load",)  # rows run only when named in --only
+EXTRA = ("load", "dims")  # rows run only when named in --only (dims: a model of latent dimension > 2)
 
 
 def parse_args(argv=None, description: str = "") -> argparse.Namespace:
@@ -61,6 +61,7 @@ def parse_args(argv=None, description: str = "") -> argparse.Namespace:
                         "as it does for a click made before torch is loaded (needs cached means); by default the "
                         "benchmarks wait until the torch model has taken over")
     load.add_arguments(p)
+    dims.add_arguments(p)
     args = p.parse_args(argv)
     args.only = [b.strip() for b in args.only.split(",") if b.strip()]
     bad = [b for b in args.only if b not in BENCHES + EXTRA]
@@ -80,7 +81,7 @@ def parse_args(argv=None, description: str = "") -> argparse.Namespace:
 def report(args, env: dict, r: dict) -> str:
     rows = click.rows(args, env, r) + drag.rows(args, env, r) + scatter.rows(args, env, r)
     rows += startup.rows(args, env, r) + grid.rows(args, env, r) + snapshots.rows(args, env, r)
-    rows += scatter.warning_rows(r) + load.rows(args, env, r)
+    rows += dims.rows(args, env, r) + scatter.warning_rows(r) + load.rows(args, env, r)
     out = ["| metric | goal | measured | how |", "|---|---|---|---|"]
     out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return "\n".join(out)
@@ -132,6 +133,10 @@ def window_rows(run: Run, d: Driver, rng) -> None:
         for mode in (("marker", "hover") if args.drag_mode == "both" else (args.drag_mode,)):
             results[f"drag-{mode}"] = drag.run(d, args, mode)
             run.done(f"drag-{mode}")
+    if "dims" in args.only:
+        run.say("dims")
+        results["dims"] = dims.run(d, args)
+        run.done("dims")
     if "grid" in args.only:
         run.say("grid")
         results["grid"] = grid.run(d, args)
@@ -157,8 +162,7 @@ def points_rows(run: Run, d: Driver, rng) -> None:
         run.done("pan")
         run.say("scatter at 1,000,000 points and the per-class-items baseline")
         results.update(scatter.run_scale(d, args, rng, means, labels, names))
-    s = d.win.session
-    d.view.set_points(s.means, s.labels, s.label_names)
+    d.view.refresh_points(force=True)  # the session's own points again (projected for a D-dim model)
 
 
 def print_table(run: Run) -> None:

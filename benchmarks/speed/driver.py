@@ -217,9 +217,15 @@ class Driver:
                          Qt.KeyboardModifier.NoModifier)
         QApplication.sendEvent(self.vp, ev)
 
+    def plane_points(self) -> np.ndarray:
+        """(N, 2): the points the main plane plots, in plane coordinates: a 2-D model's means, a D-dim
+        model's projections on the slice (``view.points_data[0]``; ``session.means`` is (N, D) there)."""
+        pts = np.asarray(self.view.points_data[0])
+        return pts if len(pts) else np.asarray(self.win.session.means)
+
     def data_box(self) -> tuple[np.ndarray, np.ndarray]:
-        """1st..99th percentile box of the shown means, clipped to the visible plot."""
-        lo, hi = np.percentile(self.win.session.means, [1, 99], axis=0)
+        """1st..99th percentile box of the plotted points (plane coordinates), clipped to the visible plot."""
+        lo, hi = np.percentile(self.plane_points(), [1, 99], axis=0)
         x0, x1, y0, y1 = self.view.view_rect()
         return np.maximum(lo, [x0, y0]), np.minimum(hi, [x1, y1])
 
@@ -245,11 +251,11 @@ def scatter_points(d: Driver, args, rng) -> tuple[np.ndarray, np.ndarray, list[s
 
             idx = np.arange(n) % len(ds.images)
             a = time.perf_counter()
-            means = encode_means(d.win.session.model, ds.images[idx])
+            means = d.win.state.slice.project(encode_means(d.win.session.model, ds.images[idx]))  # (N, 2)
             how = (f"Fashion-MNIST train+test ({len(ds.images):,} images) encoded by {Path(args.model).name} "
                    f"in {time.perf_counter() - a:.1f} s")
             return means, ds.labels[idx], list(ds.label_names), how
-    centres = rng.normal(0, 1.5, (10, 2))
+    centres = rng.normal(0, 1.5, (10, 2))  # plane coordinates already
     labels = rng.integers(0, 10, n)
     means = (centres[labels] + rng.normal(0, 0.5, (n, 2))).astype(np.float32)
     return means, labels, [f"class {k}" for k in range(10)], "random: 10 Gaussian blobs (Fashion-MNIST not used)"

@@ -16,7 +16,7 @@ def run(d: Driver, args) -> dict:
     import torch
 
     win, vb = d.win, d.view.vb
-    lo, hi = np.percentile(win.session.means, [0.5, 99.5], axis=0)
+    lo, hi = np.percentile(d.plane_points(), [0.5, 99.5], axis=0)
     cx, cy = (lo + hi) / 2
     half = float((hi - lo).max()) / 2 * 1.1
     vb.setAspectLocked(False)  # a square range on a non-square plot: grid_for_view gives density x density
@@ -60,8 +60,8 @@ def run(d: Driver, args) -> dict:
     d.settle(0.3)
     # baseline: one model.decode per cell, one z each, on one thread (as a naive worker would)
     n = args.baseline_cells or args.grid_density ** 2
-    zs = torch.from_numpy(np.ascontiguousarray(grid.centres()[:n] if n <= grid.nx * grid.ny else
-                                               np.resize(grid.centres(), (n, 2)), np.float32))
+    xy = grid.centres()[:n] if n <= grid.nx * grid.ny else np.resize(grid.centres(), (n, 2))
+    zs = torch.from_numpy(np.ascontiguousarray(win.state.slice.lift(xy), np.float32))  # plane -> z (D-dim models)
     model, out = win.session.model, {}
 
     def baseline():

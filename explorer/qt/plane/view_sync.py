@@ -42,12 +42,10 @@ class ViewSync:
         v = self.view
         s = v.session
         if s is not None and s.means is not None and len(s.means):
-            slots = range(len(self.state.sessions)) if self.linked and v.slot == 0 else (v.slot,)
-            boxes = []
-            for i in slots:  # what each plane plots: its means' projections on its slice (the means for 2-D)
-                x = s if i == v.slot else self.state.sessions[i]
-                if x.means is not None:
-                    boxes.append(np.percentile(slice_of(self.state, i).project(x.means), [0.5, 99.5], axis=0))
+            shown = [(v.slot, s)] + (list(enumerate(self.state.compared, 1)) if self.linked and v.slot == 0 else [])
+            # the plotted plane coordinates: a D-dim model's means are (N, D), its plane shows their projections
+            boxes = [np.percentile(slice_of(self.state, k).project(x.means), [0.5, 99.5], axis=0)
+                     for k, x in shown if x.means is not None]
             lo, hi = np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
             pad = 0.08 * (hi - lo).max()
             v.vb.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)

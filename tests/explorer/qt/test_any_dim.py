@@ -248,3 +248,14 @@ def test_a_lasso_on_a_d_dim_plane_selects_what_is_drawn_inside_and_makes_a_d_vec
     b = ex6.dataset.labels == 0
     assert len(v.vector) == D
     np.testing.assert_allclose(v.vector, latent.attribute_vector(ex6.means, want, b), atol=1e-6)
+
+
+def test_the_plane_opens_framed_on_the_projections_it_plots(ex6):
+    # "Reset view" frames the bulk of what the plane plots: for a D-dim model the projections, not the
+    # first two latent coordinates of the means (which left most of a 16-D Fashion-MNIST plane outside)
+    pts = ex6.plotted(0)
+    lo, hi = np.percentile(pts, [0.5, 99.5], axis=0)
+    x0, x1, y0, y1 = ex6.view(0).view_rect()
+    assert x0 <= lo[0] and x1 >= hi[0] and y0 <= lo[1] and y1 >= hi[1], ((x0, x1, y0, y1), lo, hi)
+    span = max(hi - lo)
+    assert max(x1 - x0, y1 - y0) < 3 * span  # framed on them, not on something much larger
