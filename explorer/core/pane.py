@@ -227,7 +227,7 @@ class PaneController:
         ip = state.interpolation.events
         for sig in (ip.a, ip.b, ip.t, ip.method):
             sig.connect(self.update)
-        state.slice.events.plane.connect(self.update)  # the plane moved: the same (x, y) is another z
+        state.slice.events.plane.connect(self._slice_moved)  # the plane moved: the same (x, y) is another z
         vs = state.vectors.events
         for sig in (vs.inserted, vs.removed, vs.changed, vs.reordered, vs.child_event):
             sig.connect(self.update)
@@ -237,7 +237,11 @@ class PaneController:
         """Nothing requested that is not shown yet."""
         return self.requested is None or (self.last is not None and self.last.id >= self.requested_id)
 
-    def update(self, *_args: Any) -> int | None:
+    def _slice_moved(self, *_args: Any) -> int | None:
+        """A dims slider or a preset: decode again, without a click's head start (a drag of sliders)."""
+        return self.update(settle=False)
+
+    def update(self, *_args: Any, settle: bool = True) -> int | None:
         """Request the pane's target if it changed; returns the request id (None if nothing to do)."""
         if self.state.session is None:
             return None
@@ -248,7 +252,7 @@ class PaneController:
         self.requested = tgt
         self.requests += 1
         self.requested_id = self._submit(np.asarray(zs, np.float32), tgt)
-        if self._settle is not None and tgt.head_start > 0:
+        if settle and self._settle is not None and tgt.head_start > 0:
             # before the marker moves: its repaint is then scheduled after the result is queued (moving
             # it first and waiting after lets the repaint run first, as measured: tests/explorer/qt)
             self._settle(self.requested_id, tgt)

@@ -15,7 +15,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from explorer.core.palettes import colour
-from explorer.core.pane import PaneController, PaneTarget, shown_session
+from explorer.core.pane import PaneController, PaneTarget, shown_session, slice_of
 from explorer.core.snapshots import describe as snapshot_words
 from explorer.core.state import ExplorerState
 from explorer.qt.plane.class_scatter import ClassScatter, ClassSplit, move_scatter
@@ -376,8 +376,10 @@ class LatentView(SliceLayer, pg.PlotWidget):
         """The marker is being dragged: the pane must show the marker's z, so base = marker - vectors."""
         if not self._setting_marker and self.state.session is not None:
             p = self.marker.pos()
-            z = np.array([p.x(), p.y()]) - self.state.vectors.total(self.session, self.state.session)
-            self.state.set_point(z, source="drag")
+            plane = slice_of(self.state, self.slot)
+            t = self.state.vectors.total(self.session, self.state.session, plane.dim)  # (D,)
+            along = t if plane.is_identity else np.array([t @ np.asarray(plane.u), t @ np.asarray(plane.v)])
+            self.state.set_point(np.array([p.x(), p.y()]) - along, source="drag")  # the vectors' part on the plane
 
     def data_to_widget(self, x: float, y: float):
         """Widget pixel position of a data point (for tests and benchmarks driving real events)."""

@@ -69,9 +69,13 @@ class SliceLayer:
         fade again if the distances did (a dims slider's move with fading on)."""
         plane = slice_of(self.state, self.slot)
         self._label_axes()
-        if self.session is not None and (self._plane_key(plane) != self._plotted_on
-                                         or (self.state.fade and self._faded_on is not plane.plane)):
+        if self.session is None:
+            return
+        if self._plane_key(plane) != self._plotted_on:
             self.refresh_points(force=True)
+        elif self.state.fade and self._faded_on is not plane.plane:  # only the distances changed: the same points
+            labels, names = self._fade_labels(self.session)
+            self.set_points(self.points_data[0], labels, names)
 
     def _label_axes(self, font=None) -> None:
         """The axes say what the plane shows: z1, z2 for a 2-D model; PC 1, PC 2 or the two latent axes of a slice."""

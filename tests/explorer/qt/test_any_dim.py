@@ -259,3 +259,18 @@ def test_the_plane_opens_framed_on_the_projections_it_plots(ex6):
     assert x0 <= lo[0] and x1 >= hi[0] and y0 <= lo[1] and y1 >= hi[1], ((x0, x1, y0, y1), lo, hi)
     span = max(hi - lo)
     assert max(x1 - x0, y1 - y0) < 3 * span  # framed on them, not on something much larger
+
+
+def test_dragging_the_marker_on_a_d_dim_plane_decodes_under_it(ex6, decode6, qtbot):
+    """The marker's plane coordinates, with or without a vector on: the pane shows the z under the marker."""
+    view = ex6.view(0)
+    ex6.state.point = (0.1, 0.1)
+    vec = ex6.state.vectors.add_class_difference(0, 1)
+    vec.strength = 0.5
+    assert ex6.wait_idle(10)
+    view.marker.setPos(0.3, -0.2)  # as a drag of the marker does (pyqtgraph's TargetItem moves, then reports)
+    assert ex6.wait_idle(10)
+    s = ex6.shown()
+    assert s.source == "drag"
+    np.testing.assert_allclose(ex6.state.slice.project(s.z.astype(np.float64)), [0.3, -0.2], atol=1e-5)
+    np.testing.assert_allclose(s.image, decode6(s.z)[0], atol=1e-6)
