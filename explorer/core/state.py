@@ -55,6 +55,7 @@ from explorer.core.state_fields import (  # noqa: F401  (re-exported: the state'
     UI_SCALE_MAX,
     UI_SCALE_MIN,
 )
+from explorer.core.style import Camera, Style, _alias
 from explorer.core.values import Point, StateError, Vec, as_point, as_vec
 
 # --------------------------------------------------------------------------- interpolation
@@ -109,30 +110,24 @@ class ExplorerState:
     drawn: Vec | None = None  # mean of the drawn or dropped image, a D-point (the star on the plane)
     interpolation: Interpolation = field(default_factory=Interpolation)
     slice: Slice = field(default_factory=Slice)  # the 2-D slice of the latent space the plane shows
+    style: Style = field(default_factory=Style)  # how the points look: palette, size, opacity, dim, fade, ui scale
+    camera: Camera = field(default_factory=Camera)  # the visible range and whether compared planes share it
     vectors: VectorList = field(default_factory=VectorList)
     bookmarks: BookmarkList = field(default_factory=BookmarkList)
     hidden_classes: tuple[int, ...] = ()  # classes hidden from the plane (legend clicks)
-    view: tuple[float, float, float, float] | None = None  # x0, x1, y0, y1 of the visible plane
     hover: bool = False  # decode while the mouse moves
     underlay: bool = False  # manifold underlay on
     density: int = 20  # underlay cells across the longer side of the view
     snap: bool = False  # A / B snap to the nearest data point
     presentation: bool = False  # presentation mode
-    ui_scale: float = 1.0  # every text and marker on the plots, scaled (presentation mode sets it; not in scenes)
-    palette: str = "tab10"  # class colours: a key of explorer.core.palettes.PALETTES
-    point_size: float = 4.0  # scatter dot diameter in screen pixels (presentation mode doubles it)
-    opacity: float = 0.85  # scatter dot opacity
-    dim: bool = False  # fade the scatter (to see the manifold underlay through it)
     # comparing models: the sessions shown beside the main one (same dataset; at most MAX_COMPARED)
     compared: tuple = ()
-    link_views: bool = True  # the compared planes pan and zoom together
     selection: tuple[int, ...] = ()  # dataset indices picked with the lasso: ringed in every plane
     # the vector panel's lasso groups: {"A": sorted dataset indices, "B": ...} (a group left out: none)
     groups: dict = field(default_factory=dict)
     condition: int = 0  # the class a conditional model (CVAE) decodes with
     plot_samples: bool = False  # plot z ~ N(mean, sigma^2) instead of the means (posterior spread)
     ellipses: bool = False  # 1- and 2-sigma ellipses of the nearest data point and of the selection
-    fade: bool = False  # a D-dim model: points far from the slice fade, so what lies near it stands out
     snapshot: int | None = None  # the training snapshot shown (None: the final weights)
 
     # messages for the user (one sentence each); the window shows them, scripts may listen
@@ -159,6 +154,26 @@ class ExplorerState:
         if name == "point" and value is not None and not getattr(self, "_setting_point", True):
             self._touch_point("click", same=value == self.point)  # a script assigning the point: a click there
         super().__setattr__(name, value)
+
+    # the sub-models' fields under their flat names (one value each, kept in the sub-model: ``state.palette`` is
+    # ``state.style.palette``); their change events are the sub-model's (``state.style.events.palette``)
+    palette = _alias("style", "palette")
+    point_size = _alias("style", "point_size")
+    opacity = _alias("style", "opacity")
+    dim = _alias("style", "dim")
+    fade = _alias("style", "fade")
+    ui_scale = _alias("style", "ui_scale")
+    view = _alias("camera", "view")
+    link_views = _alias("camera", "link_views")
+
+    def signal(self, name: str) -> Any:
+        """The change event of a field by its flat name: the state's own, or its part's (``palette`` ->
+        ``state.style.events.palette``)."""
+        for events in (self.events, self.style.events, self.camera.events):
+            sig = getattr(events, name, None)
+            if sig is not None:
+                return sig
+        raise AttributeError(f"the state has no field {name!r}")
 
     @property
     def ndim(self) -> int:

@@ -93,7 +93,7 @@ class ActionSet(QObject):
             q.setCheckable(True)
             q.setChecked(a.checked(self.state))
             q.toggled.connect(lambda on, a=a: a.set(self.state, on))
-            getattr(self.state.events, a.field).connect(
+            self.state.signal(a.field).connect(
                 lambda _v, _o=None, a=a, q=q: set_quietly(q, a.checked(self.state)))
         else:
             q.triggered.connect(lambda _c=False, i=a.id: self.commands.trigger(i))
@@ -138,7 +138,7 @@ class ActionSet(QObject):
         box.setSuffix(s.suffix)
         box.setToolTip(s.tip)
         box.valueChanged.connect(lambda v, s=s: setattr(self.state, s.field, v / s.scale if s.scale != 1 else v))
-        getattr(self.state.events, s.field).connect(lambda v, _o=None, b=box, s=s: set_quietly(b, round(v * s.scale)))
+        self.state.signal(s.field).connect(lambda v, _o=None, b=box, s=s: set_quietly(b, round(v * s.scale)))
         self.spins[s.field] = box
         return box
 

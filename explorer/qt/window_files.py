@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
 from explorer.core import latent
-from explorer.core.scene import SceneError, apply_scene, load_scene, save_scene
 from explorer.core.session import Session
 
 
@@ -28,6 +27,8 @@ class WindowFiles:
             self.save_scene(path)
 
     def save_scene(self, path: str) -> bool:
+        from explorer.core.scene import SceneError, save_scene  # scenes only when asked: not on the start path
+
         try:
             save_scene(self.state, path)
         except SceneError as e:
@@ -48,6 +49,8 @@ class WindowFiles:
         """Apply a scene to the open model; a scene for another model or a malformed file changes nothing.
 
         A scene that compares models opens them first (in the background), then applies itself."""
+        from explorer.core.scene import SceneError, apply_scene, load_scene
+
         try:
             scene = load_scene(path)
             if self.compare.open_for_scene(scene, path, lambda: self.open_scene(path)):

@@ -96,7 +96,7 @@ class ClassDial(QWidget):
         for sig in (ev.session, ev.snapshot, ev.point, ev.base):
             sig.connect(self.update_row)
         ev.condition.connect(self._on_condition)
-        ev.palette.connect(self._on_palette)
+        state.style.events.palette.connect(self._on_palette)
         self.channel = service.channel("classes")
         self.channel.result.connect(self._on_result)
         self.channel.failed.connect(self._on_failed)

@@ -84,7 +84,7 @@ class DimsPanel(QWidget):
         self.btn_through.clicked.connect(self._through)
         self.along.activated.connect(self._along)
         self.fade.toggled.connect(lambda on: setattr(state, "fade", on))
-        state.events.fade.connect(lambda on, _o=None: self._sync_fade(on))
+        state.style.events.fade.connect(lambda on, _o=None: self._sync_fade(on))
         state.slice.events.plane.connect(self._on_plane)
         ev = state.vectors.events
         for sig in (ev.inserted, ev.removed, ev.changed, ev.reordered):

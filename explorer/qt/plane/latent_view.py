@@ -94,14 +94,13 @@ class LatentView(SliceLayer, pg.PlotWidget):
         ev.compared.connect(self._on_session)  # a compared model's plane gets (or loses) its session
         ev.snapshot.connect(self._on_session)  # the main plane shows a training snapshot's means
         ev.selection.connect(self._draw_selection)
-        ev.palette.connect(self._restyle)
-        ev.point_size.connect(self._restyle)
-        ev.opacity.connect(self._restyle)
-        ev.dim.connect(self._restyle)
+        style = state.style.events
+        for sig in (style.palette, style.point_size, style.opacity, style.dim):
+            sig.connect(self._restyle)
         ev.hidden_classes.connect(self._on_hidden)
-        ev.ui_scale.connect(self.set_scale)
+        style.ui_scale.connect(self.set_scale)
         state.slice.events.plane.connect(self._on_slice)
-        ev.fade.connect(self._on_fade)  # presentation mode (the window's font is scaled first)
+        style.fade.connect(self._on_fade)  # presentation mode (the window's font is scaled first)
         pane.requested_target.connect(self._on_target)
         self.hover_thumb = HoverThumb(self, state, pane)  # hover preview: the decoded image at the cursor
         self.thumb = self.hover_thumb.label

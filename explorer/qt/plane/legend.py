@@ -37,7 +37,7 @@ class ClassLegend(QWidget):
         lay.addStretch(1)
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
         state.events.session.connect(self._rebuild)
-        state.events.palette.connect(self._rebuild)
+        state.style.events.palette.connect(self._rebuild)
         state.events.hidden_classes.connect(self._sync)
 
     def _expand(self, on: bool) -> None:

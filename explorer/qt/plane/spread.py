@@ -263,7 +263,7 @@ class SpreadLayer:
         ev.plot_samples.connect(self._on_samples)
         for sig in (ev.ellipses, ev.selection, ev.hidden_classes, ev.session, ev.compared, ev.snapshot):
             sig.connect(self.redraw)
-        ev.ui_scale.connect(self._later)
+        state.style.events.ui_scale.connect(self._later)
         state.slice.events.plane.connect(self.redraw)  # the ellipses are the posteriors' projections
         view.pane.shown.connect(self.redraw)  # around the pane's nearest real image
 

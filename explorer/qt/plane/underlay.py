@@ -38,7 +38,7 @@ class Underlay(QObject):
         ev = state.events
         ev.underlay.connect(self._on_toggle)
         ev.density.connect(lambda *_a: self._settled())
-        ev.view.connect(lambda *_a: self._settled() if state.underlay else None)
+        state.camera.events.view.connect(lambda *_a: self._settled() if state.underlay else None)
         ev.session.connect(lambda *_a: self.cache.clear())  # another model: other images
         ev.condition.connect(self._on_condition)  # a CVAE's class: other images too
         state.slice.events.plane.connect(self._on_slice)  # another slice of a D-dim space: other images

@@ -20,8 +20,8 @@ class ViewSync:
         self.own_view: tuple | None = None  # an unlinked plane's range, once its user has panned or zoomed it
         self._setting = False  # writing one side from the other: do not echo it back
         view.vb.sigRangeChanged.connect(self._on_range)
-        state.events.view.connect(self.follow)
-        state.events.link_views.connect(self._on_link)
+        state.camera.events.view.connect(self.follow)
+        state.camera.events.link_views.connect(self._on_link)
 
     @property
     def linked(self) -> bool:

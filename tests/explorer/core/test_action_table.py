@@ -9,7 +9,8 @@ import pytest
 from explorer.core.actions import ACTIONS, BY_ID, MENUS, Commands, UnknownAction, help_rows
 from explorer.core.state import ExplorerState
 
-FIELDS = {f.name for f in dataclasses.fields(ExplorerState)}
+FIELDS = {f.name for f in dataclasses.fields(ExplorerState)} | {
+    f.name for part in ("style", "camera") for f in dataclasses.fields(getattr(ExplorerState(), part))}
 
 
 def test_ids_and_keys_are_unique_and_menus_known():

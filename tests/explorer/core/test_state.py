@@ -311,3 +311,22 @@ def test_every_declared_field_is_checked_on_assignment_and_in_scenes_alike(name)
         refused = re.escape(f"'{name}' must be ") + ".*" + re.escape(', not "no such thing"')
         with pytest.raises(ValueError, match=refused):
             check.json("no such thing", name, fail)
+
+
+def test_style_and_camera_are_parts_of_the_state_with_one_value_each():
+    """As napari's ViewerModel has dims and camera: state.style and state.camera hold their fields once; the
+    flat names read and write them, their events are the part's, and the checks are the fields' own."""
+    st = ExplorerState()
+    seen = []
+    st.style.events.point_size.connect(lambda new, old=None: seen.append(("size", new)))
+    st.camera.events.view.connect(lambda new, old=None: seen.append(("view", new)))
+    st.point_size = 7
+    st.camera.view = (0, 2, 0, 1)
+    assert st.style.point_size == 7.0 and st.view == (0.0, 2.0, 0.0, 1.0)
+    assert seen == [("size", 7.0), ("view", (0.0, 2.0, 0.0, 1.0))]
+    st.style.opacity = 5  # clamped by the one declaration (explorer.core.state_fields)
+    assert st.opacity == 1.0
+    with pytest.raises(StateError, match="view must be increasing"):
+        st.camera.view = (2, 0, 0, 1)
+    assert st.signal("palette") is st.style.events.palette and st.signal("hover") is st.events.hover
+    assert not hasattr(st.events, "palette")  # not kept twice
