@@ -42,10 +42,14 @@ class SliceLayer:
             return session.labels, list(session.label_names)
         n = len(session.label_names)
         dist = plane.distance(self.source_points)
-        visible = ~np.isin(session.labels, list(self.state.hidden_classes))
-        if not visible.any():
+        hidden = self.state.hidden_classes
+        visible = None if not hidden else ~np.isin(session.labels, list(hidden))  # None: all (no O(N) mask)
+        shown = dist if visible is None else dist[visible]
+        if not len(shown):
             return session.labels, list(session.label_names)
-        far = visible & (dist > np.quantile(dist[visible], 1.0 - self.FAR_SHARE))
+        k = min(len(shown) - 1, int(len(shown) * (1.0 - self.FAR_SHARE)))
+        cut = np.partition(shown, k)[k]  # the nearer share's edge (a partition, not a sort: O(N))
+        far = dist > cut if visible is None else visible & (dist > cut)
         self.far_class = n
         return np.where(far, n, session.labels), [*session.label_names, "far from the slice"]
 
