@@ -274,3 +274,22 @@ def test_dragging_the_marker_on_a_d_dim_plane_decodes_under_it(ex6, decode6, qtb
     assert s.source == "drag"
     np.testing.assert_allclose(ex6.state.slice.project(s.z.astype(np.float64)), [0.3, -0.2], atol=1e-5)
     np.testing.assert_allclose(s.image, decode6(s.z)[0], atol=1e-6)
+
+
+def test_the_underlay_decodes_the_slice_and_follows_a_dims_slider(ex6, decode6, qtbot):
+    """Every tile of the manifold underlay is decode(origin + x u + y v) at its cell's centre, on the slice
+    shown; after a dims slider's move, on the new slice."""
+    from explorer.core import latent
+    from explorer.core.underlay_cache import lattice_for_view
+
+    window, view = ex6.window, ex6.view(0)
+    ex6.state.density = 8
+    with qtbot.waitSignal(window.underlayShown, timeout=30_000):
+        ex6.state.underlay = True
+    for step in range(2):
+        grid = lattice_for_view(*view.view_rect(), ex6.state.density).grid()
+        want = decode6(ex6.state.slice.lift(grid.centres()).astype(np.float32))
+        np.testing.assert_allclose(view.underlay.image, latent.tile(want, grid), rtol=0, atol=1e-5)
+        if step == 0:
+            with qtbot.waitSignal(window.underlayShown, timeout=30_000):
+                ex6.state.slice.set_offset(0, 1.0)
