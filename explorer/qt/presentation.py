@@ -11,7 +11,10 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from explorer.core.state import STRENGTH_MAX, STRENGTH_MIN, T_MAX, T_MIN, ExplorerState
+from explorer.qt.panels.dims_panel import DimSliders
 from explorer.qt.widgets import ValueSlider
+
+PRESENT_DIMS = 3  # dims sliders on the presentation strip (the directions with the most variance)
 
 
 class PresentationStrip(QWidget):
@@ -40,8 +43,10 @@ class PresentationStrip(QWidget):
         self.sliders: list[tuple[object, ValueSlider]] = []
         lay = QHBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
+        self.dims = DimSliders(state, PRESENT_DIMS, compact=True)  # a D-dim model: its first directions off the plane
         lay.addWidget(self.t_box, 2)
         lay.addWidget(self.vector_box, 3)
+        lay.addWidget(self.dims, 3)
         ip.events.t.connect(self._on_t)
         ip.events.playing.connect(self._on_playing)
         for name in ("a", "b"):

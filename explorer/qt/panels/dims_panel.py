@@ -57,13 +57,8 @@ class DimsPanel(QWidget):
         self.along.setToolTip("Make an attribute vector the plane's x axis")
         self.fade = QCheckBox("Fade points far from the slice")
         self.fade.setToolTip("Points whose z lies far from the plane shown fade, so what is near the slice stands out")
-        self.sliders_box = QWidget()
-        self.grid = QGridLayout(self.sliders_box)
-        self.grid.setContentsMargins(0, 0, 0, 0)
-        self.more = QLabel()
-        self.more.setWordWrap(True)
-        self.sliders: list[ValueSlider] = []
-        self._rest_key: tuple = ()
+        self.sliders_box = DimSliders(state, MAX_SLIDERS)
+        self.more = self.sliders_box.more
         lay = QVBoxLayout(self)
         lay.addWidget(self.title)
         lay.addWidget(self.preset)
@@ -75,7 +70,6 @@ class DimsPanel(QWidget):
         lay.addWidget(self.along)
         lay.addWidget(self.fade)
         lay.addWidget(self.sliders_box)
-        lay.addWidget(self.more)
         lay.addStretch(1)
         self.preset.activated.connect(self._on_preset)
         for box in (self.axis_x, self.axis_y):
@@ -95,6 +89,10 @@ class DimsPanel(QWidget):
         self._on_plane()
         self._fill_vectors()
         self._on_bookmarks()
+
+    @property
+    def sliders(self) -> list[ValueSlider]:
+        return self.sliders_box.sliders
 
     # ---------------------------------------------------------------- state -> widgets
 
@@ -127,61 +125,6 @@ class DimsPanel(QWidget):
             self.axis_y.setValue(int(np.argmax(np.abs(sl.v))) + 1)
             self.axis_x.blockSignals(False)
             self.axis_y.blockSignals(False)
-        if sl.rest != self._rest_key:
-            self._build_sliders()
-        for k, s in enumerate(self.sliders):
-            v = sl.offset(k)
-            if abs(s.slider.value() - v) > 1e-9:
-                s.slider.blockSignals(True)
-                s.slider.setValue(v)
-                s.slider.blockSignals(False)
-                s._show(s.slider.value())
-
-    def _spreads(self) -> np.ndarray:
-        """The data's standard deviation along each rest direction (the sliders' scale)."""
-        sl, s = self.state.slice, self.state.session
-        if s is None or s.means is None or not sl.rest:
-            return np.ones(len(sl.rest))
-        rest = np.asarray(sl.rest[:MAX_SLIDERS], np.float32)
-        sample = s.means[:: max(1, len(s.means) // 20000)]
-        return np.maximum((sample @ rest.T).std(0), 0.05)
-
-    def _build_sliders(self) -> None:
-        sl = self.state.slice
-        self._rest_key = sl.rest
-        for s in self.sliders:
-            s.deleteLater()
-        while self.grid.count():
-            item = self.grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        self.sliders = []
-        names = self._direction_names()
-        for k, spread in enumerate(self._spreads()):
-            span = round(SLIDER_SIGMAS * float(spread), 2)
-            s = ValueSlider(-span, span, max(span / 100, 0.001), value=0.0, signed=True)
-            s.setToolTip(f"slide the plane along {names[k]} (the data's standard deviation there: {spread:.2f})")
-            s.valueChanged.connect(lambda v, k=k: self._do(lambda: self.state.slice.set_offset(k, v)))
-            self.grid.addWidget(QLabel(names[k]), k, 0)
-            self.grid.addWidget(s, k, 1)
-            self.sliders.append(s)
-        hidden = len(sl.rest) - len(self.sliders)
-        self.more.setVisible(hidden > 0)
-        self.more.setText(f"{hidden} more directions stay where the plane is (the ones with the least variance)."
-                          if hidden > 0 else "")
-        self.setVisible(True)
-
-    def _direction_names(self) -> list[str]:
-        sl = self.state.slice
-        if sl.preset == "pca":
-            return [f"PC {k + 3}" for k in range(len(sl.rest))]
-        out = []
-        for r in sl.rest:
-            a = np.abs(np.asarray(r))
-            k = int(np.argmax(a))
-            out.append(f"z{k + 1}" if a[k] > 0.999 else f"direction {len(out) + 1}")
-        return out
-
     def _fill_vectors(self, *_a) -> None:
         self.along.clear()
         self.along.addItem("Along a vector \u2026")
@@ -225,3 +168,92 @@ class DimsPanel(QWidget):
         if vec is not None:
             self._do(lambda: self.state.slice.along(vec.vector, vec.name))
         self.along.setCurrentIndex(0)
+
+
+class DimSliders(QWidget):
+    """A slider per direction off the plane (the first ``most`` of ``state.slice.rest``): the Slice panel's,
+    and a few on the presentation strip. Renders ``state.slice``; a move is ``slice.set_offset(k, v)``."""
+
+    def __init__(self, state: ExplorerState, most: int = MAX_SLIDERS, compact: bool = False):
+        super().__init__()
+        self.state, self.most, self.compact = state, most, compact
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.box = QWidget()
+        self.grid = QHBoxLayout(self.box) if compact else QGridLayout(self.box)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.more = QLabel()
+        self.more.setWordWrap(True)
+        lay.addWidget(self.box)
+        lay.addWidget(self.more)
+        self.sliders: list[ValueSlider] = []
+        self._rest_key: tuple = ()
+        state.slice.events.plane.connect(self._on_plane)
+        state.events.session.connect(self._on_session)  # the slice is set just before: its spreads are the new data's
+        self._on_plane()
+
+    def _on_session(self, *_a) -> None:
+        self._rest_key = ()
+        self._on_plane()
+
+    def _on_plane(self, *_a) -> None:
+        sl = self.state.slice
+        self.setVisible(sl.dim > 2 or not self.compact)
+        if sl.rest != self._rest_key:
+            self._build_sliders()
+        for k, s in enumerate(self.sliders):
+            v = sl.offset(k)
+            if abs(s.slider.value() - v) > 1e-9:
+                s.slider.blockSignals(True)
+                s.slider.setValue(v)
+                s.slider.blockSignals(False)
+                s._show(s.slider.value())
+
+    def _spreads(self) -> np.ndarray:
+        """The data's standard deviation along each rest direction (the sliders' scale)."""
+        sl, s = self.state.slice, self.state.session
+        if s is None or s.means is None or not sl.rest:
+            return np.ones(len(sl.rest))
+        rest = np.asarray(sl.rest[: self.most], np.float32)
+        sample = s.means[:: max(1, len(s.means) // 20000)]
+        return np.maximum((sample @ rest.T).std(0), 0.05)
+
+    def _build_sliders(self) -> None:
+        sl = self.state.slice
+        self._rest_key = sl.rest
+        for s in self.sliders:
+            s.deleteLater()
+        while self.grid.count():
+            item = self.grid.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.sliders = []
+        names = self._direction_names()
+        for k, spread in enumerate(self._spreads()):
+            span = round(SLIDER_SIGMAS * float(spread), 2)
+            s = ValueSlider(-span, span, max(span / 100, 0.001), value=0.0, signed=True)
+            s.setToolTip(f"slide the plane along {names[k]} (the data's standard deviation there: {spread:.2f})")
+            s.valueChanged.connect(lambda v, k=k: self.state.slice.set_offset(k, v))
+            if self.compact:
+                self.grid.addWidget(QLabel(names[k]))
+                self.grid.addWidget(s, 1)
+            else:
+                self.grid.addWidget(QLabel(names[k]), k, 0)
+                self.grid.addWidget(s, k, 1)
+            self.sliders.append(s)
+        hidden = len(sl.rest) - len(self.sliders)
+        self.more.setVisible(hidden > 0 and not self.compact)
+        self.more.setText(f"{hidden} more directions stay where the plane is (the ones with the least variance)."
+                          if hidden > 0 else "")
+
+    def _direction_names(self) -> list[str]:
+        sl = self.state.slice
+        if sl.preset == "pca":
+            return [f"PC {k + 3}" for k in range(len(sl.rest))]
+        out = []
+        for r in sl.rest:
+            a = np.abs(np.asarray(r))
+            k = int(np.argmax(a))
+            out.append(f"z{k + 1}" if a[k] > 0.999 else f"direction {len(out) + 1}")
+        return out
+

@@ -93,12 +93,13 @@ def test_a_dims_slider_slides_the_plane_and_the_pane_follows(ex6, decode6, qtbot
     assert ex6.wait_idle(10)
     before = ex6.plotted(0).copy()
     slider = ex6.window.dims.sliders[1]
-    slider.slider.setValue(0.5)  # as a drag of the second slider does
+    val = round(slider.slider.maximum() / 2, 3)  # the slider spans +-3 standard deviations of the data there
+    slider.slider.setValue(val)  # as a drag of the second slider does
     assert ex6.wait_idle(10)
     o, u, v = plane_of(ex6)
     rest1 = np.asarray(ex6.state.slice.rest[1])
-    assert ex6.state.slice.offset(1) == pytest.approx(0.5, abs=1e-6)
-    np.testing.assert_allclose(o, ex6.means.mean(0) + 0.5 * rest1, atol=1e-5)
+    assert ex6.state.slice.offset(1) == pytest.approx(val, abs=1e-6)
+    np.testing.assert_allclose(o, ex6.means.mean(0) + val * rest1, atol=1e-5)
     s = ex6.shown()
     np.testing.assert_allclose(s.z, o + 0.2 * u + 0.1 * v, atol=1e-5)
     np.testing.assert_allclose(s.image, decode6(s.z)[0], atol=1e-6)
@@ -293,3 +294,25 @@ def test_the_underlay_decodes_the_slice_and_follows_a_dims_slider(ex6, decode6, 
         if step == 0:
             with qtbot.waitSignal(window.underlayShown, timeout=30_000):
                 ex6.state.slice.set_offset(0, 1.0)
+
+
+def test_presentation_mode_keeps_three_dims_sliders_within_reach(ex6, qtbot):
+    """With every dock hidden, the strip holds the first three directions' sliders; they move the plane."""
+    ex6.window.present_fullscreen = False
+    ex6.state.presentation = True
+    qtbot.waitUntil(lambda: ex6.window.strip.isVisible(), timeout=5000)
+    strip = ex6.window.strip.dims
+    assert strip.isVisible() and len(strip.sliders) == 3 and not ex6.window.slice_dock.isVisible()
+    v = round(strip.sliders[2].slider.maximum() / 2, 3)
+    strip.sliders[2].slider.setValue(v)
+    assert ex6.state.slice.offset(2) == pytest.approx(v, abs=1e-6)
+    assert ex6.window.dims.sliders[2].slider.value() == pytest.approx(v, abs=1e-6)  # the panel follows
+    ex6.state.presentation = False
+
+
+def test_the_dims_sliders_span_three_standard_deviations_of_the_data(ex6):
+    """Each slider's range is +-3 standard deviations of the means along its direction (not a fixed +-3)."""
+    sl = ex6.state.slice
+    for k, s in enumerate(ex6.window.dims.sliders):
+        sd = float((ex6.means.astype(np.float64) @ np.asarray(sl.rest[k])).std())
+        assert s.slider.maximum() == pytest.approx(3 * max(sd, 0.05), abs=0.011)
