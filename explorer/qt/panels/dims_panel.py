@@ -11,6 +11,7 @@ an attribute vector as the x axis. Renders ``state.slice``; writes it; keeps no 
 from __future__ import annotations
 
 import numpy as np
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -197,6 +198,12 @@ class DimSliders(QWidget):
         self._on_plane()
 
     def _on_plane(self, *_a) -> None:
+        if self.compact:  # on the presentation strip: after the event, not inside a model's opening (a layout
+            QTimer.singleShot(0, self, self._sync)  # change there would resize the plane before it is framed)
+        else:
+            self._sync()
+
+    def _sync(self) -> None:
         sl = self.state.slice
         self.setVisible(sl.dim > 2 or not self.compact)
         if sl.rest != self._rest_key:
@@ -235,6 +242,7 @@ class DimSliders(QWidget):
             s.setToolTip(f"slide the plane along {names[k]} (the data's standard deviation there: {spread:.2f})")
             s.valueChanged.connect(lambda v, k=k: self.state.slice.set_offset(k, v))
             if self.compact:
+                s.slider.setMinimumWidth(140)  # visible from the back of the room, beside its neighbours
                 self.grid.addWidget(QLabel(names[k]))
                 self.grid.addWidget(s, 1)
             else:

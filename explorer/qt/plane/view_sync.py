@@ -53,7 +53,7 @@ class ViewSync:
             v.vb.autoRange()
 
     def _on_range(self, *_a) -> None:
-        if self._setting:
+        if self._setting or self.state.session is None:  # no plane yet: a resize's default range is not a view
             return
         if not self.linked:
             self.own_view = self.view.view_rect()
