@@ -316,3 +316,24 @@ def test_the_dims_sliders_span_three_standard_deviations_of_the_data(ex6):
     for k, s in enumerate(ex6.window.dims.sliders):
         sd = float((ex6.means.astype(np.float64) @ np.asarray(sl.rest[k])).std())
         assert s.slider.maximum() == pytest.approx(3 * max(sd, 0.05), abs=0.011)
+
+
+def test_a_d_dim_model_opened_in_presentation_mode_is_framed(qtbot, ckpt6):
+    """--presentation before the model opens: the strip's dims sliders appear without resizing the plane
+    before it is framed (it showed pyqtgraph's default 0..1 range)."""
+    from explorer.qt.main_window import MainWindow
+
+    win = MainWindow(ckpt6, dataset="synthetic", remember=False)
+    qtbot.addWidget(win)
+    win.present_fullscreen = False
+    win.resize(1280, 720)
+    win.state.presentation = True
+    with qtbot.waitSignal(win.decodeShown, timeout=60_000):
+        win.show()
+    qtbot.waitUntil(lambda: len(win.strip.dims.sliders) == 3, timeout=5000)
+    qtbot.wait(200)
+    x0, x1, y0, y1 = win.view.view_rect()
+    xy = win.view.points_data[0]
+    lo, hi = np.percentile(xy, [5, 95], axis=0)
+    assert x0 <= lo[0] and x1 >= hi[0] and y0 <= lo[1] and y1 >= hi[1]  # the bulk of the points is in view
+    win.close()
