@@ -8,7 +8,7 @@ bulk lane and the posterior spread.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -73,4 +73,28 @@ def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], 
         out[i : i + len(mean)] = mean
     if not np.isfinite(out).all():
         raise SessionError("the model encodes some images to non-finite points; it cannot be shown.")
+    return out
+
+
+def batch_steps(n: int, d: int, encode: Callable[[int, int], np.ndarray], batch_size: int = 2000,
+                threads: int | None = None, progress: Callable[[int, int], None] | None = None,
+                ) -> Generator[None, None, np.ndarray]:
+    """An (n, d) float32 array filled by ``encode(start, stop)`` one batch per step (a generator job for the
+    model service's bulk lane: it yields after each batch and returns the array). ``threads``: OpenMP threads
+    for each batch, the thread's own count restored after it; ``progress(done, n)`` after each batch."""
+    import torch
+
+    out = np.zeros((n, d), np.float32)
+    for i in range(0, n, batch_size):
+        own = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
+        try:
+            part = encode(i, i + batch_size)
+        finally:
+            torch.set_num_threads(own)
+        out[i : i + len(part)] = part
+        if progress is not None:
+            progress(min(i + batch_size, n), n)
+        yield
     return out

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.encoding import batch_steps
 from explorer.core.latent import NearestIndex
 from explorer.core.means_cache import MeansCache
 from explorer.core.session import Session, SessionError, encode_means, look_up_means
@@ -27,24 +28,15 @@ def means_job(session: Session, cache: MeansCache | None = None, progress: Calla
     cache, key = look_up_means(session, cache)  # sets session.means when cached
     n = len(session.labels)
     if session.means is None:
-        import torch
-
-        out = np.zeros((n, int(session.config.get("latent_dim", 2))), np.float32)  # (N, D)
-        for i in range(0, n, batch_size):
-            own = torch.get_num_threads()
-            if threads is not None:
-                torch.set_num_threads(threads)
+        def encode(start: int, stop: int) -> np.ndarray:
             try:
-                part = encode_means(session.model, session.images[i : i + batch_size], batch_size=batch_size,
-                                    labels=session.labels[i : i + batch_size])
+                return encode_means(session.model, session.images[start:stop], batch_size=batch_size,
+                                    labels=session.labels[start:stop])
             except SessionError as e:
                 raise SessionError(f"{session.model_path}: {e}") from None
-            finally:
-                torch.set_num_threads(own)
-            out[i : i + len(part)] = part
-            if progress is not None:
-                progress(min(i + batch_size, n), n)
-            yield
+
+        d = int(session.config.get("latent_dim", 2))
+        out = yield from batch_steps(n, d, encode, batch_size, threads, progress)  # (N, D)
         cache.store(key, out)
         session.means = out
     session.index = NearestIndex(session.means, session.labels)

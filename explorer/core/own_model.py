@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.values import MAX_LATENT_DIM
 from training.errors import UserError
 
 PROBE = 4  # images the open checks encode and decode with
-MAX_LATENT_DIM = 512
 
 
 class OwnModelError(UserError):

@@ -20,12 +20,8 @@ from typing import Any
 import numpy as np
 from psygnal import evented
 
-from explorer.core import slicing, values
-from explorer.core.values import StateError, Vec
-
-
-def as_vec(v: Any, d: int | None, what: str) -> Vec:
-    return values.as_vec(v, what, d)
+from explorer.core import slicing
+from explorer.core.values import StateError, Vec, as_vec
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,7 @@ class Slice:
 
     @origin.setter
     def origin(self, value: Any) -> None:
-        self.plane = replace(self.plane, origin=as_vec(value, self.dim, "the slice origin"))
+        self.plane = replace(self.plane, origin=as_vec(value, "the slice origin", self.dim))
 
     @property
     def u(self) -> Vec:
@@ -162,7 +158,7 @@ class Slice:
 
     def through(self, a: Any, b: Any, c: Any) -> None:
         """The plane through three D-points (three images' means, bookmarks ...): origin a, x towards b."""
-        pts = [np.asarray(as_vec(p, self.dim, f"point {n}")) for n, p in zip("abc", (a, b, c))]
+        pts = [np.asarray(as_vec(p, f"point {n}", self.dim)) for n, p in zip("abc", (a, b, c))]
         try:
             basis = slicing.through(*pts, preferred=np.asarray(self.rest) if self.rest else None)
         except slicing.SliceError as e:
@@ -171,7 +167,7 @@ class Slice:
 
     def along(self, vector: Any, name: str = "vector") -> None:
         """This (attribute) vector as the x axis; y is the current y made orthogonal to it."""
-        vec = np.asarray(as_vec(vector, self.dim, "the vector"))
+        vec = np.asarray(as_vec(vector, "the vector", self.dim))
         try:
             basis = slicing.along(vec, np.asarray(self.origin), np.asarray(self.v),
                                   np.asarray(self.rest) if self.rest else None)
@@ -182,10 +178,10 @@ class Slice:
     def set_plane(self, origin: Any, u: Any, v: Any, preset: str = "scene") -> None:
         """A given slice (a scene's): u and v made orthonormal, the rest completed from the data's principal
         directions; the data's centre stays where "reset to the data" goes."""
-        o = np.asarray(as_vec(origin, self.dim, "the slice origin"))
+        o = np.asarray(as_vec(origin, "the slice origin", self.dim))
         try:
-            uu, vv = slicing.orthonormal_pair(np.asarray(as_vec(u, self.dim, "slice u")),
-                                              np.asarray(as_vec(v, self.dim, "slice v")))
+            uu, vv = slicing.orthonormal_pair(np.asarray(as_vec(u, "slice u", self.dim)),
+                                              np.asarray(as_vec(v, "slice v", self.dim)))
         except slicing.SliceError as e:
             raise StateError(str(e)) from None
         m = self._means()
@@ -207,7 +203,7 @@ class Slice:
     def contain(self, z: Any) -> tuple[float, float]:
         """Slide the plane (along the rest directions only) so that it passes through D-point ``z``; its
         plane coordinates. Going to a bookmark or an image shows exactly that z."""
-        z = np.asarray(as_vec(z, self.dim, "the point"))
+        z = np.asarray(as_vec(z, "the point", self.dim))
         o, u, v = self.arrays()
         xy = slicing.project(z, o, u, v)
         off = z - slicing.lift(xy, o, u, v)

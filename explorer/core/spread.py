@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.encoding import batch_steps
 from explorer.core.means_cache import MeansCache, cache_key
 from explorer.core.session import Cancelled, SessionError, encode_batches
 from training.kinds import KIND_SPECS
@@ -133,24 +134,13 @@ def logvar_job(session: Any, cache: MeansCache | None = None, progress: Callable
     while not session.ready.wait(READY_POLL):  # opened light: its torch model is still loading
         yield
     model = session.wait_model()
-    import torch
-
     images, labels, n = session.images, session.labels, len(session.images)
-    out = np.zeros((n, d), np.float32)
-    for i in range(0, n, batch_size):
-        own = torch.get_num_threads()
-        if threads is not None:
-            torch.set_num_threads(threads)
-        try:
-            part = encode_logvars(model, images[i : i + batch_size], batch_size=batch_size,
-                                  labels=None if labels is None else labels[i : i + batch_size],
-                                  name=session.model_path.name)
-        finally:
-            torch.set_num_threads(own)
-        out[i : i + len(part)] = part
-        if progress is not None:
-            progress(min(i + batch_size, n), n)
-        yield
+
+    def encode(start: int, stop: int) -> np.ndarray:
+        return encode_logvars(model, images[start:stop], batch_size=batch_size,
+                              labels=None if labels is None else labels[start:stop], name=session.model_path.name)
+
+    out = yield from batch_steps(n, d, encode, batch_size, threads, progress)
     cache.store(key, out)
     return out, False
 
