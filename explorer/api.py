@@ -42,6 +42,8 @@ class PaneView:
     nearest_index: int | None  # the dataset image shown as "nearest real image"
     nearest_label: str
     status: str  # the status bar text
+    density: float | None = None  # q(z) of the model's data codes, while "Shade off the data" is on (else None)
+    off_manifold: bool = False  # z lies where the model never put an image (the pane's warning shows)
 
 
 class ClassRowView(NamedTuple):
@@ -116,7 +118,8 @@ class Explorer:
             caption = f"{s.model_path.name}: {caption}"
         return PaneView(z=d.z, image=d.image, base_z=np.asarray(d.target.base, np.float32), base_image=d.base_image,
                         source=d.target.source, caption=caption, nearest_index=d.nearest_index,
-                        nearest_label=d.nearest_label, status=self.window.status_label.text())
+                        nearest_label=d.nearest_label, status=self.window.status_label.text(),
+                        density=d.density, off_manifold=d.off_manifold)
 
     def view(self, i: int = 0):
         """Model ``i``'s latent plane (a LatentView: ``.session``, ``.points_data``; its
@@ -189,7 +192,7 @@ class Explorer:
         w = self.window
         return (w.service.service.pending() == 0 and w.service.service.wait_idle(0) and not w.compare.busy
                 and w.panes.idle and w.class_dial.idle
-                and w.spread.idle and all(v.density.idle for v in w.planes.views))
+                and w.spread.idle and w.off_data.idle and all(v.density.idle for v in w.planes.views))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Process events until every pending decode / encode has been shown (and the posterior spread

@@ -108,6 +108,9 @@ ACTIONS: tuple[Action, ...] = (
       tip="Plot one sample z ~ N(mean, sigma\u00b2) per image instead of its mean"),
     A("spread.ellipses", "Posterior &ellipses", ("Shift+E",), menu="View", section=1, field="ellipses",
       tip="1- and 2-sigma ellipses of the nearest data point and of the selection"),
+    A("manifold.shade", "Shade &off the data", ("Shift+O",), menu="View", section=1, field="off_manifold",
+      tip="Shade where the model never put an image (the density of the data's codes is below what 99 % of "
+          "the images reach); the pane warns when the point shown lies there"),
     # Help
     A("help.keys", "&Keys and help", ("F1",), menu="Help"),
 )

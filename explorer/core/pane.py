@@ -185,6 +185,19 @@ class Shown:
         return np.asarray(self.target.z, np.float32)
 
     @property
+    def density(self) -> float | None:
+        """q(z): the density of the shown model's data codes at z (explorer.core.manifold), while the
+        plane's "off the data" shading is on and that density is computed; else None."""
+        m = getattr(self.target.session, "manifold", None)
+        return None if m is None or m.dim != len(self.target.z) else float(m.q(self.z))
+
+    @property
+    def off_manifold(self) -> bool:
+        """z lies where the model never put an image: q(z) below the level 99 % of the data's codes exceed."""
+        m = getattr(self.target.session, "manifold", None)
+        return m is not None and m.dim == len(self.target.z) and bool(m.off(self.z))
+
+    @property
     def caption(self) -> str:
         return f"{self.target.describe()} \u00b7 z = {format_z(self.target.z, 4)}"
 

@@ -48,7 +48,7 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         compared=[(rel(c.model_path), c.sha256) for c in state.compared], link_views=state.link_views,
         selection=list(state.selection), groups={t: list(v) for t, v in state.groups.items()},
         condition=state.condition if s.conditional else None,
-        plot_samples=state.plot_samples, ellipses=state.ellipses,
+        plot_samples=state.plot_samples, ellipses=state.ellipses, off_manifold=state.off_manifold,
         snapshot=state.snapshot,
         latent_dim=state.ndim, fade=state.fade,
         slice=None if state.ndim == 2 else {"origin": state.slice.origin, "u": state.slice.u, "v": state.slice.v,
@@ -121,6 +121,7 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if scene.condition is not None:
         state.condition = scene.condition
     state.plot_samples, state.ellipses = scene.plot_samples, scene.ellipses
+    state.off_manifold = scene.off_manifold
     state.bookmarks.clear()
     state.bookmarks.extend(Bookmark(b.name, b.z) for b in scene.bookmarks)
     state.vectors.clear()

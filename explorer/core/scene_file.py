@@ -67,6 +67,7 @@ class Scene:
     snapshot: int | None = None  # the training snapshot shown (None: the final weights); key left out when None
     latent_dim: int = 2  # D of the model it was made with (key left out for 2)
     fade: bool = False  # points far from the slice faded (a D-dim model)
+    off_manifold: bool = False  # the plane shaded where the model put no data (optional key)
     slice: dict | None = None  # {"origin", "u", "v", "preset"}: the slice shown (a D-dim model; None for 2-D)
 
     def resolved_model(self, scene_file: str | os.PathLike | None, path: str | None = None) -> Path:
@@ -111,7 +112,8 @@ class Scene:
                         "hidden_classes": list(self.hidden_classes), "presentation": self.presentation,
                         "snap": self.snap, "palette": self.palette, "point_size": self.point_size,
                         "opacity": self.opacity, "dim": self.dim, "plot_samples": self.plot_samples,
-                        "ellipses": self.ellipses, **({"fade": True} if self.fade else {})},
+                        "ellipses": self.ellipses, **({"fade": True} if self.fade else {}),
+                        **({"off_manifold": True} if self.off_manifold else {})},
             **({"selection": list(self.selection)} if self.selection else {}),
             **({"groups": {t: list(v) for t, v in self.groups.items()}} if self.groups else {}),
             **({} if self.condition is None else {"condition": self.condition}),

@@ -23,7 +23,7 @@ MAX_SELECTION = 200_000  # selected image indices a scene may list
 MAX_SNAPSHOTS = 100  # training.snapshots.MAX_SNAPSHOTS (not imported: it imports torch, and scenes load on the GUI thread)
 MAX_VECTORS, MAX_BOOKMARKS = 100, 1000
 NAME_CHARS = 200  # a vector's or bookmark's name
-FLAGS = ("hover", "underlay", "presentation", "snap", "dim", "plot_samples", "ellipses", "fade")
+FLAGS = ("hover", "underlay", "presentation", "snap", "dim", "plot_samples", "ellipses", "fade", "off_manifold")
 HEX = set("0123456789abcdef")
 
 

@@ -77,6 +77,7 @@ class Session:
     # (decode_fn, encode_fn) built by prepare() on the thread that loaded the model; the model service
     # runs them for requests that name this session (compared models, training snapshots)
     fns: tuple[Callable, Callable] | None = field(default=None, repr=False)
+    manifold: Any = field(default=None, repr=False)  # explorer.core.manifold.Manifold while off_manifold is on
     logvars: np.ndarray | None = field(default=None, repr=False)  # (N, 2) posterior log-variances, once asked for
     snapshot: int | None = None  # the training snapshot this session shows (None: the final weights)
     snapshots: list[dict[str, Any]] = field(default_factory=list)  # the file's training snapshots, oldest first

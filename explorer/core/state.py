@@ -128,6 +128,7 @@ class ExplorerState:
     condition: int = 0  # the class a conditional model (CVAE) decodes with
     plot_samples: bool = False  # plot z ~ N(mean, sigma^2) instead of the means (posterior spread)
     ellipses: bool = False  # 1- and 2-sigma ellipses of the nearest data point and of the selection
+    off_manifold: bool = False  # shade the plane where the model put no data (explorer.core.manifold); the pane warns
     snapshot: int | None = None  # the training snapshot shown (None: the final weights)
 
     # messages for the user (one sentence each); the window shows them, scripts may listen

@@ -35,7 +35,7 @@ INTERPOLATION_FIELDS: dict[str, Check] = {
 }
 STATE_FIELDS: dict[str, Check] = {
     **{name: Flag(name) for name in ("hover", "underlay", "snap", "presentation", "dim", "link_views",
-                                     "plot_samples", "ellipses", "fade")},
+                                     "plot_samples", "ellipses", "fade", "off_manifold")},
     "density": Range(DENSITY_MIN, DENSITY_MAX, "underlay density", integer=True),
     "point_size": Range(POINT_SIZE_MIN, POINT_SIZE_MAX, "point size"),
     "opacity": Range(0.05, 1.0, "opacity"),

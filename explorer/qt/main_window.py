@@ -49,6 +49,7 @@ from explorer.qt.panels.snapshot_panel import SnapshotPanel
 from explorer.qt.panels.vector_panel import VectorPanel
 from explorer.qt.plane.latent_view import LatentView
 from explorer.qt.plane.legend import ClassLegend
+from explorer.qt.plane.manifold_layer import ManifoldJobs
 from explorer.qt.plane.spread import SpreadJobs
 from explorer.qt.plane.underlay import Underlay
 from explorer.qt.presentation import PresentationLayout, PresentationStrip
@@ -133,6 +134,8 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         self.activity_bar = ActivityBar(self.activity, self.statusBar())  # the newest job's progress and Cancel
         self.progress, self.btn_cancel = self.activity_bar.progress, self.activity_bar.cancel
         self.spread = SpreadJobs(self.state, self.service, self.activity, parent=self)  # posterior log-variances, bulk lane
+        self.off_data = ManifoldJobs(self.state, self.spread, parent=self)  # where the model put data (a worker thread)
+        self.off_data.ready.connect(self.pane.refresh_badge)  # the pane's "off the data" warning
 
         self.interp = InterpolationPanel(self.state, self.service)
         self.bookmarks = BookmarksPanel(self.state)
@@ -349,6 +352,7 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         self.compare.shutdown()
         self.select_tool.shutdown()
         self.spread.shutdown()
+        self.off_data.shutdown()
         self.underlay.closed = True
         for panel in self.panels:
             if hasattr(panel, "shutdown"):

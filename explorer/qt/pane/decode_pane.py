@@ -7,13 +7,15 @@ label. All of them describe the same z.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.pane import PaneController, Shown
 from explorer.core.state import ExplorerState
 from explorer.qt.pane.image_view import ImageView
 from explorer.qt.widgets import Caption
+
+OFF_DATA = "off the data: the model never put an image here"
 
 
 class DecodePane(QWidget):
@@ -31,6 +33,15 @@ class DecodePane(QWidget):
         # captions: centred, word-wrapped plain-text labels that change every frame without a layout
         # pass; the side images' bold titles are fixed labels of their own (rich text costs ~1 ms a change)
         self.caption = Caption("No model yet")
+        # "off the data": over the top of the decoded image, not in the layout (showing it moves nothing)
+        self.badge = QLabel(OFF_DATA, self.decoded)
+        self.badge.setWordWrap(True)
+        self.badge.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.badge.setStyleSheet("background: rgba(190, 40, 20, 225); color: white; font-weight: bold; padding: 4px;")
+        self.badge.setToolTip("The density of the data's codes here is below what 99 % of the images reach "
+                              "(View \u25b8 Shade off the data): the decoder is guessing.")
+        self.badge.setVisible(False)
+        self.decoded.installEventFilter(self)
         self.nearest_title = _title("nearest real image")
         self.nearest_title.setVisible(False)  # until there is a nearest image
         self.nearest_caption = Caption("")
@@ -55,6 +66,28 @@ class DecodePane(QWidget):
         self._side_by_side(False)
         controller.shown.connect(self.render_shown)
         state.events.session.connect(self._on_session)
+
+    def eventFilter(self, obj, event) -> bool:
+        if obj is self.decoded and event.type() == QEvent.Type.Resize and self.badge.isVisible():
+            self._place_badge()
+        return False
+
+    def _place_badge(self) -> None:
+        w = self.decoded.width()
+        self.badge.setFixedWidth(w)
+        self.badge.move(0, 0)
+        self.badge.setFixedHeight(self.badge.heightForWidth(w))
+
+    def refresh_badge(self, *_a) -> None:
+        """Show the "off the data" warning when the z on screen lies where the model put no data."""
+        shown = self.displayed
+        off = shown is not None and shown.off_manifold
+        if off and not self.badge.isVisible():
+            self.badge.setVisible(True)
+            self._place_badge()
+            self.badge.raise_()
+        elif not off:
+            self.badge.setVisible(False)
 
     def _on_session(self, session, _old=None) -> None:
         if self.displayed is None:
@@ -83,6 +116,7 @@ class DecodePane(QWidget):
             b = shown.target.base
             self.base_caption.setText(f"z = ({b[0]:+.3f}, {b[1]:+.3f})")
         self.caption.setText(shown.caption)
+        self.refresh_badge()
         s = self.state.session
         if shown.nearest_index is None or s is None:
             self.nearest.set_image(None)

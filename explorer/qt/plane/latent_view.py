@@ -21,6 +21,7 @@ from explorer.core.state import ExplorerState
 from explorer.qt.plane.class_scatter import ClassScatter, ClassSplit, move_scatter
 from explorer.qt.plane.density_layer import RASTER_FROM, DensityLayer
 from explorer.qt.plane.grid_lines import GridLines
+from explorer.qt.plane.manifold_layer import ManifoldLayer
 from explorer.qt.plane.plane_mouse import CLICK_SLOP, PlaneMouse
 from explorer.qt.plane.plane_overlays import HoverThumb, Overlays
 from explorer.qt.plane.slice_layer import SliceLayer
@@ -105,6 +106,7 @@ class LatentView(SliceLayer, pg.PlotWidget):
         self.hover_thumb = HoverThumb(self, state, pane)  # hover preview: the decoded image at the cursor
         self.thumb = self.hover_thumb.label
         self.spread = SpreadLayer(self)  # posterior samples instead of the means, and the sigma ellipses
+        self.off_data = ManifoldLayer(self)  # the plane shaded where the model put no data
         if state.ui_scale != 1.0:
             self.set_scale(state.ui_scale)
 

@@ -80,6 +80,7 @@ class SpreadJobs(QObject):
         ev = state.events
         ev.plot_samples.connect(self._on_toggle)
         ev.ellipses.connect(self._on_toggle)
+        ev.off_manifold.connect(self._on_toggle)  # the off-the-data density of a VAE needs its log-variances
         for sig in (ev.session, ev.compared, ev.snapshot):
             sig.connect(self._on_sessions)
 
@@ -91,7 +92,7 @@ class SpreadJobs(QObject):
 
     @property
     def on(self) -> bool:
-        return self.state.plot_samples or self.state.ellipses
+        return self.state.plot_samples or self.state.ellipses or self.state.off_manifold
 
     def want(self, session) -> None:
         """Compute ``session``'s log-variances (once), or say once that it has none."""
@@ -102,7 +103,8 @@ class SpreadJobs(QObject):
             return
         reason = deterministic_reason(session)
         if reason is not None:
-            self._tell(session, reason)
+            if self.state.plot_samples or self.state.ellipses:  # off the data needs no spread: a kernel density
+                self._tell(session, reason)
             return
         self._queue.append(session)
         self._next()
@@ -121,6 +123,7 @@ class SpreadJobs(QObject):
         self._cancel_all()
         self.state.plot_samples = False
         self.state.ellipses = False
+        self.state.off_manifold = False
         self.state.info.emit("stopped computing the posterior spread")
 
     def shutdown(self) -> None:
