@@ -209,6 +209,29 @@ class Explorer:
             raise OSError(f"{path}: could not be written")
         return path
 
+    def export_tour(self, path: str | os.PathLike, fps: float = 30.0, seconds_per_leg: float | None = None,
+                    hold_seconds: float | None = None, method: str | None = None, timeout: float = 600.0) -> Path:
+        """Write the bookmark tour (``state.tour``'s order; its speed, hold and path unless given here) as
+        an MP4 or GIF (by the suffix): every frame of explorer.core.tour.tour_path decoded, as File ▸ Export
+        the bookmark tour does. Returns the path once written; UserError (one sentence) if it cannot be."""
+        from training.errors import UserError
+
+        tour = self.window.bookmarks.tour_export
+        outcome: list[str] = []
+        ok, bad = (lambda p: outcome.append("")), (lambda s: outcome.append(s))
+        tour.written.connect(ok)
+        tour.failed.connect(bad)
+        try:
+            if tour.start(path, fps, seconds_per_leg, hold_seconds, method) and not self._wait(lambda: outcome, timeout):
+                tour.cancel()
+                raise UserError(f"{path}: the tour export did not finish in {timeout:g} s.")
+        finally:
+            tour.written.disconnect(ok)
+            tour.failed.disconnect(bad)
+        if outcome and outcome[0]:
+            raise UserError(outcome[0])
+        return Path(path)
+
     def close(self) -> None:
         """Close the window, join every worker, and free the widgets."""
         if not self._closed:

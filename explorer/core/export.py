@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer.core.encoding import Cancelled
 from training.errors import UserError
 from training.fileio import atomic_write, remove_orphans, temp_path
 
@@ -130,6 +131,8 @@ def save_mp4(path: str | os.PathLike, frames: np.ndarray, fps: float = 12.0, sca
                         progress(i, len(images))
             finally:
                 writer.close()  # waits for ffmpeg to finish the file
+        except Cancelled:  # progress() says stop: nothing is written (the temp file goes below)
+            raise
         except Exception as e:  # noqa: BLE001 - ffmpeg fails in many ways (OSError, RuntimeError, BrokenPipe...)
             raise ExportError(f"{path}: could not be written (ffmpeg: {_first_line(e)}).") from None
         with open(tmp, "rb") as f:  # imageio-ffmpeg does not check ffmpeg's exit status: an MP4 starts with ftyp

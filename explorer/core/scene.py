@@ -16,6 +16,7 @@ from pathlib import Path
 
 from explorer.core.scene_file import Scene, SceneError, load_scene, parse_scene
 from explorer.core.state import Bookmark, ExplorerState, Vector
+from explorer.core.tour import Tour
 from explorer.core.values import path_problem
 
 __all__ = ["Bookmark", "Scene", "SceneError", "Vector", "apply_scene", "load_scene", "parse_scene", "save_scene",
@@ -50,10 +51,18 @@ def scene_from_state(state: ExplorerState, scene_path: str | os.PathLike | None 
         condition=state.condition if s.conditional else None,
         plot_samples=state.plot_samples, ellipses=state.ellipses, off_manifold=state.off_manifold,
         snapshot=state.snapshot,
-        latent_dim=state.ndim, fade=state.fade,
+        latent_dim=state.ndim, fade=state.fade, tour=_tour_of(state),
         slice=None if state.ndim == 2 else {"origin": state.slice.origin, "u": state.slice.u, "v": state.slice.v,
                                            "preset": state.slice.preset},
     )
+
+
+def _tour_of(state: ExplorerState) -> dict | None:
+    """The tour's settings for a scene; None while they are the defaults (the key is left out)."""
+    t, defaults = state.tour, Tour()
+    out = {"order": t.order, "seconds_per_leg": t.seconds_per_leg, "hold_seconds": t.hold_seconds, "method": t.method}
+    same = all(out[k] == getattr(defaults, k) for k in out)
+    return None if same else out
 
 
 def check_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> list[str]:
@@ -127,6 +136,12 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     state.vectors.clear()
     state.vectors.extend(Vector(**v.to_json()) for v in scene.vectors)
     state.fade = scene.fade
+    tour = scene.tour or {}
+    defaults = Tour()
+    state.tour.playing = False
+    state.tour.order = tour.get("order")
+    for k in ("seconds_per_leg", "hold_seconds", "method"):
+        setattr(state.tour, k, tour.get(k, getattr(defaults, k)))
     if scene.slice is not None:  # before the point: the point is plane coordinates on this slice
         sl = scene.slice
         state.slice.set_plane(sl["origin"], sl["u"], sl["v"], sl.get("preset") or "scene")

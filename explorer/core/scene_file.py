@@ -68,6 +68,9 @@ class Scene:
     latent_dim: int = 2  # D of the model it was made with (key left out for 2)
     fade: bool = False  # points far from the slice faded (a D-dim model)
     off_manifold: bool = False  # the plane shaded where the model put no data (optional key)
+    # the bookmark tour: {"order": [bookmark indices] or None, "seconds_per_leg", "hold_seconds", "method"};
+    # None (an older scene, or the defaults): the state's defaults
+    tour: dict | None = None
     slice: dict | None = None  # {"origin", "u", "v", "preset"}: the slice shown (a D-dim model; None for 2-D)
 
     def resolved_model(self, scene_file: str | os.PathLike | None, path: str | None = None) -> Path:
@@ -88,6 +91,8 @@ class Scene:
             d["snapshot"] = self.snapshot
         if self.latent_dim != 2:  # optional: a scene without it is 2-D
             d["latent_dim"] = self.latent_dim
+        if self.tour is not None:
+            d["tour"] = {**self.tour, "order": None if self.tour.get("order") is None else list(self.tour["order"])}
         if self.slice is not None:
             d["slice"] = {k: (list(v) if k != "preset" else v) for k, v in self.slice.items()}
         return d
@@ -151,4 +156,4 @@ def parse_scene(text: str, source: str = "scene") -> Scene:
     p.header(d, FORMAT, VERSION)
     dim = p.latent_dim(d)
     return Scene(**p.model(d), **p.shown(d, dim), vectors=p.vectors(d, dim), bookmarks=p.bookmarks(d, dim),
-                 view=p.view(d), **p.toggles(d), **p.compare(d), **p.marks(d), latent_dim=dim, slice=p.slice(d, dim))
+                 view=p.view(d), **p.toggles(d), **p.compare(d), **p.marks(d), latent_dim=dim, slice=p.slice(d, dim), tour=p.tour(d))

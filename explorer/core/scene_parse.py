@@ -17,6 +17,7 @@ from explorer.core.fields import Flag
 from explorer.core.marks import Bookmark
 from explorer.core.palettes import DEFAULT as DEFAULT_PALETTE
 from explorer.core.state import INTERPOLATION_FIELDS, MAX_COMPARED, STATE_FIELDS, T_MAX, T_MIN, Vector
+from explorer.core.tour import TOUR_FIELDS, Tour
 from explorer.core.values import MAX_LATENT_DIM
 
 MAX_SELECTION = 200_000  # selected image indices a scene may list
@@ -201,6 +202,21 @@ class Parser:
                 "condition": self.index(d.get("condition"), "condition", 10000, "a class index (0 for the first class)"),
                 "snapshot": self.index(d.get("snapshot"), "snapshot", MAX_SNAPSHOTS,
                                        f"a training snapshot index in [0, {MAX_SNAPSHOTS - 1}], or left out")}
+
+    def tour(self, d: dict) -> dict | None:
+        """The bookmark tour's settings (explorer.core.tour.TOUR_FIELDS' bounds); its order lists bookmarks."""
+        if d.get("tour") is None:
+            return None
+        td = self.obj(d["tour"], "tour")
+        n = len(d.get("bookmarks") or [])
+        order = td.get("order")
+        if order is not None and (not isinstance(order, list) or len(order) > MAX_BOOKMARKS or not all(
+                isinstance(k, int) and not isinstance(k, bool) and 0 <= k < n for k in order)):
+            self.fail(f"'tour.order' must be a list of bookmark indices (0 to {n - 1})" if n else
+                      "'tour.order' lists bookmarks, but the scene has none")
+        defaults = Tour()
+        return {"order": order, **{k: TOUR_FIELDS[k].json(td.get(k, getattr(defaults, k)), f"tour.{k}", self.fail)
+                                   for k in ("seconds_per_leg", "hold_seconds", "method")}}
 
     def slice(self, d: dict, dim: int) -> dict | None:
         """The slice a D-dim scene was saved on: origin, u, v (u and v checked orthonormal to 1e-6)."""

@@ -56,6 +56,7 @@ from explorer.core.state_fields import (  # noqa: F401  (re-exported: the state'
     UI_SCALE_MIN,
 )
 from explorer.core.style import Camera, Style, _alias
+from explorer.core.tour import Tour
 from explorer.core.values import Point, StateError, Vec, as_point, as_vec
 
 # --------------------------------------------------------------------------- interpolation
@@ -114,6 +115,7 @@ class ExplorerState:
     camera: Camera = field(default_factory=Camera)  # the visible range and whether compared planes share it
     vectors: VectorList = field(default_factory=VectorList)
     bookmarks: BookmarkList = field(default_factory=BookmarkList)
+    tour: Tour = field(default_factory=Tour)  # the bookmark tour's order, speed, hold, path (explorer.core.tour)
     hidden_classes: tuple[int, ...] = ()  # classes hidden from the plane (legend clicks)
     hover: bool = False  # decode while the mouse moves
     underlay: bool = False  # manifold underlay on

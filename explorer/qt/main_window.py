@@ -54,6 +54,7 @@ from explorer.qt.plane.spread import SpreadJobs
 from explorer.qt.plane.underlay import Underlay
 from explorer.qt.presentation import PresentationLayout, PresentationStrip
 from explorer.qt.settings import Settings
+from explorer.qt.tour import TourTitle
 from explorer.qt.widgets import Caption
 from explorer.qt.window_files import WindowFiles
 
@@ -138,7 +139,9 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         self.off_data.ready.connect(self.pane.refresh_badge)  # the pane's "off the data" warning
 
         self.interp = InterpolationPanel(self.state, self.service)
-        self.bookmarks = BookmarksPanel(self.state)
+        self.bookmarks = BookmarksPanel(self.state, self.service, self.activity)  # and the bookmark tour
+        self.tour_title = TourTitle(self.view, self.state)  # the held bookmark's name, large on the plane
+        self.bookmarks.player.title.connect(self.tour_title.show_name)
         self.vectors = VectorPanel(self.state, self.view)
         self.draw = DrawPanel(self.state, self.service)
         self.training = SnapshotPanel(self.state, self.service, self.activity)  # Watch it learn (training snapshots)
@@ -289,6 +292,8 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
                 v.reset_view()
 
     def _escape(self) -> None:
+        if self.bookmarks.stop():
+            return
         if self.help_overlay.isVisible():
             self.help_overlay.setVisible(False)
         elif self.state.presentation:
@@ -352,6 +357,7 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         self.compare.shutdown()
         self.select_tool.shutdown()
         self.spread.shutdown()
+        self.bookmarks.shutdown()
         self.off_data.shutdown()
         self.underlay.closed = True
         for panel in self.panels:
