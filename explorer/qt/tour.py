@@ -148,7 +148,8 @@ class TourPlayer(QObject):
         name = self.state.bookmarks[held].name if 0 <= held < len(self.state.bookmarks) else ""
         st = self.state
         xy = st.slice.contain(z) if st.ndim > 2 else tuple(float(v) for v in z)
-        st.set_point(xy, source=f"tour: bookmark \u201c{name}\u201d" if name else "tour")
+        prefix = "tour: " if self.looping else ""  # a clicker's glide ends as a plain bookmark
+        st.set_point(xy, source=f"{prefix}bookmark \u201c{name}\u201d" if name else "tour")
         if held != prev:
             self.title.emit(name)
 

@@ -114,16 +114,20 @@ def test_bookmarks_and_arrow_keys(qtbot, window):
         qtbot.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
     assert [m.z for m in window.state.bookmarks] == [pytest.approx((0.1, 0.2)), pytest.approx((-0.3, 0.4))]
     assert bm.list.count() == 2
+    window.state.tour.seconds_per_leg = window.state.tour.hold_seconds = 0.1  # each key glides one leg
     window.setFocus()
-    with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
-        qtbot.keyClick(window, Qt.Key.Key_Right)
+
+    def key(k) -> None:
+        qtbot.keyClick(window, k)
+        qtbot.waitUntil(lambda: not bm.player.running and window.pane.z is not None and window.panes.idle,
+                        timeout=TIMEOUT)
+
+    key(Qt.Key.Key_Right)
     np.testing.assert_allclose(window.pane.z, [0.1, 0.2], atol=1e-6)
     assert window.pane.caption.text().startswith("bookmark \u201c1 near ")
-    with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
-        qtbot.keyClick(window, Qt.Key.Key_Right)
+    key(Qt.Key.Key_Right)
     np.testing.assert_allclose(window.pane.z, [-0.3, 0.4], atol=1e-6)
-    with qtbot.waitSignal(window.decodeShown, timeout=TIMEOUT):
-        qtbot.keyClick(window, Qt.Key.Key_Left)
+    key(Qt.Key.Key_Left)
     np.testing.assert_allclose(window.pane.z, [0.1, 0.2], atol=1e-6)
 
 

@@ -93,12 +93,19 @@ def test_clicker_keys_step_bookmarks_but_a_focused_slider_keeps_its_arrows(ex720
     w = ex720.window
     st = ex720.state
     st.bookmarks.extend([Bookmark("one", (0.1, 0.2)), Bookmark("two", (-0.3, 0.4))])
+    st.tour.seconds_per_leg = st.tour.hold_seconds = 0.1  # each key glides one leg, then holds
     w.view.setFocus()
+    glided = lambda: not w.bookmarks.player.running  # noqa: E731
+
     qtbot.keyClick(w.view, Qt.Key.Key_PageDown)
-    assert st.point == pytest.approx((0.1, 0.2)) and st.point_source.startswith("bookmark")
+    assert w.bookmarks.player.running and st.point_source == "tour"  # on the way
+    qtbot.waitUntil(glided, timeout=5000)
+    assert st.point == pytest.approx((0.1, 0.2)) and st.point_source == "bookmark \u201cone\u201d"
     qtbot.keyClick(w.view, Qt.Key.Key_PageDown)
+    qtbot.waitUntil(glided, timeout=5000)
     assert st.point == pytest.approx((-0.3, 0.4))
     qtbot.keyClick(w.view, Qt.Key.Key_PageUp)
+    qtbot.waitUntil(glided, timeout=5000)
     assert st.point == pytest.approx((0.1, 0.2))
     # a focused slider takes Right: t moves by one step, the bookmark does not change
     st.interpolation.a, st.interpolation.b = (0.0, 0.0), (1.0, 1.0)

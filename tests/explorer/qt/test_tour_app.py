@@ -65,7 +65,7 @@ def test_the_clicker_keys_glide_to_the_next_bookmark(ex):
     ex.window.bookmarks.step(+1)
     assert ex._wait(lambda: not ex.window.bookmarks.player.running, 10) and ex.wait_idle(30)
     np.testing.assert_allclose(ex.shown().z, MARKS[0][1], atol=1e-6)
-    assert sources.count("tour") >= 3 and sources[-1] == "tour: bookmark \u201ctrousers\u201d"
+    assert sources.count("tour") >= 3 and sources[-1] == "bookmark \u201ctrousers\u201d"
     np.testing.assert_allclose(ex.shown().image, decode([MARKS[0][1]])[0], atol=1e-5)
 
 
