@@ -285,11 +285,22 @@ def run_info(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="latent-train info", description="Print a checkpoint's metadata and metrics.")
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print the metadata as JSON")
+    p.add_argument("--plot", metavar="OUT", help="draw the training curves (loss, reconstruction, KL, test -ELBO per "
+                   "epoch; snapshots marked) to OUT (.png, .svg or .pdf)")
     a = p.parse_args(argv)
     from training import checkpoint
 
     model = checkpoint.load(a.file)  # every check, weights included: info never vouches for a file load refuses
     meta = {**model.metadata, "config": model.config.to_dict()}
+    if a.plot:
+        from training.curves import plot_history
+
+        try:
+            print(f"wrote {plot_history(meta, a.plot, title=Path(a.file).name)}")
+        except ValueError as e:
+            raise UserError(f"{a.file}: {e}.") from None
+        except OSError as e:
+            raise UserError(f"{a.plot}: could not be written ({e.strerror or e}).") from None
     if a.json:
         print(json.dumps(dict(meta.items()), indent=2))
         return 0

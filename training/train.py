@@ -153,7 +153,7 @@ def fit(
                 if on_step is not None and on_step(global_step + 1, model):
                     raise _Stop
                 meter.add(stats, len(xb), show=i % 10 == 0 or i == steps_per_epoch - 1)
-            history.append(_epoch_row(model, epoch, meter.close(), test_x, test_y))
+            history.append({**_epoch_row(model, epoch, meter.close(), test_x, test_y), "step": global_step + 1})
             if on_epoch is not None:
                 on_epoch(epoch + 1, model, opt, history)
             result.epochs_done = epoch + 1  # only once its checkpoint is on disk

@@ -140,6 +140,7 @@ class WindowFiles:
         self.state.view = None  # frame the new plane (a scene applied next may set it)
         self.state.reset_for_session(session)
         self.info.set_rows(session.info())
+        self.info.set_history(session.metadata.get("history"), session.metadata.get("snapshots"))
         self.setWindowTitle(f"Latent Explorer \u2014 {session.model_path.name} \u2014 {session.dataset_name}")
         self.status_label.setText(f"{len(session.labels):,} points; click the plane to decode")
         self.error_label.setVisible(False)

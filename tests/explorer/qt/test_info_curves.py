@@ -1,0 +1,22 @@
+"""The model info panel draws the open model's training curves (training.curves.series of its history)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from explorer.core.session import ASSETS
+
+
+def test_the_info_panel_draws_the_models_history(qapp):
+    from explorer.api import Explorer
+
+    with Explorer(ASSETS / "fashion-mnist-vae.safetensors", size=(1280, 720), timeout=180) as ex:
+        info = ex.window.info
+        history = ex.state.session.metadata["history"]
+        assert len(history) == 30
+        xs, ys = info.shown_series["test"]
+        assert xs == [h["epoch"] for h in history] and ys == [h["test"]["neg_elbo"] for h in history]
+        drawn = [c for c in info.plots[0].listDataItems() if c.name() == "test \u2212ELBO"]
+        assert len(drawn) == 1
+        np.testing.assert_allclose(drawn[0].getData()[1], ys)
+        assert info.curves.isVisibleTo(ex.window) or not info.isVisible()
