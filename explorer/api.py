@@ -80,6 +80,7 @@ class Explorer:
         own = None if model is None else (model, None if weights is None else str(weights))
         self.window = MainWindow(models, dataset=dataset, split=split, data_dir=data_dir, compare=compare, own=own,
                                  remember=remember)  # True: write the user's settings file as the app does; by default a script writes nothing
+        self.window.ask_before_closing = False  # a script's close() stops a training run without a question
         if size is not None:
             self.window.resize(*size)
         if show:
@@ -231,6 +232,21 @@ class Explorer:
         if outcome and outcome[0]:
             raise UserError(outcome[0])
         return Path(path)
+
+    def train(self, dataset: str, out: str | os.PathLike, model: str = "vae", epochs: int = 10, beta: float = 1.0,
+              latent_dim: int = 2, snapshots: int = 8, extra: list[str] | None = None) -> bool:
+        """Train a model as File ▸ Train a model does: ``latent-train`` in its own process (``extra``: more
+        of its arguments, e.g. ``["--limit", "1000"]``); the plane follows each finished epoch and the new
+        model opens when it ends. Returns at once (False if a run is already going); see :meth:`wait_training`."""
+        from explorer.qt.train_dialog import train_args
+
+        return self.window.live.start(train_args(dataset, model, epochs, beta, latent_dim, snapshots, extra), out)
+
+    def wait_training(self, timeout: float = 600.0) -> bool:
+        """Wait until the training run has ended and what it left is open (or it failed: then
+        ``window.live.result`` is ``(False, sentence)``); True if that happened in time."""
+        live, w = self.window.live, self.window
+        return self._wait(lambda: not live.running and w._open_job is None, timeout) and self.wait_idle(timeout)
 
     def close(self) -> None:
         """Close the window, join every worker, and free the widgets."""

@@ -25,6 +25,7 @@ from training import snapshots as snap
 from training.config import EXPLORER_MIN_LATENT_DIM, MAX_LATENT_DIM
 from training.datasets import dataset_names
 from training.errors import TrainError, UserError
+from training.events import Events
 from training.kinds import KIND_SPECS, KINDS, kind_spec
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,6 +88,8 @@ def _parser_train() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/model.safetensors", help="checkpoint to write")
     p.add_argument("--resume", action="store_true", help="continue from OUT and the resume state it names")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--events", action="store_true",
+                   help="print progress as JSON lines on stdout (start, step, epoch, done) for a program driving this")
     return p
 
 
@@ -139,6 +142,10 @@ def _check_args(a: argparse.Namespace) -> None:
 def run_train(argv: list[str]) -> int:
     a = _parser_train().parse_args(argv)
     _check_args(a)
+    if a.events:  # driven by a program (the explorer): its SIGINT is Cancel, even if ours was ignored at start
+        import signal
+
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     import numpy as np
     import torch
 
@@ -192,6 +199,9 @@ def run_train(argv: list[str]) -> int:
 
     dataset_meta = _dataset_meta(a, train, len(train_x), len(test_x))
     t_begin = time.perf_counter()
+    events = Events(a.events)
+    total_steps = math.ceil(len(train_x) / tc.batch_size) * tc.epochs
+    events.emit("start", images=len(train_x), epochs=tc.epochs, steps=total_steps, out=str(out))
 
     def save_epoch(epoch: int, m: LatentModel, opt: torch.optim.Optimizer, hist: list[dict[str, Any]]) -> None:
         nonlocal resume_ref
@@ -203,13 +213,14 @@ def run_train(argv: list[str]) -> int:
                                       metrics=metrics, history=hist, snapshots=snapshots)
         except SaveError as e:
             raise SaveError(f"{str(e).rstrip('.')}; training stopped after epoch {epoch}, {_kept_pair(out)}") from None
+        events.emit("epoch", epoch=epoch, epochs=tc.epochs, row=hist[-1], out=str(out))
 
     print(f"training {cfg.kind} ({cfg.arch}, beta={cfg.beta}) on {len(train_x)} images, "
           f"device {device}, {torch.get_num_threads()} threads", file=sys.stderr)
     try:
         res = fit(model, train_x, tc, train_y=train_y, test_x=test_x, test_y=test_y, on_epoch=save_epoch,
                   start_epoch=start_epoch, optimizer_state=opt_state, history=history, snapshots=snapshots,
-                  progress=not a.quiet)
+                  progress=not a.quiet, on_step=lambda done, _m: events.step(done, total_steps))
     except TrainError as e:
         kept = f"the last good checkpoint {out} was kept" if out.exists() else "no checkpoint was written"
         raise TrainError(f"{e}; {kept}. Try a lower --lr.") from None
@@ -232,7 +243,9 @@ def run_train(argv: list[str]) -> int:
     except SaveError as e:
         raise SaveError(f"{str(e).rstrip('.')}; training finished, {_kept_pair(out)} (without the final metrics)") from None
     print(f"wrote {out}", file=sys.stderr)
-    _print_metrics(metrics)
+    events.emit("done", out=str(out), metrics=metrics)
+    if not a.events:
+        _print_metrics(metrics)
     return 0
 
 

@@ -71,6 +71,8 @@ ACTIONS: tuple[Action, ...] = (
     # File
     A("file.open", "&Open model\u2026", ("Open",), menu="File", toolbar=True),
     A("file.open_dataset", "Open &dataset\u2026", menu="File"),
+    A("file.train", "&Train a model\u2026", menu="File",
+      tip="Train a model in its own process and watch its plane form; the new model opens when it ends"),
     A("compare.add", "&Add model for comparison\u2026", ("Ctrl+Shift+A",), menu="File",
       tip="Open more models beside this one, over the same images (drop with Ctrl held does too)"),
     A("compare.stop", "S&top comparing", menu="File", tip="Back to one model"),

@@ -37,6 +37,7 @@ from explorer.qt.bridge import ServiceBridge
 from explorer.qt.compare.compare import CompareRow, Planes, SelectTool
 from explorer.qt.compare.comparison import Comparison
 from explorer.qt.empty_state import EmptyState
+from explorer.qt.live_training import LiveTraining
 from explorer.qt.opener import ModelOpener
 from explorer.qt.pane.class_row import ClassDial, with_class_dial
 from explorer.qt.pane.decode_pane import DecodePane
@@ -135,6 +136,8 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         self.activity_bar = ActivityBar(self.activity, self.statusBar())  # the newest job's progress and Cancel
         self.progress, self.btn_cancel = self.activity_bar.progress, self.activity_bar.cancel
         self.spread = SpreadJobs(self.state, self.service, self.activity, parent=self)  # posterior log-variances, bulk lane
+        self.live = LiveTraining(self.state, self.activity, self.open_model, parent=self)  # File > Train a model
+        self.live.epoch.connect(self.info.set_history)  # the curves grow as each epoch is committed
         self.off_data = ManifoldJobs(self.state, self.spread, parent=self)  # where the model put data (a worker thread)
         self.off_data.ready.connect(self.pane.refresh_badge)  # the pane's "off the data" warning
 
@@ -181,6 +184,7 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         self.state.info.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         # write the settings file (layout on close, recent files); False: read it, keep changes in memory
         self.remember = remember
+        self.ask_before_closing = True  # a model training when the window closes: ask (once)
         self.settings.restore_window(self)
         self._fill_recent()
         if own is not None:  # (FILE.py:FUNCTION or a module, weights): a user's own torch module
@@ -272,7 +276,8 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         for action_id, fn in (("file.open", self.choose_model), ("file.open_dataset", self.choose_dataset),
                               ("scene.open", self.choose_open_scene), ("scene.save", self.choose_save_scene),
                               ("file.quit", self.close), ("view.reset", self.reset_views),
-                              ("window.escape", self._escape), ("help.keys", self.help_overlay.toggle)):
+                              ("window.escape", self._escape), ("help.keys", self.help_overlay.toggle),
+                              ("file.train", self.choose_train)):
             acts.bind(action_id, fn)
         menus = acts.fill_menus(self.menuBar())
         file_menu = menus["File"]
@@ -342,6 +347,9 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
     # ---------------------------------------------------------------- quit
 
     def closeEvent(self, ev) -> None:
+        if not self._closed and not self.confirm_close_training():
+            ev.ignore()
+            return
         if not self._closed and self.remember:
             self.settings.save_window(self)
         self.shutdown()
@@ -357,6 +365,7 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         self.compare.shutdown()
         self.select_tool.shutdown()
         self.spread.shutdown()
+        self.live.wait_stopped()  # a model training: stopped, its last finished epoch kept
         self.bookmarks.shutdown()
         self.off_data.shutdown()
         self.underlay.closed = True

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from explorer.core import latent
 from explorer.core.session import Session
@@ -70,6 +70,28 @@ class WindowFiles:
         path, _ = QFileDialog.getOpenFileName(self, "Open model", "", "Latent Explorer models (*.safetensors);;All files (*)")
         if path:
             self.open_model(path)
+
+    def choose_train(self) -> None:
+        """File > Train a model...: the dialog, then the run in its own process (explorer.qt.live_training)."""
+        from explorer.qt.train_dialog import TrainDialog
+
+        dialog = TrainDialog(self, out_dir=Path.cwd())
+        if dialog.exec():
+            args, out = dialog.args()
+            self.live.start(args, out)
+
+    def confirm_close_training(self) -> bool:
+        """Closing while a model trains: ask once; yes stops it (the last finished epoch stays in its file)."""
+        if not self.live.running or self.ask_before_closing is False:
+            return True
+        self.ask_before_closing = False  # once
+        answer = QMessageBox.question(self, "A model is training",
+                                      f"Stop training {self.live.out.name} and close? The last finished epoch "
+                                      "stays in the file.")
+        if answer != QMessageBox.StandardButton.Yes:
+            self.ask_before_closing = True
+            return False
+        return True
 
     def choose_dataset(self) -> None:
         if self.state.session is None:
