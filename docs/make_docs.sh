@@ -9,3 +9,4 @@ $bin/latent-explorer assets/mnist-5k-vae.safetensors --underlay --screenshot doc
 $bin/latent-explorer --scene examples/compare-beta.json --screenshot docs/compare.png --size 1280x720
 $bin/latent-explorer --scene examples/eight-d.json --screenshot docs/eight-d.png --size 1280x720
 $bin/python docs/make_gif.py
+$bin/python docs/make_talk.py

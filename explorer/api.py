@@ -211,7 +211,8 @@ class Explorer:
         return path
 
     def export_tour(self, path: str | os.PathLike, fps: float = 30.0, seconds_per_leg: float | None = None,
-                    hold_seconds: float | None = None, method: str | None = None, timeout: float = 600.0) -> Path:
+                    hold_seconds: float | None = None, method: str | None = None, scale: int = 10,
+                    timeout: float = 600.0) -> Path:
         """Write the bookmark tour (``state.tour``'s order; its speed, hold and path unless given here) as
         an MP4 or GIF (by the suffix): every frame of explorer.core.tour.tour_path decoded, as File ▸ Export
         the bookmark tour does. Returns the path once written; UserError (one sentence) if it cannot be."""
@@ -223,7 +224,7 @@ class Explorer:
         tour.written.connect(ok)
         tour.failed.connect(bad)
         try:
-            if tour.start(path, fps, seconds_per_leg, hold_seconds, method) and not self._wait(lambda: outcome, timeout):
+            if tour.start(path, fps, seconds_per_leg, hold_seconds, method, scale) and not self._wait(lambda: outcome, timeout):
                 tour.cancel()
                 raise UserError(f"{path}: the tour export did not finish in {timeout:g} s.")
         finally:

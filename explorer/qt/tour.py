@@ -179,9 +179,9 @@ class TourExport(QObject):
         return self.job is not None
 
     def start(self, path: str | Path, fps: float = FPS, seconds_per_leg: float | None = None,
-              hold_seconds: float | None = None, method: str | None = None) -> bool:
-        """Decode and write the tour to ``path`` (.mp4 or .gif); False (and one sentence on
-        ``state.error``) if it cannot start."""
+              hold_seconds: float | None = None, method: str | None = None, scale: int = EXPORT_SCALE) -> bool:
+        """Decode and write the tour to ``path`` (.mp4 or .gif; each image upscaled ``scale`` times); False
+        (and one sentence on ``state.error``) if it cannot start."""
         path = Path(path)
         tour, st = self.state.tour, self.state
         try:
@@ -204,7 +204,7 @@ class TourExport(QObject):
             self._fail(str(e), started=False)
             return False
         self._cancelled = False
-        self._pending = (str(path), kind, float(fps))
+        self._pending = (str(path), kind, float(fps), int(scale))
         self.job = self.activity.start(f"tour: decoding {len(zs)} frames", len(zs), cancel=self.cancel,
                                        tip="Stop exporting the tour (nothing is written)")
         self.channel.request(zs, meta=self._pending, labels=condition_labels(st, len(zs)))
@@ -221,7 +221,7 @@ class TourExport(QObject):
     def _decoded(self, res) -> None:
         if res.meta != self._pending or self._pending is None:
             return
-        path, kind, fps = self._pending
+        path, kind, fps, scale = self._pending
         self._pending = None
         self.activity.update(self.job, 0, len(res.images), name=f"tour: writing {Path(path).name}")
         write = export.writer_for(kind, path).write
@@ -232,7 +232,7 @@ class TourExport(QObject):
             with contextlib.suppress(RuntimeError):  # the window closed meanwhile
                 self._progress.emit(done, total)
 
-        self.worker = create_worker(write, path, res.images, fps=fps, scale=EXPORT_SCALE, ping_pong=False,
+        self.worker = create_worker(write, path, res.images, fps=fps, scale=scale, ping_pong=False,
                                     progress=progress, _start_thread=False,
                                     _connect={"returned": lambda _r: self._done(path), "errored": self._errored})
         self.worker.start()
