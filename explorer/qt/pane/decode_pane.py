@@ -73,6 +73,10 @@ class DecodePane(QWidget):
         return False
 
     def _place_badge(self) -> None:
+        font = self.caption.font()  # as large as the caption (presentation mode scales it), a little more
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        font.setBold(True)
+        self.badge.setFont(font)
         w = self.decoded.width()
         self.badge.setFixedWidth(w)
         self.badge.move(0, 0)
