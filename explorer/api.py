@@ -188,7 +188,7 @@ class Explorer:
     def idle(self) -> bool:
         w = self.window
         return (w.service.service.pending() == 0 and w.service.service.wait_idle(0) and not w.compare.busy
-                and w.panes.idle and w.class_dial.idle
+                and w.panes.idle and w.class_dial.idle and w.training.glide.idle
                 and w.spread.idle and all(v.density.idle for v in w.planes.views))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:

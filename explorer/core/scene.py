@@ -111,6 +111,7 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
         state.link_views = scene.link_views
     state.selection = tuple(scene.selection)
     state.groups = scene.groups
+    state.snapshot = scene.snapshot  # before the view: showing a snapshot frames it; the scene's view wins
     if scene.view is not None:
         state.view = scene.view
     state.density = scene.density
@@ -140,7 +141,6 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if scene.base == "interpolation" and ip.ready:
         state.base = "interpolation"
     state.presentation = scene.presentation
-    state.snapshot = scene.snapshot
     return notes
 
 
