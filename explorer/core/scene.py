@@ -118,7 +118,9 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     state.hover = scene.hover
     state.underlay = scene.underlay
     state.snap = scene.snap
-    state.palette, state.point_size, state.opacity, state.dim = scene.palette, scene.point_size, scene.opacity, scene.dim
+    if scene.palette is not None:  # a scene that names no palette keeps the user's
+        state.palette = scene.palette
+    state.point_size, state.opacity, state.dim = scene.point_size, scene.opacity, scene.dim
     if scene.condition is not None:
         state.condition = scene.condition
     state.plot_samples, state.ellipses = scene.plot_samples, scene.ellipses
