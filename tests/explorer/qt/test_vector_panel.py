@@ -229,3 +229,24 @@ def test_escape_cancels_a_lasso_and_leaves_the_groups(window, qtbot):
     assert panel.combo_b.currentText() == before_text and panel.group("B").name == before_text
     assert "cancelled" in panel.status.text()
     assert view.view_rect() == before_range
+
+
+def test_the_class_pickers_take_the_new_palette(window):
+    """View > Colour-blind safe palette recolours the A / B class pickers as it does the plane and legend."""
+    from PySide6.QtGui import QColor
+
+    from explorer.core.palettes import colour
+
+    def swatches(combo):
+        out = []
+        for i in range(combo.count()):
+            img = combo.itemIcon(i).pixmap(12, 12).toImage()
+            out.append(img.pixelColor(img.width() // 2, img.height() // 2).name())
+        return out
+
+    panel = window.vectors
+    for _ in range(2):  # there and back
+        window.action_set["view.palette"].trigger()
+        n = len(window.state.session.label_names)
+        want = [QColor(colour(window.state.palette, k)).name() for k in range(n)]
+        assert swatches(panel.combo_a) == want and swatches(panel.combo_b) == want
