@@ -34,10 +34,10 @@ def check_pane(window, model, want, base):
     pane = window.pane
     np.testing.assert_allclose(pane.z, want, atol=1e-6)
     n = len(window.state.vectors.active())
-    assert f" + {n} vector" in pane.caption.text() and pane.caption.text().endswith(f"z = ({want[0]:+.3f}, {want[1]:+.3f})")
+    assert f" + {n} vector" in pane.caption.text().replace("\xa0", " ") and pane.caption.text().replace("\xa0", " ").endswith(f"z = ({want[0]:+.3f}, {want[1]:+.3f})")
     np.testing.assert_allclose(pane.decoded.image, decoded(model, want), atol=1e-5)
     assert pane.base.isVisible() and pane.base_title.isVisible() and pane.base_title.text() == "before vectors"
-    assert pane.base_caption.text() == f"z = ({base[0]:+.3f}, {base[1]:+.3f})"
+    assert pane.base_caption.text().replace("\xa0", " ") == f"z = ({base[0]:+.3f}, {base[1]:+.3f})"
     np.testing.assert_allclose(pane.base.image, decoded(model, base), atol=1e-5)
     mk = window.view.marker.pos()
     np.testing.assert_allclose([mk.x(), mk.y()], want, atol=1e-6)
@@ -132,7 +132,7 @@ def test_two_vectors_add_negative_subtracts_and_off_removes(window, qtbot, model
     assert window.view.arrow() is None and not window.view.overlays.arrow_head.isVisible()
     qtbot.wait(100)
     np.testing.assert_allclose(window.pane.z, z0, atol=1e-6)
-    assert window.pane.caption.text().startswith("clicked point \u00b7 z =")
+    assert window.pane.caption.text().replace("\xa0", " ").startswith("clicked point \u00b7 z =")
     assert not window.pane.base.isVisible()
     np.testing.assert_allclose(window.pane.decoded.image, decoded(model, z0), atol=1e-5)
 
