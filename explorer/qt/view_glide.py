@@ -1,9 +1,9 @@
 """A smooth move of ``state.view`` to a new view: a few frames over a quarter of a second, on the GUI thread.
 
-Each frame is a state assignment (explorer.core.framing.glide: the centre in a line, the size geometric), so
+Each frame is a state assignment (explorer.core.snapshot_framing.glide: the centre in a line, the size geometric), so
 ``state.view`` is what is visible all the way; the last frame writes the target itself. A view written by
 anyone else meanwhile (a pan, a zoom, Reset view, a scene) stops the move: theirs stays. A plane resized on the
-way (its axis numbers grow wider) only widens the frame asked for (explorer.core.framing.is_widened): the move
+way (its axis numbers grow wider) only widens the frame asked for (explorer.core.snapshot_framing.is_widened): the move
 goes on.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractAnimation, QObject, QVariantAnimation
 
-from explorer.core.framing import View, glide, is_widened
+from explorer.core.snapshot_framing import View, glide, is_widened
 from explorer.core.state import ExplorerState
 
 GLIDE_MS = 250

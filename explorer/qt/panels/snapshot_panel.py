@@ -6,7 +6,7 @@ snapshot's session (its means, nearest index and decoder) is computed in the bac
 opens (loaded and checked by explorer.core.snapshots.snapshot_sessions on a superqt worker, its means
 encoded on the model service's bulk lane, explorer.core.means_job), with progress and cancel, and
 the slider reaches only the snapshots computed so far. The view follows the snapshot shown: each is framed
-as it appears (explorer.core.framing), the view gliding there (explorer.qt.view_glide), unless *Frame all*
+as it appears (explorer.core.snapshot_framing), the view gliding there (explorer.qt.view_glide), unless *Frame all*
 holds one view of every snapshot. Play steps through them like a movie, looping; Export GIF / MP4 renders the plane from the first snapshot to the final weights (numpy, off the GUI
 thread) and writes the file with explorer.core.export.
 """
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
-from explorer.core import framing
+from explorer.core import snapshot_framing as framing
 from explorer.core import snapshots as snaps
 from explorer.core.activity import Activity, Job
 from explorer.core.means_job import means_job
@@ -332,7 +332,7 @@ class SnapshotPanel(MovieExport, QWidget):
         self._follow()
 
     def _follow(self) -> None:
-        """Frame the snapshot now shown (explorer.core.framing.snapshot_view), gliding there; not while Frame all
+        """Frame the snapshot now shown (explorer.core.snapshot_framing.snapshot_view), gliding there; not while Frame all
         holds the view. One asked for before it was computed is framed when it is, unless the view was set
         meanwhile (a scene's, a pan)."""
         shown = shown_session(self.state, 0)

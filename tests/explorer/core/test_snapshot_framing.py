@@ -1,4 +1,4 @@
-"""explorer.core.framing: the frame of a training snapshot's points, the glide there, and a widened frame told
+"""explorer.core.snapshot_framing: the frame of a training snapshot's points, the glide there, and a widened frame told
 from a chosen view."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.core import framing
+from explorer.core import snapshot_framing as framing
 
 
 def inside(xy, view) -> float:
