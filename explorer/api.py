@@ -38,7 +38,7 @@ class PaneView:
     base_z: np.ndarray  # (D,) before the vectors (equal to z when none is on)
     base_image: np.ndarray | None  # decode(base_z) beside the result when vectors are on
     source: str  # click, drag, hover, bookmark “name”, drawing, interpolation, scene, start
-    caption: str  # the caption under the image, as on screen
+    caption: str  # the caption under the image, as on screen (its non-breaking spaces as plain ones)
     nearest_index: int | None  # the dataset image shown as "nearest real image"
     nearest_label: str
     status: str  # the status bar text
@@ -113,7 +113,7 @@ class Explorer:
         d = self.window.panes.shown(i)  # the pane's one record (explorer.core.panes.Panes)
         if d is None:
             return None
-        caption = d.caption
+        caption = d.caption.replace("\u00a0", " ")  # the words; on screen, a number keeps to its word's line
         if i > 0:  # the compare row names the model under its image
             s = d.target.session or self.state.sessions[i]
             caption = f"{s.model_path.name}: {caption}"
@@ -192,7 +192,7 @@ class Explorer:
     def idle(self) -> bool:
         w = self.window
         return (w.service.service.pending() == 0 and w.service.service.wait_idle(0) and not w.compare.busy
-                and w.panes.idle and w.class_dial.idle
+                and w.panes.idle and w.class_dial.idle and w.training.glide.idle
                 and w.spread.idle and w.off_data.idle and all(v.density.idle for v in w.planes.views))
 
     def wait_idle(self, timeout: float = 10.0) -> bool:

@@ -173,26 +173,35 @@ def dataset_problem(name: str) -> str | None:
 
 
 def screenshot_problem(path: str) -> str | None:
-    """A ``--screenshot`` path that could not be written, found before any work is done."""
+    """A ``--screenshot`` path that could not be written, found before any work is done.
+
+    A missing folder is made only if it is the last level (``shots/`` in an existing folder); a path that
+    misses more (a mistyped ``/hoem/me/shots/a.png``) is refused, naming the first folder that does not exist.
+    Each refusal names one reason: "no such folder", "is a file, not a folder", "is not writable"."""
     p = Path(path)
     if p.suffix.lower() not in SCREENSHOT_TYPES:
         return f"{path}: a screenshot must be a {', '.join(SCREENSHOT_TYPES)} file."
     if p.is_dir():
         return f"{path}: is a folder; give a file name, e.g. {p / 'shot.png'}."
     folder = p.parent
-    existing = next((a for a in (p.parent, *p.parent.parents) if a.exists()), None)
+    chain = [folder, *folder.parents]
+    existing = next((a for a in chain if a.exists()), None)
     if existing is not None and not existing.is_dir():
         return f"{path}: cannot be written: {existing} is a file, not a folder."
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        return f"{path}: cannot be written: its folder {folder} cannot be created ({e.strerror or e})."
+    if existing != folder:
+        missing = chain[chain.index(existing) - 1] if existing is not None else chain[-1]
+        if missing != folder:  # more than the last level: most likely a typo, never made silently
+            return f"{path}: cannot be written: no such folder {missing}."
+        try:
+            folder.mkdir()
+        except OSError:
+            return f"{path}: cannot be written: no such folder {folder}."
     try:
         fd, probe = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".probe", dir=folder)
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        return f"{path}: cannot be written: its folder {folder} is not writable ({e.strerror or e})."
+        return f"{path}: cannot be written: {folder} is not writable ({e.strerror or e})."
     if p.exists() and not os.access(p, os.W_OK):
         return f"{path}: cannot be overwritten (permission denied)."
     return None

@@ -11,6 +11,9 @@ shows it, and what it does. What it does is one of three things:
 - neither: a *command* that whoever owns it registers with one call, ``commands.bind(id, fn)`` (the
   main window's file dialogs, a panel's stepping); until then the action does nothing.
 
+``needs`` names a state field an action is useless without (``compared``: Stop comparing, Link the compared
+views): while it is empty the action is disabled, and a checkable one shows unchecked.
+
 The Qt side (``explorer/qt/actions.py``) makes the QActions, menus, toolbar and the F1 help from this
 table. Adding an action is one line here (plus a ``bind`` if it is a command) and its test.
 """
@@ -37,6 +40,11 @@ class Action:
     on: Any = True  # the field's value when checked ...
     off: Any = False  # ... and when not
     run: Callable[[Any], Any] | None = None  # a function of the state
+    needs: str | None = None  # a state field: the action is available only while it holds something ("compared")
+
+    def available(self, state: Any) -> bool:
+        """Whether the action can be used now (a disabled menu entry otherwise, shown unchecked)."""
+        return self.needs is None or bool(getattr(state, self.needs))
 
     @property
     def checkable(self) -> bool:
@@ -47,7 +55,7 @@ class Action:
         return self.title.replace("&", "").rstrip("\u2026")
 
     def checked(self, state: Any) -> bool:
-        return getattr(state, self.field) == self.on if self.field else False
+        return bool(self.field) and self.available(state) and getattr(state, self.field) == self.on
 
     def set(self, state: Any, on: bool) -> None:
         setattr(state, self.field, self.on if on else self.off)
@@ -75,7 +83,7 @@ ACTIONS: tuple[Action, ...] = (
       tip="Train a model in its own process and watch its plane form; the new model opens when it ends"),
     A("compare.add", "&Add model for comparison\u2026", ("Ctrl+Shift+A",), menu="File",
       tip="Open more models beside this one, over the same images (drop with Ctrl held does too)"),
-    A("compare.stop", "S&top comparing", menu="File", tip="Back to one model"),
+    A("compare.stop", "S&top comparing", menu="File", tip="Back to one model", needs="compared"),
     A("scene.open", "Open &scene\u2026", ("Ctrl+Shift+O",), menu="File"),
     A("scene.save", "&Save scene\u2026", ("Ctrl+S",), menu="File"),
     A("file.quit", "&Quit", ("Ctrl+Q",), menu="File", section=2),
@@ -89,7 +97,7 @@ ACTIONS: tuple[Action, ...] = (
     A("view.palette", "&Colour-blind safe palette", menu="View", field="palette", on="colour-blind safe",
       off="tab10", tip="Class colours that stay distinct for colour-blind viewers"),
     A("view.reset", "&Reset view", ("R",), menu="View", toolbar=True),
-    A("view.link", "&Link the compared views", ("L",), menu="View", field="link_views",
+    A("view.link", "&Link the compared views", ("L",), menu="View", field="link_views", needs="compared",
       tip="Compared planes pan and zoom together"),
     A("select.start", "&Select points (lasso; Shift: rectangle)", ("S",), menu="View",
       tip="Ring the same images in every plane: where does each model put them?"),
@@ -164,6 +172,8 @@ class Commands:
         a = BY_ID.get(action_id)
         if a is None:
             raise UnknownAction(action_id)
+        if not a.available(self.state):
+            return None
         if a.field is not None:
             a.set(self.state, not a.checked(self.state) if checked is None else checked)
             return None

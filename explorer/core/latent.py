@@ -177,6 +177,7 @@ class NearestIndex:
         self._visible = np.ones(len(self.points), bool)
         self._n_visible = len(self.points)  # kept with the mask: counting it is O(N) a query at 1,000,000 points
         self._all_visible = True
+        self._class_rows: dict[int, np.ndarray] = {}  # label -> its rows (nearest within a class)
         self._tree = None  # a cKDTree once built
         self._builder: threading.Thread | None = None  # the build's thread (None: brute force only)
         if self.points.ndim != 2:
@@ -205,11 +206,14 @@ class NearestIndex:
         self._n_visible = int(self._visible.sum())
         self._all_visible = self._n_visible == len(self.points)
 
-    def nearest(self, z: np.ndarray, k: int = 1) -> np.ndarray:
-        """Indices of the k nearest (visible) points, nearest first; empty if none is visible."""
+    def nearest(self, z: np.ndarray, k: int = 1, label: int | None = None) -> np.ndarray:
+        """Indices of the k nearest (visible) points, nearest first; empty if none is visible. ``label``: only
+        among that class's points (a conditional model decoding as that class)."""
         if self._n_visible == 0:
             return np.zeros(0, np.int64)
         q = np.asarray(z, np.float32).reshape(-1)[: self.dim]  # a point (D,) or a row (1, D)
+        if label is not None and self.labels is not None:
+            return self._nearest_of(q, k, int(label))
         tree = self._tree
         if tree is not None and np.all(np.isfinite(q)):
             found = self._from_tree(tree, q, k)
@@ -222,6 +226,15 @@ class NearestIndex:
             return np.array([int(d.argmin())])
         idx = np.argpartition(d, k - 1)[:k]
         return idx[np.argsort(d[idx])]
+
+    def _nearest_of(self, q: np.ndarray, k: int, label: int) -> np.ndarray:
+        """Brute force over one class's visible points (its rows found once per class)."""
+        rows = self._class_rows.get(label)
+        if rows is None:
+            rows = self._class_rows[label] = np.flatnonzero(np.asarray(self.labels) == label)
+        rows = rows if self._all_visible else rows[self._visible[rows]]
+        d = ((self.points[rows] - q[None, :]) ** 2).sum(axis=1)
+        return rows[np.argsort(d, kind="stable")[:k]]
 
     def _from_tree(self, tree, q: np.ndarray, k: int) -> np.ndarray | None:
         n = len(self.points)

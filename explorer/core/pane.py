@@ -13,6 +13,7 @@ result older than the one shown is dropped, whatever action asked for it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -157,13 +158,33 @@ def pane_target(state: ExplorerState, slot: int = 0) -> PaneTarget | None:
                       xy=(float(xy[0]), float(xy[1])), base_xy=(float(base_xy[0]), float(base_xy[1])))
 
 
-def format_z(z: Any, most: int = 6) -> str:
-    """z for a caption: every coordinate up to ``most`` of them, else the first few, "…" and the last (and D)."""
+NBSP = "\u00a0"  # a space a wrapped caption never breaks at
+
+
+def format_z(z: Any, most: int = 6, glue: bool = False) -> str:
+    """z for a caption: every coordinate up to ``most`` of them, else the first few, "…" and the last (and D).
+
+    ``glue``: for a wrapped caption, a line never breaks inside a pair of coordinates ("(+0.420, -1.580)" of a
+    2-D z stays whole), only between pairs."""
     z = [float(v) for v in z]
-    if len(z) <= most:
-        return "(" + ", ".join(f"{v:+.3f}" for v in z) + ")"
-    head = ", ".join(f"{v:+.3f}" for v in z[: most - 2])
-    return f"({head}, \u2026, {z[-1]:+.3f}) in {len(z)}-D"
+    nums = [f"{v:+.3f}" for v in z] if len(z) <= most else [*(f"{v:+.3f}" for v in z[: most - 2]), "\u2026",
+                                                             f"{z[-1]:+.3f}"]
+    inner = nums[0] + "".join((f",{NBSP}" if glue and i % 2 else ", ") + n for i, n in enumerate(nums[1:], 1))
+    return f"({inner})" if len(z) <= most else f"({inner}) in{NBSP if glue else ' '}{len(z)}-D"
+
+
+_BEFORE_NUMBER = re.compile(r" (?=[+\-]?\d|= )")
+
+
+def nobreak(text: str) -> str:
+    """``text`` for a wrapped caption: a word stays on the line of the number after it ("step 24", "distance
+    0.019", "t = +0.35"), and "z" on the line of its "="."""
+    return _BEFORE_NUMBER.sub(NBSP, text)
+
+
+def z_words(z: Any, most: int = 4) -> str:
+    """ "z = (…)" for a wrapped caption: a line may break after the "=", never inside a pair of coordinates."""
+    return f"z{NBSP}= {format_z(z, most, glue=True)}"
 
 
 @dataclass(frozen=True)
@@ -179,6 +200,7 @@ class Shown:
     nearest_distance: float
     posted: float = 0.0  # perf_counter when it was requested
     seconds: float = 0.0  # time the model spent on it
+    nearest_of_class: bool = False  # the nearest among the class decoded (a conditional model), not all images
 
     @property
     def z(self) -> np.ndarray:
@@ -199,13 +221,14 @@ class Shown:
 
     @property
     def caption(self) -> str:
-        return f"{self.target.describe()} \u00b7 z = {format_z(self.target.z, 4)}"
+        return f"{nobreak(self.target.describe())} \u00b7 {z_words(self.target.z, 4)}"
 
     @property
     def status(self) -> str:
         text = f"{self.target.describe()}: z = {format_z(self.target.z, 8)}"
         if self.nearest_index is not None:
-            text += f"    nearest: {self.nearest_label} (#{self.nearest_index}, distance {self.nearest_distance:.3f})"
+            text += f"    nearest{' of the class decoded' if self.nearest_of_class else ''}: {self.nearest_label} " \
+                    f"(#{self.nearest_index}, distance {self.nearest_distance:.3f})"
         return text
 
 
@@ -283,17 +306,22 @@ class PaneController:
             self.dropped += 1
             return False
         tgt: PaneTarget = result.meta
-        idx, label, dist = None, "", 0.0
+        idx, label, dist, of_class = None, "", 0.0, False
         s = tgt.session if tgt.session is not None else self.state.session
         if s is not None and s.index is not None:
-            near = s.index.nearest(np.asarray(tgt.z, np.float32))
+            z = np.asarray(tgt.z, np.float32)
+            # decoding as a class: the nearest image of that class (unless none of it is shown)
+            near = s.index.nearest(z, label=tgt.label) if tgt.label is not None else ()
+            of_class = len(near) > 0
+            if not of_class:
+                near = s.index.nearest(z)
             if len(near):
                 idx = int(near[0])
                 label = s.label_name(idx)
                 dist = float(np.linalg.norm(s.means[idx] - np.asarray(tgt.z, np.float32)))
         base_image = result.images[1] if tgt.vectors_on and len(result.images) > 1 else None
         self.last = Shown(result.id, tgt, result.images[0], base_image, idx, label, dist,
-                          getattr(result, "posted", 0.0), getattr(result, "seconds", 0.0))
+                          getattr(result, "posted", 0.0), getattr(result, "seconds", 0.0), of_class)
         self.shown.emit(self.last)
         return True
 

@@ -120,13 +120,16 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
         state.link_views = scene.link_views
     state.selection = tuple(scene.selection)
     state.groups = scene.groups
+    state.snapshot = scene.snapshot  # before the view: showing a snapshot frames it; the scene's view wins
     if scene.view is not None:
         state.view = scene.view
     state.density = scene.density
     state.hover = scene.hover
     state.underlay = scene.underlay
     state.snap = scene.snap
-    state.palette, state.point_size, state.opacity, state.dim = scene.palette, scene.point_size, scene.opacity, scene.dim
+    if scene.palette is not None:  # a scene that names no palette keeps the user's
+        state.palette = scene.palette
+    state.point_size, state.opacity, state.dim = scene.point_size, scene.opacity, scene.dim
     if scene.condition is not None:
         state.condition = scene.condition
     state.plot_samples, state.ellipses = scene.plot_samples, scene.ellipses
@@ -156,7 +159,6 @@ def apply_scene(scene: Scene, state: ExplorerState, source: str = "scene") -> li
     if scene.base == "interpolation" and ip.ready:
         state.base = "interpolation"
     state.presentation = scene.presentation
-    state.snapshot = scene.snapshot
     return notes
 
 

@@ -52,7 +52,7 @@ class Scene:
     hidden_classes: list[int] = field(default_factory=list)
     presentation: bool = False
     snap: bool = False
-    palette: str = "tab10"
+    palette: str | None = None  # None: the scene names no palette (the user's stays)
     point_size: float = 4.0
     opacity: float = 0.85
     dim: bool = False
@@ -115,7 +115,8 @@ class Scene:
             "view": None if self.view is None else {"x": list(self.view[:2]), "y": list(self.view[2:])},
             "toggles": {"hover": self.hover, "underlay": self.underlay, "density": self.density,
                         "hidden_classes": list(self.hidden_classes), "presentation": self.presentation,
-                        "snap": self.snap, "palette": self.palette, "point_size": self.point_size,
+                        "snap": self.snap, **({} if self.palette is None else {"palette": self.palette}),
+                        "point_size": self.point_size,
                         "opacity": self.opacity, "dim": self.dim, "plot_samples": self.plot_samples,
                         "ellipses": self.ellipses, **({"fade": True} if self.fade else {}),
                         **({"off_manifold": True} if self.off_manifold else {})},

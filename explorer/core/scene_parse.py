@@ -15,7 +15,6 @@ from typing import Any
 from explorer.core.attribute import STRENGTH_MAX, STRENGTH_MIN
 from explorer.core.fields import Flag
 from explorer.core.marks import Bookmark
-from explorer.core.palettes import DEFAULT as DEFAULT_PALETTE
 from explorer.core.state import INTERPOLATION_FIELDS, MAX_COMPARED, STATE_FIELDS, T_MAX, T_MIN, Vector
 from explorer.core.tour import TOUR_FIELDS, Tour
 from explorer.core.values import MAX_LATENT_DIM
@@ -172,9 +171,12 @@ class Parser:
     def toggles(self, d: dict) -> dict:
         tg = self.obj(d.get("toggles"), "toggles", optional=True)
         out: dict[str, Any] = {k: STATE_FIELDS[k].json(tg.get(k), f"toggles.{k}", self.fail) for k in FLAGS}
-        defaults = {"density": 20, "palette": DEFAULT_PALETTE, "point_size": 4.0, "opacity": 0.85}
+        defaults = {"density": 20, "point_size": 4.0, "opacity": 0.85}
         for k, default in defaults.items():
             out[k] = STATE_FIELDS[k].json(tg.get(k, default), f"toggles.{k}", self.fail)
+        # a scene that names no palette keeps the user's (None: not named)
+        out["palette"] = None if tg.get("palette") is None else STATE_FIELDS["palette"].json(
+            tg["palette"], "toggles.palette", self.fail)
         out["hidden_classes"] = self.indices(tg.get("hidden_classes", []), "toggles.hidden_classes", 10000)
         return out
 

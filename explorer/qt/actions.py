@@ -97,7 +97,15 @@ class ActionSet(QObject):
                 lambda _v, _o=None, a=a, q=q: set_quietly(q, a.checked(self.state)))
         else:
             q.triggered.connect(lambda _c=False, i=a.id: self.commands.trigger(i))
+        if a.needs is not None:  # disabled (and unchecked) while the field it needs is empty
+            q.setEnabled(a.available(self.state))
+            self.state.signal(a.needs).connect(lambda _v, _o=None, a=a, q=q: self._sync_available(a, q))
         return q
+
+    def _sync_available(self, a: Action, q: QAction) -> None:
+        q.setEnabled(a.available(self.state))
+        if a.field is not None:
+            set_quietly(q, a.checked(self.state))
 
     def fill_menus(self, bar: QMenuBar) -> dict[str, object]:
         """The menu bar's menus from the table, in table order, a separator between sections."""

@@ -1,6 +1,9 @@
 """What the app remembers between runs (QSettings, an INI file): the window geometry and dock
 layout, the palette, and the recently opened models and scenes.
 
+The palette is the user's preference: it is written when the user changes it (View ▸ Colour-blind safe
+palette), never from whatever the window shows on quit (a scene may have set another one for a talk).
+
 The file lives in the user's config folder (platformdirs), or where ``LATENT_EXPLORER_SETTINGS``
 points (the tests use a temporary file). Anything unreadable in it is ignored with one warning line
 (once per setting), and the defaults are used instead: a broken settings file never stops the app.
@@ -64,7 +67,9 @@ class Settings:
     # ---------------------------------------------------------------- window
 
     def restore_window(self, window) -> None:
-        """Geometry, dock layout and palette, each only if it reads back as valid."""
+        """Geometry, dock layout and palette, each only if it reads back as valid; from now on the palette the
+        user picks (the action, from the menu or its key) is remembered."""
+        window.action_set["view.palette"].triggered.connect(lambda *_a: self.save_palette(window.state.palette))
         geo, docks = self.q.value("window/geometry"), self.q.value("window/docks")
         # a real geometry that does not fit this screen setup is skipped quietly; anything else is garbage
         if (geo is not None and not (isinstance(geo, QByteArray) and window.restoreGeometry(geo))
@@ -84,7 +89,11 @@ class Settings:
             window.state.presentation = False
         self._set("window/geometry", window.saveGeometry())
         self._set("window/docks", window.saveState())
-        self._set("view/palette", window.state.palette)
+        self._sync()
+
+    def save_palette(self, palette: str) -> None:
+        """The user chose this palette."""
+        self._set("view/palette", palette)
         self._sync()
 
     # ---------------------------------------------------------------- recent files

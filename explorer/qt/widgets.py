@@ -7,6 +7,8 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
 from superqt import QDoubleSlider
 
+from explorer.core.palettes import colour
+
 
 class _KeySlider(QDoubleSlider):
     """superqt's float slider, plus the keyboard a QSlider has (superqt's generic slider leaves it out):
@@ -105,6 +107,14 @@ def swatch(colour: str | QColor, size: int = 12) -> QIcon:
     p.drawEllipse(1, 1, size - 2, size - 2)
     p.end()
     return QIcon(pm)
+
+
+def class_swatches(combo, palette: str, size: int = 12) -> None:
+    """Recolour a combo box's class entries (item data ``"class:K"``) in ``palette``."""
+    for i in range(combo.count()):
+        kind, _, k = str(combo.itemData(i)).partition(":")
+        if kind == "class":
+            combo.setItemIcon(i, swatch(colour(palette, int(k)), size))
 
 
 class Caption(QWidget):

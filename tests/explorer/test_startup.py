@@ -106,10 +106,13 @@ def test_dataset_problem_checks_npz_and_folder_paths(tmp_path):
     assert startup.dataset_problem(f"FOLDER:{tmp_path / 'x'}").startswith(f"{tmp_path / 'x'}: no such dataset folder")
 
 
-def test_screenshot_problem_creates_the_folder_and_leaves_no_probe(tmp_path):
-    out = tmp_path / "new" / "deeper" / "shot.png"
+def test_screenshot_problem_makes_only_the_last_missing_folder_and_leaves_no_probe(tmp_path):
+    out = tmp_path / "new" / "shot.png"
     assert startup.screenshot_problem(str(out)) is None
     assert out.parent.is_dir() and list(out.parent.iterdir()) == []
+    deep = tmp_path / "typo" / "deeper" / "shot.png"  # two levels missing: refused, nothing made
+    assert startup.screenshot_problem(str(deep)) == f"{deep}: cannot be written: no such folder {tmp_path / 'typo'}."
+    assert not (tmp_path / "typo").exists()
 
 
 def test_readme_names_the_system_packages_next_to_the_run_command_and_needs_no_activated_venv():

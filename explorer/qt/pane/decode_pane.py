@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from explorer.core.pane import PaneController, Shown
+from explorer.core.pane import NBSP, PaneController, Shown, z_words
 from explorer.core.state import ExplorerState
 from explorer.qt.pane.image_view import ImageView
 from explorer.qt.widgets import Caption
@@ -118,7 +118,7 @@ class DecodePane(QWidget):
         if on:
             self.base.set_image(shown.base_image)
             b = shown.target.base
-            self.base_caption.setText(f"z = ({b[0]:+.3f}, {b[1]:+.3f})")
+            self.base_caption.setText(z_words(b))
         self.caption.setText(shown.caption)
         self.refresh_badge()
         s = self.state.session
@@ -133,8 +133,9 @@ class DecodePane(QWidget):
                 self._nearest_key = key  # a drag often stays near one image: set it only when it changes
                 self.nearest.set_image(s.display_image(shown.nearest_index))
             self.nearest_title.setVisible(True)
-            self.nearest_caption.setText(f"{shown.nearest_label}\n#{shown.nearest_index}, "
-                                         f"distance {shown.nearest_distance:.3f}")
+            of_class = " (the class decoded)" if shown.nearest_of_class else ""  # a conditional model's
+            self.nearest_caption.setText(f"{shown.nearest_label}{of_class}\n#{shown.nearest_index}, "
+                                         f"distance{NBSP}{shown.nearest_distance:.3f}")
 
 
 def _title(text: str) -> QLabel:

@@ -5,8 +5,9 @@ plane and pane then show that snapshot's means and decoder (explorer.core.pane.s
 snapshot's session (its means, nearest index and decoder) is computed in the background when the model
 opens (loaded and checked by explorer.core.snapshots.snapshot_sessions on a superqt worker, its means
 encoded on the model service's bulk lane, explorer.core.means_job), with progress and cancel, and
-the slider reaches only the snapshots computed so far. Play steps through them like a movie, looping;
-Export GIF / MP4 renders the plane from the first snapshot to the final weights (numpy, off the GUI
+the slider reaches only the snapshots computed so far. The view follows the snapshot shown: each is framed
+as it appears (explorer.core.snapshot_framing), the view gliding there (explorer.qt.view_glide), unless *Frame all*
+holds one view of every snapshot. Play steps through them like a movie, looping; Export GIF / MP4 renders the plane from the first snapshot to the final weights (numpy, off the GUI
 thread) and writes the file with explorer.core.export.
 """
 
@@ -28,12 +29,15 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import create_worker
 
+from explorer.core import snapshot_framing as framing
 from explorer.core import snapshots as snaps
 from explorer.core.activity import Activity, Job
 from explorer.core.means_job import means_job
+from explorer.core.pane import shown_session
 from explorer.core.session import Cancelled
 from explorer.core.state import ExplorerState
 from explorer.qt.panels.snapshot_export import MOVIE_FPS, MOVIE_SIZE, MovieExport  # noqa: F401
+from explorer.qt.view_glide import ViewGlide
 from training.errors import UserError
 
 PLAY_FPS = 6  # snapshots per second while playing
@@ -61,6 +65,9 @@ class SnapshotPanel(MovieExport, QWidget):
         self._loading = False  # the worker still loads snapshots
         self.running = False  # computing snapshot sessions
         self.error = ""  # why the last job stopped, if it failed
+        self.glide = ViewGlide(state, parent=self)  # the view follows the snapshot shown, smoothly
+        self._shown = None  # the session the view was last framed for (explorer.core.pane.shown_session)
+        self._asked_view = None  # the view when a snapshot not computed yet was asked for
 
         self.title = QLabel("")
         self.title.setWordWrap(True)
@@ -80,7 +87,9 @@ class SnapshotPanel(MovieExport, QWidget):
         self.btn_job.setToolTip("Stop computing the snapshots' planes (the ones done stay)")
         self.btn_job.setVisible(False)
         self.btn_frame = QPushButton("Frame all")
-        self.btn_frame.setToolTip("Fit the plane's view to every snapshot's points, so none leaves it while scrubbing")
+        self.btn_frame.setCheckable(True)
+        self.btn_frame.setToolTip("On: one view holds every snapshot's points, so the spread's growth shows. "
+                                  "Off: the view frames each snapshot as it is shown")
         self.btn_gif = QPushButton("Export GIF\u2026")
         self.btn_mp4 = QPushButton("Export MP4\u2026")
         for b in (self.btn_gif, self.btn_mp4):
@@ -109,7 +118,7 @@ class SnapshotPanel(MovieExport, QWidget):
         self.slider.valueChanged.connect(self._on_slider)
         self.btn_play.toggled.connect(self.play)
         self.btn_job.clicked.connect(self._on_job_button)
-        self.btn_frame.clicked.connect(self.frame_all)
+        self.btn_frame.toggled.connect(self.frame_all)
         self.btn_gif.clicked.connect(lambda: self._export_dialog("gif"))
         self.btn_mp4.clicked.connect(lambda: self._export_dialog("mp4"))
         self.exportProgress.connect(self._on_export_progress)
@@ -140,6 +149,7 @@ class SnapshotPanel(MovieExport, QWidget):
     def _on_session(self, session, _old=None) -> None:
         self.play(False)
         self.cancel()
+        self._shown = shown_session(self.state, 0)  # another model: the window frames it, not _follow
         n = self.count
         self.available.emit(n > 0)
         self.slider.blockSignals(True)
@@ -319,6 +329,20 @@ class SnapshotPanel(MovieExport, QWidget):
             self.slider.setValue(self.position(k))
             self.slider.blockSignals(False)
         self._show_label()
+        self._follow()
+
+    def _follow(self) -> None:
+        """Frame the snapshot now shown (explorer.core.snapshot_framing.snapshot_view), gliding there; not while Frame all
+        holds the view. One asked for before it was computed is framed when it is, unless the view was set
+        meanwhile (a scene's, a pan)."""
+        shown = shown_session(self.state, 0)
+        if shown is self._shown:
+            if self.state.snapshot is not None:  # not computed yet: the final weights stay
+                self._asked_view = self.state.view
+            return
+        self._shown, asked, self._asked_view = shown, self._asked_view, None
+        if not self.btn_frame.isChecked() and (asked is None or self.state.view == asked):
+            self.glide.to(framing.snapshot_view(self.state))
 
     def _show_label(self) -> None:
         s, k = self.state.session, self.state.snapshot
@@ -359,11 +383,13 @@ class SnapshotPanel(MovieExport, QWidget):
         k = self.state.snapshot
         self.state.snapshot = order[(order.index(k) + 1) % len(order)] if k in order else order[0]
 
-    def frame_all(self) -> None:
-        """The view that holds the bulk of every computed snapshot's points and the final ones (as the movie's)."""
-        s = self.state.session
-        if s is not None and s.snapshot_sessions:
-            self.state.view = snaps.movie_view(snaps.movie_sessions(s))
+    def frame_all(self, on: bool = True) -> None:
+        """On: the view that holds the bulk of every computed snapshot's points and the final ones, kept while
+        scrubbing. Off: the view frames the snapshot shown again."""
+        if bool(on) != self.btn_frame.isChecked():
+            self.btn_frame.setChecked(bool(on))  # toggled: back here
+            return
+        self.glide.to(framing.all_snapshots_view(self.state) if on else framing.snapshot_view(self.state))
 
     def shutdown(self) -> None:
         self.play(False)

@@ -28,7 +28,7 @@ from explorer.core import vectors
 from explorer.core.palettes import colour
 from explorer.core.state import ExplorerState, StateError, Vector
 from explorer.qt.plane.selection import LassoSelector
-from explorer.qt.widgets import ValueSlider, swatch
+from explorer.qt.widgets import ValueSlider, class_swatches, swatch
 
 HINT_COLOURS = {"strong": "#1b7f3b", "weak": "#b26b00", "\u2248 noise": "#8a1c1c", "unknown": "#666"}
 AUC_HELP = ("AUC = how well the direction separates A from B (projection of each point on the vector; "
@@ -223,6 +223,7 @@ class VectorPanel(QWidget):
         ev.child_event.connect(self._update_sum)
         state.events.session.connect(self._on_session)
         state.events.groups.connect(self._on_groups)
+        state.style.events.palette.connect(lambda p, _o=None: [class_swatches(c, p) for c in (self.combo_a, self.combo_b)])
         self._set_enabled_controls(False)
 
     # ---------------------------------------------------------------- groups

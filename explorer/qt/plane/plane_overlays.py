@@ -1,5 +1,5 @@
 """What the plane draws over the scatter from the state: the interpolation path (A->B solid, the
-overshoot dashed, boxed A/B letters, the t diamond), the bookmarks' stars, the drawn image's star, the
+overshoot dashed, boxed A/B letters each on the side clear of the path and the vector arrow, the t diamond), the bookmarks' stars, the drawn image's star, the
 vector arrow from the base to the z the pane shows, and the hover preview's thumbnail.
 
 Dark lines get a light halo and labels a light box, so they read on the white plot and on dark
@@ -22,6 +22,22 @@ from explorer.qt.pane.image_view import to_qimage
 ARROW_COLOUR = "#D55E00"
 STAR_COLOUR = "#CC79A7"
 HALO = (255, 255, 255, 230)  # drawn under dark overlay lines so they stay visible on the dark underlay tiles
+# where an A / B label may sit around its point (x right, y up), the first the default: up-left, then the rest
+SIDES = ((-1, 1), (1, 1), (-1, -1), (1, -1), (-1, 0), (0, 1), (1, 0), (0, -1))
+
+
+def label_side(avoid: list) -> tuple[int, int]:
+    """The side of a point to put its label on: of :data:`SIDES`, the one farthest in angle from every
+    direction in ``avoid`` (plane vectors from the point: the path through it, the vector arrow from it)."""
+    dirs = [np.asarray(d, np.float64) / np.hypot(*d) for d in avoid if np.hypot(*d) > 0]
+    if not dirs:
+        return SIDES[0]
+
+    def clearance(side) -> float:
+        u = np.asarray(side, np.float64) / np.hypot(*side)
+        return min(float(np.arccos(np.clip(u @ d, -1.0, 1.0))) for d in dirs)
+
+    return max(SIDES, key=clearance)  # the first of equals: the default side wins a tie
 
 
 class Overlays:
@@ -38,6 +54,8 @@ class Overlays:
                                              brush=pg.mkBrush("#FFD400")), 15)
         self.text_a = add(pg.TextItem("A", color="#000", anchor=(1.2, 1.2), fill=HALO, border="#222"), 15)
         self.text_b = add(pg.TextItem("B", color="#000", anchor=(1.2, 1.2), fill=HALO, border="#222"), 15)
+        self._arrow: tuple[np.ndarray, np.ndarray] | None = None  # the vector arrow's ends, while drawn
+        self._k = 1.0  # the overlays' scale (presentation mode)
         self.bookmark_items = add(pg.ScatterPlotItem(size=18, symbol="star", pen=pg.mkPen("#000", width=1.5),
                                                      brush=pg.mkBrush("#FFD400")), 12)
         self.star = add(pg.ScatterPlotItem(size=24, symbol="star", pen=pg.mkPen("#fff", width=2),
@@ -59,6 +77,7 @@ class Overlays:
         label_font.setBold(True)
         for t in (self.text_a, self.text_b):
             t.setFont(label_font)
+        self._k = k
         self.ends_item.setSize(12 * k)
         self.t_item.setSize(16 * k)
         self.bookmark_items.setSize(18 * k)
@@ -68,6 +87,7 @@ class Overlays:
         self.arrow_halo.setPen(pg.mkPen(HALO, width=7 * k))
         self.path_item.setPen(pg.mkPen("#222", width=2 * k))
         self.path_halo.setPen(pg.mkPen(HALO, width=6 * k))
+        self.place_labels()
 
     def _on_slice(self, *_a) -> None:
         self.draw_path()
@@ -88,6 +108,8 @@ class Overlays:
             self.arrow_head.setPos(float(z1[0]), float(z1[1]))
         for it in (self.arrow_line, self.arrow_head, self.arrow_halo):
             it.setVisible(visible)
+        self._arrow = (np.asarray(z0, np.float64), np.asarray(z1, np.float64)) if visible else None
+        self.place_labels()
 
     def arrow(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(start, end) of the vector arrow drawn on the plane, or None when hidden."""
@@ -114,6 +136,31 @@ class Overlays:
             self.over_item.setData(over[:, 0], over[:, 1])
             self.ends_item.setData(pos=plane(np.array([ip.a, ip.b], np.float64)))
             self.t_item.setData(pos=plane(ip.z_at(ip.t)[None, :]))
+        self.place_labels()
+
+    def place_labels(self) -> None:
+        """Put A and B each on the side of its point clear of the path through it and of the vector arrow
+        starting or ending near it, a gap past the end marker (the labels are drawn under the arrow)."""
+        ip = self.state.interpolation
+        plane = self.view.to_plane
+        px = np.asarray(self.view.vb.viewPixelSize(), np.float64)  # data units per screen pixel
+        gap = 9 * self._k  # px: past the end marker (12 px across) and the path's halo
+        for text, p, t in ((self.text_a, ip.a, 0.0), (self.text_b, ip.b, 1.0)):
+            if p is None:
+                continue
+            at = np.asarray(plane(p), np.float64)
+            avoid = []
+            if ip.ready:  # the path runs both ways from each end (the overshoot is dashed)
+                avoid += [np.asarray(plane(ip.z_at(t + dt)), np.float64) - at for dt in (-0.05, 0.05)]
+            rect = text.boundingRect()
+            w, h = max(rect.width(), 1.0), max(rect.height(), 1.0)
+            if self._arrow is not None:
+                near = (np.hypot(w, h) + 2 * gap) * float(px.max())
+                for end, other in (self._arrow, self._arrow[::-1]):
+                    if np.hypot(*(end - at)) <= near:
+                        avoid.append(other - at)
+            sx, sy = label_side(avoid)
+            text.setAnchor((0.5 - sx * (0.5 + gap / w), 0.5 + sy * (0.5 + gap / h)))
 
     def draw_bookmarks(self, *_a) -> None:
         marks = [m.z for m in self.state.bookmarks]

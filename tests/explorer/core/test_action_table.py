@@ -23,6 +23,7 @@ def test_ids_and_keys_are_unique_and_menus_known():
 
 def test_every_field_action_names_a_state_field_and_its_values_are_valid():
     st = ExplorerState()
+    st.compared = (object(),)  # a comparison open: the actions that need one are available
     for a in (a for a in ACTIONS if a.field):
         assert a.field in FIELDS, a.id
         a.set(st, True)
@@ -67,3 +68,22 @@ def test_help_lists_every_key_once():
         for k in a.keys:
             assert k in listed, a.id
     assert any(k == "Click" for k, _ in rows)
+
+
+def test_the_compare_actions_are_unavailable_and_unchecked_with_one_model():
+    """Link the compared views showed checked and Stop comparing enabled with one model open."""
+    st = ExplorerState()
+    link, stop = BY_ID["view.link"], BY_ID["compare.stop"]
+    assert st.link_views  # the preference stays on ...
+    assert not link.available(st) and not link.checked(st) and not stop.available(st)  # ... but not offered
+    cmds = Commands(st)
+    calls = []
+    cmds.bind("compare.stop", lambda: calls.append("stop"))
+    cmds.trigger("view.link")
+    cmds.trigger("compare.stop")
+    assert st.link_views and calls == []  # unavailable: nothing happens
+    st.compared = (object(),)
+    assert link.available(st) and link.checked(st) and stop.available(st)
+    cmds.trigger("compare.stop")
+    assert calls == ["stop"]
+    assert all(a.needs is None or a.needs in FIELDS for a in ACTIONS)

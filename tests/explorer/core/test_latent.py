@@ -465,3 +465,22 @@ def test_typical_point_of_d_dim_means_is_one_of_them():
     labels = rng.integers(0, 3, 500)
     p = typical_point(means, labels, plane=means[:, 3:5])
     assert p.shape == (6,) and any(np.array_equal(p, m) for m in means)
+
+
+@pytest.mark.parametrize("tree", [False, True])
+def test_nearest_within_a_class_is_that_classs_nearest_visible_point(tree):
+    """A conditional model decoding as class c shows the nearest image of class c (not of any class)."""
+    rng = np.random.default_rng(3)
+    pts = rng.normal(size=(3000, 2)).astype(np.float32)
+    labels = rng.integers(0, 5, size=3000)
+    index = NearestIndex(pts, labels, tree=tree)
+    index.wait_tree(30)
+    for q in rng.normal(size=(20, 2)).astype(np.float32):
+        for c in range(5):
+            got = index.nearest(q, label=c)
+            rows = np.flatnonzero(labels == c)
+            want = rows[((pts[rows] - q) ** 2).sum(1).argmin()]
+            assert len(got) == 1 and got[0] == want and labels[got[0]] == c
+    index.set_visible_labels({0, 1, 2, 3})  # class 4 hidden: none of it to offer
+    assert len(index.nearest(pts[0], label=4)) == 0
+    assert labels[index.nearest(pts[0], k=3, label=2)].tolist() == [2, 2, 2]

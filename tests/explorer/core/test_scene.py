@@ -69,6 +69,35 @@ def test_condition_is_optional():
     assert s.condition is None and "condition" not in s.to_json()
 
 
+def test_a_palette_is_optional_and_a_scene_without_one_keeps_the_users():
+    from explorer.core.scene import apply_scene
+    from explorer.core.state import ExplorerState
+
+    d = full_scene().to_json()
+    assert "palette" not in d["toggles"]  # a scene made without naming one
+    s = parse_scene(json.dumps(d), "talk.json")
+    assert s.palette is None
+    st = ExplorerState()
+    st.palette = "colour-blind safe"  # the user's
+    object.__setattr__(st, "session", _FakeSession())
+    apply_scene(s, st)
+    assert st.palette == "colour-blind safe"
+    d["toggles"]["palette"] = "tab10"  # named: the scene's wins
+    apply_scene(parse_scene(json.dumps(d), "named.json"), st)
+    assert st.palette == "tab10"
+
+
+class _FakeSession:
+    """Just what check_scene reads of an open 2-D model."""
+
+    def __init__(self):
+        import numpy as np
+
+        self.label_names = [str(k) for k in range(10)]
+        self.means, self.snapshots, self.conditional, self.sha256 = np.zeros((3, 2), np.float32), [], False, SHA
+        self.model_path, self.index = "m.safetensors", None
+
+
 def test_sha256_is_optional():
     d = full_scene().to_json()
     del d["model"]["sha256"]

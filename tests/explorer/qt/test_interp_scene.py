@@ -41,7 +41,7 @@ def test_slider_shows_decoder_output_at_interpolated_z(qtbot, window, decode, me
         want_z = latent.interpolate(a, b, t, method)
         np.testing.assert_allclose(window.pane.z, want_z, atol=1e-6)
         np.testing.assert_allclose(window.pane.decoded.image, decode(want_z)[0], atol=1e-6)
-        assert f"interpolation t = {t:+.2f} ({method})" in window.pane.caption.text()
+        assert f"interpolation t = {t:+.2f} ({method})" in window.pane.caption.text().replace("\xa0", " ")
         # the nearest image, the status bar and the marker describe the same z
         i = window.pane.displayed.nearest_index
         d = ((window.session.means - window.pane.z) ** 2).sum(1)

@@ -117,7 +117,7 @@ def test_click_shows_the_decoders_output_for_that_z(window, mouse, qtbot, decode
     text = window.status_label.text()
     assert f"z = ({z[0]:+.3f}, {z[1]:+.3f})" in text, text
     assert f"nearest: {s.label_name(i)} (#{i}," in text, text
-    assert window.pane.caption.text().endswith(f"z = ({z[0]:+.3f}, {z[1]:+.3f})")
+    assert window.pane.caption.text().replace("\xa0", " ").endswith(f"z = ({z[0]:+.3f}, {z[1]:+.3f})")
 
 
 # ----------------------------------------------------------------------------- 2. hover burst

@@ -75,9 +75,9 @@ def test_the_pane_shows_each_decoded_frame(window, mouse, qtbot, decode):
         qtbot.wait(30)
         np.testing.assert_allclose(pane.z, z, rtol=0, atol=1e-6)
         np.testing.assert_allclose(pane.decoded.image, decode(z)[0], rtol=0, atol=1e-5)
-        assert pane.caption.text().endswith(f"z = ({z[0]:+.3f}, {z[1]:+.3f})")
+        assert pane.caption.text().replace("\xa0", " ").endswith(f"z = ({z[0]:+.3f}, {z[1]:+.3f})")
         d = pane.displayed
-        assert f"#{d.nearest_index}, distance {d.nearest_distance:.3f}" in pane.nearest_caption.text()
+        assert f"#{d.nearest_index}, distance {d.nearest_distance:.3f}" in pane.nearest_caption.text().replace("\xa0", " ")
         assert pane.caption.label.geometry() == pane.caption.rect() and pane.caption.label.isVisible()
 
 
@@ -153,7 +153,7 @@ def test_a_pane_result_already_superseded_when_it_arrives_is_not_rendered(window
     assert bridge.superseded == superseded + 1
     assert [tuple(s.z) for s in shown] == [z2], "the older click's result was rendered"
     np.testing.assert_allclose(window.pane.decoded.image, decode(z2)[0], rtol=0, atol=1e-5)
-    assert f"z = ({z2[0]:+.3f}, {z2[1]:+.3f})" in window.pane.caption.text()
+    assert f"z = ({z2[0]:+.3f}, {z2[1]:+.3f})" in window.pane.caption.text().replace("\xa0", " ")
 
 
 def test_only_interactive_channels_drop_superseded_results(window):

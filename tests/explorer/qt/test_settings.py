@@ -20,7 +20,7 @@ def test_geometry_palette_and_recent_models_are_remembered(qtbot, checkpoint, tm
     scene = tmp_path / "talk.json"
     assert win.save_scene(str(scene)) and win.open_scene(str(scene))
     win.resize(700, 560)  # inside the offscreen platform's 800x800 screen (restoreGeometry keeps windows on screen)
-    win.state.palette = "colour-blind safe"
+    win.action_set["view.palette"].trigger()  # the user picks View > Colour-blind safe palette
     qtbot.wait(50)
     win.close()
     again = _open(qtbot, checkpoint)
@@ -71,3 +71,46 @@ def test_a_script_never_writes_the_settings_file_unless_asked(qapp, checkpoint):
     ex = Explorer(checkpoint, dataset="synthetic", size=(700, 560), remember=True)
     ex.close()
     assert os.path.exists(path)  # asked for: the app's own behaviour
+
+
+def test_a_scene_keeps_the_remembered_palette_and_quitting_never_overwrites_it(qapp, tmp_path):
+    """View > Colour-blind safe palette was on; the talk's scene names no palette: it stays on (menu checked),
+    and quitting leaves the user's choice in the file. A scene that names a palette shows it for the talk, and
+    still the file keeps the user's."""
+    import json
+    from pathlib import Path
+
+    from explorer.api import Explorer
+
+    path = Path(os.environ["LATENT_EXPLORER_SETTINGS"])
+    path.write_text("[view]\npalette=colour-blind safe\n")
+    talk = Path(__file__).resolve().parents[3] / "examples" / "talk.json"
+    ex = Explorer(None, size=(1280, 720), remember=True)  # the bundled model, the talk's
+    try:
+        assert ex.state.palette == "colour-blind safe"
+        assert ex.window.open_scene(str(talk))
+        assert ex.state.palette == "colour-blind safe" and ex.window.action_set["view.palette"].isChecked()
+        named = json.loads(talk.read_text())
+        named["model"]["path"] = str(talk.parent / named["model"]["path"])
+        named["toggles"]["palette"] = "tab10"
+        (tmp_path / "named.json").write_text(json.dumps(named))
+        assert ex.window.open_scene(str(tmp_path / "named.json"))
+        assert ex.state.palette == "tab10" and not ex.window.action_set["view.palette"].isChecked()
+    finally:
+        ex.close()
+    assert "palette=colour-blind safe" in path.read_text()
+
+
+def test_the_palette_is_written_only_when_the_user_changes_it(qapp, checkpoint):
+    from pathlib import Path
+
+    from explorer.api import Explorer
+
+    path = Path(os.environ["LATENT_EXPLORER_SETTINGS"])
+    ex = Explorer(checkpoint, dataset="synthetic", size=(700, 560), remember=True)
+    ex.close()
+    assert "palette" not in path.read_text()  # never chosen: nothing to remember
+    ex = Explorer(checkpoint, dataset="synthetic", size=(700, 560), remember=True)
+    ex.window.action_set["view.palette"].trigger()
+    assert "palette=colour-blind safe" in path.read_text()  # at once, not only on quit
+    ex.close()

@@ -136,6 +136,55 @@ def test_an_unwritable_screenshot_path_fails_at_once(checkpoint, tmp_path):
         assert r.returncode == 1 and seconds < FAST_S
 
 
+@pytest.mark.slow
+def test_a_screenshot_into_missing_folders_is_refused_naming_the_first_one(checkpoint, tmp_path):
+    """A mistyped path once made a whole new tree of folders, silently."""
+    out = tmp_path / "typo" / "shots" / "o.png"
+    r, seconds = run(tmp_path, checkpoint, "--dataset", "synthetic", "--screenshot", out)
+    assert one_error_line(r) == f"{out}: cannot be written: no such folder {tmp_path / 'typo'}."
+    assert r.returncode == 1 and seconds < FAST_S and not (tmp_path / "typo").exists()
+
+
+@pytest.mark.slow
+def test_a_screenshot_into_one_missing_folder_makes_it(checkpoint, tmp_path):
+    out = tmp_path / "shots" / "o.png"
+    r, _ = run(tmp_path, checkpoint, "--dataset", "synthetic", "--screenshot", out, QT_QPA_PLATFORM="offscreen")
+    assert r.returncode == 0 and out.is_file(), r.stderr
+
+
+def _unwritable_folder(tmp_path: Path) -> Path:
+    """A folder this user cannot write in: a read-only one of ours, or (root writes anywhere) /sys."""
+    if os.geteuid() != 0:
+        ro = tmp_path / "read-only"
+        ro.mkdir(mode=0o555)
+        return ro
+    if os.path.isdir("/sys") and _cannot_create_in(Path("/sys")):
+        return Path("/sys")
+    pytest.skip("no folder here refuses this user (root)")
+
+
+def _cannot_create_in(folder: Path) -> bool:
+    try:
+        (folder / ".latent-explorer-probe").touch()
+    except OSError:
+        return True
+    (folder / ".latent-explorer-probe").unlink()
+    return False
+
+
+@pytest.mark.slow
+def test_a_screenshot_into_an_unwritable_folder_says_it_is_not_writable(checkpoint, tmp_path):
+    folder = _unwritable_folder(tmp_path)
+    out = folder / "o.png"
+    r, seconds = run(tmp_path, checkpoint, "--dataset", "synthetic", "--screenshot", out)
+    line = one_error_line(r)
+    assert line.startswith(f"{out}: cannot be written: {folder} is not writable ("), line
+    assert "no such folder" not in line and r.returncode == 1 and seconds < FAST_S
+    new = folder / "new" / "o.png"  # one level missing, and it cannot be made: the folder is missing
+    r, _ = run(tmp_path, checkpoint, "--dataset", "synthetic", "--screenshot", new)
+    assert one_error_line(r) == f"{new}: cannot be written: no such folder {folder / 'new'}."
+
+
 # ----------------------------------------------------------------------------- datasets
 
 

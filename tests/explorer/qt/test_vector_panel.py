@@ -34,10 +34,10 @@ def check_pane(window, model, want, base):
     pane = window.pane
     np.testing.assert_allclose(pane.z, want, atol=1e-6)
     n = len(window.state.vectors.active())
-    assert f" + {n} vector" in pane.caption.text() and pane.caption.text().endswith(f"z = ({want[0]:+.3f}, {want[1]:+.3f})")
+    assert f" + {n} vector" in pane.caption.text().replace("\xa0", " ") and pane.caption.text().replace("\xa0", " ").endswith(f"z = ({want[0]:+.3f}, {want[1]:+.3f})")
     np.testing.assert_allclose(pane.decoded.image, decoded(model, want), atol=1e-5)
     assert pane.base.isVisible() and pane.base_title.isVisible() and pane.base_title.text() == "before vectors"
-    assert pane.base_caption.text() == f"z = ({base[0]:+.3f}, {base[1]:+.3f})"
+    assert pane.base_caption.text().replace("\xa0", " ") == f"z = ({base[0]:+.3f}, {base[1]:+.3f})"
     np.testing.assert_allclose(pane.base.image, decoded(model, base), atol=1e-5)
     mk = window.view.marker.pos()
     np.testing.assert_allclose([mk.x(), mk.y()], want, atol=1e-6)
@@ -132,7 +132,7 @@ def test_two_vectors_add_negative_subtracts_and_off_removes(window, qtbot, model
     assert window.view.arrow() is None and not window.view.overlays.arrow_head.isVisible()
     qtbot.wait(100)
     np.testing.assert_allclose(window.pane.z, z0, atol=1e-6)
-    assert window.pane.caption.text().startswith("clicked point \u00b7 z =")
+    assert window.pane.caption.text().replace("\xa0", " ").startswith("clicked point \u00b7 z =")
     assert not window.pane.base.isVisible()
     np.testing.assert_allclose(window.pane.decoded.image, decoded(model, z0), atol=1e-5)
 
@@ -229,3 +229,24 @@ def test_escape_cancels_a_lasso_and_leaves_the_groups(window, qtbot):
     assert panel.combo_b.currentText() == before_text and panel.group("B").name == before_text
     assert "cancelled" in panel.status.text()
     assert view.view_rect() == before_range
+
+
+def test_the_class_pickers_take_the_new_palette(window):
+    """View > Colour-blind safe palette recolours the A / B class pickers as it does the plane and legend."""
+    from PySide6.QtGui import QColor
+
+    from explorer.core.palettes import colour
+
+    def swatches(combo):
+        out = []
+        for i in range(combo.count()):
+            img = combo.itemIcon(i).pixmap(12, 12).toImage()
+            out.append(img.pixelColor(img.width() // 2, img.height() // 2).name())
+        return out
+
+    panel = window.vectors
+    for _ in range(2):  # there and back
+        window.action_set["view.palette"].trigger()
+        n = len(window.state.session.label_names)
+        want = [QColor(colour(window.state.palette, k)).name() for k in range(n)]
+        assert swatches(panel.combo_a) == want and swatches(panel.combo_b) == want

@@ -112,11 +112,68 @@ def test_scrubbing_moves_the_same_scatter_items(ex):
     ex.state.snapshot = 0
     assert not items[1].isVisible() and items[0].isVisible()
     ex.window.training.btn_frame.click()  # Frame all: every snapshot's points stay in view while scrubbing
-    x0, x1, y0, y1 = ex.state.view
+    assert ex.wait_idle(10)
+    held = ex.state.view
+    x0, x1, y0, y1 = held
     main = ex.state.session
     for s in (*main.snapshot_sessions.values(), main):
         lo, hi = np.percentile(s.means, [0.5, 99.5], axis=0)
         assert x0 <= lo[0] and hi[0] <= x1 and y0 <= lo[1] and hi[1] <= y1
+    ex.state.snapshot = 2  # held: scrubbing does not move the view
+    assert ex.wait_idle(10) and ex.state.view == held
+
+
+def visible_share(ex) -> tuple[float, float]:
+    """(share of the plotted points inside the visible view, the larger share of the view's width or height
+    their bulk spans)."""
+    xy = ex.plotted(0)
+    x0, x1, y0, y1 = ex.view(0).view_rect()
+    inside = float(np.mean((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)))
+    lo, hi = np.percentile(xy, [0.5, 99.5], axis=0)
+    return inside, float(max((hi[0] - lo[0]) / (x1 - x0), (hi[1] - lo[1]) / (y1 - y0)))
+
+
+def test_the_view_follows_the_snapshot_shown(ex):
+    """Each snapshot shown is framed: nearly all its points in view, spanning a readable part of it (the
+    view once stayed at the final weights' range, so early snapshots were a dot or off screen)."""
+    assert ex.snapshots_ready(TIMEOUT)
+    for k in (0, 3, 1, None, 2):
+        ex.state.snapshot = k
+        assert ex.wait_idle(10)
+        inside, span = visible_share(ex)
+        assert inside >= 0.99, (k, inside)
+        assert span >= 0.3, (k, span)
+        assert ex.state.view == ex.view(0).view_rect()  # the state holds what is visible
+
+
+def test_a_view_set_while_the_view_glides_stays(ex):
+    """A pan (or a scene's view) during the move to a snapshot's frame wins: the move stops."""
+    assert ex.snapshots_ready(TIMEOUT)
+    ex.state.snapshot = 0
+    glide = ex.window.training.glide
+    assert not glide.idle  # moving there, a frame at a time
+    ex.state.view = (-9.0, 9.0, -9.0, 9.0)
+    assert glide.idle
+    assert ex.wait_idle(10)
+    x0, x1, y0, y1 = ex.state.view
+    assert x0 <= -9 and x1 >= 9 and y0 <= -9 and y1 >= 9 and min(x1 - x0, y1 - y0) == pytest.approx(18)
+
+
+def test_a_scene_with_a_snapshot_keeps_its_view(ex, tmp_path):
+    from explorer.core.scene import apply_scene, load_scene, save_scene
+
+    assert ex.snapshots_ready(TIMEOUT)
+    ex.state.snapshot = 1
+    assert ex.wait_idle(10)
+    ex.state.view = (-7.0, 7.0, -7.0, 7.0)
+    assert ex.wait_idle(10)
+    saved = ex.state.view
+    save_scene(ex.state, tmp_path / "s.json")
+    ex.state.snapshot = None
+    assert ex.wait_idle(10) and ex.state.view != saved
+    apply_scene(load_scene(tmp_path / "s.json"), ex.state)
+    assert ex.wait_idle(10)
+    assert ex.state.snapshot == 1 and ex.state.view == pytest.approx(saved)
 
 
 def test_a_snapshot_asked_for_before_it_is_computed_is_shown_when_ready(qapp, snap_checkpoint, tmp_path,
