@@ -36,6 +36,7 @@ from explorer.qt.activity_bar import ActivityBar
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.compare.compare import CompareRow, Planes, SelectTool
 from explorer.qt.compare.comparison import Comparison
+from explorer.qt.dock_column import DockColumn
 from explorer.qt.empty_state import EmptyState
 from explorer.qt.opener import ModelOpener
 from explorer.qt.pane.class_row import ClassDial, with_class_dial
@@ -59,7 +60,7 @@ from explorer.qt.window_files import WindowFiles
 CLOSE_WAIT_MS = 3000  # how long closing waits for background writes
 
 
-class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
+class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
     sessionChanged = Signal(object)  # Session
     decodeShown = Signal(object)  # Shown: the pane now displays it
     upgraded = Signal(object)  # Session: its torch model now serves the model service (it opened light, with numpy)
@@ -233,6 +234,11 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         if not self._laid_out:  # dock sizes only take once the window has its real size
             self._laid_out = True
             self.share_screen(self.PRESENT_PLANE_SHARE if self.state.presentation else self.PLANE_SHARE)
+        self.fit_column()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self.fit_column()
 
     def keyPressEvent(self, ev) -> None:
         """Bookmark stepping: Right / PageDown, Left / PageUp (a clicker's keys).
@@ -256,6 +262,7 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
             current.raise_()
         if on and raise_:
             dock.raise_()
+        self.fit_column_later()  # another tab: do the names still fit?
 
     def _build_actions(self) -> None:
         """QActions, menus and toolbar from the one table (explorer.core.actions); each owner binds its commands."""

@@ -1,9 +1,15 @@
-"""Model metadata and metrics (kind, beta, dataset, test ELBO) as a two-column table."""
+"""Model metadata and metrics (kind, beta, dataset, test ELBO) as a two-column table.
+
+Values wrap at spaces; a long unbroken one (the SHA-256, a long file name) is a read-only line that
+shows its start and scrolls, so the table never makes the dock column wider (it is ~360 px at 1280x720),
+and selecting it copies the whole value."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
+
+LONG = 24  # characters: a value with a word this long is a scrolling line, not a label
 
 
 class InfoPanel(QWidget):
@@ -20,6 +26,20 @@ class InfoPanel(QWidget):
             self.form.removeRow(0)
         self.rows = dict(rows)
         for key, value in rows:
-            v = QLabel(value)
-            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            self.form.addRow(QLabel(f"<b>{key}</b>"), v)
+            self.form.addRow(QLabel(f"<b>{key}</b>"), _value(value))
+
+
+def _value(text: str) -> QWidget:
+    if max(map(len, text.split()), default=0) <= LONG:
+        v = QLabel(text)
+        v.setWordWrap(True)
+        v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return v
+    line = QLineEdit(text)
+    line.setReadOnly(True)
+    line.setFrame(False)
+    line.setCursorPosition(0)  # its start shows
+    line.setToolTip(text)
+    line.setStyleSheet("background: transparent;")
+    line.setMinimumWidth(60)
+    return line
