@@ -15,6 +15,8 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, QTimer
 from PySide6.QtWidgets import QProxyStyle, QStyle, QStyleOptionTab, QTabBar
 
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum"
+
 SHORT = {"Interpolation": "Interp.", "Bookmarks": "Marks", "Training": "Train"}  # a full name -> its short one
 TAB_SPACE = 12  # px of a tab around its name (Fusion's is 24): more names fit whole
 
@@ -45,6 +47,7 @@ class DockColumn:
 
     PANEL_ROOM = 300  # px of the dock column kept for the tabbed panels (title, tabs, their buttons)
     DIAL_CHROME = 64  # px: the dock titles, the class dial's "Decode as" row and the margins around its tiles
+    PRESENT_DECODED = 0.5  # of the window's height: a CVAE's decoded image in presentation mode, at most
 
     def fit_column(self) -> None:
         self.fit_tabs()
@@ -86,8 +89,15 @@ class DockColumn:
                 bar.setTabToolTip(i, dock.objectName())
 
     def fit_class_row(self) -> None:
-        """A CVAE's class row takes the height the dock column leaves after the decode pane and PANEL_ROOM."""
-        column = self.centralWidget().height()
-        pane = self.pane.heightForWidth(max(1, self.pane_dock.width())) if self.pane.hasHeightForWidth() else 0
-        room = 0 if self.state.presentation else self.PANEL_ROOM
+        """A CVAE's class row takes the height the dock column leaves after the decode pane and PANEL_ROOM. In
+        presentation mode, where the decoded image would take the column's whole width, a CVAE's is at most
+        PRESENT_DECODED of the window's height (above 40 %), so its class row and the class list fit under it."""
+        presenting = self.state.presentation
+        column = self.present_height() if presenting else self.centralWidget().height()  # full screen: all of it
+        cap = int(self.PRESENT_DECODED * column) if presenting and self.class_dial.active else None
+        self.pane.decoded.setMaximumHeight(cap or QWIDGETSIZE_MAX)
+        width = self.present_pane_width() if presenting else self.pane_dock.width()
+        pane = self.pane.heightForWidth(max(1, width)) if self.pane.hasHeightForWidth() else 0
+        # what else the column holds: the tabbed panels, or in presentation mode the class list under the pane
+        room = self.legend.sizeHint().height() if presenting else self.PANEL_ROOM
         self.class_dial.tiles.set_max_height(max(0, column - pane - room - self.DIAL_CHROME))

@@ -117,7 +117,8 @@ class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
         pl.setContentsMargins(0, 0, 0, 0)
         pl.setSpacing(2)
         pl.addWidget(self.planes, 1)
-        pl.addWidget(self.legend)  # beside the data, never on it
+        pl.addWidget(self.legend)  # beside the data, never on it (in presentation mode: under the decoded image)
+        self.plane_row = pl
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.setContentsMargins(4, 4, 4, 4)
@@ -148,6 +149,7 @@ class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
         pb.setContentsMargins(0, 0, 0, 0)
         pb.addWidget(with_class_dial(self.pane, self.class_dial), 1)
         pb.addWidget(self.compare_row, 1)
+        self.pane_column = pb
         self.pane_dock = self._add_dock("Decoded", pane_box, closable=False)
         self.panel_docks: list[QDockWidget] = []
         for title, panel in (("Interpolation", self.interp), ("Vectors", self.vectors), ("Bookmarks", self.bookmarks),

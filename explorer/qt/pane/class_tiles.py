@@ -93,6 +93,12 @@ class ClassTiles(QWidget):
         inner = max(1, cell_w - 2 * MARGIN)
         return 2 if any(fm.horizontalAdvance(n) > inner for n in self.names) else 1
 
+    def _words_fit(self, inner: int) -> bool:
+        """Every class name, wrapped where it may break ("T-shirt/ top"), fits ``inner`` pixels: no word is cut."""
+        fm = QFontMetrics(self._name_font(True))
+        flags = int((Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap).value)
+        return all(fm.boundingRect(QRect(0, 0, inner, 1000), flags, n).width() <= inner for n in self.names)
+
     def _name_font(self, bold: bool = False) -> QFont:
         f = QFont(self.font())
         f.setBold(bold)
@@ -104,7 +110,8 @@ class ClassTiles(QWidget):
         the narrowest, then the lowest)."""
         options = [self._grid(width, rows, True) for rows in range(1, min(MAX_ROWS, max(1, len(self.names))) + 1)]
         options.append(self._grid(width, 1, False))
-        fit = [g for g in options if g.width <= width and (self.max_height is None or g.height <= self.max_height)]
+        fit = [g for g in options if g.width <= width and (self.max_height is None or g.height <= self.max_height)
+               and (not g.names or self._words_fit(g.cell_w - 2 * g.margin))]
         if not fit:
             return min(options, key=lambda g: (max(g.width - width, 0), g.height))
         return max(fit, key=lambda g: (g.scale, g.names, -g.rows))
