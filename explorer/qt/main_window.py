@@ -241,6 +241,7 @@ class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self.fit_column()
+        self.follow_present_size()
 
     def keyPressEvent(self, ev) -> None:
         """Bookmark stepping: Right / PageDown, Left / PageUp (a clicker's keys).

@@ -129,6 +129,7 @@ class PresentationLayout:
     present_fullscreen = True
     present_from_cli = False  # --presentation: a scene opened at start-up does not turn it off
     _present_saved: dict | None = None
+    _present_size = None  # QSize: the size presentation mode is laid out for
 
     def _on_presentation(self, on: bool, _old=None) -> None:
         if on == self.presenting:
@@ -144,18 +145,16 @@ class PresentationLayout:
             self.menuBar().setVisible(False)
             self.toolbar.setVisible(False)
             self.statusBar().setVisible(False)
-            scale = self.present_scale()
-            f = QFont(self.font())
-            f.setPointSizeF(f.pointSizeF() * scale)
-            self.setFont(f)
-            self.state.ui_scale = scale  # after the font: the planes' ticks follow the window's font
             self.strip.setVisible(True)
             self.pane_column.addWidget(self.legend)  # under the decoded image: the plane keeps its width
-            self.legend.set_wide(True, self.present_pane_width())
-            self.fit_column()  # before the layout grows: a CVAE's image and class row fit the screen's height
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            full = self.present_fullscreen and screen is not None
+            self._present_size = screen.geometry().size() if full else self.size()
+            self._apply_present_size()  # before the layout grows: a CVAE's image and class row fit the height
             if self.present_fullscreen:
                 self.showFullScreen()
             self.share_screen(self.PRESENT_PLANE_SHARE)
+            QTimer.singleShot(0, self.follow_present_size)  # no window manager: full screen may not happen
         else:
             s = self._present_saved or {}
             self.strip.setVisible(False)
@@ -183,21 +182,32 @@ class PresentationLayout:
         self.resizeDocks([self.pane_dock], [sizes[0]], Qt.Orientation.Horizontal)
         self.fit_column_later()
 
+    def _apply_present_size(self) -> None:
+        """Font, plot scale, class list and class row for ``_present_size``: SCALE at 720 px high, in proportion
+        on a taller screen (the layout looks the same at 1080)."""
+        scale = self.SCALE * min(max(1.0, self.present_height() / 720), 3.0)
+        f = QFont(self._present_saved["font"])
+        f.setPointSizeF(f.pointSizeF() * scale)
+        self.setFont(f)
+        self.state.ui_scale = scale  # after the font: the planes' ticks follow the window's font
+        self.legend.set_wide(True, self.present_pane_width())
+        self.fit_column()
+
+    def follow_present_size(self) -> None:
+        """The window's real size, once known, if it is not the one laid out for (full screen refused, or
+        the window moved to another screen)."""
+        if not self.presenting or self._present_size is None:
+            return
+        if abs(self.height() - self._present_size.height()) > 0.02 * self.height() or \
+                abs(self.width() - self._present_size.width()) > 0.02 * self.width():
+            self._present_size = self.size()
+            self._apply_present_size()
+            self.share_screen(self.PRESENT_PLANE_SHARE)
+
     def present_pane_width(self) -> int:
         """The decode pane's column in presentation mode (the docks take their share only after a layout pass)."""
-        width = self.width()
-        if self.present_fullscreen:
-            screen = self.screen() or QGuiApplication.primaryScreen()
-            width = screen.geometry().width() if screen is not None else width
-        return int(width * (1.0 - self.PRESENT_PLANE_SHARE))
+        return int((self._present_size or self.size()).width() * (1.0 - self.PRESENT_PLANE_SHARE))
 
     def present_height(self) -> int:
-        """The height presentation mode lays out for: the screen's (full screen), else the window's as it was."""
-        if self._present_saved and not self.present_fullscreen:
-            return self._present_saved["geometry"].height()
-        screen = self.screen() or QGuiApplication.primaryScreen()
-        return screen.geometry().height() if self.present_fullscreen and screen is not None else self.height()
-
-    def present_scale(self) -> float:
-        """SCALE at 720 px high, in proportion on a taller screen (the layout looks the same at 1080)."""
-        return self.SCALE * min(max(1.0, self.present_height() / 720), 3.0)
+        """The height presentation mode lays out for: the screen's (full screen), else the window's."""
+        return (self._present_size or self.size()).height()
