@@ -28,13 +28,17 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(img, np.float32) * 255.0), 0, 255).astype(np.uint8)
 
 
-def filmstrip(images: np.ndarray, pad: int = 2, background: float = 1.0) -> np.ndarray:
-    """Frames (N, H, W[, 3]) side by side with ``pad`` pixels between them -> (H, N*W + (N-1)*pad[, 3])."""
+def filmstrip(images: np.ndarray, pad: int = 2, background: float = 1.0, columns: int | None = None) -> np.ndarray:
+    """Frames (N, H, W[, 3]) side by side with ``pad`` pixels between them -> (H, N*W + (N-1)*pad[, 3]); with
+    ``columns``, in rows of that many frames (the last row filled with ``background``)."""
     n, h, w = images.shape[:3]
+    cols = n if columns is None else max(1, min(int(columns), n))
+    rows = -(-n // cols) if n else 1
     rest = images.shape[3:]
-    out = np.full((h, n * w + max(n - 1, 0) * pad, *rest), background, np.float32)
+    out = np.full((rows * h + (rows - 1) * pad, cols * w + max(cols - 1, 0) * pad, *rest), background, np.float32)
     for i in range(n):
-        out[:, i * (w + pad) : i * (w + pad) + w] = images[i]
+        r, c = divmod(i, cols)
+        out[r * (h + pad) : r * (h + pad) + h, c * (w + pad) : c * (w + pad) + w] = images[i]
     return out
 
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMenuBar, QSpinBox, QToolBar, QWidget
+from PySide6.QtGui import QAction, QFont, QKeySequence, QTextDocument
+from PySide6.QtWidgets import QLabel, QMenuBar, QScrollArea, QSpinBox, QToolBar, QWidget
 
 from explorer.core.actions import ACTIONS, BY_ID, MENUS, Action, Commands, UnknownAction, help_rows
 from explorer.core.state import DENSITY_MAX, DENSITY_MIN, POINT_SIZE_MAX, POINT_SIZE_MIN
@@ -151,14 +151,33 @@ class ActionSet(QObject):
         return box
 
 
-class HelpOverlay(QLabel):
-    """A translucent card over its parent listing every key (from the action table) and mouse gesture."""
+class HelpOverlay(QScrollArea):
+    """A translucent card over its parent listing every key (from the action table) and mouse gesture.
+
+    The rows go in as many columns side by side (1..MAX_COLUMNS) as make the card fit in the parent
+    (at most WIDTH x HEIGHT of it, centred); if even the most columns do not fit (a tiny window, the
+    presentation font), the card scrolls, so every row can be reached. A click on the card closes it."""
+
+    WIDTH, HEIGHT = 0.8, 0.92  # of the parent, at most (its sides stay clickable: the plane takes clicks beside it)
+    MAX_COLUMNS = 3
+    MIN_POINTS = 9.0  # the card's font is never made smaller than this to fit
+    PAD = 18
+    STYLE = f"background: rgba(20, 20, 24, 225); color: #f4f4f4; border-radius: 14px; padding: {PAD}px;"
 
     def __init__(self, parent: QWidget):
         super().__init__(parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setWordWrap(True)
-        self.setStyleSheet("background: rgba(20, 20, 24, 225); color: #f4f4f4; border-radius: 14px; padding: 24px;")
+        self.card = QLabel()
+        self.card.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.card.setWordWrap(True)
+        self.card.setStyleSheet(self.STYLE)
+        self.card.mousePressEvent = lambda ev: self.setVisible(False)
+        self.columns = 1
+        self.setWidget(self.card)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setStyleSheet("QScrollArea { background: transparent; }")
+        self.viewport().setAutoFillBackground(False)
         self.setVisible(False)
         parent.installEventFilter(self)
 
@@ -166,27 +185,64 @@ class HelpOverlay(QLabel):
     def rows() -> list[tuple[str, str]]:
         return help_rows(key_text)
 
+    def text(self) -> str:
+        return self.card.text()
+
     def toggle(self) -> None:
         self.setVisible(not self.isVisible())
         if self.isVisible():
             self.refresh()
             self.raise_()
 
+    @staticmethod
+    def _html(rows: list[tuple[str, str]], columns: int) -> str:
+        per = -(-len(rows) // columns)
+        cells = []
+        for c in range(columns):
+            body = "".join(f"<tr><td align=right style='padding:2px 10px'><b>{html.escape(k)}</b></td>"
+                           f"<td style='padding:2px'>{html.escape(v)}</td></tr>" for k, v in rows[c * per:(c + 1) * per])
+            cells.append(f"<td valign=top style='padding:0 12px'><table>{body}</table></td>")
+        return (f"<h2>Keys</h2><table><tr>{''.join(cells)}</tr></table>"
+                "<p style='color:#bbb'>F1 or Esc closes this</p>")
+
     def refresh(self) -> None:
-        body = "".join(f"<tr><td align=right style='padding:3px 14px'><b>{html.escape(k)}</b></td>"
-                       f"<td style='padding:3px'>{html.escape(v)}</td></tr>" for k, v in self.rows())
-        self.setText(f"<h2>Keys</h2><table>{body}</table><p style='color:#bbb'>F1 or Esc closes this</p>")
+        """Lay the rows out in the fewest columns that fit the parent, in the window's font (presentation mode
+        scales it) or, if they cannot fit in it, a smaller one down to MIN_POINTS; size and centre the card."""
         p = self.parentWidget()
-        w, h = p.width(), p.height()
-        self.setGeometry(int(w * 0.2), int(h * 0.08), int(w * 0.6), int(h * 0.84))
+        max_w, max_h = int(p.width() * self.WIDTH), int(p.height() * self.HEIGHT)
+        big = p.font().pointSizeF()
+        sizes = [big * 0.85 ** i for i in range(8) if big * 0.85 ** i >= min(big, self.MIN_POINTS)]
+        for size, columns in ((pt, c) for pt in sizes for c in range(1, self.MAX_COLUMNS + 1)):
+            w, h = self._layout(columns, size, max_w)
+            if h <= max_h:
+                break
+        self.columns = columns
+        bar = self.verticalScrollBar().sizeHint().width() if h > max_h else 0
+        w, h = min(max_w, w + bar), min(max_h, h)
+        self.setGeometry((p.width() - w) // 2, (p.height() - h) // 2, w, h)
+
+    def _layout(self, columns: int, points: float, max_w: int) -> tuple[int, int]:
+        """Put the rows on the card in ``columns`` at ``points``; the card's (width, height) then."""
+        font = QFont(self.parentWidget().font())  # set here: a style sheet stops the window's font reaching it
+        font.setPointSizeF(points)
+        self.card.setFont(font)
+        text = self._html(self.rows(), columns)
+        self.card.setText(text)
+        doc = QTextDocument()
+        doc.setDefaultFont(font)
+        doc.setHtml(text)
+        w = min(max_w, int(doc.idealWidth()) + 2 * self.PAD + 4)  # unwrapped if it fits
+        # measured as narrow as with a scroll bar: the scroll area asks for that height before it knows it has none
+        return w, self.card.heightForWidth(w - self.verticalScrollBar().sizeHint().width()) + 2
+
+    def fits(self) -> bool:
+        """Every row is on the card without scrolling."""
+        return self.card.heightForWidth(self.viewport().width()) <= self.viewport().height()
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:
         if ev.type() == QEvent.Type.Resize and self.isVisible():
             self.refresh()
         return False
-
-    def mousePressEvent(self, ev) -> None:
-        self.setVisible(False)
 
 
 __all__ = ["BY_ID", "SPINS", "ActionSet", "HelpOverlay", "key_text", "set_quietly"]

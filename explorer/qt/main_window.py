@@ -36,6 +36,7 @@ from explorer.qt.activity_bar import ActivityBar
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.compare.compare import CompareRow, Planes, SelectTool
 from explorer.qt.compare.comparison import Comparison
+from explorer.qt.dock_column import DockColumn
 from explorer.qt.empty_state import EmptyState
 from explorer.qt.live_training import LiveTraining
 from explorer.qt.opener import ModelOpener
@@ -62,7 +63,7 @@ from explorer.qt.window_files import WindowFiles
 CLOSE_WAIT_MS = 3000  # how long closing waits for background writes
 
 
-class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
+class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
     sessionChanged = Signal(object)  # Session
     decodeShown = Signal(object)  # Shown: the pane now displays it
     upgraded = Signal(object)  # Session: its torch model now serves the model service (it opened light, with numpy)
@@ -119,7 +120,8 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         pl.setContentsMargins(0, 0, 0, 0)
         pl.setSpacing(2)
         pl.addWidget(self.planes, 1)
-        pl.addWidget(self.legend)  # beside the data, never on it
+        pl.addWidget(self.legend)  # beside the data, never on it (in presentation mode: under the decoded image)
+        self.plane_row = pl
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.setContentsMargins(4, 4, 4, 4)
@@ -156,6 +158,7 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         pb.setContentsMargins(0, 0, 0, 0)
         pb.addWidget(with_class_dial(self.pane, self.class_dial), 1)
         pb.addWidget(self.compare_row, 1)
+        self.pane_column = pb
         self.pane_dock = self._add_dock("Decoded", pane_box, closable=False)
         self.panel_docks: list[QDockWidget] = []
         for title, panel in (("Interpolation", self.interp), ("Vectors", self.vectors), ("Bookmarks", self.bookmarks),
@@ -243,6 +246,12 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
         if not self._laid_out:  # dock sizes only take once the window has its real size
             self._laid_out = True
             self.share_screen(self.PRESENT_PLANE_SHARE if self.state.presentation else self.PLANE_SHARE)
+        self.fit_column()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self.fit_column()
+        self.follow_present_size()
 
     def keyPressEvent(self, ev) -> None:
         """Bookmark stepping: Right / PageDown, Left / PageUp (a clicker's keys).
@@ -266,6 +275,7 @@ class MainWindow(WindowFiles, PresentationLayout, QMainWindow):
             current.raise_()
         if on and raise_:
             dock.raise_()
+        self.fit_column_later()  # another tab: do the names still fit?
 
     def _build_actions(self) -> None:
         """QActions, menus and toolbar from the one table (explorer.core.actions); each owner binds its commands."""

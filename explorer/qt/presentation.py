@@ -7,8 +7,9 @@ the strip takes only the state."""
 from __future__ import annotations
 
 from PySide6.QtCore import QRect, Qt, QTimer
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtGui import QFont, QGuiApplication, QPalette
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from superqt import QElidingLabel
 
 from explorer.core.state import STRENGTH_MAX, STRENGTH_MIN, T_MAX, T_MIN, ExplorerState
 from explorer.qt.panels.dims_panel import DimSliders
@@ -31,22 +32,33 @@ class PresentationStrip(QWidget):
         self.t = ValueSlider(T_MIN, T_MAX, 0.01, value=ip.t)
         self.t.setToolTip("interpolation t: 0 = A, 1 = B")
         self.t.valueChanged.connect(lambda v: setattr(ip, "t", v))
+        # always on the strip: what can be played. Until A and B are set the controls are greyed, with a hint
+        self.hint = QLabel("keys A and B set the ends")
+        self.hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.t_box = QWidget()
         tl = QHBoxLayout(self.t_box)
         tl.setContentsMargins(0, 0, 0, 0)
         tl.addWidget(self.play)
         tl.addWidget(QLabel("t"))
         tl.addWidget(self.t, 1)
+        tl.addWidget(self.hint)
         self.vector_box = QWidget()
         self.vector_layout = QHBoxLayout(self.vector_box)
         self.vector_layout.setContentsMargins(0, 0, 0, 0)
         self.sliders: list[tuple[object, ValueSlider]] = []
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(8, 2, 8, 2)
         self.dims = DimSliders(state, PRESENT_DIMS, compact=True)  # a D-dim model: its first directions off the plane
-        lay.addWidget(self.t_box, 2)
-        lay.addWidget(self.vector_box, 3)
-        lay.addWidget(self.dims, 3)
+        # the t slider the widest (0 to 1 is the talk's main gesture), beside it the enabled vectors' strengths
+        # (only while there are any); under them a D-dim model's dims sliders, on a row of their own
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(8, 2, 8, 2)
+        lay.setSpacing(2)
+        top = QHBoxLayout()
+        top.addWidget(self.t_box, 3)
+        top.addWidget(self.vector_box, 2)
+        lay.addLayout(top)
+        lay.addWidget(self.dims)
+        # never wider than the plane above it: a crowded strip squeezes, it does not push the decode pane aside
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
         ip.events.t.connect(self._on_t)
         ip.events.playing.connect(self._on_playing)
         for name in ("a", "b"):
@@ -70,11 +82,15 @@ class PresentationStrip(QWidget):
         self.play.setText("Stop" if on else "Play")
 
     def _on_ready(self, *_a) -> None:
-        self.t_box.setVisible(self.state.interpolation.ready)
+        ready = self.state.interpolation.ready
+        for w in (self.play, self.t):
+            w.setEnabled(ready)
+        self.hint.setVisible(not ready)
 
     def _rebuild(self, *args) -> None:
         """One strength slider per enabled vector (rebuilt when the list or a switch changes)."""
         wanted = [v for v in self.state.vectors if v.enabled]
+        self.vector_box.setVisible(bool(wanted))  # none on: the t slider takes the strip
         if [v for v, _ in self.sliders] == wanted:
             for v, sl in self.sliders:
                 if abs(sl.value() - v.strength) > 1e-9:
@@ -88,11 +104,13 @@ class PresentationStrip(QWidget):
                 item.widget().deleteLater()
         self.sliders = []
         for v in wanted:
-            self.vector_layout.addWidget(QLabel(v.name))
+            name = QElidingLabel(v.name)  # a long name gives way to its slider
+            name.setToolTip(v.name)
+            self.vector_layout.addWidget(name, 1)
             sl = ValueSlider(STRENGTH_MIN, STRENGTH_MAX, 0.05, value=v.strength, signed=True)
             sl.setToolTip(f"strength of {v.name}")
             sl.valueChanged.connect(lambda x, v=v: setattr(v, "strength", x))
-            self.vector_layout.addWidget(sl, 1)
+            self.vector_layout.addWidget(sl, 2)
             self.sliders.append((v, sl))
 
 
@@ -105,12 +123,13 @@ class PresentationLayout:
     ``--screenshot`` or ``--size`` asked for a size).
     """
 
-    SCALE = 1.6
+    SCALE = 1.6  # at 720 px high; in proportion on a taller screen (2.4 at 1080: tick labels 20 px high)
     PRESENT_PLANE_SHARE = 0.55  # the plane and the pane share the screen
     presenting = False  # the layout is in presentation mode
     present_fullscreen = True
     present_from_cli = False  # --presentation: a scene opened at start-up does not turn it off
     _present_saved: dict | None = None
+    _present_size = None  # QSize: the size presentation mode is laid out for
 
     def _on_presentation(self, on: bool, _old=None) -> None:
         if on == self.presenting:
@@ -126,17 +145,21 @@ class PresentationLayout:
             self.menuBar().setVisible(False)
             self.toolbar.setVisible(False)
             self.statusBar().setVisible(False)
-            f = QFont(self.font())
-            f.setPointSizeF(f.pointSizeF() * self.SCALE)
-            self.setFont(f)
-            self.state.ui_scale = self.SCALE  # after the font: the planes' ticks follow the window's font
             self.strip.setVisible(True)
+            self.pane_column.addWidget(self.legend)  # under the decoded image: the plane keeps its width
+            screen = self.screen() or QGuiApplication.primaryScreen()
+            full = self.present_fullscreen and screen is not None
+            self._present_size = screen.geometry().size() if full else self.size()
+            self._apply_present_size()  # before the layout grows: a CVAE's image and class row fit the height
             if self.present_fullscreen:
                 self.showFullScreen()
             self.share_screen(self.PRESENT_PLANE_SHARE)
+            QTimer.singleShot(0, self.follow_present_size)  # no window manager: full screen may not happen
         else:
             s = self._present_saved or {}
             self.strip.setVisible(False)
+            self.legend.set_wide(False)
+            self.plane_row.addWidget(self.legend)  # beside the plane again
             if "font" in s:
                 self.setFont(s["font"])
             self.state.ui_scale = 1.0
@@ -151,8 +174,40 @@ class PresentationLayout:
                 # and the dock column's exact width, once the restored fonts and bars have been laid out
                 QTimer.singleShot(0, lambda sizes=s["sizes"]: self._restore_dock_sizes(sizes))
         self.presenting = on
+        self.fit_column()  # the class row's height: the column holds the class list now, or the panels again
 
     def _restore_dock_sizes(self, sizes: tuple[int, int, int]) -> None:
         if self.presenting:
             return
         self.resizeDocks([self.pane_dock], [sizes[0]], Qt.Orientation.Horizontal)
+        self.fit_column_later()
+
+    def _apply_present_size(self) -> None:
+        """Font, plot scale, class list and class row for ``_present_size``: SCALE at 720 px high, in proportion
+        on a taller screen (the layout looks the same at 1080)."""
+        scale = self.SCALE * min(max(1.0, self.present_height() / 720), 3.0)
+        f = QFont(self._present_saved["font"])
+        f.setPointSizeF(f.pointSizeF() * scale)
+        self.setFont(f)
+        self.state.ui_scale = scale  # after the font: the planes' ticks follow the window's font
+        self.legend.set_wide(True, self.present_pane_width())
+        self.fit_column()
+
+    def follow_present_size(self) -> None:
+        """The window's real size, once known, if it is not the one laid out for (full screen refused, or
+        the window moved to another screen)."""
+        if not self.presenting or self._present_size is None:
+            return
+        if abs(self.height() - self._present_size.height()) > 0.02 * self.height() or \
+                abs(self.width() - self._present_size.width()) > 0.02 * self.width():
+            self._present_size = self.size()
+            self._apply_present_size()
+            self.share_screen(self.PRESENT_PLANE_SHARE)
+
+    def present_pane_width(self) -> int:
+        """The decode pane's column in presentation mode (the docks take their share only after a layout pass)."""
+        return int((self._present_size or self.size()).width() * (1.0 - self.PRESENT_PLANE_SHARE))
+
+    def present_height(self) -> int:
+        """The height presentation mode lays out for: the screen's (full screen), else the window's."""
+        return (self._present_size or self.size()).height()

@@ -1,10 +1,11 @@
-"""Small widgets shared by the panels: a float slider with a fixed-width value label, class swatches."""
+"""Small widgets shared by the panels: a float slider with a fixed-width value label, class swatches,
+push buttons only as wide as their text."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 from superqt import QDoubleSlider
 
 from explorer.core.palettes import colour
@@ -94,6 +95,20 @@ class ValueSlider(QWidget):
     def setToolTip(self, text: str) -> None:
         self.slider.setToolTip(text)
         super().setToolTip(text)
+
+
+class SnugButton(QPushButton):
+    """A push button as narrow as its text allows: the style's minimum (80 px in Fusion) made a row of
+    three too wide for the dock column at 1280x720. It still grows when the row has room."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(text, parent)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, self.sizePolicy().verticalPolicy())  # may shrink to the hint below
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        snug = self.fontMetrics().horizontalAdvance(self.text()) + 2 * self.fontMetrics().averageCharWidth() + 8
+        return QSize(min(hint.width(), snug), hint.height())
 
 
 def swatch(colour: str | QColor, size: int = 12) -> QIcon:

@@ -6,6 +6,7 @@ Used by explorer.qt.pane.class_row (the class dial), which decodes the images.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import QRect, QSize, Qt, Signal
@@ -17,6 +18,26 @@ from explorer.qt.pane.image_view import to_qimage
 MAX_SCALE = 4  # the tiles grow up to 4x (112 px for 28-pixel images), then stop taking height from the pane
 MAX_ROWS = 2  # two rows of five for ten classes; a third would take the panels' height
 MARGIN, GAP, FRAME, BAR = 5, 4, 3, 4  # px: inside a cell, between cells, the chosen frame, the class colour bar
+TIGHT = 2  # margin and gap of the tight layout: one row, no names under the tiles (their colour bars stay)
+
+
+class Grid(NamedTuple):
+    rows: int
+    cols: int
+    scale: int  # each image at scale x its pixels
+    cell_w: int
+    cell_h: int
+    margin: int
+    gap: int
+    names: bool  # the class names under the tiles (the tight layout leaves them to the tooltips and the combo)
+
+    @property
+    def height(self) -> int:
+        return self.rows * self.cell_h + (self.rows - 1) * self.gap
+
+    @property
+    def width(self) -> int:
+        return self.cols * self.cell_w + (self.cols - 1) * self.gap
 
 
 class ClassTiles(QWidget):
@@ -36,6 +57,7 @@ class ClassTiles(QWidget):
         self.chosen = 0
         self.image_size = (28, 28)  # (H, W) of one image
         self._hover = -1
+        self.max_height: int | None = None  # set_max_height
         self.setMouseTracking(True)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
@@ -71,34 +93,58 @@ class ClassTiles(QWidget):
         inner = max(1, cell_w - 2 * MARGIN)
         return 2 if any(fm.horizontalAdvance(n) > inner for n in self.names) else 1
 
+    def _words_fit(self, inner: int) -> bool:
+        """Every class name, wrapped where it may break ("T-shirt/ top"), fits ``inner`` pixels: no word is cut."""
+        fm = QFontMetrics(self._name_font(True))
+        flags = int((Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap).value)
+        return all(fm.boundingRect(QRect(0, 0, inner, 1000), flags, n).width() <= inner for n in self.names)
+
     def _name_font(self, bold: bool = False) -> QFont:
         f = QFont(self.font())
         f.setBold(bold)
         return f
 
-    def grid(self, width: int) -> tuple[int, int, int, int, int]:
-        """(rows, cols, scale, cell width, cell height) for a widget ``width`` pixels wide."""
+    def grid(self, width: int) -> Grid:
+        """The layout for a widget ``width`` pixels wide: of those that fit it and are no taller than
+        ``max_height``, the one with the largest tiles, then with the names, then the fewest rows (none fits:
+        the narrowest, then the lowest)."""
+        options = [self._grid(width, rows, True) for rows in range(1, min(MAX_ROWS, max(1, len(self.names))) + 1)]
+        options.append(self._grid(width, 1, False))
+        fit = [g for g in options if g.width <= width and (self.max_height is None or g.height <= self.max_height)
+               and (not g.names or self._words_fit(g.cell_w - 2 * g.margin))]
+        if not fit:
+            return min(options, key=lambda g: (max(g.width - width, 0), g.height))
+        return max(fit, key=lambda g: (g.scale, g.names, -g.rows))
+
+    def _grid(self, width: int, rows: int, names: bool) -> Grid:
         n = max(1, len(self.names))
         h, w = self.image_size
-        options = []
-        for rows in range(1, min(MAX_ROWS, n) + 1):
-            cols = math.ceil(n / rows)
-            cell_w = (width - (cols - 1) * GAP) // cols
-            k = min(MAX_SCALE, max(1, (cell_w - 2 * MARGIN) // w))
-            options.append((rows, cols, k, cell_w))
-        rows, cols, k, cell_w = max(options, key=lambda o: (o[2], -o[0]))  # the largest tiles, then fewest rows
-        widest = max((QFontMetrics(self._name_font(True)).horizontalAdvance(n) for n in self.names), default=0)
-        cell_w = max(w * k, min(cell_w - 2 * MARGIN, widest)) + 2 * MARGIN  # no wider than its name needs
-        line = QFontMetrics(self._name_font(True)).height()
-        cell_h = MARGIN + h * k + BAR + 2 + self._name_lines(cell_w) * line + MARGIN + FRAME
-        return rows, cols, k, cell_w, cell_h
+        margin, gap = (MARGIN, GAP) if names else (TIGHT, TIGHT)
+        cols = math.ceil(n / rows)
+        cell_w = (width - (cols - 1) * gap) // cols
+        k = min(MAX_SCALE, max(1, (cell_w - 2 * margin) // w))
+        fm = QFontMetrics(self._name_font(True))
+        if names:
+            widest = max((fm.horizontalAdvance(name) for name in self.names), default=0)
+            cell_w = max(w * k, min(cell_w - 2 * margin, widest)) + 2 * margin  # no wider than its name needs
+            text = 2 + self._name_lines(cell_w) * fm.height()
+        else:
+            cell_w, text = w * k + 2 * margin, 0
+        cell_h = margin + h * k + BAR + text + margin + FRAME
+        return Grid(rows, cols, k, cell_w, cell_h, margin, gap, names)
+
+    def set_max_height(self, px: int | None) -> None:
+        """At most this tall (the window gives the tiles what the pane and the panels leave); None: no limit."""
+        if px != self.max_height:
+            self.max_height = px
+            self._fit_height()
+            self.update()
 
     def hasHeightForWidth(self) -> bool:
         return False  # the minimum height follows the width instead (_fit_height): docks ignore height-for-width
 
     def heightForWidth(self, width: int) -> int:
-        rows, _, _, _, cell_h = self.grid(width)
-        return rows * cell_h + (rows - 1) * GAP
+        return self.grid(width).height
 
     def sizeHint(self) -> QSize:
         w = 360
@@ -108,18 +154,17 @@ class ClassTiles(QWidget):
         return QSize(self.image_size[1] * 3, self.minimumHeight())
 
     def cell_rect(self, i: int) -> QRect:
-        rows, cols, _, cell_w, cell_h = self.grid(self.width())
-        total = cols * cell_w + (cols - 1) * GAP
-        x0 = max(0, (self.width() - total) // 2)
-        r, c = divmod(i, cols)
-        return QRect(x0 + c * (cell_w + GAP), r * (cell_h + GAP), cell_w, cell_h)
+        g = self.grid(self.width())
+        x0 = max(0, (self.width() - g.width) // 2)
+        r, c = divmod(i, g.cols)
+        return QRect(x0 + c * (g.cell_w + g.gap), r * (g.cell_h + g.gap), g.cell_w, g.cell_h)
 
     def tile_rect(self, i: int) -> QRect:
         """Where class i's image is painted (its size is exactly scale x the image)."""
-        _, _, k, _, _ = self.grid(self.width())
+        g = self.grid(self.width())
         cell = self.cell_rect(i)
         h, w = self.image_size
-        return QRect(cell.x() + (cell.width() - w * k) // 2, cell.y() + MARGIN, w * k, h * k)
+        return QRect(cell.x() + (cell.width() - w * g.scale) // 2, cell.y() + g.margin, w * g.scale, h * g.scale)
 
     def index_at(self, pos) -> int:
         for i in range(len(self.names)):
@@ -128,7 +173,7 @@ class ClassTiles(QWidget):
         return -1
 
     def scale(self) -> int:
-        return self.grid(self.width())[2]
+        return self.grid(self.width()).scale
 
     # ---------------------------------------------------------------- painting and the mouse
 
@@ -137,9 +182,9 @@ class ClassTiles(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)  # nearest neighbour: crisp pixels
         pal = self.palette()
         hi = pal.highlight().color()
-        _, _, k, cell_w, _ = self.grid(self.width())
+        g = self.grid(self.width())
         line = QFontMetrics(self._name_font(True)).height()
-        lines = self._name_lines(cell_w)
+        lines = self._name_lines(g.cell_w)
         for i, name in enumerate(self.names):
             cell = self.cell_rect(i)
             tile = self.tile_rect(i)
@@ -158,6 +203,8 @@ class ClassTiles(QWidget):
                 p.fillRect(tile, pal.midlight())
             if i < len(self.colours):
                 p.fillRect(QRect(tile.x(), tile.bottom() + 1, tile.width(), BAR), QColor(self.colours[i]))
+            if not g.names:
+                continue
             p.setFont(self._name_font(i == self.chosen))
             p.setPen(pal.text().color())
             text_rect = QRect(cell.x() + 1, tile.bottom() + 1 + BAR + 2, cell.width() - 2, lines * line)

@@ -49,10 +49,10 @@ class DecodePane(QWidget):
         self.base_caption = Caption("")
         # three columns, each an image and its caption right under it:
         # [before vectors (only with vectors on)] [the decoded image, largest] [the nearest real image]
-        row = QHBoxLayout()
-        for stretch, widgets in ((2, (self.base, self.base_title, self.base_caption)),
-                                 (3, (self.decoded, self.caption)),
-                                 (2, (self.nearest, self.nearest_title, self.nearest_caption))):
+        self.row = row = QHBoxLayout()
+        for stretch, widgets in zip(self.STRETCH[False], ((self.base, self.base_title, self.base_caption),
+                                                          (self.decoded, self.caption),
+                                                          (self.nearest, self.nearest_title, self.nearest_caption))):
             col = QVBoxLayout()
             col.setSpacing(2)
             col.addStretch(1)
@@ -63,9 +63,20 @@ class DecodePane(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         lay.addLayout(row, 1)
+        self._side: bool | None = None  # the "before vectors" column is shown
         self._side_by_side(False)
         controller.shown.connect(self.render_shown)
         state.events.session.connect(self._on_session)
+        state.events.presentation.connect(self._on_presentation)
+
+    STRETCH = {False: (2, 3, 2), True: (2, 6, 2)}  # the row's columns (before, decoded, nearest), by presentation
+
+    def _on_presentation(self, *_a) -> None:
+        """In presentation mode the decoded image is the large one (at least 40 % of the screen's height), and
+        the hidden "before vectors" column leaves it its share."""
+        on = bool(self.state.presentation)
+        for i, stretch in enumerate(self.STRETCH[on]):
+            self.row.setStretch(i, 0 if on and i == 0 and not self._side else stretch)
 
     def eventFilter(self, obj, event) -> bool:
         if obj is self.decoded and event.type() == QEvent.Type.Resize and self.badge.isVisible():
@@ -108,8 +119,12 @@ class DecodePane(QWidget):
         return None if self.displayed is None else self.displayed.z
 
     def _side_by_side(self, on: bool) -> None:
+        if on == self._side:
+            return
+        self._side = on
         for w in (self.base, self.base_title, self.base_caption):
             w.setVisible(on)
+        self._on_presentation()
 
     def render_shown(self, shown: Shown) -> None:
         self.decoded.set_image(shown.image)

@@ -11,13 +11,14 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
-from PySide6.QtWidgets import QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFileDialog, QGridLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
 
 from explorer.core import drawing
 from explorer.core.decode_service import DecodeResult
 from explorer.core.state import ExplorerState
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.pane.image_view import ImageView
+from explorer.qt.widgets import SnugButton
 
 CANVAS_PX = 224  # on screen
 
@@ -148,7 +149,7 @@ class DrawPanel(QWidget):
         self._seq = 0  # the newest encode request; older results are dropped
 
         self.canvas = DrawCanvas()
-        self.recon_view = ImageView(min_size=112)
+        self.recon_view = ImageView(min_size=84)  # the canvas and it side by side in the 1280x720 dock column
         self.recon_view.setToolTip("The model's reconstruction of the drawing: decode(encode(drawing))")
         self.brush = QSpinBox()
         self.brush.setRange(1, 8)
@@ -156,25 +157,27 @@ class DrawPanel(QWidget):
         self.brush.setPrefix("brush ")
         self.brush.setSuffix(" px")
         self.brush.setToolTip("Stroke width in the model's pixels")
-        self.btn_clear = QPushButton("Clear")
-        self.btn_open = QPushButton("Open image\u2026")
+        self.btn_clear = SnugButton("Clear")
+        self.btn_open = SnugButton("Open\u2026")
+        self.btn_open.setToolTip("Open an image file and encode it (or drop one on the canvas)")
         self.status = QLabel("Draw (white on black) or drop an image; it is encoded when you let go.")
         self.status.setWordWrap(True)
 
+        # the controls under the reconstruction, beside the canvas: on screen within the canvas's height, which
+        # is all the room the panel has under a CVAE's class row at 1280x720
+        controls = QVBoxLayout()
+        for w in (self.brush, self.btn_clear, self.btn_open):
+            controls.addWidget(w)
+        controls.addStretch(1)
         grid = QGridLayout()
         grid.addWidget(QLabel("drawing"), 0, 0, Qt.AlignmentFlag.AlignCenter)
         grid.addWidget(QLabel("reconstruction"), 0, 1, Qt.AlignmentFlag.AlignCenter)
-        grid.addWidget(self.canvas, 1, 0)
+        grid.addWidget(self.canvas, 1, 0, 2, 1)
         grid.addWidget(self.recon_view, 1, 1)
+        grid.addLayout(controls, 2, 1)
         grid.setColumnStretch(1, 1)
-        row = QHBoxLayout()
-        row.addWidget(self.brush)
-        row.addWidget(self.btn_clear)
-        row.addWidget(self.btn_open)
-        row.addStretch(1)
         lay = QVBoxLayout(self)
         lay.addLayout(grid)
-        lay.addLayout(row)
         lay.addWidget(self.status)
         lay.addStretch(1)
 

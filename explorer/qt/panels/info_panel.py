@@ -7,11 +7,11 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from training.curves import CURVES, series, snapshot_epochs
 
-LONG_WORD = 20  # a value of one word longer than this (a sha256) is shown cut, whole in its tooltip
+LONG = 24  # characters: a value with a word this long (the SHA-256) is a scrolling line, not a label
 
 
 class InfoPanel(QWidget):
@@ -47,12 +47,7 @@ class InfoPanel(QWidget):
             self.form.removeRow(0)
         self.rows = dict(rows)
         for key, value in rows:
-            long_word = " " not in value and len(value) > LONG_WORD  # a hash: it cannot wrap, so it is cut
-            v = QLabel(value[:LONG_WORD] + "\u2026" if long_word else value)
-            v.setToolTip(value if long_word else "")
-            v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            v.setWordWrap(True)
-            self.form.addRow(QLabel(f"<b>{key}</b>"), v)
+            self.form.addRow(QLabel(f"<b>{key}</b>"), _value(value))
 
     def set_history(self, history: list[dict] | None, snapshots: list[dict] | None = None) -> None:
         """Draw the per-epoch curves of ``history`` (a checkpoint's) and mark ``snapshots``."""
@@ -70,3 +65,21 @@ class InfoPanel(QWidget):
             for p in self.plots:
                 p.addItem(pg.InfiniteLine(x, angle=90, pen=pg.mkPen(QColor(90, 90, 90), style=Qt.PenStyle.DotLine)))
         self.curves.setVisible(bool(self.shown_series))
+
+
+def _value(text: str) -> QWidget:
+    """A label that wraps at spaces; a long unbroken value is a read-only line that shows its start and
+    scrolls, so the table never makes the dock column (~360 px at 1280x720) wider; selecting copies it whole."""
+    if max(map(len, text.split()), default=0) <= LONG:
+        v = QLabel(text)
+        v.setWordWrap(True)
+        v.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        return v
+    line = QLineEdit(text)
+    line.setReadOnly(True)
+    line.setFrame(False)
+    line.setCursorPosition(0)
+    line.setToolTip(text)
+    line.setStyleSheet("background: transparent;")
+    line.setMinimumWidth(60)
+    return line

@@ -15,10 +15,8 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
-    QGridLayout,
     QHBoxLayout,
     QLabel,
-    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -31,12 +29,13 @@ from explorer.core.pane import condition_labels
 from explorer.core.state import FRAMES_MAX, FRAMES_MIN, METHODS, T_MAX, T_MIN, ExplorerState
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.pane.image_view import ImageView
-from explorer.qt.widgets import ValueSlider
+from explorer.qt.widgets import SnugButton, ValueSlider
 from training.errors import UserError
 
 GIF_FRAMES = 30
 MP4_FRAMES, MP4_FPS = 60, 24.0  # the same 5-second back-and-forth as the GIF, twice as smooth
 ANIMATION_FPS = {"gif": 12.0, "mp4": MP4_FPS}
+STRIP_PAD = 2  # image pixels between the filmstrip's frames
 
 
 class InterpolationPanel(QWidget):
@@ -50,15 +49,17 @@ class InterpolationPanel(QWidget):
         self.ip = state.interpolation
         self.service = service
         self.filmstrip_images: np.ndarray | None = None
+        self._strip_cols = 0  # frames per row of the filmstrip on screen
         self._filmstrip_key: tuple | None = None
         self._export_pending: tuple[str, str] | None = None  # (path, "gif" or "mp4") being decoded
         self.workers: list = []
 
-        self.btn_a = QPushButton("Set A")
+        self.btn_a = SnugButton("Set A")
         self.btn_a.setToolTip("A := the point the pane shows (A key)")
-        self.btn_b = QPushButton("Set B")
+        self.btn_b = SnugButton("Set B")
         self.btn_b.setToolTip("B := the point the pane shows (B key)")
-        self.btn_swap = QPushButton("Swap")
+        self.btn_swap = SnugButton("Swap")
+        self.btn_swap.setToolTip("Swap A and B")
         self.snap = QCheckBox("snap to nearest data point")
         self.snap.setToolTip("Use the mean of the nearest dataset image instead of the free point")
         self.label_a = QLabel("A: \u2014")
@@ -71,39 +72,44 @@ class InterpolationPanel(QWidget):
         self.frames.setRange(FRAMES_MIN, FRAMES_MAX)
         self.frames.setValue(self.ip.frames)
         self.frames.setPrefix("frames ")
-        self.btn_play = QPushButton("Play")
+        self.btn_play = SnugButton("Play")
         self.btn_play.setCheckable(True)
-        self.btn_png = QPushButton("Export PNG\u2026")
-        self.btn_gif = QPushButton("Export GIF\u2026")
-        self.btn_mp4 = QPushButton("Export MP4\u2026")
+        self.btn_png = SnugButton("PNG\u2026")
+        self.btn_png.setToolTip("Export the filmstrip as a PNG image")
+        self.btn_gif = SnugButton("GIF\u2026")
+        self.btn_gif.setToolTip("Export an animated GIF of the interpolation, back and forth")
+        self.btn_mp4 = SnugButton("MP4\u2026")
         self.btn_mp4.setToolTip("An H.264 video of the interpolation, back and forth, for slides")
         self.strip = ImageView(min_size=48)
         self.strip.setFixedHeight(56)
         self.strip.setToolTip("Evenly spaced frames from A (left) to B (right)")
 
-        grid = QGridLayout()
-        grid.addWidget(self.btn_a, 0, 0)
-        grid.addWidget(self.label_a, 0, 1)
-        grid.addWidget(self.btn_b, 1, 0)
-        grid.addWidget(self.label_b, 1, 1)
-        row = QHBoxLayout()  # rows kept short: the dock column is narrow at 1280x720
-        row.addWidget(self.btn_swap)
-        row.addWidget(self.method)
-        row2 = QHBoxLayout()
-        row2.addWidget(self.btn_play)
-        row2.addWidget(self.frames)
+        # five short rows: the dock column is ~360 px wide at 1280x720, and on a CVAE the class dial above
+        # leaves it little height, so Play and the exports stay on screen without scrolling
+        ends = QHBoxLayout()
+        for w in (self.btn_a, self.btn_b, self.btn_swap):
+            ends.addWidget(w)
+        ends.addWidget(self.method, 1)
+        labels = QHBoxLayout()
+        labels.addWidget(self.label_a, 1)
+        labels.addWidget(self.label_b, 1)
+        play = QHBoxLayout()
+        play.addWidget(self.btn_play)
+        play.addWidget(QLabel("t"))
+        play.addWidget(self.slider, 1)
+        snap = QHBoxLayout()
+        snap.addWidget(self.snap)
+        snap.addStretch(1)
+        snap.addWidget(self.frames)
         self.export_row = QHBoxLayout()
+        self.export_row.addWidget(QLabel("Export"))
+        self.export_row.addStretch(1)
         self.export_row.addWidget(self.btn_png)
         self.export_row.addWidget(self.btn_gif)
         self.export_row.addWidget(self.btn_mp4)
         lay = QVBoxLayout(self)
-        lay.addLayout(grid)
-        lay.addLayout(row)
-        lay.addWidget(self.snap)
-        lay.addWidget(QLabel("t"))
-        lay.addWidget(self.slider)
-        lay.addLayout(row2)
-        lay.addLayout(self.export_row)
+        for row in (ends, labels, snap, play, self.export_row):
+            lay.addLayout(row)
         lay.addWidget(self.strip)
         lay.addStretch(1)
 
@@ -216,7 +222,7 @@ class InterpolationPanel(QWidget):
     def _on_filmstrip(self, res: DecodeResult) -> None:
         if res.meta == self._filmstrip_key:
             self.filmstrip_images = res.images
-            self.strip.set_image(export.filmstrip(res.images))
+            self._strip_cols = 0  # new frames: lay them out again
             self._fit_strip()
             self.filmstripShown.emit(res)
 
@@ -225,13 +231,27 @@ class InterpolationPanel(QWidget):
             self._write_animation(*res.meta, res.images)
 
     def _fit_strip(self) -> None:
-        """The filmstrip at an integer pixel scale across the panel's width (crisp frames, no squeeze)."""
-        img = self.strip.image
-        if img is None:
+        """The filmstrip as large as the panel allows: at one integer pixel scale (crisp frames, no squeeze),
+        in the rows of frames that give the largest one across the panel's width and in the height left
+        under the controls (several rows when the panel is tall: 56-pixel frames rather than 28 at 1280x720)."""
+        imgs = self.filmstrip_images
+        if imgs is None:
             return
-        h, w = img.shape[:2]
-        k = max(1, (self.width() - 24) // w)
-        self.strip.setFixedHeight(h * k)
+        n, h, w = imgs.shape[:3]
+        pad = STRIP_PAD
+        width = max(w, self.width() - 24)
+        room = max(h, self.height() - self.strip.geometry().top() - 12)  # the panel's height under the controls
+        best = (0, 0)  # (scale, -rows)
+        for cols in range(n, 0, -1):
+            rows = -(-n // cols)
+            k = min(width // (cols * w + (cols - 1) * pad), room // (rows * h + (rows - 1) * pad))
+            best = max(best, (max(k, 1) if cols == n else k, -rows))
+        k, rows = best[0], -best[1]
+        cols = -(-n // rows)
+        if self.strip.image is None or self._strip_cols != cols:
+            self._strip_cols = cols
+            self.strip.set_image(export.filmstrip(imgs, pad=pad, columns=cols))
+        self.strip.setFixedHeight((rows * h + (rows - 1) * pad) * k)
 
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)

@@ -11,7 +11,6 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFrame,
     QGridLayout,
@@ -27,109 +26,9 @@ from PySide6.QtWidgets import (
 from explorer.core import vectors
 from explorer.core.palettes import colour
 from explorer.core.state import ExplorerState, StateError, Vector
+from explorer.qt.panels.vector_row import AUC_HELP, VectorRow
 from explorer.qt.plane.selection import LassoSelector
-from explorer.qt.widgets import ValueSlider, class_swatches, swatch
-
-HINT_COLOURS = {"strong": "#1b7f3b", "weak": "#b26b00", "\u2248 noise": "#8a1c1c", "unknown": "#666"}
-AUC_HELP = ("AUC = how well the direction separates A from B (projection of each point on the vector; "
-            "1.0 = perfectly, 0.5 = chance). \u2265 0.9 strong, 0.7\u20130.9 weak, < 0.7 \u2248 noise.")
-
-
-def _signed(s: float) -> str:
-    sign = "+" if s >= 0 else "\u2212"
-    return f"{sign}{abs(s):.2f}"
-
-
-class VectorRow(QWidget):
-    """One vector of the state: on/off, name, AUC with its hint, strength slider with an explicit sign, remove."""
-
-    def __init__(self, vector: Vector, remove):
-        super().__init__()
-        self.vector = vector
-        self.check = QCheckBox()
-        self.check.setChecked(vector.enabled)
-        self.check.setToolTip("Add this vector to the point (on) or leave it out (off)")
-        self.name = QLineEdit(vector.name)
-        self.name.setToolTip("The vector's name (editable)")
-        hint = vectors.auc_hint(vector.auc)
-        auc_text = "AUC \u2014" if vector.auc is None else f"AUC {vector.auc:.2f} {hint}"
-        self.auc = QLabel(auc_text)
-        self.auc.setStyleSheet(f"color: {HINT_COLOURS[hint]}; font-weight: bold;")
-        self.auc.setToolTip(AUC_HELP)
-        self.slider = ValueSlider(vectors.STRENGTH_MIN, vectors.STRENGTH_MAX, 0.05, value=vector.strength, signed=True)
-        self.slider.setToolTip("Strength: how many times the vector is added; negative subtracts it")
-        self.sign = QLabel()
-        self.sign.setFixedWidth(self.sign.fontMetrics().horizontalAdvance("\u22123.00 \u00d7 subtracts") + 8)
-        self.btn_remove = QPushButton("\u2715")
-        self.btn_remove.setFixedWidth(28)
-        self.btn_remove.setToolTip("Remove this vector")
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
-        top.addWidget(self.check)
-        top.addWidget(self.name, 1)
-        top.addWidget(self.auc)
-        top.addWidget(self.btn_remove)
-        bottom = QHBoxLayout()
-        bottom.setContentsMargins(22, 0, 0, 0)
-        bottom.addWidget(self.sign)
-        bottom.addWidget(self.slider, 1)
-        lay = QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 4)
-        lay.setSpacing(1)
-        lay.addLayout(top)
-        lay.addLayout(bottom)
-        # user -> the vector in the state
-        self.check.toggled.connect(lambda on: setattr(vector, "enabled", on))
-        self.name.textEdited.connect(lambda text: setattr(vector, "name", text))
-        self.slider.valueChanged.connect(lambda v: setattr(vector, "strength", v))
-        self.btn_remove.clicked.connect(lambda: remove(vector))
-        # the vector -> widgets (scripts and scenes change it too)
-        vector.events.enabled.connect(self._on_enabled)
-        vector.events.strength.connect(self._on_strength)
-        vector.events.name.connect(self._on_name)
-        self._show_sign()
-
-    def disconnect_vector(self) -> None:
-        self.vector.events.enabled.disconnect(self._on_enabled)
-        self.vector.events.strength.disconnect(self._on_strength)
-        self.vector.events.name.disconnect(self._on_name)
-
-    def set_strength(self, s: float) -> None:
-        self.slider.setValue(vectors.clamp_strength(s))
-
-    def set_enabled(self, on: bool) -> None:
-        self.check.setChecked(on)
-
-    def _on_enabled(self, on: bool, _old=None) -> None:
-        if self.check.isChecked() != on:
-            self.check.blockSignals(True)
-            self.check.setChecked(on)
-            self.check.blockSignals(False)
-        self._show_sign()
-
-    def _on_strength(self, value: float, _old=None) -> None:
-        if abs(self.slider.value() - value) > 1e-9:
-            self.slider.blockSignals(True)
-            self.slider.setValue(value)
-            self.slider.blockSignals(False)
-        self._show_sign()
-
-    def _on_name(self, text: str, _old=None) -> None:
-        if self.name.text() != text:
-            self.name.setText(text)
-
-    def _show_sign(self) -> None:
-        s = self.vector.strength
-        if not self.vector.enabled:
-            text, colour = "off", "#888"
-        elif s > 0:
-            text, colour = f"{_signed(s)} \u00d7 adds", "#1b7f3b"
-        elif s < 0:
-            text, colour = f"{_signed(s)} \u00d7 subtracts", "#8a1c1c"
-        else:
-            text, colour = "0 \u00d7 (no effect)", "#888"
-        self.sign.setText(text)
-        self.sign.setStyleSheet(f"color: {colour}; font-weight: bold;")
+from explorer.qt.widgets import class_swatches, swatch
 
 
 class VectorPanel(QWidget):
@@ -183,9 +82,10 @@ class VectorPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.StyledPanel)
         scroll.setWidget(self.list_widget)
-        scroll.setMinimumHeight(90)
-        foot = QHBoxLayout()
-        foot.addWidget(self.sum_label, 1)
+        scroll.setMinimumHeight(64)  # one vector row; the panel fits under a CVAE's class row at 1280x720
+        self.sum_label.setWordWrap(True)  # the sum of a D-dim model's vectors is long: it wraps, never widens the panel
+        foot = QHBoxLayout()  # the dock column is narrow at 1280x720: the sum above, the buttons on their own row
+        foot.addStretch(1)
         foot.addWidget(self.btn_clear_sel)
         foot.addWidget(self.btn_clear)
         lay = QVBoxLayout(self)
@@ -193,6 +93,7 @@ class VectorPanel(QWidget):
         lay.addLayout(add_row)
         lay.addWidget(self.status)
         lay.addWidget(scroll, 1)
+        lay.addWidget(self.sum_label)
         lay.addLayout(foot)
         lay.addWidget(legend)
 

@@ -214,7 +214,7 @@ class LatentView(SliceLayer, pg.PlotWidget):
         self._style_scatters()
 
     def reset_view(self) -> None:
-        """Frame the bulk of the points (0.5..99.5 percentiles); linked planes frame every model's bulk."""
+        """Frame every point but a handful of extreme outliers (explorer.core.framing); linked planes frame every model's."""
         self.view_sync.frame()
 
     def _on_hidden(self, hidden, _old=None) -> None:

@@ -1,12 +1,13 @@
 """The class legend, beside the plane (never on the data): one row per class, with its colour swatch
 and name. Clicking anywhere on a row hides or shows that class (``state.hidden_classes``). The
-header collapses the list to give the plane more room."""
+header collapses the list to give the plane more room. ``set_wide(True)`` lays the rows out in as many
+columns as its width holds (presentation mode puts the list under the decoded image, off the plane's width)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 from explorer.core.palettes import colour
 from explorer.core.state import ExplorerState
@@ -26,9 +27,12 @@ class ClassLegend(QWidget):
         self.header.setAutoRaise(True)
         self.header.toggled.connect(self._expand)
         self.body = QWidget()
-        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout = QGridLayout(self.body)
         self.body_layout.setContentsMargins(0, 0, 0, 0)
         self.body_layout.setSpacing(0)
+        self.wide = False  # the rows in columns (set_wide)
+        self._width_hint = 0
+        self.columns = 1
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.setSpacing(2)
@@ -62,9 +66,43 @@ class ClassLegend(QWidget):
             b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             b.setToolTip(f"Hide or show {name}")
             b.toggled.connect(lambda on, k=k: self.state.set_class_hidden(k, not on))
-            self.body_layout.addWidget(b)
             self.rows.append(b)
+        self.columns = 0
+        self._place()
         self._sync(self.state.hidden_classes)
+
+    def set_wide(self, on: bool, width: int = 0) -> None:
+        """True: the rows in as many columns as the width holds (``width``: the width it is about to get, before
+        the layout has given it that; a first pass in one column would be ten rows high and make the window
+        grow); False: one column beside the plane."""
+        self.wide = on
+        self._width_hint = width
+        pol = QSizePolicy.Policy
+        self.setSizePolicy(pol.Preferred, pol.Maximum) if on else self.setSizePolicy(pol.Maximum, pol.Preferred)
+        self._place()
+
+    def _place(self) -> None:
+        widest = max((b.sizeHint().width() for b in self.rows), default=1)
+        width = self._width_hint or self.width()
+        cols = max(1, min(len(self.rows), (width - 4) // max(1, widest))) if self.wide else 1
+        if cols == self.columns:
+            return
+        self.columns = cols
+        for b in self.rows:
+            self.body_layout.removeWidget(b)
+        rows = -(-len(self.rows) // cols)
+        for k, b in enumerate(self.rows):  # down the columns: the classes in reading order
+            self.body_layout.addWidget(b, k % rows, k // rows)
+        self.body_layout.invalidate()  # the new size now, not after the next event loop pass
+        self.body.updateGeometry()  # (the layouts above cache the body's old size until told)
+        self.layout().invalidate()
+        self.updateGeometry()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if self.wide and self.width() > 1:
+            self._width_hint = 0  # laid out: its own width from now on
+            self._place()
 
     def _sync(self, hidden, _old=None) -> None:
         for k, b in enumerate(self.rows):

@@ -2,14 +2,13 @@
 
 The main plane always follows ``state.view`` and writes its pans and zooms into it. A compared plane
 does the same while ``state.link_views`` is on; unlinked, it keeps the range its user gave it (or
-frames its own points). :meth:`ViewSync.frame` is "Reset view": the bulk of the points (0.5..99.5
-percentiles), and for linked planes every model's bulk.
+frames its own points). :meth:`ViewSync.frame` is "Reset view" and the first view: every point but a
+handful of extreme outliers (explorer.core.framing.frame_box), and for linked planes every model's.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
+from explorer.core.framing import frame_box, union
 from explorer.core.pane import slice_of
 from explorer.core.state import ExplorerState
 
@@ -44,13 +43,12 @@ class ViewSync:
         if s is not None and s.means is not None and len(s.means):
             shown = [(v.slot, s)] + (list(enumerate(self.state.compared, 1)) if self.linked and v.slot == 0 else [])
             # the plotted plane coordinates: a D-dim model's means are (N, D), its plane shows their projections
-            boxes = [np.percentile(slice_of(self.state, k).project(x.means), [0.5, 99.5], axis=0)
-                     for k, x in shown if x.means is not None]
-            lo, hi = np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
-            pad = 0.08 * (hi - lo).max()
-            v.vb.setRange(xRange=(lo[0] - pad, hi[0] + pad), yRange=(lo[1] - pad, hi[1] + pad), padding=0)
-        else:
-            v.vb.autoRange()
+            box = union(frame_box(slice_of(self.state, k).project(x.means), x.labels)
+                        for k, x in shown if x.means is not None)
+            if box is not None:
+                v.vb.setRange(xRange=box[:2], yRange=box[2:], padding=0)
+                return
+        v.vb.autoRange()
 
     def _on_range(self, *_a) -> None:
         if self._setting or self.state.session is None:  # no plane yet: a resize's default range is not a view
