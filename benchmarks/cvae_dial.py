@@ -18,7 +18,8 @@ classified by two fixed judges; class c is *recognised* at z when the judge says
   5-NN runs; the default, assets/fashion-mnist/, has the test split only).
 
 The table prints, for each z, how many classes each judge recognises and which the CNN (else the
-5-NN) does not; then the share of the test images' 2-D means (encoded with their true labels) inside
+5-NN) does not; then, over ``--samples`` z drawn from the prior N(0, I) (seed 0), the share of
+(z, c) pairs each judge recognises, per class; then the share of the test images' 2-D means (encoded with their true labels) inside
 the tested region, so one sees how much of the data it covers. Decoding uses the checkpoint's numpy
 decoder (training/numpy_decode.py, equal to torch's).
 """
@@ -129,6 +130,7 @@ def main() -> None:
     p.add_argument("--k", type=int, default=5)
     p.add_argument("--data-dir", default=str(ROOT / "assets" / "fashion-mnist"))
     p.add_argument("--cnn-cache", type=Path, help="read the CNN judge's weights from FILE, or train and write them")
+    p.add_argument("--samples", type=int, default=500, help="z drawn from N(0, I) for the per-class shares")
     p.add_argument("--no-coverage", action="store_true", help="skip the means")
     a = p.parse_args()
     model = read_model(a.model)
@@ -161,6 +163,12 @@ def main() -> None:
     print()
     for name, ok in judges:
         print(summary(name, ok, names))
+    prior = np.random.default_rng(0).standard_normal((a.samples, 2)).astype(np.float32)
+    for name, judge_fn in [("5-NN", lambda im: knn_predict(reference, test.labels, im, a.k))] + (
+            [("CNN", judge)] if cnn is not None else []):
+        ok = dial_table(model.decode, prior, k, judge_fn)
+        print(f"{name}, {a.samples} z ~ N(0, I): {ok.mean():.3f} of (z, class) pairs recognised ("
+              + ", ".join(f"{names[c]} {ok[:, c].mean():.2f}" for c in range(k)) + ")")
     if not a.no_coverage:
         share = covered(a.model, test.images, test.labels, a.span, a.square)
         region = f"[-{a.span:g}, {a.span:g}]^2" if a.square else f"|z| <= {a.span:g}"
