@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training import snapshots as snap
-from training.config import EXPLORER_MIN_LATENT_DIM, MAX_LATENT_DIM
+from training.config import DECODER_LABELS, EXPLORER_MIN_LATENT_DIM, MAX_LATENT_DIM
 from training.datasets import dataset_names
 from training.errors import TrainError, UserError
 from training.events import Events
@@ -70,6 +70,7 @@ def _parser_train() -> argparse.ArgumentParser:
     p.add_argument("--dropout", type=float, default=0.0, metavar="P", help="dropout probability in the encoder")
     p.add_argument("--tied", action="store_true", help="mlp only: decoder weights are the encoder's, transposed")
     p.add_argument("--adv-weight", type=float, default=20.0, help="aae: weight of the adversarial term")
+    p.add_argument("--decoder-label", default="input", choices=DECODER_LABELS, help="cvae: the label joins z only, or every decoder layer")
     p.add_argument("--pca-solver", default="auto", choices=list(SOLVERS),
                    help="pca: exact svd in memory, randomized svd, or incremental (one pass, memory O(pixels^2))")
     p.add_argument("--snapshots", type=int, default=0, metavar="N",
@@ -176,7 +177,7 @@ def run_train(argv: list[str]) -> int:
     cfg = ModelConfig(kind=a.model, arch=a.arch, latent_dim=a.latent_dim, image_shape=train.image_shape,
                       channels=a.channels, hidden=a.hidden, beta=a.beta if spec.beta_kl else 0.0,
                       likelihood=a.likelihood, num_classes=train.num_classes, dropout=a.dropout,
-                      denoise=a.denoise, tied=a.tied, adv_weight=a.adv_weight)
+                      denoise=a.denoise, tied=a.tied, adv_weight=a.adv_weight, decoder_label=a.decoder_label)
     try:
         cfg.validate()
     except ConfigError as e:

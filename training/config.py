@@ -14,10 +14,11 @@ from typing import Any
 from training.errors import UserError
 from training.kinds import KIND_SPECS, KINDS
 
-__all__ = ["ARCHS", "EXPLORER_MIN_LATENT_DIM", "KINDS", "LIKELIHOODS", "MAX_LATENT_DIM", "ConfigError", "ModelConfig"]
+__all__ = ["ARCHS", "DECODER_LABELS", "EXPLORER_MIN_LATENT_DIM", "KINDS", "LIKELIHOODS", "MAX_LATENT_DIM", "ConfigError", "ModelConfig"]
 
 ARCHS = ("conv", "mlp")
 LIKELIHOODS = ("bernoulli", "gaussian")
+DECODER_LABELS = ("input", "every")  # where a conditional decoder takes the one-hot class
 MAX_LATENT_DIM = 512  # any D in 1..512 trains; the explorer opens 2..512 (through 2-D slices when D > 2)
 EXPLORER_MIN_LATENT_DIM = 2
 
@@ -42,6 +43,8 @@ class ModelConfig:
     denoise: float = 0.0  # std of gaussian noise on the training input; the target stays clean
     tied: bool = False  # mlp only: decoder weights are the encoder's, transposed (stored once)
     default_class: int = 0  # cvae: the class encode/decode use when no y is given
+    decoder_label: str = "input"  # cvae: the one-hot joins z only ("input"), or also every decoder layer
+    # ("every": each dense layer's input and, as constant channels, each transposed conv's input)
     adv_weight: float = 20.0  # aae: weight of the adversarial term (BCE, vs ~250 nats of reconstruction)
     disc_hidden: tuple[int, ...] = (64, 64)  # aae: discriminator widths
 
@@ -96,6 +99,10 @@ class ModelConfig:
             need(self.num_classes >= 2, f"a {self.kind} needs labelled data with at least 2 classes (num_classes {self.num_classes})")
             need(0 <= self.default_class < self.num_classes,
                  f"default_class {self.default_class} is outside 0..{self.num_classes - 1}")
+        need(self.decoder_label in DECODER_LABELS,
+             f"unknown decoder_label {self.decoder_label!r} (known: {', '.join(DECODER_LABELS)})")
+        need(self.decoder_label == "input" or (spec.conditional and not self.tied),
+             "decoder_label 'every' needs a conditional kind without tied weights")
         if not spec.gradient_trained:
             need(self.dropout == 0 and self.denoise == 0 and not self.tied,
                  f"{self.kind} is fitted in closed form: dropout, denoise and tied do not apply")

@@ -40,12 +40,13 @@ __all__ = ["ARCHS", "KINDS", "LIKELIHOODS", "Autoencoder", "ConfigError", "Laten
 # ----------------------------------------------------------------------------- building blocks
 
 
-def _mlp(sizes: list[int], final_act: bool = True, dropout: float = 0.0) -> nn.Sequential:
+def _mlp(sizes: list[int], final_act: bool = True, dropout: float = 0.0, join: int = 0) -> nn.Sequential:
     """Linear + ReLU layers; with dropout > 0 a Dropout after every ReLU (no Dropout modules at 0, so
-    the state_dict keys of models without dropout stay what they always were)."""
+    the state_dict keys of models without dropout stay what they always were). ``join``: every Linear
+    after the first takes that many more inputs (the label, see :func:`_label_joined`)."""
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        layers.append(nn.Linear(sizes[i] + (join if i else 0), sizes[i + 1]))
         if final_act or i < len(sizes) - 2:
             layers.append(nn.ReLU())
             if dropout > 0:
@@ -60,6 +61,20 @@ def _conv_sizes(h: int, w: int, n: int) -> list[tuple[int, int]]:
         h, w = (h + 1) // 2, (w + 1) // 2
         sizes.append((h, w))
     return sizes
+
+
+def _label_joined(layers: nn.Sequential, h: torch.Tensor, onehot: torch.Tensor, skip_first: bool = False
+                  ) -> torch.Tensor:
+    """Run ``layers`` with the one-hot label (N, K) joined to the input of every Linear and, as K constant
+    channels, of every ConvTranspose2d (``decoder_label = "every"``); ``skip_first``: the first Linear's
+    input holds it already (z and the label)."""
+    for i, layer in enumerate(layers):
+        if isinstance(layer, nn.Linear) and not (skip_first and i == 0):
+            h = torch.cat([h, onehot], 1)
+        elif isinstance(layer, nn.ConvTranspose2d):
+            h = torch.cat([h, onehot[:, :, None, None].expand(-1, -1, *h.shape[-2:])], 1)
+        h = layer(h)
+    return h
 
 
 class ConvEncoder(nn.Module):
@@ -85,7 +100,9 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """z (N, D + K) -> logits (N, C, H, W); dense to (c, h/2^n, w/2^n), stride-2 transposed convs."""
+    """z (N, D + K) -> logits (N, C, H, W); dense to (c, h/2^n, w/2^n), stride-2 transposed convs.
+
+    ``decoder_label = "every"``: the label (the last K columns) also joins every later layer's input."""
 
     def __init__(self, cfg: ModelConfig, extra: int = 0):
         super().__init__()
@@ -93,18 +110,23 @@ class ConvDecoder(nn.Module):
         n = len(cfg.channels)
         self.start = (cfg.channels[-1], *_conv_sizes(h, w, n)[-1])
         self.out_hw = (h, w)
+        self.join = k = extra if cfg.decoder_label == "every" else 0
         # classic: z -> Dense 7x7x64 directly (hidden[-1] only feeds the encoder's latent heads)
-        self.dense = _mlp([cfg.latent_dim + extra, *reversed(cfg.hidden[:-1]), math.prod(self.start)])
+        self.dense = _mlp([cfg.latent_dim + extra, *reversed(cfg.hidden[:-1]), math.prod(self.start)], join=k)
         ups: list[nn.Module] = []
         width = cfg.channels[-1]
         for out in reversed(cfg.channels):  # classic: ConvT 64 s2, ConvT 32 s2
-            ups += [nn.ConvTranspose2d(width, out, 3, stride=2, padding=1, output_padding=1), nn.ReLU()]
+            ups += [nn.ConvTranspose2d(width + k, out, 3, stride=2, padding=1, output_padding=1), nn.ReLU()]
             width = out
-        ups.append(nn.ConvTranspose2d(width, c, 3, stride=1, padding=1))  # ConvT 1 ('same')
+        ups.append(nn.ConvTranspose2d(width + k, c, 3, stride=1, padding=1))  # ConvT 1 ('same')
         self.ups = nn.Sequential(*ups)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = self.ups(self.dense(z).view(-1, *self.start))
+        if self.join:
+            onehot = z[:, -self.join :]
+            x = _label_joined(self.ups, _label_joined(self.dense, z, onehot, True).view(-1, *self.start), onehot)
+        else:
+            x = self.ups(self.dense(z).view(-1, *self.start))
         h, w = self.out_hw
         if x.shape[-2:] != (h, w):  # sizes that are not a multiple of 2^n: crop the centre
             top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
@@ -127,9 +149,13 @@ class MLPDecoder(nn.Module):
     def __init__(self, cfg: ModelConfig, extra: int = 0):
         super().__init__()
         self.shape = cfg.image_shape
-        self.dense = _mlp([cfg.latent_dim + extra, *reversed(cfg.hidden), math.prod(cfg.image_shape)], final_act=False)
+        self.join = k = extra if cfg.decoder_label == "every" else 0
+        self.dense = _mlp([cfg.latent_dim + extra, *reversed(cfg.hidden), math.prod(cfg.image_shape)], final_act=False,
+                          join=k)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.join:
+            return _label_joined(self.dense, z, z[:, -self.join :], True).view(-1, *self.shape)
         return self.dense(z).view(-1, *self.shape)
 
 
@@ -176,7 +202,7 @@ class Autoencoder(nn.Module):
     - (beta-)VAE: Kingma & Welling 2014 (arXiv:1312.6114); Higgins et al. 2017 for beta.
     - AE: kind "ae", or a vae with beta = 0: z is the mean itself, no sampling, no KL.
     - CVAE (Sohn et al. 2015): the one-hot label joins the encoder's features before its dense layers,
-      and z before the decoder's first layer.
+      and z before the decoder's first layer (``decoder_label = "every"``: every decoder layer's input).
     - variants: ``denoise`` (noisy input, clean target; Vincent et al. 2008), ``dropout`` in the
       encoder, ``tied`` MLP weights (decoder = encoder transposed).
     """

@@ -14,7 +14,7 @@ KindSpec (training/kinds.py) names its :class:`NumpyKind` here: its tensors and 
 A config this module does not know returns None from :func:`numpy_decoder` (the caller then waits for
 torch). No torch and no Qt here; nothing from a model file is ever run (only its arrays are read).
 ConvTranspose2d (3x3, padding 1) is, for small batches, one matmul of zero-padded shifted copies of its
-input with a block weight built once from (Cin, Cout, 3, 3) (:func:`conv_transpose2d`), and for large
+input with a block weight built once from (Cin, Cout, 3, 3) (training/numpy_layers.py, :func:`conv_transpose2d`), and for large
 ones a matmul and 9 strided adds (:func:`conv_transpose2d_scatter`); activations are NHWC and float32.
 """
 
@@ -31,6 +31,7 @@ import numpy as np
 from training.checkpoint_read import CheckpointError, open_checked, read_weights
 from training.config import ModelConfig
 from training.kinds import kind_spec, resolve
+from training.numpy_layers import conv_t_step, dense_step, f32, sigmoid
 
 __all__ = ["AAE", "NEURAL", "PCA_NUMPY", "NumpyKind", "NumpyModel", "numpy_decoder", "read_model", "state_shapes"]
 
@@ -41,7 +42,7 @@ DecodeFn = Callable[[np.ndarray, Any], np.ndarray]
 # ----------------------------------------------------------------------------- the state_dict's layout
 
 
-def _mlp_layers(prefix: str, sizes: list[int], final_act: bool = True, dropout: float = 0.0
+def _mlp_layers(prefix: str, sizes: list[int], final_act: bool = True, dropout: float = 0.0, join: int = 0
                 ) -> list[tuple[str, int, int, bool]]:
     """training.models._mlp's Linear layers: (key prefix, in, out, ReLU after) in order.
 
@@ -49,7 +50,7 @@ def _mlp_layers(prefix: str, sizes: list[int], final_act: bool = True, dropout: 
     layers, i = [], 0
     for j in range(len(sizes) - 1):
         relu = final_act or j < len(sizes) - 2
-        layers.append((f"{prefix}.{i}", sizes[j], sizes[j + 1], relu))
+        layers.append((f"{prefix}.{i}", sizes[j] + (join if j else 0), sizes[j + 1], relu))
         i += 1 + (1 + (dropout > 0) if relu else 0)
     return layers
 
@@ -73,16 +74,22 @@ def _encoder_linears(cfg: ModelConfig, extra: int) -> tuple[list[tuple[str, int,
         cfg.hidden[-1] if cfg.hidden else width)
 
 
+def _join(cfg: ModelConfig, extra: int) -> int:
+    """The label width joined to every later decoder layer (``decoder_label = "every"``), else 0."""
+    return extra if cfg.decoder_label == "every" else 0
+
+
 def _conv_decoder(cfg: ModelConfig, extra: int) -> tuple[list[tuple[str, int, int, bool]], list[tuple[str, int, int, int]]]:
     """ConvDecoder's dense layers and its transposed convs: (key prefix, in, out, stride)."""
     c, h, w = cfg.image_shape
+    k = _join(cfg, extra)
     start = cfg.channels[-1] * math.prod(_conv_hw(h, w, len(cfg.channels)))
-    dense = _mlp_layers("decoder.dense", [cfg.latent_dim + extra, *reversed(cfg.hidden[:-1]), start])
+    dense = _mlp_layers("decoder.dense", [cfg.latent_dim + extra, *reversed(cfg.hidden[:-1]), start], join=k)
     ups, width = [], cfg.channels[-1]
     for i, out in enumerate(reversed(cfg.channels)):
-        ups.append((f"decoder.ups.{2 * i}", width, out, 2))
+        ups.append((f"decoder.ups.{2 * i}", width + k, out, 2))
         width = out
-    ups.append((f"decoder.ups.{2 * len(cfg.channels)}", width, c, 1))
+    ups.append((f"decoder.ups.{2 * len(cfg.channels)}", width + k, c, 1))
     return dense, ups
 
 
@@ -133,7 +140,8 @@ def _neural_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
         for prefix, n_in, n_out, _ in ups:
             out[f"{prefix}.weight"], out[f"{prefix}.bias"] = (n_in, n_out, 3, 3), (n_out,)
     else:
-        for prefix, n_in, n_out, _ in _mlp_layers("decoder.dense", [d + extra, *reversed(cfg.hidden), p], final_act=False):
+        for prefix, n_in, n_out, _ in _mlp_layers("decoder.dense", [d + extra, *reversed(cfg.hidden), p], final_act=False,
+                                                  join=_join(cfg, extra)):
             linear(prefix, n_in, n_out)
     return out
 
@@ -143,118 +151,6 @@ def _aae_shapes(cfg: ModelConfig) -> dict[str, tuple[int, ...]]:
     for prefix, n_in, n_out, _ in _mlp_layers("discriminator", [cfg.latent_dim, *cfg.disc_hidden, 1], final_act=False):
         out[f"{prefix}.weight"], out[f"{prefix}.bias"] = (n_out, n_in), (n_out,)
     return out
-
-
-# ----------------------------------------------------------------------------- the layers
-
-
-def _f32(a: np.ndarray) -> np.ndarray:
-    return np.array(a, dtype=np.float32, order="C")  # a copy: nothing here aliases the caller's arrays
-
-
-def _dense_step(w: np.ndarray, b: np.ndarray, relu: bool, transpose: bool = True):
-    """x (N, in) -> x @ W.T + b (W (out, in), torch's Linear); ``transpose=False``: x @ W + b (tied)."""
-    wt, b = _f32(w.T if transpose else w), _f32(b)
-
-    def step(x: np.ndarray) -> np.ndarray:
-        y = x @ wt
-        y += b
-        return np.maximum(y, 0, out=y) if relu else y
-
-    return step
-
-
-# ConvTranspose2d(k=3, padding=1) as taps: output pixel (r, c) sums x[i, j] @ W[:, :, kr, kc] over the
-# input pixels with r = i * stride + kr - 1 (and likewise for columns). With the input zero-padded, each
-# output phase reads a few shifted copies of it, so the layer is ONE matmul of the shifted copies side by
-# side (im2col) with a block weight: a handful of numpy calls per layer, each releasing and retaking the
-# GIL once, instead of k * k strided adds -- the decode shares the GIL with the GUI thread (issue 11).
-# stride 2 (output_padding 1): output row 2m reads input row m with kr = 1; row 2m + 1 reads input row
-# m with kr = 2 and row m + 1 with kr = 0. Per phase p (row parity): [(shift, kr), ...].
-_S2_TAPS = {0: [(0, 1)], 1: [(0, 2), (1, 0)]}
-
-
-def _conv_t_weights(w: np.ndarray, stride: int) -> np.ndarray:
-    """The block weight (shifts * Cin, phases * Cout) of a torch ConvTranspose2d weight (Cin, Cout, 3, 3)."""
-    cin, cout = w.shape[:2]
-    if stride == 2:  # shifts (dy, dx) in {0, 1}^2; phases (pr, pc) in {0, 1}^2
-        big = np.zeros((2, 2, cin, 2, 2, cout), np.float32)
-        for pr, rows in _S2_TAPS.items():
-            for pc, cols in _S2_TAPS.items():
-                for dy, kr in rows:
-                    for dx, kc in cols:
-                        big[dy, dx, :, pr, pc, :] = w[:, :, kr, kc]
-        return big.reshape(4 * cin, 4 * cout)
-    # stride 1: output row r reads padded input row r + dy with kr = 2 - dy, dy in {0, 1, 2}
-    big = np.zeros((3, 3, cin, cout), np.float32)
-    for dy in range(3):
-        for dx in range(3):
-            big[dy, dx] = w[:, :, 2 - dy, 2 - dx]
-    return big.reshape(9 * cin, cout)
-
-
-def conv_transpose2d(x: np.ndarray, big: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
-    """torch's ConvTranspose2d(k=3, padding=1; stride 2 with output_padding=1, or stride 1) on NHWC input:
-    x (N, H, W, Cin) -> (N, stride * H, stride * W, Cout); ``big`` from :func:`_conv_t_weights`."""
-    n, h, w, cin = x.shape
-    cout = len(bias)
-    pad = 1 if stride == 2 else 2  # stride 2 reads rows m and m + 1; stride 1 rows r - 1 .. r + 1
-    off = 0 if stride == 2 else 1
-    xp = np.zeros((n, h + pad, w + pad, cin), np.float32)
-    xp[:, off : off + h, off : off + w] = x
-    span = range(2) if stride == 2 else range(3)
-    cols = np.concatenate([xp[:, dy : dy + h, dx : dx + w] for dy in span for dx in span], axis=3)
-    y = cols.reshape(n * h * w, -1) @ big
-    if stride == 2:  # (N, H, W, pr, pc, Cout) -> rows 2m + pr, columns 2j + pc
-        y = y.reshape(n, h, w, 2, 2, cout).transpose(0, 1, 3, 2, 4, 5).reshape(n, 2 * h, 2 * w, cout)
-    else:
-        y = y.reshape(n, h, w, cout)
-    y += bias
-    return y
-
-
-def conv_transpose2d_scatter(x: np.ndarray, wmat: np.ndarray, bias: np.ndarray, stride: int) -> np.ndarray:
-    """The same layer for large batches: one matmul with ``wmat`` (Cin, 3 * 3 * Cout), the torch weight laid
-    out (Cin, kr, kc, Cout), then 9 strided adds into the full output and the padding cut off. More numpy
-    calls than :func:`conv_transpose2d`, but no shifted copies and no zero blocks: about twice as fast for
-    the 900 cells of a manifold grid."""
-    n, h, w, cin = x.shape
-    cout = len(bias)
-    cols = (x.reshape(-1, cin) @ wmat).reshape(n, h, w, 3, 3, cout)
-    extra = 1 if stride == 2 else 0  # output_padding
-    full = np.zeros((n, (h - 1) * stride + 3 + extra, (w - 1) * stride + 3 + extra, cout), np.float32)
-    for a in range(3):
-        for b in range(3):
-            full[:, a : a + stride * (h - 1) + 1 : stride, b : b + stride * (w - 1) + 1 : stride] += cols[:, :, :, a, b]
-    return full[:, 1 : 1 + stride * h, 1 : 1 + stride * w] + bias
-
-
-SMALL_BATCH = 16  # up to this many rows (the pane's 1 or 2, a class row): the few-calls form of the layer
-
-
-def _conv_t_step(w: np.ndarray, b: np.ndarray, stride: int, relu: bool):
-    if w.shape[2:] != (3, 3) or stride not in (1, 2):
-        raise ValueError("only the family's 3x3 transposed convolutions are covered")
-    w = np.asarray(w, np.float32)
-    big, wmat, b = _conv_t_weights(w, stride), _f32(np.transpose(w, (0, 2, 3, 1)).reshape(len(w), -1)), _f32(b)
-
-    def step(x: np.ndarray) -> np.ndarray:
-        if len(x) <= SMALL_BATCH:
-            y = conv_transpose2d(x, big, b, stride)
-        else:
-            y = conv_transpose2d_scatter(x, wmat, b, stride)
-        return np.maximum(y, 0, out=y) if relu else y
-
-    return step
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)) as 0.5 + 0.5 tanh(x / 2): no overflow for large |x|."""
-    x *= 0.5
-    np.tanh(x, out=x)
-    x *= 0.5
-    x += 0.5
-    return x
 
 
 # ----------------------------------------------------------------------------- the decoder
@@ -267,11 +163,11 @@ def _neural_steps(cfg: ModelConfig, wt: dict[str, np.ndarray]) -> list[Callable[
 
 def _images(x: np.ndarray) -> np.ndarray:
     """Logits (N, H, W, C) -> images (N, C, H, W) in [0, 1], as every neural kind's ``decode``."""
-    return np.ascontiguousarray(_sigmoid(np.array(x, np.float32)).transpose(0, 3, 1, 2))
+    return np.ascontiguousarray(sigmoid(np.array(x, np.float32)).transpose(0, 3, 1, 2))
 
 
 def _pca_steps(cfg: ModelConfig, wt: dict[str, np.ndarray]) -> list[Callable[[np.ndarray], np.ndarray]]:
-    scale, comps, center = (_f32(wt[k]) for k in ("scale", "components", "center"))
+    scale, comps, center = (f32(wt[k]) for k in ("scale", "components", "center"))
     c, h, w = cfg.image_shape
     return [lambda z: np.clip((z * scale) @ comps + center, 0, 1).reshape(len(z), c, h, w)]
 
@@ -296,13 +192,15 @@ def _logit_steps(cfg: ModelConfig, wt: dict[str, np.ndarray]) -> list[Callable[[
     if cfg.tied:
         enc, features = _encoder_linears(cfg, extra)
         layers = list(reversed([*enc, ("mean", features, cfg.latent_dim, False)]))
-        steps = [_dense_step(wt[f"{prefix}.weight"], wt[f"decoder.biases.{i}"], i < len(layers) - 1, transpose=False)
+        steps = [dense_step(wt[f"{prefix}.weight"], wt[f"decoder.biases.{i}"], i < len(layers) - 1, transpose=False)
                  for i, (prefix, _, _, _) in enumerate(layers)]
         return [*steps, lambda x: x.reshape(len(x), c, h, w).transpose(0, 2, 3, 1)]
+    k = _join(cfg, extra)
     if cfg.arch == "mlp":
-        steps = [_dense_step(wt[f"{p}.weight"], wt[f"{p}.bias"], relu) for p, _, _, relu in
+        steps = [dense_step(wt[f"{p}.weight"], wt[f"{p}.bias"], relu) for p, _, _, relu in
                  _mlp_layers("decoder.dense", [cfg.latent_dim + extra, *reversed(cfg.hidden), c * h * w],
-                             final_act=False)]
+                             final_act=False, join=k)]
+        steps = _label_joined(steps, ["dense" if i else "" for i in range(len(steps))], k) if k else steps
         return [*steps, lambda x: x.reshape(len(x), c, h, w).transpose(0, 2, 3, 1)]
     dense, ups = _conv_decoder(cfg, extra)
     sc, sh, sw = cfg.channels[-1], *_conv_hw(h, w, len(cfg.channels))
@@ -312,16 +210,37 @@ def _logit_steps(cfg: ModelConfig, wt: dict[str, np.ndarray]) -> list[Callable[[
         if i == len(dense) - 1:  # rows of the last layer reordered once, so it outputs NHWC directly
             weight = weight.reshape(sc, sh, sw, -1).transpose(1, 2, 0, 3).reshape(sc * sh * sw, -1)
             bias = bias.reshape(sc, sh, sw).transpose(1, 2, 0).reshape(-1)
-        steps.append(_dense_step(weight, bias, relu))
+        steps.append(dense_step(weight, bias, relu))
     steps.append(lambda x: x.reshape(len(x), sh, sw, sc))
-    steps += [_conv_t_step(wt[f"{p}.weight"], wt[f"{p}.bias"], stride, relu=i < len(ups) - 1)
+    steps += [conv_t_step(wt[f"{p}.weight"], wt[f"{p}.bias"], stride, relu=i < len(ups) - 1)
               for i, (p, _, _, stride) in enumerate(ups)]
 
     def crop(x: np.ndarray) -> np.ndarray:  # sizes that are not a multiple of 2^n: the centre
         top, left = (x.shape[1] - h) // 2, (x.shape[2] - w) // 2
         return x[:, top : top + h, left : left + w]
 
+    if k:  # which steps take the label: the dense layers after the first, and every transposed conv
+        steps = _label_joined(steps, ["dense" if i else "" for i in range(len(dense))] + [""] + ["conv"] * len(ups), k)
     return [*steps, crop]
+
+
+def _label_joined(steps: list[Callable[[np.ndarray], np.ndarray]], joins: list[str], k: int
+                  ) -> list[Callable[[np.ndarray], np.ndarray]]:
+    """``steps`` on (N, D + K) rows as one step in which each step marked "dense" gets the one-hot label
+    (the rows' last K columns) joined to its input (N, F), and each marked "conv" gets it as K constant
+    channels of its NHWC input, as training.models._label_joined does."""
+
+    def run(x: np.ndarray) -> np.ndarray:
+        onehot = x[:, -k:]
+        for step, join in zip(steps, joins, strict=True):
+            if join == "dense":
+                x = np.concatenate([x, onehot], 1)
+            elif join == "conv":
+                x = np.concatenate([x, np.broadcast_to(onehot[:, None, None, :], (*x.shape[:3], k))], 3)
+            x = step(x)
+        return x
+
+    return [run]
 
 
 def numpy_decoder(cfg: ModelConfig, weights: dict[str, np.ndarray]) -> DecodeFn | None:

@@ -20,6 +20,7 @@ NEURAL = {
     "ae": {"kind": "ae"},
     "vae": {"kind": "vae", "beta": 2.0},
     "cvae": {"kind": "cvae"},
+    "cvae-label-every": {"kind": "cvae", "decoder_label": "every", "hidden": (8, 8)},
     "aae": {"kind": "aae", "disc_hidden": (8,)},
     "ae-denoise": {"kind": "ae", "denoise": 0.3},
     "vae-dropout": {"kind": "vae", "dropout": 0.3},
@@ -129,6 +130,8 @@ def test_tied_decoder_uses_the_encoder_weights_transposed_and_stores_them_once(t
     ({"arch": "mlp", "tied": True, "kind": "cvae"}, "tied"),
     ({"kind": "cvae", "num_classes": 1}, "at least 2 classes"),
     ({"kind": "cvae", "default_class": 10}, "default_class"),
+    ({"kind": "cvae", "decoder_label": "film"}, "unknown decoder_label"),
+    ({"decoder_label": "every"}, "needs a conditional kind"),
     ({"kind": "pca", "dropout": 0.1}, "closed form"),
     ({"dropout": 1.0}, "dropout"),
     ({"denoise": -0.1}, "denoise"),
@@ -211,6 +214,25 @@ def test_cvae_output_changes_with_y_and_defaults_to_its_class(data):
                          (torch.zeros(3, dtype=torch.int64), "got 3 labels for 4 rows")):
         with pytest.raises(ValueError, match=message):
             model.decode(z, bad)
+
+
+@pytest.mark.parametrize(("where", "reaches_later_layers"), [("input", False), ("every", True)])
+def test_cvae_decoder_label_joins_every_layer_or_only_z(where, reaches_later_layers):
+    torch.manual_seed(0)
+    model = build_model(tiny(kind="cvae", hidden=(8, 8), decoder_label=where)).eval()
+    first = model.decoder.dense[0]  # its input is (z, one-hot): cut the label off there
+    with torch.no_grad():
+        first.weight[:, 2:] = 0
+    z = torch.randn(4, 2)
+    with torch.inference_mode():
+        images = [model.decode(z, torch.full((4,), c)) for c in range(3)]
+    differ = [not torch.allclose(images[0], im) for im in images[1:]]
+    assert differ == [reaches_later_layers] * 2
+    convs = [m for m in model.decoder.ups if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [m.in_channels for m in convs] == ([8 + 10, 8 + 10, 4 + 10] if reaches_later_layers else [8, 8, 4])
+    # a checkpoint written before the field existed has no decoder_label: it reads as "input"
+    old = {k: v for k, v in tiny(kind="cvae").to_dict().items() if k != "decoder_label"}
+    assert ModelConfig.from_dict(old).decoder_label == "input"
 
 
 def test_cvae_needs_labels_to_train(data):

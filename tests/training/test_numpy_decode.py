@@ -13,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from training import checkpoint
+from training import checkpoint, numpy_layers
 from training import numpy_decode as nd
 from training.checkpoint_read import CheckpointError
 from training.models import ModelConfig, build_model
@@ -32,6 +32,10 @@ CONFIGS = {
     "ae-conv-dropout": {"kind": "ae", "dropout": 0.2},
     "cvae-conv": {"kind": "cvae", "default_class": 2},
     "cvae-conv-14px": {"kind": "cvae", "image_shape": (1, 14, 14)},
+    "cvae-conv-label-every": {"kind": "cvae", "decoder_label": "every"},
+    "cvae-conv-label-every-13px": {"kind": "cvae", "decoder_label": "every", "image_shape": (3, 13, 13),
+                                   "channels": (3, 4, 5), "hidden": (6,)},
+    "cvae-mlp-label-every": {"kind": "cvae", "arch": "mlp", "decoder_label": "every", "hidden": (9, 7, 4)},
     "aae-conv": {"kind": "aae"},
     "vae-mlp": {"kind": "vae", "arch": "mlp"},
     "vae-mlp-no-hidden": {"kind": "vae", "arch": "mlp", "hidden": ()},
@@ -211,8 +215,8 @@ def test_both_forms_of_the_transposed_conv_equal_torchs(stride):
         want = torch.nn.functional.conv_transpose2d(
             torch.from_numpy(x).permute(0, 3, 1, 2), torch.from_numpy(w), torch.from_numpy(b), stride=stride,
             padding=1, output_padding=stride - 1).permute(0, 2, 3, 1).numpy()
-    big = nd._conv_t_weights(w, stride)
+    big = numpy_layers.conv_t_weights(w, stride)
     wmat = np.ascontiguousarray(w.transpose(0, 2, 3, 1).reshape(5, -1))
-    for got in (nd.conv_transpose2d(x, big, b, stride), nd.conv_transpose2d_scatter(x, wmat, b, stride)):
+    for got in (numpy_layers.conv_transpose2d(x, big, b, stride), numpy_layers.conv_transpose2d_scatter(x, wmat, b, stride)):
         assert got.shape == want.shape == (4, 6 * stride, 7 * stride, 3)
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-5)
