@@ -111,3 +111,35 @@ def full_report(model: LatentModel, train_images: Any, train_labels: Any, test_i
         metrics["knn5_acc"] = knn_accuracy(train_mu, train_labels, test_mu, test_labels, k=5)
     metrics["knn5_loo_acc"] = knn_accuracy(test_mu, test_labels, test_mu, test_labels, k=5, leave_one_out=True)
     return metrics
+
+
+def pca_knn5(train_images: Any, train_labels: Any, test_images: Any, test_labels: Any, basis_rows: int = 5000) -> float:
+    """5-NN accuracy of a 2-D PCA of the images (basis from the first ``basis_rows`` training images):
+    the linear baseline for a 2-D plane, measured as the model's (test points, training reference)."""
+    x = torch.as_tensor(np.asarray(train_images, np.float32)).flatten(1)
+    q = torch.as_tensor(np.asarray(test_images, np.float32)).flatten(1)
+    if len(x) < 3 or len(q) == 0:
+        return float("nan")
+    centre = x[:basis_rows].mean(0)
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(0)  # the randomized SVD: the same basis every time
+    _, _, v = torch.svd_lowrank(x[:basis_rows] - centre, q=min(6, *x[:basis_rows].shape), niter=4)
+    torch.random.set_rng_state(gen_state)
+    basis = v[:, :2]
+    return knn_accuracy(((x - centre) @ basis).numpy(), train_labels, ((q - centre) @ basis).numpy(), test_labels)
+
+
+def verdict_report(model: LatentModel, train_images: Any, train_labels: Any, test_images: Any, test_labels: Any,
+                   report: dict[str, float]) -> dict[str, Any]:
+    """The verdict (training/verdict.py) from a ``full_report`` of the same data and the test means."""
+    from training import verdict
+    from training.kinds import kind_spec
+
+    cfg = model.config
+    means = encode_means(model, test_images, labels=test_labels)
+    has_ref = train_images is not None and len(train_images) and "knn5_acc" in report
+    pca = pca_knn5(train_images, train_labels, test_images, test_labels) if has_ref else None
+    return verdict.judge(means=means, latent_dim=cfg.latent_dim, stochastic=kind_spec(cfg.kind).stochastic(cfg.beta),
+                         active_units=int(report.get("active_units", 0)),
+                         knn5_acc=report["knn5_acc"] if has_ref else report["knn5_loo_acc"],
+                         split="test" if has_ref else "test, leave-one-out", pca_knn5_acc=pca)
