@@ -60,7 +60,8 @@ def _parser_train() -> argparse.ArgumentParser:
                    help=f"model kind: {kinds}")
     p.add_argument("--arch", default="conv", choices=["conv", "mlp"])
     p.add_argument("--channels", type=_ints, default=(32, 64), help="conv widths, e.g. 32,64")
-    p.add_argument("--hidden", type=_ints, default=(16,), help="dense widths before the latent, e.g. 16 or 256,64")
+    p.add_argument("--hidden", type=_ints, default=schedule.DEFAULT_HIDDEN,
+                   help="dense widths before the latent, e.g. 16 or 256,64 (default 256)")
     p.add_argument("--latent-dim", default="2", metavar="D",
                    help=f"latent dimension, 1..{MAX_LATENT_DIM} (the explorer needs 2 or more; pca: at most "
                    "the training images minus 1 and the pixel values)")
@@ -79,7 +80,8 @@ def _parser_train() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, default=None, help=schedule.HELP["epochs"])
     p.add_argument("--steps", type=int, default=None, metavar="N", help=schedule.HELP["steps"])
     p.add_argument("--batch-size", type=int, default=None, help=schedule.HELP["batch_size"])
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam's learning rate after the warm-up (default 1e-3)")
+    p.add_argument("--lr", type=float, default=schedule.DEFAULT_LR,
+                   help=f"Adam's learning rate after the warm-up (default {schedule.DEFAULT_LR:g})")
     p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
                    help="the learning rate after the warm-up: cosine decay to 5%% of --lr, or constant")
     p.add_argument("--lr-warmup", type=float, default=schedule.LR_WARMUP, metavar="F", help=schedule.HELP["lr_warmup"])

@@ -114,19 +114,19 @@ def full_report(model: LatentModel, train_images: Any, train_labels: Any, test_i
 
 
 def pca_knn5(train_images: Any, train_labels: Any, test_images: Any, test_labels: Any, basis_rows: int = 5000) -> float:
-    """5-NN accuracy of a 2-D PCA of the images (basis from the first ``basis_rows`` training images):
-    the linear baseline for a 2-D plane, measured as the model's (test points, training reference)."""
-    x = torch.as_tensor(np.asarray(train_images, np.float32)).flatten(1)
-    q = torch.as_tensor(np.asarray(test_images, np.float32)).flatten(1)
+    """5-NN accuracy of a 2-D PCA of the images, the linear baseline for a 2-D plane: ``--model pca``'s codes
+    (training/pca.py) fitted to the first ``basis_rows`` training images, measured as the model's is (test
+    codes, every training image's code as the reference)."""
+    from training.models import ModelConfig, build_model
+    from training.pca import SVD_MAX_VALUES, fit_pca
+
+    x, q = np.asarray(train_images), np.asarray(test_images)
     if len(x) < 3 or len(q) == 0:
         return float("nan")
-    centre = x[:basis_rows].mean(0)
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(0)  # the randomized SVD: the same basis every time
-    _, _, v = torch.svd_lowrank(x[:basis_rows] - centre, q=min(6, *x[:basis_rows].shape), niter=4)
-    torch.random.set_rng_state(gen_state)
-    basis = v[:, :2]
-    return knn_accuracy(((x - centre) @ basis).numpy(), train_labels, ((q - centre) @ basis).numpy(), test_labels)
+    basis = x[:basis_rows]
+    pca = build_model(ModelConfig(kind="pca", latent_dim=2, image_shape=tuple(x.shape[1:])))
+    fit_pca(pca, basis, "svd" if basis.size <= SVD_MAX_VALUES else "randomized")
+    return knn_accuracy(encode_means(pca, x), train_labels, encode_means(pca, q), test_labels)
 
 
 def verdict_report(model: LatentModel, train_images: Any, train_labels: Any, test_images: Any, test_labels: Any,

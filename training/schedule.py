@@ -6,6 +6,9 @@ at every step. Why they exist (assets/README.md, "Small datasets"): with a fixed
 (the decoder learns the mean image and ignores z). So training is sized in optimizer steps as well as
 epochs, and the first steps are gentle:
 
+- the model: the conv pair with one dense layer of 256 between its features and the latent heads (with
+  the classic 16, most of those ReLU units die early on a small set, leaving one or two: the means then
+  lie on a line, or the posterior collapses), trained by Adam at a learning rate of 2e-3;
 - batch size: 128 from 8,192 training images up, else the power of two nearest N / 64, at least 32;
 - length: ``--steps N`` exactly N steps, ``--epochs E`` E epochs; neither: 20 epochs, or more epochs
   if that is fewer than MIN_STEPS steps (1,500 images at batch 32: 63 epochs, 3,000 steps);
@@ -21,6 +24,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+DEFAULT_HIDDEN = (256,)  # latent-train --hidden
+DEFAULT_LR = 2e-3
 DEFAULT_EPOCHS = 20
 MIN_STEPS = 3000  # the least a first model trains with the defaults (see the module doc)
 FULL_BATCH = 128
@@ -33,7 +38,7 @@ FREE_BITS = 0.5  # nats per latent unit
 HELP = {
     "epochs": f"train this many epochs (default: {DEFAULT_EPOCHS}, or as many as make {MIN_STEPS} optimizer steps "
               "if that is more: a small dataset trains longer)",
-    "steps": "train exactly this many optimizer steps instead (overrides the epoch count)",
+    "steps": "train exactly this many optimizer steps instead of whole epochs (the last epoch may be partial)",
     "batch_size": f"images per step (default: {FULL_BATCH} from {FULL_BATCH_FROM:,} training images up, else the "
                   f"power of two nearest N/64, at least {MIN_BATCH})",
     "lr_warmup": f"fraction of the steps over which the learning rate rises linearly to --lr (default {LR_WARMUP})",

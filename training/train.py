@@ -31,7 +31,7 @@ __all__ = ["FitResult", "Snapshot", "TrainConfig", "TrainError", "fit", "lr_at",
 class TrainConfig:
     epochs: int = 20
     batch_size: int = 128
-    lr: float = 1e-3  # Adam
+    lr: float = sched.DEFAULT_LR  # Adam
     schedule: str = "cosine"  # "cosine" (to lr * min_lr_frac) or "constant", after the warm-up
     min_lr_frac: float = 0.05
     steps: int = 0  # train exactly this many optimizer steps (0: ``epochs`` whole epochs); training/schedule.py
