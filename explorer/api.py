@@ -149,6 +149,19 @@ class Explorer:
         return panel.complete and self.wait_idle(max(1.0, timeout / 10))
 
     @property
+    def note(self) -> str:
+        """The note over the plane as displayed ("" while hidden): the open model's warning when ``latent-train``
+        judged it not useful (a collapsed posterior: training/verdict.py)."""
+        banner = self.window.note_label
+        return banner.text() if banner.isVisibleTo(self.window) else ""
+
+    def model_info(self) -> dict[str, str]:
+        """The Model panel as displayed: its rows (kind, beta, 5-NN accuracy, ...), and ``"warning"`` when the
+        model was judged not useful."""
+        panel = self.window.info
+        return {**panel.rows, **({"warning": panel.warning.text()} if panel.warning.isVisibleTo(panel) else {})}
+
+    @property
     def dataset(self):
         """The dataset shown: ``.images`` (N, C, H, W; uint8 0..255 for 8-bit data, else float32 in
         [0, 1]), ``.display_image(i)`` (float32 in [0, 1]), ``.labels``, ``.label_names``."""

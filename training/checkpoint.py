@@ -2,7 +2,8 @@
 
 tensors: the model's state_dict, float32 only.
 ``__metadata__`` (str -> str): format = "latent-explorer", schema = "1", config (JSON), dataset (JSON),
-metrics (JSON), history (JSON), versions (JSON), and, with training snapshots, snapshots (JSON list;
+metrics (JSON), history (JSON), versions (JSON), optionally train (JSON: the training options) and verdict
+(JSON: training/verdict.py), and, with training snapshots, snapshots (JSON list;
 their weights under the ``snapshot.<k>.`` key prefix, see training/snapshots.py).
 
 Loading checks, in order: size cap; header (read alone, bounded, structure and byte ranges);
@@ -53,12 +54,16 @@ def save(
     history: list[dict[str, Any]] | None = None,
     resume: dict[str, Any] | None = None,
     snapshots: list[tuple[dict[str, Any], dict[str, torch.Tensor]]] | None = None,
+    train: dict[str, Any] | None = None,
+    verdict: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` to ``path`` atomically (temp file in the same folder, fsync, os.replace).
 
     ``resume`` names the resume state this checkpoint commits (training/resume_state.py); it is
     stored as the ``resume`` metadata field. ``snapshots``: (entry, weights) pairs, oldest first;
-    entry holds epoch, step and metrics (training/snapshots.py). Raises ``SaveError`` (one
+    entry holds epoch, step and metrics (training/snapshots.py). ``train``: how it was trained (the
+    resolved training options: steps, batch size, warm-ups, free bits, ...); ``verdict``: whether the model
+    is useful (training/verdict.py). Raises ``SaveError`` (one
     sentence) if the disk says no.
     """
     path = Path(path)
@@ -79,6 +84,9 @@ def save(
     }
     if resume is not None:
         meta["resume"] = json.dumps(resume)
+    for key, value in (("train", train), ("verdict", verdict)):
+        if value is not None:
+            meta[key] = json.dumps(value)
     if snap_entries:
         meta["snapshots"] = json.dumps(snap_entries)
     data = st_save_bytes(tensors, metadata=meta)

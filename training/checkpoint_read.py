@@ -113,7 +113,7 @@ def _check_metadata(path: Path, raw: dict[str, str]) -> dict[str, Any]:
         raise CheckpointError(f"{path}: has an unknown schema {schema!r}.")
     out: dict[str, Any] = {}
     for key, default in (("config", None), ("dataset", {}), ("metrics", {}), ("history", []), ("versions", {}),
-                         ("resume", {})):
+                         ("resume", {}), ("train", {}), ("verdict", {})):
         text = raw.get(key)
         if text is None:
             if default is None:

@@ -11,7 +11,6 @@ error handling of :func:`main`: Ctrl-C while torch is still importing exits quie
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -21,7 +20,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from training import schedule, verdict
 from training import snapshots as snap
+from training.cli_inspect import print_metrics, run_eval, run_info
 from training.config import DECODER_LABELS, EXPLORER_MIN_LATENT_DIM, MAX_LATENT_DIM
 from training.datasets import dataset_names
 from training.errors import TrainError, UserError
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from training.models import LatentModel, ModelConfig
+    from training.train import TrainConfig
 
 
 def _ints(text: str) -> tuple[int, ...]:
@@ -59,7 +61,8 @@ def _parser_train() -> argparse.ArgumentParser:
                    help=f"model kind: {kinds}")
     p.add_argument("--arch", default="conv", choices=["conv", "mlp"])
     p.add_argument("--channels", type=_ints, default=(32, 64), help="conv widths, e.g. 32,64")
-    p.add_argument("--hidden", type=_ints, default=(16,), help="dense widths before the latent, e.g. 16 or 256,64")
+    p.add_argument("--hidden", type=_ints, default=schedule.DEFAULT_HIDDEN,
+                   help="dense widths before the latent, e.g. 16 or 256,64 (default 256)")
     p.add_argument("--latent-dim", default="2", metavar="D",
                    help=f"latent dimension, 1..{MAX_LATENT_DIM} (the explorer needs 2 or more; pca: at most "
                    "the training images minus 1 and the pixel values)")
@@ -76,10 +79,17 @@ def _parser_train() -> argparse.ArgumentParser:
     p.add_argument("--snapshots", type=int, default=0, metavar="N",
                    help="keep N snapshots spread over training in the checkpoint (the first is the initial model); "
                    "N in total: a --resume run adds only the ones still missing")
-    p.add_argument("--epochs", type=int, default=20)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"])
+    p.add_argument("--epochs", type=int, default=None, help=schedule.HELP["epochs"])
+    p.add_argument("--steps", type=int, default=None, metavar="N", help=schedule.HELP["steps"])
+    p.add_argument("--batch-size", type=int, default=None, help=schedule.HELP["batch_size"])
+    p.add_argument("--lr", type=float, default=schedule.DEFAULT_LR,
+                   help=f"Adam's learning rate after the warm-up (default {schedule.DEFAULT_LR:g})")
+    p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
+                   help="the learning rate after the warm-up: cosine decay to 5%% of --lr, or constant")
+    p.add_argument("--lr-warmup", type=float, default=schedule.LR_WARMUP, metavar="F", help=schedule.HELP["lr_warmup"])
+    p.add_argument("--kl-warmup", type=float, default=schedule.KL_WARMUP, metavar="F", help=schedule.HELP["kl_warmup"])
+    p.add_argument("--free-bits", type=float, default=schedule.FREE_BITS, metavar="NATS",
+                   help=schedule.HELP["free_bits"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
@@ -111,12 +121,23 @@ def _latent_dim(text: str) -> int:
     return d
 
 
+def _check_length(a: argparse.Namespace) -> None:
+    """--epochs, --steps, --batch-size and the schedule's numbers (training/schedule.py)."""
+    if a.epochs is not None and a.steps is not None:
+        raise TrainError("give --epochs or --steps, not both")
+    for option, value in (("--epochs", a.epochs), ("--steps", a.steps), ("--batch-size", a.batch_size)):
+        if value is not None and value < 1:
+            raise TrainError(f"{option} must be at least 1 (got {value})")
+    for option, value in (("--lr-warmup", a.lr_warmup), ("--kl-warmup", a.kl_warmup)):
+        if not (math.isfinite(value) and 0 <= value < 1):
+            raise TrainError(f"{option} is a fraction of the steps in 0..1 (1 excluded), not {value}")
+    if not (math.isfinite(a.free_bits) and 0 <= a.free_bits <= 100):
+        raise TrainError(f"--free-bits must be a number of nats in 0..100 (got {a.free_bits})")
+
+
 def _check_args(a: argparse.Namespace) -> None:
     a.latent_dim = _latent_dim(a.latent_dim)
-    if a.epochs < 1:
-        raise TrainError(f"--epochs must be at least 1 (got {a.epochs})")
-    if a.batch_size < 1:
-        raise TrainError(f"--batch-size must be at least 1 (got {a.batch_size})")
+    _check_length(a)
     if not (a.lr > 0 and math.isfinite(a.lr)):
         raise TrainError(f"--lr must be a positive number (got {a.lr})")
     if not (math.isfinite(a.beta) and a.beta >= 0):
@@ -155,21 +176,19 @@ def run_train(argv: list[str]) -> int:
     from training.data import load_dataset
     from training.fileio import SaveError
     from training.models import ConfigError, ModelConfig, build_model
-    from training.train import TrainConfig, fit, pick_device
+    from training.train import fit, pick_device
 
     out = Path(a.out)
-    tc = TrainConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, schedule=a.schedule, seed=a.seed,
-                     device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots)
-    if tc.threads:
-        torch.set_num_threads(tc.threads)
-    device = pick_device(tc.device)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    device = pick_device(a.device)
 
     print(f"loading {a.dataset} ...", file=sys.stderr)
     kw: dict[str, Any] = {"data_dir": a.data_dir, "image_size": a.image_size, "download": not a.no_download, "progress": not a.quiet}
     train = load_dataset(a.dataset, "train", **kw)
     test = load_dataset(a.dataset, "test", **kw)
-    train_x = torch.from_numpy(train.images[: tc.limit or None])
-    train_y = torch.from_numpy(np.asarray(train.labels[: tc.limit or None], np.int64))
+    train_x = torch.from_numpy(train.images[: a.limit or None])
+    train_y = torch.from_numpy(np.asarray(train.labels[: a.limit or None], np.int64))
     test_x = torch.from_numpy(test.images)
     test_y = torch.from_numpy(np.asarray(test.labels, np.int64))
 
@@ -185,6 +204,7 @@ def run_train(argv: list[str]) -> int:
     if not spec.gradient_trained:
         return _run_closed_form(a, cfg, train, test, train_x, test_x)
 
+    tc = _train_config(a, len(train_x))
     start_epoch, opt_state, history, snapshots = 0, None, [], []
     torch.manual_seed(tc.seed)
     model = build_model(cfg).to(device)
@@ -195,13 +215,13 @@ def run_train(argv: list[str]) -> int:
         start_epoch, opt_state, history = state.epoch, state.optimizer, old.metadata.get("history", [])
         resume_ref = old.metadata["resume"]
         snapshots = [(m.metadata["snapshot"], m.state_dict()) for m in checkpoint.load_snapshots(out)]  # one pass
-        tc.epochs = max(tc.epochs, start_epoch)
+        tc.epochs = max(tc.epochs, start_epoch) if not tc.steps else tc.epochs
         print(f"resuming after epoch {start_epoch}", file=sys.stderr)
 
     dataset_meta = _dataset_meta(a, train, len(train_x), len(test_x))
     t_begin = time.perf_counter()
     events = Events(a.events)
-    total_steps = math.ceil(len(train_x) / tc.batch_size) * tc.epochs
+    total_steps = schedule.total_steps(tc, len(train_x))
     events.emit("start", images=len(train_x), epochs=tc.epochs, steps=total_steps, out=str(out))
 
     def save_epoch(epoch: int, m: LatentModel, opt: torch.optim.Optimizer, hist: list[dict[str, Any]]) -> None:
@@ -211,12 +231,12 @@ def run_train(argv: list[str]) -> int:
                    **{f"test_{k}": v for k, v in last.items()}}
         try:
             resume_ref = commit_epoch(out, m, opt, epoch=epoch, train_config=dict(tc.__dict__), dataset=dataset_meta,
-                                      metrics=metrics, history=hist, snapshots=snapshots)
+                                      metrics=metrics, history=hist, snapshots=snapshots, train=dict(tc.__dict__))
         except SaveError as e:
             raise SaveError(f"{str(e).rstrip('.')}; training stopped after epoch {epoch}, {_kept_pair(out)}") from None
         events.emit("epoch", epoch=epoch, epochs=tc.epochs, row=hist[-1], out=str(out))
 
-    print(f"training {cfg.kind} ({cfg.arch}, beta={cfg.beta}) on {len(train_x)} images, "
+    print(f"training {cfg.kind} ({cfg.arch}, beta={cfg.beta}) on {len(train_x)} images: {_length_words(tc, len(train_x))}, "
           f"device {device}, {torch.get_num_threads()} threads", file=sys.stderr)
     try:
         res = fit(model, train_x, tc, train_y=train_y, test_x=test_x, test_y=test_y, on_epoch=save_epoch,
@@ -232,22 +252,51 @@ def run_train(argv: list[str]) -> int:
             print("\ninterrupted before the first epoch finished: no checkpoint written.", file=sys.stderr)
         return 130
 
-    # final metrics: test ELBO terms, active units + 5-NN accuracy of the (D-dim) test means
-    report = evaluate.full_report(model, train.images[: tc.limit or None], train.labels[: tc.limit or None],
-                                  test.images, test.labels)
-    metrics = {"epochs": res.epochs_done, "seconds": round(time.perf_counter() - t_begin, 1),
-               **{f"test_{k}": v for k, v in report.items()},
+    # final metrics: test ELBO terms, active units + 5-NN accuracy of the (D-dim) test means; the verdict
+    train_images, train_labels = train.images[: a.limit or None], train.labels[: a.limit or None]
+    report = evaluate.full_report(model, train_images, train_labels, test.images, test.labels)
+    judged = evaluate.verdict_report(model, train_images, train_labels, test.images, test.labels, report)
+    metrics = {"epochs": res.epochs_done, "steps": (res.history[-1].get("steps") if res.history else None),
+               "seconds": round(time.perf_counter() - t_begin, 1), **{f"test_{k}": v for k, v in report.items()},
                "train_images_per_s": float(np.mean([h["images_per_s"] for h in res.history[start_epoch:]] or [0]))}
     try:  # the same resume state as the last epoch's commit: the pair stays consistent
         checkpoint.save(model, out, dataset=dataset_meta, metrics=metrics, history=res.history, resume=resume_ref,
-                        snapshots=res.snapshots)
+                        snapshots=res.snapshots, train=dict(tc.__dict__), verdict=judged)
     except SaveError as e:
         raise SaveError(f"{str(e).rstrip('.')}; training finished, {_kept_pair(out)} (without the final metrics)") from None
     print(f"wrote {out}", file=sys.stderr)
     events.emit("done", out=str(out), metrics=metrics)
     if not a.events:
-        _print_metrics(metrics)
+        print_metrics(metrics)
+    _print_verdict(judged)
     return 0
+
+
+def _train_config(a: argparse.Namespace, n_train: int) -> TrainConfig:
+    """The training options with the defaults sized to the data (training/schedule.py)."""
+    from training.train import TrainConfig
+
+    batch = a.batch_size or schedule.default_batch_size(n_train)
+    per_epoch = schedule.steps_per_epoch(n_train, batch)
+    epochs = a.epochs or (math.ceil(a.steps / per_epoch) if a.steps else schedule.default_epochs(n_train, batch))
+    return TrainConfig(epochs=epochs, steps=a.steps or 0, batch_size=batch, lr=a.lr, schedule=a.schedule,
+                       lr_warmup=a.lr_warmup, kl_warmup=a.kl_warmup, free_bits=a.free_bits, seed=a.seed,
+                       device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots)
+
+
+def _length_words(tc: TrainConfig, n_train: int) -> str:
+    """"3000 steps (63 epochs of 48 steps, batch 32)"."""
+    per_epoch = schedule.steps_per_epoch(n_train, tc.batch_size)
+    total = schedule.total_steps(tc, n_train)
+    return f"{total} steps ({math.ceil(total / per_epoch)} epochs of {per_epoch} steps, batch {tc.batch_size})"
+
+
+def _print_verdict(judged: dict[str, Any]) -> None:
+    """The verdict: its numbers on stdout with the metrics, its warning (if any) as one line on stderr."""
+    lines = verdict.summary(judged)
+    print(f"verdict: {lines[0]}")
+    if judged.get("warning"):
+        print(f"latent-train: warning: {judged['warning']}", file=sys.stderr)
 
 
 def _dataset_meta(a: argparse.Namespace, train: Any, num_train: int, num_test: int) -> dict[str, Any]:
@@ -269,13 +318,16 @@ def _run_closed_form(a: argparse.Namespace, cfg: ModelConfig, train: Any, test: 
     t0 = time.perf_counter()
     solver = resolve(kind_spec(cfg.kind).closed_form)(model, train_x, a.pca_solver, seed=a.seed)
     seconds = time.perf_counter() - t0
-    report = evaluate.full_report(model, train.images[: a.limit or None], train.labels[: a.limit or None],
-                                  test.images, test.labels)
+    train_images, train_labels = train.images[: a.limit or None], train.labels[: a.limit or None]
+    report = evaluate.full_report(model, train_images, train_labels, test.images, test.labels)
+    judged = evaluate.verdict_report(model, train_images, train_labels, test.images, test.labels, report)
     metrics = {"epochs": 1, "seconds": round(seconds, 1), "pca_solver": solver, **{f"test_{k}": v for k, v in report.items()}}
     history = [{"epoch": 1, "seconds": seconds, "solver": solver, "test": evaluate.evaluate(model, test_x)}]
-    checkpoint.save(model, out, dataset=_dataset_meta(a, train, len(train_x), len(test_x)), metrics=metrics, history=history)
+    checkpoint.save(model, out, dataset=_dataset_meta(a, train, len(train_x), len(test_x)), metrics=metrics, history=history,
+                    verdict=judged)
     print(f"wrote {out}", file=sys.stderr)
-    _print_metrics(metrics)
+    print_metrics(metrics)
+    _print_verdict(judged)
     return 0
 
 
@@ -288,104 +340,6 @@ def _kept_pair(out: Path) -> str:
     except checkpoint.CheckpointError:
         return "and no checkpoint was written"
     return f"and {out} still holds epoch {epochs} with its resume state"
-
-
-def _print_metrics(metrics: dict[str, Any]) -> None:
-    for k, v in metrics.items():
-        print(f"  {k:22s} {v:.4f}" if isinstance(v, float) else f"  {k:22s} {v}")
-
-
-def run_info(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="latent-train info", description="Print a checkpoint's metadata and metrics.")
-    p.add_argument("file")
-    p.add_argument("--json", action="store_true", help="print the metadata as JSON")
-    p.add_argument("--plot", metavar="OUT", help="draw the training curves (loss, reconstruction, KL, test -ELBO per "
-                   "epoch; snapshots marked) to OUT (.png, .svg or .pdf)")
-    a = p.parse_args(argv)
-    from training import checkpoint
-
-    model = checkpoint.load(a.file)  # every check, weights included: info never vouches for a file load refuses
-    meta = {**model.metadata, "config": model.config.to_dict()}
-    if a.plot:
-        from training.curves import plot_history
-
-        try:
-            print(f"wrote {plot_history(meta, a.plot, title=Path(a.file).name)}")
-        except ValueError as e:
-            raise UserError(f"{a.file}: {e}.") from None
-        except OSError as e:
-            raise UserError(f"{a.plot}: could not be written ({e.strerror or e}).") from None
-    if a.json:
-        print(json.dumps(dict(meta.items()), indent=2))
-        return 0
-    cfg, ds = meta["config"], meta.get("dataset", {})
-    print(f"{a.file}")
-    print(f"  latent   {_latent_words(cfg['latent_dim'], meta.get('metrics', {}).get('test_active_units'))}")
-    variants = [f"{k} {cfg[k]}" for k in ("dropout", "denoise") if cfg[k]] + (["tied"] if cfg["tied"] else [])
-    print(f"  model    {cfg['kind']} ({cfg['arch']}), beta {cfg['beta']}, "
-          f"{cfg['likelihood']}, image {tuple(cfg['image_shape'])}" + "".join(f", {v}" for v in variants))
-    print(f"  dataset  {ds.get('name', '?')} ({ds.get('num_train', '?')} train / {ds.get('num_test', '?')} test)")
-    print(f"  versions {meta.get('versions', {})}")
-    print("  metrics")
-    _print_metrics(dict(meta.get("metrics", {}).items()))
-    _print_snapshots(meta.get("snapshots", []))
-    return 0
-
-
-def _latent_words(d: int, active: Any = None) -> str:
-    """The latent space in words: "8-D space, explored through 2-D slices; 5 of 8 units active"."""
-    if d < EXPLORER_MIN_LATENT_DIM:
-        return f"{d}-D space (the explorer needs {EXPLORER_MIN_LATENT_DIM} or more)"
-    if d == 2:
-        return "2-D space (the explorer's plane)"
-    words = f"{d}-D space, explored through 2-D slices"
-    if isinstance(active, int) and not isinstance(active, bool):  # Burda et al.'s count, on the test means
-        words += f"; {active} of {d} units active"
-    return words
-
-
-def _print_snapshots(entries: list[dict[str, Any]]) -> None:
-    if not entries:
-        return
-    print(f"  snapshots ({len(entries)}; load one with training.checkpoint.load(FILE, snapshot=k))")
-    for e in entries:
-        m = e.get("metrics", {})
-        elbo = m.get("test_neg_elbo")
-        shown = f"test -ELBO {elbo:.2f}" if isinstance(elbo, (int, float)) else ""
-        print(f"    {e['index']:3d}  epoch {e['epoch']:4d}  step {e['step']:7d}  {shown}".rstrip())
-
-
-def run_eval(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="latent-train eval", description="Measure a checkpoint's test metrics again.")
-    p.add_argument("file")
-    p.add_argument("--dataset", default=None, help="dataset name (default: the one it was trained on)")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--no-download", action="store_true")
-    a = p.parse_args(argv)
-    from training import checkpoint, evaluate
-    from training.data import DatasetError, load_dataset
-
-    model = checkpoint.load(a.file)
-    name = a.dataset or model.metadata.get("dataset", {}).get("name")
-    if not name:
-        raise TrainError(f"{a.file}: does not say which dataset it was trained on; pass --dataset")
-    _, h, w = model.config.image_shape
-    # resize only as training did (folder: always; its own dataset: to the trained size); another
-    # dataset of another size is reported below, not silently resized (and 20x24 is never made 20x20)
-    resize = h == w and (name == model.metadata.get("dataset", {}).get("name") or str(name).startswith("folder:"))
-    kw: dict[str, Any] = {"data_dir": a.data_dir, "download": not a.no_download, "image_size": h if resize else None}
-    test = load_dataset(name, "test", **kw)
-    if test.image_shape != model.config.image_shape:
-        raise TrainError(f"dataset {name} has images of shape {test.image_shape}, but {a.file} expects {model.config.image_shape}")
-    try:
-        train = load_dataset(name, "train", **kw)
-        tr_x, tr_y = train.images, train.labels
-    except DatasetError:
-        tr_x = tr_y = None
-    report = evaluate.full_report(model, tr_x, tr_y, test.images, test.labels)
-    print(f"{a.file} on {name} (test, {len(test)} images), latent {_latent_words(model.config.latent_dim)}")
-    _print_metrics(report)
-    return 0
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:

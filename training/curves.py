@@ -50,8 +50,8 @@ def series(history: list[dict] | None) -> dict[str, tuple[list[float], list[floa
 def snapshot_epochs(snapshots: list[dict] | None, history: list[dict] | None = None) -> list[float]:
     """Where each snapshot was taken, in epochs (0: before training): its step placed between the steps at
     which the history's epochs ended (histories before the "step" key: the snapshot's whole epoch)."""
-    ends = [(0.0, 0.0)] + [(float(e["epoch"]), float(e["step"])) for e in history or []
-                           if isinstance(e.get("step"), int) and isinstance(e.get("epoch"), int)]
+    ends = [(0.0, 0.0)] + [(float(e["epoch"]), float(e.get("steps", e.get("step")))) for e in history or []
+                           if isinstance(e.get("steps", e.get("step")), int) and isinstance(e.get("epoch"), int)]
     out = []
     for s in snapshots or []:
         step, epoch = s.get("step"), s.get("epoch")

@@ -111,3 +111,35 @@ def full_report(model: LatentModel, train_images: Any, train_labels: Any, test_i
         metrics["knn5_acc"] = knn_accuracy(train_mu, train_labels, test_mu, test_labels, k=5)
     metrics["knn5_loo_acc"] = knn_accuracy(test_mu, test_labels, test_mu, test_labels, k=5, leave_one_out=True)
     return metrics
+
+
+def pca_knn5(train_images: Any, train_labels: Any, test_images: Any, test_labels: Any, basis_rows: int = 5000) -> float:
+    """5-NN accuracy of a 2-D PCA of the images, the linear baseline for a 2-D plane: ``--model pca``'s codes
+    (training/pca.py) fitted to the first ``basis_rows`` training images, measured as the model's is (test
+    codes, every training image's code as the reference)."""
+    from training.models import ModelConfig, build_model
+    from training.pca import SVD_MAX_VALUES, fit_pca
+
+    x, q = np.asarray(train_images), np.asarray(test_images)
+    if len(x) < 3 or len(q) == 0:
+        return float("nan")
+    basis = x[:basis_rows]
+    pca = build_model(ModelConfig(kind="pca", latent_dim=2, image_shape=tuple(x.shape[1:])))
+    fit_pca(pca, basis, "svd" if basis.size <= SVD_MAX_VALUES else "randomized")
+    return knn_accuracy(encode_means(pca, x), train_labels, encode_means(pca, q), test_labels)
+
+
+def verdict_report(model: LatentModel, train_images: Any, train_labels: Any, test_images: Any, test_labels: Any,
+                   report: dict[str, float]) -> dict[str, Any]:
+    """The verdict (training/verdict.py) from a ``full_report`` of the same data and the test means."""
+    from training import verdict
+    from training.kinds import kind_spec
+
+    cfg = model.config
+    means = encode_means(model, test_images, labels=test_labels)
+    has_ref = train_images is not None and len(train_images) and "knn5_acc" in report
+    pca = pca_knn5(train_images, train_labels, test_images, test_labels) if has_ref else None
+    return verdict.judge(means=means, latent_dim=cfg.latent_dim, stochastic=kind_spec(cfg.kind).stochastic(cfg.beta),
+                         active_units=int(report.get("active_units", 0)),
+                         knn5_acc=report["knn5_acc"] if has_ref else report["knn5_loo_acc"],
+                         split="test" if has_ref else "test, leave-one-out", pca_knn5_acc=pca)

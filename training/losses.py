@@ -24,4 +24,17 @@ def reconstruction(logits: torch.Tensor, x: torch.Tensor, likelihood: str, sigma
 
 def kl_normal(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """Closed-form KL(N(mean, exp(logvar)) || N(0, I)) per image, (N,)."""
-    return -0.5 * torch.sum(1 + logvar - mean.pow(2) - logvar.exp(), dim=1)
+    return kl_units(mean, logvar).sum(1)
+
+
+def kl_units(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The KL per image and latent unit, (N, D); summed over units it is :func:`kl_normal`."""
+    return -0.5 * (1 + logvar - mean.pow(2) - logvar.exp())
+
+
+def free_bits_kl(kl: torch.Tensor, free_bits: float) -> torch.Tensor:
+    """The KL term of the objective with free bits (Kingma et al. 2016, arXiv:1606.04934): each unit's
+    minibatch-mean KL, ``kl`` being (N, D), counts as at least ``free_bits`` nats, so below that it has no
+    gradient and the KL never pays to switch a unit off entirely. With 0 it is the plain batch-mean KL."""
+    per_unit = kl.mean(0)  # (D,)
+    return (per_unit.clamp(min=free_bits) if free_bits > 0 else per_unit).sum()

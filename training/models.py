@@ -213,6 +213,8 @@ class Autoencoder(nn.Module):
         super().__init__()
         self.config = cfg
         self.metadata: dict[str, Any] = {}
+        # training knobs the fit loop sets each step (training/schedule.py), not part of the model
+        self.kl_weight, self.free_bits = 1.0, 0.0  # KL warm-up factor (times beta); free bits per unit
         k = cfg.num_classes if cfg.conditional else 0
         enc, dec = (ConvEncoder, ConvDecoder) if cfg.arch == "conv" else (MLPEncoder, MLPDecoder)
         self.encoder = enc(cfg, extra=k)
@@ -274,9 +276,11 @@ class Autoencoder(nn.Module):
             z = mean
         logits = self.decode_logits(z, y)
         recon = losses.reconstruction(logits, x, self.config.likelihood, self.config.gaussian_sigma)  # (N,)
-        kl = losses.kl_normal(mean, logvar) if logvar is not None else torch.zeros_like(recon)  # (N,)
-        loss = recon + self.config.beta * kl
-        return {"loss": loss.mean(), "recon": recon.mean(), "kl": kl.mean()}
+        if logvar is None:
+            return {"loss": recon.mean(), "recon": recon.mean(), "kl": torch.zeros((), device=x.device)}
+        kl = losses.kl_units(mean, logvar)  # (N, D)
+        loss = recon.mean() + self.config.beta * self.kl_weight * losses.free_bits_kl(kl, self.free_bits)
+        return {"loss": loss, "recon": recon.mean(), "kl": kl.sum(1).mean()}
 
 
 VAE = Autoencoder  # the name the rest of the code used before the family grew

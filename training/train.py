@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from training import evaluate
+from training import schedule as sched
 from training import snapshots as snap
 from training.errors import TrainError
 from training.models import LatentModel
@@ -30,9 +31,13 @@ __all__ = ["FitResult", "Snapshot", "TrainConfig", "TrainError", "fit", "lr_at",
 class TrainConfig:
     epochs: int = 20
     batch_size: int = 128
-    lr: float = 1e-3  # Adam
-    schedule: str = "cosine"  # "cosine" (to lr * min_lr_frac) or "constant"
+    lr: float = sched.DEFAULT_LR  # Adam
+    schedule: str = "cosine"  # "cosine" (to lr * min_lr_frac) or "constant", after the warm-up
     min_lr_frac: float = 0.05
+    steps: int = 0  # train exactly this many optimizer steps (0: ``epochs`` whole epochs); training/schedule.py
+    lr_warmup: float = sched.LR_WARMUP  # fraction of the steps: the learning rate rises linearly to lr
+    kl_warmup: float = sched.KL_WARMUP  # fraction of the steps: the KL weight rises linearly from 0 to beta
+    free_bits: float = sched.FREE_BITS  # nats of KL per latent unit that cost nothing
     seed: int = 0
     device: str = "auto"  # auto picks cuda, then mps, then cpu
     threads: int = 0  # torch intra-op threads; 0 = all cores
@@ -75,6 +80,8 @@ def _match_layout(opt: torch.optim.Optimizer) -> None:
 
 Snapshot = tuple[dict[str, Any], dict[str, torch.Tensor]]  # (entry: epoch, step, metrics; weights)
 SNAPSHOT_TEST_IMAGES = 1000  # a snapshot's test metrics use the first 1000 test images (fast)
+EPOCH_TEST_IMAGES = 2000  # an epoch's history row too, the first 2000, and in at most EPOCH_TESTS epochs of a
+EPOCH_TESTS = 20  # run (a small set trains many short epochs); the final metrics (training/cli.py) use every test image
 
 
 @dataclass
@@ -108,7 +115,8 @@ def fit(
     on_step: Callable[[int, LatentModel], bool] | None = None,
     progress: bool = True,
 ) -> FitResult:
-    """Train ``model`` on images ``train_x`` (N, C, H, W) in [0, 1] for ``tc.epochs`` epochs.
+    """Train ``model`` on images ``train_x`` (N, C, H, W) in [0, 1] for ``tc.steps`` optimizer steps, or
+    ``tc.epochs`` epochs when ``tc.steps`` is 0 (the last epoch of a ``steps`` run may be partial).
 
     Seeded: the same config, data and seed give the same weights (on the same device and threads).
     ``train_y`` / ``test_y`` (N,) int64 labels are needed by conditional kinds. ``on_epoch(epoch,
@@ -121,8 +129,10 @@ def fit(
     device = next(model.parameters()).device
     x_all, y_all = _lay_out(model, train_x, train_y, tc, device)
     opt = _optimizer(model, tc, device, optimizer_state)
-    steps_per_epoch = math.ceil(len(x_all) / tc.batch_size)
-    total_steps = steps_per_epoch * tc.epochs
+    steps_per_epoch = sched.steps_per_epoch(len(x_all), tc.batch_size)
+    total_steps = sched.total_steps(tc, len(x_all))
+    epochs = math.ceil(total_steps / steps_per_epoch)
+    test_every = math.ceil(epochs / EPOCH_TESTS)
     workers = tc.workers or (torch.get_num_threads() if device.type == "cpu" else 1)
     step = ThreadedStep(model, workers) if workers > 1 else None
     history = list(history or [])
@@ -132,18 +142,18 @@ def fit(
     t_start = time.perf_counter()
     model.train()
     try:
-        for epoch in range(start_epoch, tc.epochs):
+        for epoch in range(start_epoch, epochs):
             # one generator per epoch, seeded from (seed, epoch): resuming reproduces the same order
             gen = torch.Generator().manual_seed(tc.seed * 100_003 + epoch)
             torch.manual_seed(tc.seed * 100_003 + epoch)
             order = torch.randperm(len(x_all), generator=gen).to(device)
-            meter = _Meter(len(x_all), f"epoch {epoch + 1}/{tc.epochs}", progress)
-            for i in range(steps_per_epoch):
+            n_steps = min(steps_per_epoch, total_steps - epoch * steps_per_epoch)
+            meter = _Meter(min(len(x_all), n_steps * tc.batch_size), f"epoch {epoch + 1}/{epochs}", progress)
+            for i in range(n_steps):
                 global_step = epoch * steps_per_epoch + i
                 if global_step in snap_steps:
                     result.snapshots.append(_snapshot(model, epoch, global_step, meter, test_x, test_y))
-                for g in opt.param_groups:
-                    g["lr"] = lr_at(tc, global_step, total_steps)
+                _set_schedule(model, opt, tc, global_step, total_steps)
                 idx = order[i * tc.batch_size : (i + 1) * tc.batch_size]
                 xb = x_all.index_select(0, idx)
                 yb = y_all.index_select(0, idx) if y_all is not None else None
@@ -152,8 +162,10 @@ def fit(
                 stats = _train_step(model, opt, step, (xb, yb, eps, noise), f"epoch {epoch + 1}, step {i + 1}")
                 if on_step is not None and on_step(global_step + 1, model):
                     raise _Stop
-                meter.add(stats, len(xb), show=i % 10 == 0 or i == steps_per_epoch - 1)
-            history.append({**_epoch_row(model, epoch, meter.close(), test_x, test_y), "step": global_step + 1})
+                meter.add(stats, len(xb), show=i % 10 == 0 or i == n_steps - 1)
+            tested = (epoch + 1) % test_every == 0 or epoch + 1 == epochs
+            history.append(_epoch_row(model, epoch, meter.close(), test_x if tested else None, test_y,
+                                      steps=global_step + 1))
             if on_epoch is not None:
                 on_epoch(epoch + 1, model, opt, history)
             result.epochs_done = epoch + 1  # only once its checkpoint is on disk
@@ -164,6 +176,7 @@ def fit(
     finally:
         if step is not None:
             step.close()
+        model.kl_weight, model.free_bits = 1.0, 0.0  # the model's own objective again
         model.eval()
         result.seconds = time.perf_counter() - t_start
     model.to(memory_format=torch.contiguous_format)
@@ -195,12 +208,15 @@ def _optimizer(model: LatentModel, tc: TrainConfig, device: torch.device, state:
     return opt
 
 
-def lr_at(tc: TrainConfig, step: int, total_steps: int) -> float:
-    """The learning rate at ``step``: constant, or cosine from ``tc.lr`` down to ``tc.lr * tc.min_lr_frac``."""
-    if tc.schedule == "constant":
-        return tc.lr
-    frac = min(step / max(total_steps, 1), 1.0)
-    return tc.lr * (tc.min_lr_frac + (1 - tc.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * frac)))
+lr_at = sched.lr_at  # the learning rate at a step (warm-up, then cosine or constant)
+
+
+def _set_schedule(model: LatentModel, opt: torch.optim.Optimizer, tc: TrainConfig, step: int, total: int) -> None:
+    """This step's learning rate, KL weight and free bits (training/schedule.py)."""
+    for g in opt.param_groups:
+        g["lr"] = sched.lr_at(tc, step, total)
+    model.kl_weight = sched.kl_weight_at(tc, step, total)
+    model.free_bits = tc.free_bits
 
 
 def snapshot_steps(total_steps: int, n: int, start_step: int, taken: int) -> set[int]:
@@ -257,13 +273,15 @@ class _Meter:
 
 
 def _epoch_row(model: LatentModel, epoch: int, meter: _Meter, test_x: torch.Tensor | None,
-               test_y: torch.Tensor | None) -> dict[str, Any]:
-    """The history row of a finished epoch: train means, time, and the test metrics."""
+               test_y: torch.Tensor | None, steps: int) -> dict[str, Any]:
+    """The history row of a finished epoch: train means (``loss`` is the objective: with the KL warm-up's
+    weight and free bits), the optimizer steps done so far, time, and the test metrics."""
     m, seconds = meter.means(), time.perf_counter() - meter.t0
-    row: dict[str, Any] = {"epoch": epoch + 1, "loss": m[0], "recon": m[1], "kl": m[2],
+    row: dict[str, Any] = {"epoch": epoch + 1, "steps": steps, "loss": m[0], "recon": m[1], "kl": m[2],
                            "seconds": seconds, "images_per_s": meter.seen / seconds}
     if test_x is not None:
-        row["test"] = evaluate.evaluate(model, test_x, test_y)
+        n = EPOCH_TEST_IMAGES
+        row["test"] = evaluate.evaluate(model, test_x[:n], None if test_y is None else test_y[:n])
         model.train()
     return row
 

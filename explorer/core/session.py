@@ -33,6 +33,7 @@ from explorer.core.encoding import (  # noqa: F401  (re-exported: the session's 
 from explorer.core.latent import NearestIndex
 from explorer.core.means_cache import CHECK_IMAGES, MeansCache, cache_key, means_hold
 from explorer.core.values import path_problem
+from training import verdict
 from training.contract import LatentModel
 from training.kinds import KIND_SPECS
 
@@ -204,13 +205,26 @@ class Session:
             ("image", "x".join(str(v) for v in c["image_shape"][1:]) + (" colour" if c["image_shape"][0] == 3 else " grey")),
             ("trained on", str(d.get("name", "?"))),
             ("shown", f"{self.dataset_name} ({len(self.labels):,} images)"),
-            ("epochs", num("epochs", "{}")),
+            ("epochs", num("epochs", "{}") + (f", {m['steps']} steps" if isinstance(m.get("steps"), int) else "")),
             ("test -ELBO", num("test_neg_elbo") + " nats"),
             ("reconstruction", num("test_recon")),
             ("KL", num("test_kl")),
-            ("5-NN accuracy", num("test_knn5_acc", "{:.3f}")),
+            ("5-NN accuracy", num("test_knn5_acc", "{:.3f}") + self._pca_words()),
+            ("active units", num("test_active_units", "{}") + f" of {c.get('latent_dim', 2)}"),
             ("sha256", self.sha256),
         ]
+
+    def _pca_words(self) -> str:
+        pca = (self.metadata.get("verdict") or {}).get("pca_knn5_acc")
+        return f" (2-D PCA: {pca:.3f})" if isinstance(pca, (int, float)) else ""
+
+    @property
+    def warning(self) -> str | None:
+        """The one-line warning of a model that is not useful (its posterior collapsed, its plane is a line),
+        as ``latent-train`` judged it when training ended (training/verdict.py); None for a good model."""
+        if self.config.get("kind") == "own":
+            return None
+        return verdict.warning_of(self.metadata, self.config)
 
 
 def load_model(path: str | os.PathLike, snapshot: int | None = None) -> LatentModel:

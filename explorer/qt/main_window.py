@@ -61,6 +61,8 @@ from explorer.qt.widgets import Caption
 from explorer.qt.window_files import WindowFiles
 
 CLOSE_WAIT_MS = 3000  # how long closing waits for background writes
+ERROR_STYLE = "background:#fde2e1; color:#8a1c1c; padding:6px; border-radius:4px;"
+NOTE_STYLE = "background:#fff4d6; color:#6b4a00; padding:6px; border-radius:4px;"
 
 
 class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
@@ -106,11 +108,8 @@ class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
         self.pane = DecodePane(self.state, self.pane_ctl)
         self.class_dial = ClassDial(self.state, self.pane_ctl, self.service)  # CVAE: every class at the pane's z
         self.info = InfoPanel()
-        self.error_label = QLabel()
-        self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("background:#fde2e1; color:#8a1c1c; padding:6px; border-radius:4px;")
-        self.error_label.setVisible(False)
-        self.error_label.mousePressEvent = lambda ev: self.error_label.setVisible(False)  # click to dismiss
+        self.error_label = self._banner(ERROR_STYLE)
+        self.note_label = self._banner(NOTE_STYLE)  # a warning about the open model (show_note)
 
         self.legend = ClassLegend(self.state)
         self.strip = PresentationStrip(self.state)
@@ -126,6 +125,7 @@ class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
         cl = QVBoxLayout(central)
         cl.setContentsMargins(4, 4, 4, 4)
         cl.addWidget(self.error_label)
+        cl.addWidget(self.note_label)
         cl.addWidget(plane, 1)
         cl.addWidget(self.strip)
         self.setCentralWidget(central)
@@ -353,6 +353,24 @@ class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
         self.error_label.setVisible(True)
         self.statusBar().showMessage(message, 8000)
         self.errorShown.emit(message)
+
+    def show_note(self, message: str | None) -> None:
+        """A warning about the open model (a collapsed posterior: training/verdict.py) in an amber banner over
+        the plane, until it is clicked or another model opens (None hides it); the Model panel keeps it."""
+        self.note_label.setText(message or "")
+        self.note_label.setVisible(bool(message))
+        if message:
+            self.statusBar().showMessage(message, 8000)
+
+    @staticmethod
+    def _banner(style: str) -> QLabel:
+        """A message line over the plane, hidden until it has something to say; a click dismisses it."""
+        label = QLabel()
+        label.setWordWrap(True)
+        label.setStyleSheet(style)
+        label.setVisible(False)
+        label.mousePressEvent = lambda ev: label.setVisible(False)
+        return label
 
     # ---------------------------------------------------------------- quit
 

@@ -161,11 +161,13 @@ class WindowFiles:
         self.t_interactive = time.perf_counter()
         self.state.view = None  # frame the new plane (a scene applied next may set it)
         self.state.reset_for_session(session)
-        self.info.set_rows(session.info())
+        self.info.set_rows(session.info(), warning=session.warning)
         self.info.set_history(session.metadata.get("history"), session.metadata.get("snapshots"))
         self.setWindowTitle(f"Latent Explorer \u2014 {session.model_path.name} \u2014 {session.dataset_name}")
         self.status_label.setText(f"{len(session.labels):,} points; click the plane to decode")
         self.error_label.setVisible(False)
+        # latent-train judged it not useful (training/verdict.py): say so as it opens
+        self.show_note(f"{session.model_path.name}: {session.warning}" if session.warning else None)
         self._show_dock(self.slice_dock, self.state.ndim > 2, raise_=True)  # a D-dim model: its dims sliders
         if self.state.point is None:  # a crisp, typical first image: the densest spot of the largest class
             xy = self.state.slice.project(session.means) if self.state.ndim > 2 else None

@@ -1,6 +1,7 @@
-"""Model metadata and metrics (kind, beta, dataset, test ELBO) as a two-column table, and above it the
-training curves (training.curves.series: loss, reconstruction and test -ELBO; the KL below on its own
-scale; snapshots as dotted lines), redrawn whenever a history arrives (a model opened, or live training)."""
+"""Model metadata and metrics (kind, beta, dataset, test ELBO) as a two-column table; above it the model's
+warning when ``latent-train`` judged it not useful (explorer.core.session.Session.warning) and the training
+curves (training.curves.series: loss, reconstruction and test -ELBO; the KL below on its own scale;
+snapshots as dotted lines), redrawn whenever a history arrives (a model opened, or live training)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidg
 from training.curves import CURVES, series, snapshot_epochs
 
 LONG = 24  # characters: a value with a word this long (the SHA-256) is a scrolling line, not a label
+WARNING_STYLE = "background:#fff4d6; color:#6b4a00; padding:6px; border-radius:4px;"
 
 
 class InfoPanel(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.warning = QLabel()
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet(WARNING_STYLE)
+        self.warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.warning.setVisible(False)
         self.form = QFormLayout()
         self.form.setContentsMargins(6, 6, 6, 6)
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
@@ -37,17 +44,21 @@ class InfoPanel(QWidget):
         self.shown_snapshots: list[float] = []
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.curves, 1)  # first: where people look (live training draws here)
+        lay.addWidget(self.warning)
+        lay.addWidget(self.curves, 1)  # where people look (live training draws here)
         lay.addLayout(self.form)
         self.set_rows([("model", "none loaded yet")])
         self.set_history(None)
 
-    def set_rows(self, rows: list[tuple[str, str]]) -> None:
+    def set_rows(self, rows: list[tuple[str, str]], warning: str | None = None) -> None:
+        """The table's rows, and the model's warning above them (hidden when None)."""
         while self.form.rowCount():
             self.form.removeRow(0)
         self.rows = dict(rows)
         for key, value in rows:
             self.form.addRow(QLabel(f"<b>{key}</b>"), _value(value))
+        self.warning.setText(f"\u26a0 {warning}" if warning else "")
+        self.warning.setVisible(bool(warning))
 
     def set_history(self, history: list[dict] | None, snapshots: list[dict] | None = None) -> None:
         """Draw the per-epoch curves of ``history`` (a checkpoint's) and mark ``snapshots``."""
