@@ -72,7 +72,8 @@ def test_info_rows(opened):
     assert rows["kind"] == "vae (conv)"
     assert rows["beta"] == "1"
     assert rows["test -ELBO"] == f"{metrics['test_neg_elbo']:.2f} nats"
-    assert rows["epochs"] == "1"
+    assert rows["epochs"] == f"1, {metrics['steps']} steps"  # the optimizer steps that epoch made
+    assert rows["active units"] == f"{metrics['test_active_units']} of 2"
     assert rows["image"] == "28x28 grey"
     assert rows["trained on"] == "synthetic"
     assert rows["shown"] == f"synthetic ({len(s.labels):,} images)"
