@@ -37,12 +37,15 @@ def test_the_first_view_frames_every_point_and_each_class(qapp, model, size):
         p, labels = ex.plotted(), ex.state.session.labels
         seen = _in_view(ex)
         assert seen.mean() >= 0.995
-        assert not outliers(p).any(), "these models have no extreme outliers"
-        assert seen.all(), f"{(~seen).sum()} points are off screen or cut at its edge: {p[~seen][:5]}"
-        for k in np.unique(labels):  # and each class's bulk (here: all of it)
-            assert seen[labels == k].all(), ex.state.session.label_names[k]
+        far = outliers(p)  # the handful the rule leaves out (at most max(5, 0.1 %) a side)
+        assert far.sum() <= 4 * max(5, len(p) // 1000)
+        inner = ~far
+        assert seen[inner].all(), f"{(~seen & inner).sum()} points are off screen or cut at its edge: {p[~seen & inner][:5]}"
+        for k in np.unique(labels):  # and each class's bulk
+            assert seen[(labels == k) & inner].all(), ex.state.session.label_names[k]
         # the data fills the plot: the framed box is not much larger than the points
         x0, x1, y0, y1 = ex.view().view_rect()
-        assert (p[:, 1].max() - p[:, 1].min()) / (y1 - y0) >= 0.8 or (p[:, 0].max() - p[:, 0].min()) / (x1 - x0) >= 0.8
+        q = p[inner]
+        assert (q[:, 1].max() - q[:, 1].min()) / (y1 - y0) >= 0.8 or (q[:, 0].max() - q[:, 0].min()) / (x1 - x0) >= 0.8
     finally:
         ex.close()
