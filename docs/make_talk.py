@@ -37,12 +37,10 @@ print(f"wrote {docs / 'curves.png'}")
 with tempfile.TemporaryDirectory() as tmp, Explorer(root / "assets" / "mnist-5k-vae.safetensors", size=(1280, 720)) as ex:
     from PySide6.QtWidgets import QDockWidget
 
-    for dock in ex.window.findChildren(QDockWidget):
-        if dock.widget() is ex.window.info:
-            dock.raise_()  # the Model tab: the curves grow there
+    ex.window.findChild(QDockWidget, "Model").raise_()  # the Model tab: the curves grow there
     ex.train("mnist-5k", Path(tmp) / "live.safetensors", epochs=12, snapshots=6, extra=["--hidden", "256"])
     live = ex.window.live
-    if not ex._wait(lambda: len(live.history) >= 4 and ex.window._open_job is None, 600):
+    if not ex._wait(lambda: len(live.history) >= 6 and ex.window._open_job is None, 600):
         sys.exit(f"training did not get far enough: {live.result}")
     ex.wait_idle(60)
     ex.screenshot(docs / "live-training.png")

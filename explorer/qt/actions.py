@@ -155,10 +155,10 @@ class HelpOverlay(QScrollArea):
     """A translucent card over its parent listing every key (from the action table) and mouse gesture.
 
     The rows go in as many columns side by side (1..MAX_COLUMNS) as make the card fit in the parent
-    (at most WIDTH x HEIGHT of it, centred); if even the most columns do not fit (a tiny window, the
+    (at most WIDTH x HEIGHT of it, centred in height, towards the right); if even the most columns do not fit (a tiny window, the
     presentation font), the card scrolls, so every row can be reached. A click on the card closes it."""
 
-    WIDTH, HEIGHT = 0.8, 0.92  # of the parent, at most (its sides stay clickable: the plane takes clicks beside it)
+    WIDTH, HEIGHT = 0.7, 0.92  # of the parent, at most (the plane, on the left, stays clickable beside it)
     MAX_COLUMNS = 3
     MIN_POINTS = 9.0  # the card's font is never made smaller than this to fit
     PAD = 18
@@ -219,7 +219,8 @@ class HelpOverlay(QScrollArea):
         self.columns = columns
         bar = self.verticalScrollBar().sizeHint().width() if h > max_h else 0
         w, h = min(max_w, w + bar), min(max_h, h)
-        self.setGeometry((p.width() - w) // 2, (p.height() - h) // 2, w, h)
+        # towards the right (over the pane and the panels), so the plane on the left keeps taking clicks
+        self.setGeometry(max(0, p.width() - w - int(p.width() * 0.04)), (p.height() - h) // 2, w, h)
 
     def _layout(self, columns: int, points: float, max_w: int) -> tuple[int, int]:
         """Put the rows on the card in ``columns`` at ``points``; the card's (width, height) then."""

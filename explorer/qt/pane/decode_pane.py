@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from explorer.core.pane import NBSP, PaneController, Shown, z_words
+from explorer.core.pane import PaneController, Shown, format_z
 from explorer.core.state import ExplorerState
 from explorer.qt.pane.image_view import ImageView
 from explorer.qt.widgets import Caption
@@ -133,7 +133,7 @@ class DecodePane(QWidget):
         if on:
             self.base.set_image(shown.base_image)
             b = shown.target.base
-            self.base_caption.setText(z_words(b))
+            self.base_caption.setText(f"z = {format_z(b, 4)}")  # a narrow column: it may break anywhere
         self.caption.setText(shown.caption)
         self.refresh_badge()
         s = self.state.session
@@ -150,7 +150,7 @@ class DecodePane(QWidget):
             self.nearest_title.setVisible(True)
             of_class = " (the class decoded)" if shown.nearest_of_class else ""  # a conditional model's
             self.nearest_caption.setText(f"{shown.nearest_label}{of_class}\n#{shown.nearest_index}, "
-                                         f"distance{NBSP}{shown.nearest_distance:.3f}")
+                                         f"distance {shown.nearest_distance:.3f}")  # a narrow column
 
 
 def _title(text: str) -> QLabel:
