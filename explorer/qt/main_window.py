@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
     QMenu,
     QScrollArea,
@@ -59,13 +58,14 @@ from explorer.qt.settings import Settings
 from explorer.qt.tour import TourTitle
 from explorer.qt.widgets import Caption
 from explorer.qt.window_files import WindowFiles
+from explorer.qt.window_messages import WindowMessages
 
 CLOSE_WAIT_MS = 3000  # how long closing waits for background writes
 ERROR_STYLE = "background:#fde2e1; color:#8a1c1c; padding:6px; border-radius:4px;"
 NOTE_STYLE = "background:#fff4d6; color:#6b4a00; padding:6px; border-radius:4px;"
 
 
-class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
+class MainWindow(WindowFiles, WindowMessages, PresentationLayout, DockColumn, QMainWindow):
     sessionChanged = Signal(object)  # Session
     decodeShown = Signal(object)  # Shown: the pane now displays it
     upgraded = Signal(object)  # Session: its torch model now serves the model service (it opened light, with numpy)
@@ -343,34 +343,6 @@ class MainWindow(WindowFiles, PresentationLayout, DockColumn, QMainWindow):
 
     def request_underlay(self) -> int | None:
         return self.underlay.request()
-
-    # ---------------------------------------------------------------- messages
-
-    def show_error(self, message: str) -> None:
-        """Non-modal: the window stays usable; click the banner to dismiss it."""
-        self.last_error = message
-        self.error_label.setText(message)
-        self.error_label.setVisible(True)
-        self.statusBar().showMessage(message, 8000)
-        self.errorShown.emit(message)
-
-    def show_note(self, message: str | None) -> None:
-        """A warning about the open model (a collapsed posterior: training/verdict.py) in an amber banner over
-        the plane, until it is clicked or another model opens (None hides it); the Model panel keeps it."""
-        self.note_label.setText(message or "")
-        self.note_label.setVisible(bool(message))
-        if message:
-            self.statusBar().showMessage(message, 8000)
-
-    @staticmethod
-    def _banner(style: str) -> QLabel:
-        """A message line over the plane, hidden until it has something to say; a click dismisses it."""
-        label = QLabel()
-        label.setWordWrap(True)
-        label.setStyleSheet(style)
-        label.setVisible(False)
-        label.mousePressEvent = lambda ev: label.setVisible(False)
-        return label
 
     # ---------------------------------------------------------------- quit
 
