@@ -121,7 +121,12 @@ def run_eval(argv: list[str]) -> int:
     p.add_argument("--dataset", default=None, help="dataset name (default: the one it was trained on)")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--no-download", action="store_true")
+    p.add_argument("--iw", type=int, default=0, metavar="K",
+                   help="also the importance-weighted bound on -log p(x) with K samples per test image (K >= 2; "
+                   "papers quote K = 100 to 5000); VAE kinds only")
     a = p.parse_args(argv)
+    if a.iw < 0 or a.iw == 1:
+        raise TrainError(f"--iw {a.iw}: give K >= 2 samples (K = 1 is the ELBO, which eval always prints)")
     from training import checkpoint, evaluate
     from training.data import DatasetError, load_dataset
 
@@ -143,6 +148,13 @@ def run_eval(argv: list[str]) -> int:
     except DatasetError:
         tr_x = tr_y = None
     report = evaluate.full_report(model, tr_x, tr_y, test.images, test.labels)
+    if a.iw:
+        from training.iw_bound import iw_bound
+        from training.kinds import kind_spec
+
+        if not kind_spec(model.config.kind).stochastic(model.config.beta):
+            raise TrainError(f"{a.file}: a {model.config.kind} model has no posterior variance, so no --iw bound")
+        report[f"iw{a.iw}_neg_log_px"] = iw_bound(model, test.images, test.labels, k=a.iw)
     print(f"{a.file} on {name} (test, {len(test)} images), latent {_latent_words(model.config.latent_dim)}")
     print_metrics(report)
     return 0
