@@ -35,9 +35,9 @@ def unit_float(images: np.ndarray) -> np.ndarray:
 
 def encode_batches(model: Any, images: np.ndarray, progress: Callable[[int, int], None] | None = None,
                    cancel: threading.Event | None = None, batch_size: int = 2000,
-                   labels: np.ndarray | None = None):
-    """Encode images (N, C, H, W), uint8 0..255 or float32 in [0, 1], in batches: yields
-    (start index, mean, logvar or None) per batch, as numpy, reporting ``progress(done, n)``.
+                   labels: np.ndarray | None = None, start: int = 0):
+    """Encode images (N, C, H, W), uint8 0..255 or float32 in [0, 1], in batches from row ``start`` on:
+    yields (start index, mean, logvar or None) per batch, as numpy, reporting ``progress(done, n)``.
 
     A conditional model (``model.conditional``) encodes with the data's true ``labels``; ``Cancelled``
     once ``cancel`` is set. Only one batch is ever converted to floats."""
@@ -46,7 +46,7 @@ def encode_batches(model: Any, images: np.ndarray, progress: Callable[[int, int]
     conditional = bool(getattr(model, "conditional", False)) and labels is not None
     n = len(images)
     with torch.inference_mode():
-        for i in range(0, n, batch_size):
+        for i in range(start, n, batch_size):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             x = torch.from_numpy(unit_float(images[i : i + batch_size]))
@@ -78,14 +78,17 @@ def encode_means(model: Any, images: np.ndarray, progress: Callable[[int, int], 
 
 def batch_steps(n: int, d: int, encode: Callable[[int, int], np.ndarray], batch_size: int = 2000,
                 threads: int | None = None, progress: Callable[[int, int], None] | None = None,
-                ) -> Generator[None, None, np.ndarray]:
+                out: np.ndarray | None = None, start: int = 0,
+                advance: Callable[[int], None] | None = None) -> Generator[None, None, np.ndarray]:
     """An (n, d) float32 array filled by ``encode(start, stop)`` one batch per step (a generator job for the
     model service's bulk lane: it yields after each batch and returns the array). ``threads``: OpenMP threads
-    for each batch, the thread's own count restored after it; ``progress(done, n)`` after each batch."""
+    for each batch, the thread's own count restored after it; ``progress(done, n)`` after each batch.
+    ``out`` / ``start``: fill this array from row ``start`` on (the rows before are done), calling
+    ``advance(stop)`` once rows up to ``stop`` are in (explorer.core.means_partial)."""
     import torch
 
-    out = np.zeros((n, d), np.float32)
-    for i in range(0, n, batch_size):
+    out = np.zeros((n, d), np.float32) if out is None else out
+    for i in range(start, n, batch_size):
         own = torch.get_num_threads()
         if threads is not None:
             torch.set_num_threads(threads)
@@ -94,6 +97,8 @@ def batch_steps(n: int, d: int, encode: Callable[[int, int], np.ndarray], batch_
         finally:
             torch.set_num_threads(own)
         out[i : i + len(part)] = part
+        if advance is not None:
+            advance(i + len(part))
         if progress is not None:
             progress(min(i + batch_size, n), n)
         yield

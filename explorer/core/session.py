@@ -32,6 +32,7 @@ from explorer.core.encoding import (  # noqa: F401  (re-exported: the session's 
 )
 from explorer.core.latent import NearestIndex
 from explorer.core.means_cache import CHECK_IMAGES, MeansCache, cache_key, means_hold
+from explorer.core.means_partial import encode_resumable
 from explorer.core.values import path_problem
 from training import verdict
 from training.contract import LatentModel
@@ -368,10 +369,9 @@ def encode_missing_means(s: Session, model: Any, cache: MeansCache, key: str,
     if s.means is not None and not cached_means_hold(s, model):
         s.means, s.means_cached = None, False  # encoded again below, and the cached file rewritten
     if s.means is None:
-        s.means = encode_means(model, s.images, lambda d, t: say("encoding", d, t), cancel, batch_size,
-                               labels=s.labels)
-        cache.store(key, s.means)
+        s.means = encode_resumable(s, model, cache, key, lambda d, t: say("encoding", d, t), cancel, batch_size)
     s.index = NearestIndex(s.means, s.labels)
+
 
 
 def cached_means_hold(s: Session, model: Any, k: int = CHECK_IMAGES) -> bool:

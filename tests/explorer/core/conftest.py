@@ -21,14 +21,17 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
+import training.checkpoint
 from training.checkpoint import save
 from training.models import ModelConfig, build_model
 
 torch.set_num_threads(1)  # two cores shared with other work: never oversubscribe
 
+MEANS_N = 60  # images in the npz_data fixture
 TRAIN_ARGS = ["--dataset", "synthetic", "--epochs", "1", "--limit", "256", "--channels", "4,8",
               "--hidden", "8", "--threads", "1", "--quiet"]
 _training: dict = {}  # "proc", "dir", "out", "log" of the one background latent-train run
@@ -134,3 +137,35 @@ def no_leaked_threads():
             break
         time.sleep(0.01)
     assert not leaked, f"the test left threads running: {[t.name for t in leaked]}"
+
+
+# ----------------------------------------------------------------------------- means cache tests
+
+@pytest.fixture
+def npz_data(tmp_path):
+    """An 8-bit dataset: N grey 28x28 uint8 images in 3 classes, as a user's npz: file."""
+    rng = np.random.default_rng(5)
+    path = tmp_path / "eight-bit.npz"
+    np.savez(path, x=rng.integers(0, 256, (MEANS_N, 28, 28), dtype=np.uint8), y=np.arange(MEANS_N) % 3)
+    return path
+
+
+@pytest.fixture
+def encodes(monkeypatch):
+    """A list that gets one entry (the batch size) per call of the opened model's encode."""
+    calls: list[int] = []
+    real_load = training.checkpoint.load
+
+    def counting_load(path, *args, **kwargs):
+        model = real_load(path, *args, **kwargs)
+        encode = model.encode
+
+        def counted(x, y=None):
+            calls.append(len(x))
+            return encode(x) if y is None else encode(x, y)
+
+        model.encode = counted
+        return model
+
+    monkeypatch.setattr(training.checkpoint, "load", counting_load)
+    return calls

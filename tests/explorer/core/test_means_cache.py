@@ -19,36 +19,6 @@ from training.data import load_dataset
 N = 60
 
 
-@pytest.fixture
-def npz_data(tmp_path):
-    """An 8-bit dataset: N grey 28x28 uint8 images in 3 classes, as a user's npz: file."""
-    rng = np.random.default_rng(5)
-    path = tmp_path / "eight-bit.npz"
-    np.savez(path, x=rng.integers(0, 256, (N, 28, 28), dtype=np.uint8), y=np.arange(N) % 3)
-    return path
-
-
-@pytest.fixture
-def encodes(monkeypatch):
-    """A list that gets one entry (the batch size) per call of the opened model's encode."""
-    calls: list[int] = []
-    real_load = training.checkpoint.load
-
-    def counting_load(path, *args, **kwargs):
-        model = real_load(path, *args, **kwargs)
-        encode = model.encode
-
-        def counted(x, y=None):
-            calls.append(len(x))
-            return encode(x) if y is None else encode(x, y)
-
-        model.encode = counted
-        return model
-
-    monkeypatch.setattr(training.checkpoint, "load", counting_load)
-    return calls
-
-
 def _open(model, data, cache, progress=None):
     return open_session(model, dataset=f"npz:{data}", split="all", cache=cache, progress=progress)
 
