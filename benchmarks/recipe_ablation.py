@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         got = [row for row in rows if row["variant"] == name]
 
-        def cell(key: str, fmt: str) -> str:
+        def cell(key: str, fmt: str, got: list = got) -> str:
             vals = [row[key] for row in got]
             return f"{statistics.mean(vals):{fmt}} ({min(vals):{fmt}}..{max(vals):{fmt}})"
 
