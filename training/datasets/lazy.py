@@ -42,15 +42,18 @@ MAGIC = b"\x93NUMPY"
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What identifies one .npy file's content without reading it: path, size, mtime and header."""
+    """What identifies one .npy file's content without reading it: path, size, mtime, inode and header
+    (a file rewritten by a replace has a new inode even within the file system's mtime resolution)."""
 
     path: str
     size: int
     mtime_ns: int
+    inode: int
     header: str  # descr, order and shape as the header declares them
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "size": self.size, "mtime_ns": self.mtime_ns, "header": self.header}
+        return {"path": self.path, "size": self.size, "mtime_ns": self.mtime_ns, "inode": self.inode,
+                "header": self.header}
 
 
 class _NpyFile:
@@ -103,7 +106,7 @@ class _NpyFile:
             raise DatasetError(f"{path} {what}: its header declares {self.rows:,} images of {self.native[1:]} "
                                f"({need:,} bytes with the header) but the file has {st.st_size:,} bytes.")
         header = f"|u1 C {tuple(shape)}"
-        self.fingerprint = Fingerprint(str(path), st.st_size, st.st_mtime_ns, header)
+        self.fingerprint = Fingerprint(str(path), st.st_size, st.st_mtime_ns, st.st_ino, header)
 
     def changed(self) -> str:
         return f"{self.path} changed or was truncated since it was opened; reopen it."
