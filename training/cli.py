@@ -172,6 +172,7 @@ def run_train(argv: list[str]) -> int:
     import torch
 
     from training import checkpoint, evaluate
+    from training.batches import first, trainable
     from training.commit import commit_epoch, load_for_resume
     from training.data import load_dataset
     from training.fileio import SaveError
@@ -187,9 +188,9 @@ def run_train(argv: list[str]) -> int:
     kw: dict[str, Any] = {"data_dir": a.data_dir, "image_size": a.image_size, "download": not a.no_download, "progress": not a.quiet}
     train = load_dataset(a.dataset, "train", **kw)
     test = load_dataset(a.dataset, "test", **kw)
-    train_x = torch.from_numpy(train.images[: a.limit or None])
+    train_x = trainable(first(train.images, a.limit))  # images on disk (npy:) stay there: read per batch
     train_y = torch.from_numpy(np.asarray(train.labels[: a.limit or None], np.int64))
-    test_x = torch.from_numpy(test.images)
+    test_x = trainable(test.images)
     test_y = torch.from_numpy(np.asarray(test.labels, np.int64))
 
     spec = kind_spec(a.model)
@@ -253,7 +254,7 @@ def run_train(argv: list[str]) -> int:
         return 130
 
     # final metrics: test ELBO terms, active units + 5-NN accuracy of the (D-dim) test means; the verdict
-    train_images, train_labels = train.images[: a.limit or None], train.labels[: a.limit or None]
+    train_images, train_labels = first(train.images, a.limit), train.labels[: a.limit or None]
     report = evaluate.full_report(model, train_images, train_labels, test.images, test.labels)
     judged = evaluate.verdict_report(model, train_images, train_labels, test.images, test.labels, report)
     metrics = {"epochs": res.epochs_done, "steps": (res.history[-1].get("steps") if res.history else None),
@@ -309,6 +310,7 @@ def _run_closed_form(a: argparse.Namespace, cfg: ModelConfig, train: Any, test: 
                      test_x: torch.Tensor) -> int:
     """pca: one closed-form fit (no epochs, no optimizer), evaluated and saved like every other kind."""
     from training import checkpoint, evaluate
+    from training.batches import first
     from training.kinds import resolve
     from training.models import build_model
 
@@ -318,7 +320,7 @@ def _run_closed_form(a: argparse.Namespace, cfg: ModelConfig, train: Any, test: 
     t0 = time.perf_counter()
     solver = resolve(kind_spec(cfg.kind).closed_form)(model, train_x, a.pca_solver, seed=a.seed)
     seconds = time.perf_counter() - t0
-    train_images, train_labels = train.images[: a.limit or None], train.labels[: a.limit or None]
+    train_images, train_labels = first(train.images, a.limit), train.labels[: a.limit or None]
     report = evaluate.full_report(model, train_images, train_labels, test.images, test.labels)
     judged = evaluate.verdict_report(model, train_images, train_labels, test.images, test.labels, report)
     metrics = {"epochs": 1, "seconds": round(seconds, 1), "pca_solver": solver, **{f"test_{k}": v for k, v in report.items()}}

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from training import losses
+from training.batches import rows_of
 from training.models import LatentModel
 
 
@@ -25,11 +26,13 @@ def _labels(model: LatentModel, labels: Any, start: int, stop: int, device: torc
 @torch.inference_mode()
 def encode_means(model: LatentModel, images: np.ndarray | torch.Tensor, batch_size: int = 1000,
                  labels: Any = None) -> np.ndarray:
-    """Posterior means (N, D) as float32 numpy, in batches (conditional kinds: given the true labels)."""
-    x = torch.as_tensor(images)
+    """Posterior means (N, D) as float32 numpy, in batches (conditional kinds: given the true labels).
+
+    ``images``: float in [0, 1] or uint8 0..255 (a numpy array, a tensor or a LazyImages on disk), one batch
+    converted to floats at a time."""
     device = next(model.parameters()).device
-    out = [model.encode(x[i : i + batch_size].to(device), _labels(model, labels, i, i + batch_size, device))[0].cpu()
-           for i in range(0, len(x), batch_size)]
+    out = [model.encode(rows_of(images, i, i + batch_size, device), _labels(model, labels, i, i + batch_size, device))[0].cpu()
+           for i in range(0, len(images), batch_size)]
     return torch.cat(out).numpy() if out else np.zeros((0, model.config.latent_dim), np.float32)
 
 
@@ -44,14 +47,13 @@ def evaluate(model: LatentModel, images: np.ndarray | torch.Tensor, labels: Any 
     """
     was_training = model.training
     model.eval()
-    x_all = torch.as_tensor(images)
     device = next(model.parameters()).device
     gen = torch.Generator(device="cpu").manual_seed(seed)
     cfg = model.config
     recon_sum = kl_sum = sq_sum = 0.0
     means, logvars = [], []
-    for i in range(0, len(x_all), batch_size):
-        x = x_all[i : i + batch_size].to(device)
+    for i in range(0, len(images), batch_size):
+        x = rows_of(images, i, i + batch_size, device)  # uint8 (or on disk): one batch of floats at a time
         y = _labels(model, labels, i, i + batch_size, device)
         mean, logvar = model.encode(x, y)
         if logvar is not None:
@@ -65,7 +67,7 @@ def evaluate(model: LatentModel, images: np.ndarray | torch.Tensor, labels: Any 
         sq_sum += float((model.decode(mean, y) - x).pow(2).sum())
         means.append(mean.cpu())
     model.train(was_training)
-    n = max(len(x_all), 1)
+    n = max(len(images), 1)
     out = {"neg_elbo": (recon_sum + kl_sum) / n, "recon": recon_sum / n, "kl": kl_sum / n, "sq_error": sq_sum / n}
     if means:
         mu = torch.cat(means)
@@ -120,12 +122,12 @@ def pca_knn5(train_images: Any, train_labels: Any, test_images: Any, test_labels
     from training.models import ModelConfig, build_model
     from training.pca import SVD_MAX_VALUES, fit_pca
 
-    x, q = np.asarray(train_images), np.asarray(test_images)
+    x, q = train_images, test_images  # arrays, tensors or LazyImages: only the basis rows are read at once
     if len(x) < 3 or len(q) == 0:
         return float("nan")
-    basis = x[:basis_rows]
-    pca = build_model(ModelConfig(kind="pca", latent_dim=2, image_shape=tuple(x.shape[1:])))
-    fit_pca(pca, basis, "svd" if basis.size <= SVD_MAX_VALUES else "randomized")
+    basis = rows_of(x, 0, basis_rows)
+    pca = build_model(ModelConfig(kind="pca", latent_dim=2, image_shape=tuple(int(s) for s in x.shape[1:])))
+    fit_pca(pca, basis, "svd" if basis.numel() <= SVD_MAX_VALUES else "randomized")
     return knn_accuracy(encode_means(pca, x), train_labels, encode_means(pca, q), test_labels)
 
 

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from training.config import ModelConfig
+from training.datasets.base import to_unit_float
 from training.errors import UserError
 
 SOLVERS = ("auto", "svd", "randomized", "incremental")
@@ -120,10 +121,13 @@ def _incremental(images: Any, p: int, d: int, chunk: int) -> tuple[torch.Tensor,
 
 
 def _rows(images: Any, start: int, stop: int, p: int) -> torch.Tensor:
-    """Rows start:stop as a float64 (rows, P) tensor (a copy: works for read-only memory maps too)."""
+    """Rows start:stop as a float64 (rows, P) tensor (a copy: works for read-only memory maps too); uint8
+    pixels (images on disk, a LazyImages) become [0, 1] as to_unit_float makes them."""
     rows = images[start:stop]
     if isinstance(rows, torch.Tensor):
         rows = rows.detach().cpu().numpy()
+    if rows.dtype == np.uint8:
+        rows = to_unit_float(rows)
     return torch.from_numpy(np.array(rows, dtype=np.float64).reshape(-1, p))
 
 

@@ -20,6 +20,8 @@ import torch
 from training import evaluate
 from training import schedule as sched
 from training import snapshots as snap
+from training.batches import Streamed, batch_of, lay_out
+from training.datasets.lazy import LazyImages
 from training.errors import TrainError
 from training.models import LatentModel
 from training.parallel import ThreadedStep
@@ -101,7 +103,7 @@ class _Stop(Exception):
 
 def fit(
     model: LatentModel,
-    train_x: torch.Tensor,
+    train_x: torch.Tensor | LazyImages,
     tc: TrainConfig,
     *,
     train_y: torch.Tensor | None = None,
@@ -115,7 +117,8 @@ def fit(
     on_step: Callable[[int, LatentModel], bool] | None = None,
     progress: bool = True,
 ) -> FitResult:
-    """Train ``model`` on images ``train_x`` (N, C, H, W) in [0, 1] for ``tc.steps`` optimizer steps, or
+    """Train ``model`` on images ``train_x`` (N, C, H, W) in [0, 1] -- or uint8 images on disk (a LazyImages,
+    read a batch at a time: training/batches.py) -- for ``tc.steps`` optimizer steps, or
     ``tc.epochs`` epochs when ``tc.steps`` is 0 (the last epoch of a ``steps`` run may be partial).
 
     Seeded: the same config, data and seed give the same weights (on the same device and threads).
@@ -155,7 +158,7 @@ def fit(
                     result.snapshots.append(_snapshot(model, epoch, global_step, meter, test_x, test_y))
                 _set_schedule(model, opt, tc, global_step, total_steps)
                 idx = order[i * tc.batch_size : (i + 1) * tc.batch_size]
-                xb = x_all.index_select(0, idx)
+                xb = batch_of(x_all, idx)
                 yb = y_all.index_select(0, idx) if y_all is not None else None
                 eps = torch.randn(len(xb), model.config.latent_dim, generator=gen).to(device)  # same noise on any path
                 noise = torch.randn(xb.shape, generator=gen).to(device) if model.config.denoise > 0 else None
@@ -183,12 +186,12 @@ def fit(
     return result
 
 
-def _lay_out(model: LatentModel, train_x: torch.Tensor, train_y: torch.Tensor | None, tc: TrainConfig,
-             device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _lay_out(model: LatentModel, train_x: torch.Tensor | LazyImages, train_y: torch.Tensor | None, tc: TrainConfig,
+             device: torch.device) -> tuple[torch.Tensor | Streamed, torch.Tensor | None]:
     """The model and the data on ``device``, conv models in channels_last; the labels if the kind uses them."""
     fmt = torch.channels_last if (tc.channels_last and model.config.arch == "conv") else torch.contiguous_format
     model.to(memory_format=fmt)
-    x_all = train_x.to(device).contiguous(memory_format=fmt) if train_x.dim() == 4 else train_x.to(device)
+    x_all = lay_out(train_x, device, fmt)  # a LazyImages stays on disk: each batch is read by batch_of
     if not getattr(model, "conditional", False):
         return x_all, None
     if train_y is None:

@@ -2,7 +2,8 @@
 
 One ``.npy`` file per key: the model file's SHA-256, the dataset's name and split, and a SHA-256 of
 the exact pixels and labels the model sees (so image size, colour, data folder and a changed data
-file all make a new key). The folder is ``$LATENT_EXPLORER_CACHE/means`` if that is set (as for
+file all make a new key); images on disk (a LazyImages) are keyed by their files' fingerprint (path,
+size, mtime_ns, header) instead, so opening 10 M images does not read them all to hash them. The folder is ``$LATENT_EXPLORER_CACHE/means`` if that is set (as for
 downloads, training.download.cache_dir), else ``platformdirs.user_cache_dir("latent-explorer")/means``.
 
 The cache is an optimisation and never a source of errors: a file that is missing, unreadable,
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.datasets.lazy import LazyImages
 from training.fileio import SaveError, atomic_write
 
 VERSION = 1  # bump when the meaning of a cached file changes
@@ -49,9 +51,15 @@ def cache_folder() -> Path:
     return Path(user_cache_dir("latent-explorer")) / "means"
 
 
-def data_digest(images: np.ndarray, labels: np.ndarray) -> str:
-    """SHA-256 of the pixels (dtype, shape and bytes) and labels: what the encoder is given."""
+def data_digest(images: np.ndarray | LazyImages, labels: np.ndarray) -> str:
+    """SHA-256 of the pixels (dtype, shape and bytes) and labels: what the encoder is given.
+
+    Images on disk (a LazyImages: npy:, a large folder:) are not read for this: their files' fingerprint
+    (path, size, mtime_ns, .npy header) and the rows shown stand for the pixels (LazyImages.identity)."""
     h = hashlib.sha256()
+    if isinstance(images, LazyImages):
+        h.update(f"lazy:{images.identity()};".encode())
+        images = np.zeros(0, np.uint8)
     for array in (images, labels):
         array = np.ascontiguousarray(array)
         h.update(f"{array.dtype.str}{array.shape};".encode())

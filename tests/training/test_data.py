@@ -731,12 +731,13 @@ def test_synthetic_n_and_size():
 
 
 def test_dataset_names():
-    assert data.dataset_names() == ["mnist", "fashion-mnist", "mnist-5k", "synthetic", "npz:PATH", "folder:PATH"]
+    assert data.dataset_names() == ["mnist", "fashion-mnist", "mnist-5k", "synthetic", "npz:PATH", "npy:PATH",
+                                    "folder:PATH"]
 
 
 def test_unknown_name_lists_the_valid_ones(tmp_path, monkeypatch):
     with pytest.raises(DatasetError, match=r"unknown dataset 'cifar'; valid names: mnist, fashion-mnist, "
-                                           r"mnist-5k, synthetic, npz:PATH, folder:PATH\.$"):
+                                           r"mnist-5k, synthetic, npz:PATH, npy:PATH, folder:PATH\.$"):
         load_dataset("cifar")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "pics").mkdir()

@@ -5,8 +5,9 @@
 
 :data:`SOURCES` is the table: ``mnist`` and ``fashion-mnist`` (the official IDX files, found locally
 or downloaded and checked; idx.py), ``mnist-5k`` (5,000 MNIST digits bundled in ``assets/``; npz.py),
-``synthetic`` (procedural shapes, no files; synthetic.py), ``npz:PATH`` (npz.py) and ``folder:PATH``
-(folder.py), your own data. The CLI's help and the error for an unknown name list the same table.
+``synthetic`` (procedural shapes, no files; synthetic.py), ``npz:PATH`` (npz.py), ``npy:DIR`` (npy.py:
+uncompressed uint8 .npy files read lazily, a LazyImages; lazy.py) and ``folder:PATH`` (folder.py), your
+own data. The CLI's help and the error for an unknown name list the same table.
 Every split is "train", "test" or "all" (train then test). Anything wrong with a file is a
 `DatasetError` whose message names the file and the problem. Adding a source is one module with a
 ``load(name_or_path, split, options)`` and one row here (plus its test).
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.datasets import folder, idx, npz, synthetic
+from training.datasets import folder, idx, npy, npz, synthetic
 from training.datasets.base import (
     Dataset,
     DatasetWarning,
@@ -32,11 +33,13 @@ from training.datasets.base import (
     to_unit_float,
     user_path,
 )
+from training.datasets.lazy import LazyImages, is_lazy
+from training.datasets.npy import write_npy_dataset
 from training.download import DatasetError, cache_dir, fetch
 
 __all__ = [
-    "SOURCES", "Dataset", "DatasetError", "DatasetWarning", "Source", "cache_dir", "dataset_names", "fetch",
-    "load_dataset", "read_idx", "to_unit_float",
+    "SOURCES", "Dataset", "DatasetError", "DatasetWarning", "LazyImages", "Source", "cache_dir", "dataset_names",
+    "fetch", "is_lazy", "load_dataset", "read_idx", "to_unit_float", "write_npy_dataset",
 ]
 
 read_idx = idx.read_idx
@@ -56,6 +59,8 @@ SOURCES: dict[str, Source] = {
     "mnist-5k": Source(npz.load_mnist_5k, "5,000 MNIST digits bundled with the app"),
     "synthetic": Source(synthetic.load, "ten classes of procedural shapes, no files", takes_n=True),
     "npz": Source(npz.load, "your .npz with arrays x, y (and label_names)", path=True),
+    "npy": Source(npy.load, "your folder of uncompressed uint8 x.npy (and y.npy), read lazily from disk",
+                  path=True),
     "folder": Source(folder.load, "your images, one sub-folder per class", path=True),
 }
 
@@ -97,6 +102,9 @@ def load_dataset(
             (the explorer's choice); `to_unit_float` turns them into the float images exactly. Float
             sources, and images that are resized or turned grey from colour, stay float32.
 
+    ``npy:DIR`` (and a large ``folder:``) gives a `LazyImages` (uint8, read from disk per batch) whatever
+    ``uint8`` says: nothing converts all of it to floats; image_size / grayscale must then match the data.
+
     Raises:
         DatasetError: unknown name or split, data not found, or a malformed file.
     """
@@ -111,9 +119,22 @@ def load_dataset(
     opts = Options(data_dir=data_dir, image_size=image_size, grayscale=grayscale, download=download,
                    progress=progress, mirrors=mirrors, hashes=hashes, n=n)
     dataset = source.load(user_path(arg, name) if source.path else key, split, opts)
+    if is_lazy(dataset.images):  # on disk: never loaded whole (to resize or to turn into floats)
+        _check_lazy_options(dataset, image_size, grayscale)
+        return dataset
     # folder: sizes and colours while reading, so adjust_images leaves its images as they are
     dataset.images = pixels_out(adjust_images(dataset.images, image_size, grayscale), uint8)
     return dataset
+
+
+def _check_lazy_options(dataset: Dataset, image_size: int | None, grayscale: bool | None) -> None:
+    """image_size / grayscale that would change images read lazily from disk: one sentence."""
+    c, h, w = dataset.image_shape
+    if (image_size is not None and (h, w) != (image_size, image_size)) or (grayscale is not None and grayscale != (c == 1)):
+        raise DatasetError(
+            f"{dataset.source} holds {h}x{w} {'grey' if c == 1 else 'colour'} images, read from disk as they are: "
+            f"resizing or changing colour is not supported for {dataset.name.partition(':')[0]}: data; "
+            "write the images at the size and colour the model needs.")
 
 
 def _unknown_name_message(name: str) -> str:
@@ -123,4 +144,6 @@ def _unknown_name_message(name: str) -> str:
         message += f" (for this folder use folder:{name})"
     elif path.suffix == ".npz":
         message += f" (for this file use npz:{name})"
+    elif path.suffix == ".npy":
+        message += f" (for a folder of .npy files use npy:{path.parent})"
     return message + "."

@@ -38,7 +38,8 @@ class Dataset:
 
     name: str               # as load_dataset understands it: "fashion-mnist", "npz:/abs/x.npz"
     split: str              # "train" | "test" | "all"
-    images: np.ndarray      # (N, C, H, W) float32 in [0, 1], C-contiguous (uint8 0..255 if asked for)
+    images: np.ndarray      # (N, C, H, W) float32 in [0, 1], C-contiguous (uint8 0..255 if asked for);
+    #                         a LazyImages (uint8, on disk) for npy: and a large folder:
     labels: np.ndarray      # (N,) int64 in 0..K-1
     label_names: list[str]  # K names
     source: str             # where the data came from (path), for checkpoint metadata

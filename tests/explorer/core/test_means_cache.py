@@ -228,3 +228,46 @@ def test_bundled_means_are_read_after_the_users_and_never_written(tmp_path):
     np.testing.assert_array_equal(np.load(bundled / f"{key}.npy"), np.full((5, 2), 7))
     (bundled / f"{key}.npy").write_bytes(b"not numpy")
     assert MeansCache(tmp_path / "other", bundled=bundled).load(key, 5) is None
+
+
+def test_images_on_disk_are_keyed_by_their_file_not_read(tmp_path, save_checkpoint, encodes):
+    """npy: data (a LazyImages): the key is the file's fingerprint; a rewritten file is encoded again."""
+    from training.datasets import LazyImages, write_npy_dataset
+
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 256, (N, 1, 28, 28), dtype=np.uint8)
+    write_npy_dataset(tmp_path / "set", x, np.arange(N) % 3)
+    cache, model = MeansCache(tmp_path / "means"), save_checkpoint()
+    first = open_session(model, dataset=f"npy:{tmp_path / 'set'}", split="all", cache=cache)
+    assert isinstance(first.images, LazyImages) and sum(encodes) == N
+    eager = open_session(model, dataset=f"npz:{_as_npz(tmp_path, x)}", split="all", cache=cache)
+    np.testing.assert_allclose(first.means, eager.means, atol=1e-6)
+    assert np.array_equal(first.display_image(5), eager.display_image(5))
+
+    encodes.clear()
+    assert open_session(model, dataset=f"npy:{tmp_path / 'set'}", split="all", cache=cache).means_cached
+    assert encodes == [CHECK_IMAGES]
+    x[0] = 255 - x[0]
+    write_npy_dataset(tmp_path / "set", x, np.arange(N) % 3)  # a new file: another mtime (and inode)
+    encodes.clear()
+    again = open_session(model, dataset=f"npy:{tmp_path / 'set'}", split="all", cache=cache)
+    assert not again.means_cached and sum(encodes) == N
+
+
+def _as_npz(folder, x):
+    np.savez(folder / "same.npz", x=x, y=np.arange(N) % 3)
+    return folder / "same.npz"
+
+
+def test_images_changed_under_the_session_are_one_sentence(tmp_path, save_checkpoint):
+    from training.data import DatasetError
+    from training.datasets import write_npy_dataset
+
+    x = np.random.default_rng(8).integers(0, 256, (N, 1, 28, 28), dtype=np.uint8)
+    write_npy_dataset(tmp_path / "set", x)
+    session = open_session(save_checkpoint(), dataset=f"npy:{tmp_path / 'set'}", split="all",
+                           cache=MeansCache(tmp_path / "means"))
+    with open(tmp_path / "set" / "x.npy", "r+b") as f:
+        f.truncate(1000)
+    with pytest.raises(DatasetError, match=r"x\.npy changed or was truncated since it was opened; reopen it\.$"):
+        session.display_image(N - 1)
