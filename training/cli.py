@@ -90,6 +90,9 @@ def _parser_train() -> argparse.ArgumentParser:
     p.add_argument("--kl-warmup", type=float, default=schedule.KL_WARMUP, metavar="F", help=schedule.HELP["kl_warmup"])
     p.add_argument("--free-bits", type=float, default=schedule.FREE_BITS, metavar="NATS",
                    help=schedule.HELP["free_bits"])
+    p.add_argument("--label-guide", type=float, default=0.0, metavar="W",
+                   help="cvae: weight of label guidance, a frozen classifier's cross-entropy on decode(z, c) at z from "
+                   "the prior, so the class dial works at every z (training/guide.py; 0 = off, the default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
@@ -146,6 +149,10 @@ def _check_args(a: argparse.Namespace) -> None:
         raise TrainError("--threads, --workers and --limit must not be negative")
     if not 0 <= a.snapshots <= snap.MAX_SNAPSHOTS:
         raise TrainError(f"--snapshots must be in 0..{snap.MAX_SNAPSHOTS} (got {a.snapshots})")
+    if not (math.isfinite(a.label_guide) and 0 <= a.label_guide <= 1000):
+        raise TrainError(f"--label-guide must be a weight in 0..1000 (got {a.label_guide})")
+    if a.label_guide and not kind_spec(a.model).conditional:
+        raise TrainError(f"--label-guide needs a conditional kind (cvae), not {a.model}")
     for option, used in (("--snapshots", a.snapshots), ("--resume", a.resume)):
         if used and not kind_spec(a.model).gradient_trained:
             raise TrainError(f"{option} does not apply to {a.model}, which is fitted in closed form")
@@ -282,7 +289,7 @@ def _train_config(a: argparse.Namespace, n_train: int) -> TrainConfig:
     epochs = a.epochs or (math.ceil(a.steps / per_epoch) if a.steps else schedule.default_epochs(n_train, batch))
     return TrainConfig(epochs=epochs, steps=a.steps or 0, batch_size=batch, lr=a.lr, schedule=a.schedule,
                        lr_warmup=a.lr_warmup, kl_warmup=a.kl_warmup, free_bits=a.free_bits, seed=a.seed,
-                       device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots)
+                       label_guide=a.label_guide, device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots)
 
 
 def _length_words(tc: TrainConfig, n_train: int) -> str:

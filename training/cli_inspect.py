@@ -69,7 +69,8 @@ def _train_words(train: dict[str, Any]) -> str:
     elif train.get("epochs"):
         parts.append(f"{train['epochs']} epochs")
     for key, words in (("batch_size", "batch {}"), ("lr", "lr {:g}"), ("schedule", "{}"),
-                       ("lr_warmup", "lr warm-up {:g}"), ("kl_warmup", "KL warm-up {:g}"), ("free_bits", "free bits {:g}")):
+                       ("lr_warmup", "lr warm-up {:g}"), ("kl_warmup", "KL warm-up {:g}"), ("free_bits", "free bits {:g}"),
+                       ("label_guide", "label guidance {:g}")):
         value = train.get(key)
         if value is not None and not isinstance(value, bool):
             try:

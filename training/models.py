@@ -215,6 +215,7 @@ class Autoencoder(nn.Module):
         self.metadata: dict[str, Any] = {}
         # training knobs the fit loop sets each step (training/schedule.py), not part of the model
         self.kl_weight, self.free_bits = 1.0, 0.0  # KL warm-up factor (times beta); free bits per unit
+        self.guide: Any = None  # conditional kinds: label guidance in training (training/guide.py), never saved
         k = cfg.num_classes if cfg.conditional else 0
         enc, dec = (ConvEncoder, ConvDecoder) if cfg.arch == "conv" else (MLPEncoder, MLPDecoder)
         self.encoder = enc(cfg, extra=k)
@@ -280,6 +281,8 @@ class Autoencoder(nn.Module):
             return {"loss": recon.mean(), "recon": recon.mean(), "kl": torch.zeros((), device=x.device)}
         kl = losses.kl_units(mean, logvar)  # (N, D)
         loss = recon.mean() + self.config.beta * self.kl_weight * losses.free_bits_kl(kl, self.free_bits)
+        if self.training and self.guide is not None and y is not None:  # the class dial at prior z
+            loss = loss + self.guide.weight * self.guide.loss(self, eps, y)
         return {"loss": loss, "recon": recon.mean(), "kl": kl.sum(1).mean()}
 
 

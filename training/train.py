@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from training import evaluate
+from training import evaluate, guide
 from training import schedule as sched
 from training import snapshots as snap
 from training.batches import Streamed, batch_of, lay_out
@@ -46,6 +46,7 @@ class TrainConfig:
     channels_last: bool = True  # NHWC conv layout: ~20% faster on CPU (benchmarks/README.md)
     limit: int = 0  # use only the first N training images (0 = all), for quick runs
     workers: int = 0  # CPU: data-parallel threads over batch slices (training/parallel.py); 0 = one per torch thread
+    label_guide: float = 0.0  # conditional kinds: weight of the label-guidance term (training/guide.py)
     snapshots: int = 0  # keep this many snapshots spread over training, in the checkpoint (training/snapshots.py)
 
 
@@ -138,6 +139,9 @@ def fit(
     test_every = math.ceil(epochs / EPOCH_TESTS)
     workers = tc.workers or (torch.get_num_threads() if device.type == "cpu" else 1)
     step = ThreadedStep(model, workers) if workers > 1 else None
+    if tc.label_guide > 0 and y_all is not None:  # seeded: a resumed run trains the same classifier
+        model.guide = guide.train_guide(x_all, y_all, model.config.image_shape, model.config.num_classes,
+                                        tc.label_guide, tc.seed)
     history = list(history or [])
     result = FitResult(model=model, history=history, epochs_done=start_epoch,
                        snapshots=snapshots if snapshots is not None else [])
@@ -179,7 +183,7 @@ def fit(
     finally:
         if step is not None:
             step.close()
-        model.kl_weight, model.free_bits = 1.0, 0.0  # the model's own objective again
+        model.kl_weight, model.free_bits, model.guide = 1.0, 0.0, None  # the model's own objective again
         model.eval()
         result.seconds = time.perf_counter() - t_start
     model.to(memory_format=torch.contiguous_format)
