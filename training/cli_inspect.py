@@ -72,7 +72,7 @@ def _train_words(train: dict[str, Any]) -> str:
                        ("lr_warmup", "lr warm-up {:g}"), ("kl_warmup", "KL warm-up {:g}"), ("free_bits", "free bits {:g}"),
                        ("label_guide", "label guidance {:g}")):
         value = train.get(key)
-        if value is not None and not isinstance(value, bool):
+        if value is not None and not isinstance(value, bool) and (value or key != "label_guide"):
             try:
                 parts.append(words.format(value))
             except (TypeError, ValueError):
