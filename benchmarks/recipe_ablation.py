@@ -38,6 +38,7 @@ VARIANTS: dict[str, list[str]] = {
     "+ free bits 0.5 (today's defaults)": [],
     "defaults, batch 64": ["--batch-size", "64"],
     "defaults, encoder width only (--hidden 256)": ["--hidden", "256"],
+    "defaults, wider (--hidden 512,512: encoder and decoder dense 512)": ["--hidden", "512,512"],
     "defaults, KL warm-up 50 %": ["--kl-warmup", "0.5"],
 }
 
