@@ -147,6 +147,13 @@ def main() -> None:
         train = None
     cnn = None
     if train is not None:
+        sample = np.random.default_rng(0).choice(len(train), 10_000, replace=False)
+        queries = train.images[sample].reshape(len(sample), -1).astype(np.float32)
+        said = np.concatenate([knn_predict(reference, test.labels, queries[i : i + 1000], a.k)
+                               for i in range(0, len(queries), 1000)])
+        real = said == train.labels[sample]
+        print(f"# {a.k}-NN judge: accuracy on 10,000 real training images (seeded sample) {real.mean():.4f} ("
+              + ", ".join(f"{names[c]} {real[train.labels[sample] == c].mean():.2f}" for c in range(k)) + ")")
         judge = cnn_judge(train, a.cnn_cache)
         real = judge(test.images) == test.labels
         print(f"# CNN judge: accuracy on the real test images {real.mean():.4f} ("
