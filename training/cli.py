@@ -25,7 +25,7 @@ from training import snapshots as snap
 from training.cli_inspect import print_metrics, run_eval, run_info
 from training.config import DECODER_LABELS, EXPLORER_MIN_LATENT_DIM, MAX_LATENT_DIM
 from training.datasets import dataset_names
-from training.errors import TrainError, UserError
+from training.errors import PeerLost, TrainError, UserError
 from training.events import Events
 from training.kinds import KIND_SPECS, KINDS, kind_spec
 
@@ -96,6 +96,8 @@ def _parser_train() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=0,
                    help="CPU data-parallel worker threads per step (0 = one per torch thread; 1 = off)")
     p.add_argument("--limit", type=int, default=0, help="train on the first N images only")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision: float16 autocast on cuda, bfloat16 on cpu (weights and evaluation stay float32)")
     p.add_argument("--out", default="runs/model.safetensors", help="checkpoint to write")
     p.add_argument("--resume", action="store_true", help="continue from OUT and the resume state it names")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -164,6 +166,16 @@ def _check_args(a: argparse.Namespace) -> None:
 def run_train(argv: list[str]) -> int:
     a = _parser_train().parse_args(argv)
     _check_args(a)
+    try:
+        return _train(a)
+    except PeerLost as e:  # torchrun: another rank ended (training/distributed.py)
+        raise PeerLost(f"{e}; training stopped, {_kept_pair(Path(a.out))} (the last committed epoch)") from None
+    finally:
+        if (ranks := sys.modules.get("training.distributed")) is not None:
+            ranks.teardown()
+
+
+def _train(a: argparse.Namespace) -> int:
     if a.events:  # driven by a program (the explorer): its SIGINT is Cancel, even if ours was ignored at start
         import signal
 
@@ -171,23 +183,28 @@ def run_train(argv: list[str]) -> int:
     import numpy as np
     import torch
 
-    from training import checkpoint, evaluate
+    from training import checkpoint, distributed, evaluate
     from training.batches import first, trainable
     from training.commit import commit_epoch, load_for_resume
     from training.data import load_dataset
     from training.fileio import SaveError
     from training.models import ConfigError, ModelConfig, build_model
+    from training.precision import Precision
     from training.train import fit, pick_device
 
     out = Path(a.out)
     if a.threads:
         torch.set_num_threads(a.threads)
     device = pick_device(a.device)
+    Precision(a.amp, device)  # --amp where it runs, or one sentence now
+    device = distributed.join(device, set_threads=not a.threads)  # started by torchrun: one rank of a data-parallel run
 
     print(f"loading {a.dataset} ...", file=sys.stderr)
     kw: dict[str, Any] = {"data_dir": a.data_dir, "image_size": a.image_size, "download": not a.no_download, "progress": not a.quiet}
+    distributed.wait_for_main()  # rank 0 fetches the data first
     train = load_dataset(a.dataset, "train", **kw)
     test = load_dataset(a.dataset, "test", **kw)
+    distributed.release_others()
     train_x = trainable(first(train.images, a.limit))  # images on disk (npy:) stay there: read per batch
     train_y = torch.from_numpy(np.asarray(train.labels[: a.limit or None], np.int64))
     test_x = trainable(test.images)
@@ -206,6 +223,7 @@ def run_train(argv: list[str]) -> int:
         return _run_closed_form(a, cfg, train, test, train_x, test_x)
 
     tc = _train_config(a, len(train_x))
+    tc.world_size = distributed.divides(tc.batch_size, chosen=a.batch_size is None)  # 1 without torchrun
     start_epoch, opt_state, history, snapshots = 0, None, [], []
     torch.manual_seed(tc.seed)
     model = build_model(cfg).to(device)
@@ -227,6 +245,8 @@ def run_train(argv: list[str]) -> int:
 
     def save_epoch(epoch: int, m: LatentModel, opt: torch.optim.Optimizer, hist: list[dict[str, Any]]) -> None:
         nonlocal resume_ref
+        if distributed.quiet():  # rank 0 alone writes
+            return
         last = hist[-1].get("test", {})
         metrics = {"epochs": epoch, "seconds": round(time.perf_counter() - t_begin, 1),
                    **{f"test_{k}": v for k, v in last.items()}}
@@ -240,8 +260,8 @@ def run_train(argv: list[str]) -> int:
     print(f"training {cfg.kind} ({cfg.arch}, beta={cfg.beta}) on {len(train_x)} images: {_length_words(tc, len(train_x))}, "
           f"device {device}, {torch.get_num_threads()} threads", file=sys.stderr)
     try:
-        res = fit(model, train_x, tc, train_y=train_y, test_x=test_x, test_y=test_y, on_epoch=save_epoch,
-                  start_epoch=start_epoch, optimizer_state=opt_state, history=history, snapshots=snapshots,
+        res = fit(model, train_x, tc, train_y=train_y, test_x=None if distributed.quiet() else test_x,
+                  test_y=test_y, on_epoch=save_epoch, start_epoch=start_epoch, optimizer_state=opt_state, history=history, snapshots=snapshots,
                   progress=not a.quiet, on_step=lambda done, _m: events.step(done, total_steps))
     except TrainError as e:
         kept = f"the last good checkpoint {out} was kept" if out.exists() else "no checkpoint was written"
@@ -252,6 +272,8 @@ def run_train(argv: list[str]) -> int:
         else:
             print("\ninterrupted before the first epoch finished: no checkpoint written.", file=sys.stderr)
         return 130
+    if distributed.quiet():  # the final metrics and the last save are rank 0's
+        return 0
 
     # final metrics: test ELBO terms, active units + 5-NN accuracy of the (D-dim) test means; the verdict
     train_images, train_labels = first(train.images, a.limit), train.labels[: a.limit or None]
@@ -282,7 +304,8 @@ def _train_config(a: argparse.Namespace, n_train: int) -> TrainConfig:
     epochs = a.epochs or (math.ceil(a.steps / per_epoch) if a.steps else schedule.default_epochs(n_train, batch))
     return TrainConfig(epochs=epochs, steps=a.steps or 0, batch_size=batch, lr=a.lr, schedule=a.schedule,
                        lr_warmup=a.lr_warmup, kl_warmup=a.kl_warmup, free_bits=a.free_bits, seed=a.seed,
-                       device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots)
+                       device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots,
+                       amp=a.amp)
 
 
 def _length_words(tc: TrainConfig, n_train: int) -> str:
@@ -366,6 +389,8 @@ def _dispatch(cmd: Callable[[list[str]], int] | None, argv: list[str]) -> int:
             return cmd(argv[1:])
         return run_train(argv)
     except UserError as e:
+        if os.environ.get("RANK", "0") != "0" and not isinstance(e, PeerLost):  # torchrun: rank 0 says it
+            return 1
         return _fail(str(e).rstrip("."), 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)

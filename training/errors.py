@@ -14,3 +14,7 @@ class UserError(ValueError):
 
 class TrainError(UserError):
     """Training cannot go on; the message says why and what was kept."""
+
+
+class PeerLost(UserError):
+    """Under torchrun, another process of the run ended (or torchrun ended this one); every rank says so."""
