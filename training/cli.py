@@ -25,7 +25,7 @@ from training import snapshots as snap
 from training.cli_inspect import print_metrics, run_eval, run_info
 from training.config import DECODER_LABELS, EXPLORER_MIN_LATENT_DIM, MAX_LATENT_DIM
 from training.datasets import dataset_names
-from training.errors import PeerLost, TrainError, UserError
+from training.errors import PeerLost, TrainError, UserError, rank_message
 from training.events import Events
 from training.kinds import KIND_SPECS, KINDS, kind_spec
 
@@ -389,9 +389,8 @@ def _dispatch(cmd: Callable[[list[str]], int] | None, argv: list[str]) -> int:
             return cmd(argv[1:])
         return run_train(argv)
     except UserError as e:
-        if os.environ.get("RANK", "0") != "0" and not isinstance(e, PeerLost):  # torchrun: rank 0 says it
-            return 1
-        return _fail(str(e).rstrip("."), 1)
+        said = rank_message(e)  # torchrun: one line per machine (training/errors.py)
+        return 1 if said is None else _fail(said.rstrip("."), 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:  # e.g. `latent-train info FILE | head`

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import sys
 from dataclasses import dataclass
@@ -140,8 +141,11 @@ def _lost(group: Group, e: BaseException) -> PeerLost:
 
 
 def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return text[0][:160] if text else type(e).__name__
+    """The gist of a backend's error: its first sentence, without gloo's ``[source.cc:123]`` prefix."""
+    text = re.sub(r"^\[[^\]]*\]\s*", "", str(e).strip())
+    text = text.splitlines()[0] if text else ""
+    text = text.split(". ")[0].rstrip(".")
+    return text[:160] if text else type(e).__name__
 
 
 _group: Group | None = None
