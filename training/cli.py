@@ -201,7 +201,7 @@ def _train(a: argparse.Namespace) -> int:
 
     print(f"loading {a.dataset} ...", file=sys.stderr)
     kw: dict[str, Any] = {"data_dir": a.data_dir, "image_size": a.image_size, "download": not a.no_download, "progress": not a.quiet}
-    distributed.wait_for_main()  # rank 0 fetches the data first
+    distributed.wait_for_main()  # under torchrun, each machine's first rank fetches the data first
     train = load_dataset(a.dataset, "train", **kw)
     test = load_dataset(a.dataset, "test", **kw)
     distributed.release_others()

@@ -104,10 +104,16 @@ class Group:
     rank: int
     world: int
     backend: str
+    local_rank: int = 0
 
     @property
     def main(self) -> bool:
         return self.rank == 0
+
+    @property
+    def first_here(self) -> bool:
+        """The first rank on this machine (it fetches the data there)."""
+        return self.local_rank == 0
 
     def rows(self, n: int) -> slice:
         return stripe(n, self.rank, self.world)
@@ -181,7 +187,7 @@ def setup(launch: Launch, device: torch.device, *, set_threads: bool = True) -> 
         dist.init_process_group(backend, timeout=TIMEOUT, **({"device_id": device} if backend == "nccl" else {}))
     except (RuntimeError, ValueError) as e:
         raise TrainError(f"rank {launch.rank} could not join the torchrun run at {where} ({_first_line(e)})") from None
-    _group = Group(launch.rank, launch.world_size, backend)
+    _group = Group(launch.rank, launch.world_size, backend, launch.local_rank)
     signal.signal(signal.SIGTERM, _on_sigterm)
     if launch.rank == 0:
         print(f"torchrun: {launch.world_size} processes ({backend}), {torch.get_num_threads()} torch threads each",
@@ -206,14 +212,15 @@ def barrier() -> None:
 
 
 def wait_for_main() -> None:
-    """A rank other than 0 waits here until rank 0 calls :func:`release_others` (it fetches the data first:
-    no two processes download into one cache file)."""
-    if _group is not None and not _group.main:
+    """The ranks of a machine wait here until its first rank (LOCAL_RANK 0) calls :func:`release_others`:
+    it fetches the data (download, folder cache) first, so no two processes write one cache file. One
+    barrier call per rank: the first ranks all load, then the others."""
+    if _group is not None and not _group.first_here:
         barrier()
 
 
 def release_others() -> None:
-    if _group is not None and _group.main:
+    if _group is not None and _group.first_here:
         barrier()
 
 
