@@ -143,6 +143,7 @@ class Group:
 
 
 def _lost(group: Group, e: BaseException) -> PeerLost:
+    _going_down()
     return PeerLost(f"rank {group.rank} of {group.world}: another process of this run stopped ({_first_line(e)})")
 
 
@@ -199,8 +200,16 @@ def setup(launch: Launch, device: torch.device, *, set_threads: bool = True) -> 
 
 
 def _on_sigterm(signum, frame) -> None:
+    _going_down()
     rank = f"rank {_group.rank} of {_group.world}: " if _group is not None else ""
-    raise PeerLost(f"{rank}stopped by SIGTERM (torchrun ends every process of a run when one of them fails)")
+    raise PeerLost(f"{rank}stopped by torchrun (SIGTERM: another process of this run ended, or torchrun was stopped)")
+
+
+def _going_down() -> None:
+    """This rank is stopping with one PeerLost: torchrun's SIGTERM that follows (or a second one) must not
+    raise another in the middle of saying so (torchrun's SIGKILL still ends a rank that does not exit)."""
+    with contextlib.suppress(ValueError):  # (not the main thread: signals are the main thread's)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def barrier() -> None:
@@ -234,7 +243,8 @@ def teardown() -> None:
     if _group is None:
         return
     _group = None
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if signal.getsignal(signal.SIGTERM) is _on_sigterm:  # (stopping: SIGTERM stays ignored until exit)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     with contextlib.suppress(Exception):  # leaving must never mask the run's own error
         dist.destroy_process_group()
 

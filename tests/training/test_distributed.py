@@ -11,6 +11,7 @@ committed checkpoint stays a valid pair.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -153,7 +154,9 @@ def test_a_rank_that_dies_stops_the_others_and_keeps_the_checkpoint(tmp_path):
     assert rc != 0
     errors = _our_errors(err)
     assert len(errors) == 1, err
-    assert errors[0].startswith("latent-train: error: rank 0 of 2: another process of this run stopped"), errors
+    # gloo's collective fails first, or torchrun's SIGTERM comes first: one sentence either way
+    assert re.match(r"latent-train: error: rank 0 of 2: (another process of this run stopped|stopped by torchrun)",
+                    errors[0]), errors
     assert "still holds epoch" in errors[0], errors
     assert "Traceback" not in err.split("latent-train: error:")[0]
     model = checkpoint.load(out)
