@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 import time
 import warnings
@@ -21,13 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from training import schedule, verdict
-from training import snapshots as snap
+from training.cli_args import check_args, parser_train
 from training.cli_inspect import print_metrics, run_eval, run_info
-from training.config import DECODER_LABELS, EXPLORER_MIN_LATENT_DIM, MAX_LATENT_DIM
-from training.datasets import dataset_names
-from training.errors import TrainError, UserError
+from training.errors import PeerLost, TrainError, UserError, rank_message
 from training.events import Events
-from training.kinds import KIND_SPECS, KINDS, kind_spec
+from training.kinds import kind_spec
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -36,141 +33,24 @@ if TYPE_CHECKING:  # pragma: no cover
     from training.train import TrainConfig
 
 
-def _ints(text: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}") from None
-
-
-def _parser_train() -> argparse.ArgumentParser:
-    from training.pca import SOLVERS
-
-    kinds = ", ".join(f"{name} ({spec.help})" for name, spec in KIND_SPECS.items())
-    p = argparse.ArgumentParser(
-        prog="latent-train",
-        description="Train a latent model (any latent dimension D; the explorer opens D = 2..512, a D > 2 model "
-        "through 2-D slices) and write a .safetensors checkpoint. "
-        "Subcommands: 'latent-train info FILE', 'latent-train eval FILE [--dataset NAME]'.",
-    )
-    p.add_argument("--dataset", default="fashion-mnist", help=", ".join(dataset_names()))
-    p.add_argument("--data-dir", default=None, help="folder holding the dataset files")
-    p.add_argument("--image-size", type=int, default=None, help="resize images to this size (folder: default 28)")
-    p.add_argument("--no-download", action="store_true", help="never download datasets")
-    p.add_argument("--model", default="vae", choices=list(KINDS),
-                   help=f"model kind: {kinds}")
-    p.add_argument("--arch", default="conv", choices=["conv", "mlp"])
-    p.add_argument("--channels", type=_ints, default=(32, 64), help="conv widths, e.g. 32,64")
-    p.add_argument("--hidden", type=_ints, default=schedule.DEFAULT_HIDDEN,
-                   help="dense widths before the latent, e.g. 16 or 256,64 (default 256)")
-    p.add_argument("--latent-dim", default="2", metavar="D",
-                   help=f"latent dimension, 1..{MAX_LATENT_DIM} (the explorer needs 2 or more; pca: at most "
-                   "the training images minus 1 and the pixel values)")
-    p.add_argument("--beta", type=float, default=1.0, help="KL weight (0 = plain autoencoder)")
-    p.add_argument("--likelihood", default="bernoulli", choices=["bernoulli", "gaussian"], help="BCE or MSE reconstruction")
-    p.add_argument("--denoise", type=float, default=0.0, metavar="SIGMA",
-                   help="denoising: add gaussian noise of this std to the training input (the target stays clean)")
-    p.add_argument("--dropout", type=float, default=0.0, metavar="P", help="dropout probability in the encoder")
-    p.add_argument("--tied", action="store_true", help="mlp only: decoder weights are the encoder's, transposed")
-    p.add_argument("--adv-weight", type=float, default=20.0, help="aae: weight of the adversarial term")
-    p.add_argument("--decoder-label", default="input", choices=DECODER_LABELS, help="cvae: the label joins z only, or every decoder layer")
-    p.add_argument("--pca-solver", default="auto", choices=list(SOLVERS),
-                   help="pca: exact svd in memory, randomized svd, or incremental (one pass, memory O(pixels^2))")
-    p.add_argument("--snapshots", type=int, default=0, metavar="N",
-                   help="keep N snapshots spread over training in the checkpoint (the first is the initial model); "
-                   "N in total: a --resume run adds only the ones still missing")
-    p.add_argument("--epochs", type=int, default=None, help=schedule.HELP["epochs"])
-    p.add_argument("--steps", type=int, default=None, metavar="N", help=schedule.HELP["steps"])
-    p.add_argument("--batch-size", type=int, default=None, help=schedule.HELP["batch_size"])
-    p.add_argument("--lr", type=float, default=schedule.DEFAULT_LR,
-                   help=f"Adam's learning rate after the warm-up (default {schedule.DEFAULT_LR:g})")
-    p.add_argument("--schedule", default="cosine", choices=["cosine", "constant"],
-                   help="the learning rate after the warm-up: cosine decay to 5%% of --lr, or constant")
-    p.add_argument("--lr-warmup", type=float, default=schedule.LR_WARMUP, metavar="F", help=schedule.HELP["lr_warmup"])
-    p.add_argument("--kl-warmup", type=float, default=schedule.KL_WARMUP, metavar="F", help=schedule.HELP["kl_warmup"])
-    p.add_argument("--free-bits", type=float, default=schedule.FREE_BITS, metavar="NATS",
-                   help=schedule.HELP["free_bits"])
-    p.add_argument("--label-guide", type=float, default=0.0, metavar="W",
-                   help="cvae: weight of label guidance, a frozen classifier's cross-entropy on decode(z, c) at z from "
-                   "the prior, so the class dial works at every z (training/guide.py; 0 = off, the default)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
-    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
-    p.add_argument("--workers", type=int, default=0,
-                   help="CPU data-parallel worker threads per step (0 = one per torch thread; 1 = off)")
-    p.add_argument("--limit", type=int, default=0, help="train on the first N images only")
-    p.add_argument("--out", default="runs/model.safetensors", help="checkpoint to write")
-    p.add_argument("--resume", action="store_true", help="continue from OUT and the resume state it names")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--events", action="store_true",
-                   help="print progress as JSON lines on stdout (start, step, epoch, done) for a program driving this")
-    return p
-
-
 def _fail(msg: str, code: int = 2) -> int:
     print(f"latent-train: error: {msg}", file=sys.stderr)
     return code
 
 
-def _latent_dim(text: str) -> int:
-    """--latent-dim as an int in 1..MAX_LATENT_DIM; anything else is one sentence (TrainError)."""
-    try:
-        d = int(text)
-    except ValueError:
-        d = 0
-    if not 1 <= d <= MAX_LATENT_DIM:
-        raise TrainError(f"--latent-dim must be a whole number in 1..{MAX_LATENT_DIM} (the explorer opens "
-                         f"{EXPLORER_MIN_LATENT_DIM}..{MAX_LATENT_DIM}), not {text!r}")
-    return d
-
-
-def _check_length(a: argparse.Namespace) -> None:
-    """--epochs, --steps, --batch-size and the schedule's numbers (training/schedule.py)."""
-    if a.epochs is not None and a.steps is not None:
-        raise TrainError("give --epochs or --steps, not both")
-    for option, value in (("--epochs", a.epochs), ("--steps", a.steps), ("--batch-size", a.batch_size)):
-        if value is not None and value < 1:
-            raise TrainError(f"{option} must be at least 1 (got {value})")
-    for option, value in (("--lr-warmup", a.lr_warmup), ("--kl-warmup", a.kl_warmup)):
-        if not (math.isfinite(value) and 0 <= value < 1):
-            raise TrainError(f"{option} is a fraction of the steps in 0..1 (1 excluded), not {value}")
-    if not (math.isfinite(a.free_bits) and 0 <= a.free_bits <= 100):
-        raise TrainError(f"--free-bits must be a number of nats in 0..100 (got {a.free_bits})")
-
-
-def _check_args(a: argparse.Namespace) -> None:
-    a.latent_dim = _latent_dim(a.latent_dim)
-    _check_length(a)
-    if not (a.lr > 0 and math.isfinite(a.lr)):
-        raise TrainError(f"--lr must be a positive number (got {a.lr})")
-    if not (math.isfinite(a.beta) and a.beta >= 0):
-        raise TrainError(f"--beta must be a non-negative number (got {a.beta})")
-    if a.threads < 0 or a.limit < 0 or a.workers < 0:
-        raise TrainError("--threads, --workers and --limit must not be negative")
-    if not 0 <= a.snapshots <= snap.MAX_SNAPSHOTS:
-        raise TrainError(f"--snapshots must be in 0..{snap.MAX_SNAPSHOTS} (got {a.snapshots})")
-    if not (math.isfinite(a.label_guide) and 0 <= a.label_guide <= 1000):
-        raise TrainError(f"--label-guide must be a weight in 0..1000 (got {a.label_guide})")
-    if a.label_guide and not kind_spec(a.model).conditional:
-        raise TrainError(f"--label-guide needs a conditional kind (cvae), not {a.model}")
-    for option, used in (("--snapshots", a.snapshots), ("--resume", a.resume)):
-        if used and not kind_spec(a.model).gradient_trained:
-            raise TrainError(f"{option} does not apply to {a.model}, which is fitted in closed form")
-    out = Path(a.out)
-    if out.suffix != ".safetensors":
-        raise TrainError(f"--out {out} should end in .safetensors")
-    if out.is_dir():
-        raise TrainError(f"--out {out} is a folder; give a file name ending in .safetensors")
-    folder = out.absolute().parent  # find out now, not when the first epoch is saved
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK):
-        raise TrainError(f"--out {out}: cannot write there ({folder} is not a writable folder)")
-
-
 def run_train(argv: list[str]) -> int:
-    a = _parser_train().parse_args(argv)
-    _check_args(a)
+    a = parser_train().parse_args(argv)
+    check_args(a)
+    try:
+        return _train(a)
+    except PeerLost as e:  # torchrun: another rank ended (training/distributed.py)
+        raise PeerLost(f"{e}; training stopped, {_kept_pair(Path(a.out))} (the last committed epoch)") from None
+    finally:
+        if (ranks := sys.modules.get("training.distributed")) is not None:
+            ranks.teardown()
+
+
+def _train(a: argparse.Namespace) -> int:
     if a.events:  # driven by a program (the explorer): its SIGINT is Cancel, even if ours was ignored at start
         import signal
 
@@ -178,23 +58,28 @@ def run_train(argv: list[str]) -> int:
     import numpy as np
     import torch
 
-    from training import checkpoint, evaluate
+    from training import checkpoint, distributed, evaluate
     from training.batches import first, trainable
     from training.commit import commit_epoch, load_for_resume
     from training.data import load_dataset
     from training.fileio import SaveError
     from training.models import ConfigError, ModelConfig, build_model
+    from training.precision import Precision
     from training.train import fit, pick_device
 
     out = Path(a.out)
     if a.threads:
         torch.set_num_threads(a.threads)
     device = pick_device(a.device)
+    Precision(a.amp, device)  # --amp where it runs, or one sentence now
+    device = distributed.join(device, set_threads=not a.threads)  # started by torchrun: one rank of a data-parallel run
 
     print(f"loading {a.dataset} ...", file=sys.stderr)
     kw: dict[str, Any] = {"data_dir": a.data_dir, "image_size": a.image_size, "download": not a.no_download, "progress": not a.quiet}
+    distributed.wait_for_main()  # under torchrun, each machine's first rank fetches the data first
     train = load_dataset(a.dataset, "train", **kw)
     test = load_dataset(a.dataset, "test", **kw)
+    distributed.release_others()
     train_x = trainable(first(train.images, a.limit))  # images on disk (npy:) stay there: read per batch
     train_y = torch.from_numpy(np.asarray(train.labels[: a.limit or None], np.int64))
     test_x = trainable(test.images)
@@ -213,6 +98,7 @@ def run_train(argv: list[str]) -> int:
         return _run_closed_form(a, cfg, train, test, train_x, test_x)
 
     tc = _train_config(a, len(train_x))
+    tc.world_size = distributed.divides(tc.batch_size, chosen=a.batch_size is None)  # 1 without torchrun
     start_epoch, opt_state, history, snapshots = 0, None, [], []
     torch.manual_seed(tc.seed)
     model = build_model(cfg).to(device)
@@ -234,6 +120,8 @@ def run_train(argv: list[str]) -> int:
 
     def save_epoch(epoch: int, m: LatentModel, opt: torch.optim.Optimizer, hist: list[dict[str, Any]]) -> None:
         nonlocal resume_ref
+        if distributed.quiet():  # rank 0 alone writes
+            return
         last = hist[-1].get("test", {})
         metrics = {"epochs": epoch, "seconds": round(time.perf_counter() - t_begin, 1),
                    **{f"test_{k}": v for k, v in last.items()}}
@@ -247,8 +135,8 @@ def run_train(argv: list[str]) -> int:
     print(f"training {cfg.kind} ({cfg.arch}, beta={cfg.beta}) on {len(train_x)} images: {_length_words(tc, len(train_x))}, "
           f"device {device}, {torch.get_num_threads()} threads", file=sys.stderr)
     try:
-        res = fit(model, train_x, tc, train_y=train_y, test_x=test_x, test_y=test_y, on_epoch=save_epoch,
-                  start_epoch=start_epoch, optimizer_state=opt_state, history=history, snapshots=snapshots,
+        res = fit(model, train_x, tc, train_y=train_y, test_x=None if distributed.quiet() else test_x,
+                  test_y=test_y, on_epoch=save_epoch, start_epoch=start_epoch, optimizer_state=opt_state, history=history, snapshots=snapshots,
                   progress=not a.quiet, on_step=lambda done, _m: events.step(done, total_steps))
     except TrainError as e:
         kept = f"the last good checkpoint {out} was kept" if out.exists() else "no checkpoint was written"
@@ -259,6 +147,8 @@ def run_train(argv: list[str]) -> int:
         else:
             print("\ninterrupted before the first epoch finished: no checkpoint written.", file=sys.stderr)
         return 130
+    if distributed.quiet():  # the final metrics and the last save are rank 0's
+        return 0
 
     # final metrics: test ELBO terms, active units + 5-NN accuracy of the (D-dim) test means; the verdict
     train_images, train_labels = first(train.images, a.limit), train.labels[: a.limit or None]
@@ -289,7 +179,8 @@ def _train_config(a: argparse.Namespace, n_train: int) -> TrainConfig:
     epochs = a.epochs or (math.ceil(a.steps / per_epoch) if a.steps else schedule.default_epochs(n_train, batch))
     return TrainConfig(epochs=epochs, steps=a.steps or 0, batch_size=batch, lr=a.lr, schedule=a.schedule,
                        lr_warmup=a.lr_warmup, kl_warmup=a.kl_warmup, free_bits=a.free_bits, seed=a.seed,
-                       label_guide=a.label_guide, device=a.device, threads=a.threads, limit=a.limit, workers=a.workers, snapshots=a.snapshots)
+                       label_guide=a.label_guide, device=a.device, threads=a.threads, limit=a.limit, workers=a.workers,
+                       snapshots=a.snapshots, amp=a.amp)
 
 
 def _length_words(tc: TrainConfig, n_train: int) -> str:
@@ -373,7 +264,8 @@ def _dispatch(cmd: Callable[[list[str]], int] | None, argv: list[str]) -> int:
             return cmd(argv[1:])
         return run_train(argv)
     except UserError as e:
-        return _fail(str(e).rstrip("."), 1)
+        said = rank_message(e)  # torchrun: one line per machine (training/errors.py)
+        return 1 if said is None else _fail(said.rstrip("."), 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except BrokenPipeError:  # e.g. `latent-train info FILE | head`

@@ -15,6 +15,8 @@ Dropout draws its masks in each worker thread, so a run with dropout is not bit-
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -26,8 +28,10 @@ Job = tuple[torch.Tensor, Any, torch.Tensor, Any, str, float]  # x, y, eps, nois
 class ThreadedStep:
     """``step(x, eps, y, noise, phase)`` sets ``p.grad`` from W slices computed on a pool of W single-threaded workers."""
 
-    def __init__(self, model: torch.nn.Module, workers: int):
+    def __init__(self, model: torch.nn.Module, workers: int,
+                 autocast: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext):
         self.model = model
+        self.autocast = autocast  # --amp: autocast is per thread, so each worker enters it (training/precision.py)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.workers = workers
         # each worker sets its own OpenMP team to one thread once, when it starts
@@ -36,9 +40,10 @@ class ThreadedStep:
 
     def _slice(self, job: Job) -> tuple[Any, torch.Tensor]:
         x, y, eps, noise, phase, weight = job
-        out = self.model(x, y, eps=eps, noise=noise, phase=phase)
+        with self.autocast():
+            out = self.model(x, y, eps=eps, noise=noise, phase=phase)
         grads = torch.autograd.grad(out["loss"] * weight, self.params, allow_unused=True)
-        stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()]) * weight
+        stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()]).float() * weight
         return grads, stats
 
     def __call__(self, x: torch.Tensor, eps: torch.Tensor, y: torch.Tensor | None = None,

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from training import evaluate, guide
+from training import distributed, evaluate, guide
 from training import schedule as sched
 from training import snapshots as snap
 from training.batches import Streamed, batch_of, lay_out
@@ -25,6 +25,7 @@ from training.datasets.lazy import LazyImages
 from training.errors import TrainError
 from training.models import LatentModel
 from training.parallel import ThreadedStep
+from training.precision import Precision
 
 __all__ = ["FitResult", "Snapshot", "TrainConfig", "TrainError", "fit", "lr_at", "pick_device", "snapshot_steps"]
 
@@ -48,6 +49,8 @@ class TrainConfig:
     workers: int = 0  # CPU: data-parallel threads over batch slices (training/parallel.py); 0 = one per torch thread
     label_guide: float = 0.0  # conditional kinds: weight of the label-guidance term (training/guide.py)
     snapshots: int = 0  # keep this many snapshots spread over training, in the checkpoint (training/snapshots.py)
+    amp: bool = False  # mixed precision: float16 autocast + grad scaler on cuda, bfloat16 on cpu (training/precision.py)
+    world_size: int = 1  # processes training together under torchrun (training/distributed.py); recorded
 
 
 def pick_device(name: str = "auto") -> torch.device:
@@ -137,8 +140,9 @@ def fit(
     total_steps = sched.total_steps(tc, len(x_all))
     epochs = math.ceil(total_steps / steps_per_epoch)
     test_every = math.ceil(epochs / EPOCH_TESTS)
-    workers = tc.workers or (torch.get_num_threads() if device.type == "cpu" else 1)
-    step = ThreadedStep(model, workers) if workers > 1 else None
+    group, precision = distributed.active(), Precision(tc.amp, device)  # torchrun: each rank a stripe of a batch
+    workers = 1 if group or precision.scaler else tc.workers or (torch.get_num_threads() if device.type == "cpu" else 1)
+    step = ThreadedStep(model, workers, precision.autocast) if workers > 1 else None
     if tc.label_guide > 0 and y_all is not None:  # seeded: a resumed run trains the same classifier
         model.guide = guide.train_guide(x_all, y_all, model.config.image_shape, model.config.num_classes,
                                         tc.label_guide, tc.seed)
@@ -162,14 +166,18 @@ def fit(
                     result.snapshots.append(_snapshot(model, epoch, global_step, meter, test_x, test_y))
                 _set_schedule(model, opt, tc, global_step, total_steps)
                 idx = order[i * tc.batch_size : (i + 1) * tc.batch_size]
-                xb = batch_of(x_all, idx)
-                yb = y_all.index_select(0, idx) if y_all is not None else None
-                eps = torch.randn(len(xb), model.config.latent_dim, generator=gen).to(device)  # same noise on any path
-                noise = torch.randn(xb.shape, generator=gen).to(device) if model.config.denoise > 0 else None
-                stats = _train_step(model, opt, step, (xb, yb, eps, noise), f"epoch {epoch + 1}, step {i + 1}")
+                rows = group.rows(len(idx)) if group else slice(None)  # this rank's stripe (all rows: one process)
+                xb = batch_of(x_all, idx[rows])
+                yb = y_all.index_select(0, idx[rows]) if y_all is not None else None
+                # the noise of the whole global batch, then this stripe's rows: the same noise on any path
+                eps = torch.randn(len(idx), model.config.latent_dim, generator=gen)[rows].to(device)
+                noise = torch.randn((len(idx), *xb.shape[1:]), generator=gen)[rows].to(device) \
+                    if model.config.denoise > 0 else None
+                stats = _train_step(model, opt, step, (xb, yb, eps, noise), f"epoch {epoch + 1}, step {i + 1}",
+                                    precision, group, len(xb) / len(idx))
                 if on_step is not None and on_step(global_step + 1, model):
                     raise _Stop
-                meter.add(stats, len(xb), show=i % 10 == 0 or i == n_steps - 1)
+                meter.add(stats, len(idx), show=i % 10 == 0 or i == n_steps - 1)
             tested = (epoch + 1) % test_every == 0 or epoch + 1 == epochs
             history.append(_epoch_row(model, epoch, meter.close(), test_x if tested else None, test_y,
                                       steps=global_step + 1))
@@ -235,22 +243,29 @@ def snapshot_steps(total_steps: int, n: int, start_step: int, taken: int) -> set
 
 def _train_step(model: LatentModel, opt: torch.optim.Optimizer, step: ThreadedStep | None,
                 batch: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None],
-                where: str) -> torch.Tensor:
+                where: str, precision: Precision | None = None, group: distributed.Group | None = None,
+                share: float = 1.0) -> torch.Tensor:
     """One optimizer step per phase (aae: discriminator, then autoencoder); the last phase's
-    (loss, recon, kl) are what the progress bar and the history show. A non-finite loss stops training."""
+    (loss, recon, kl) are what the progress bar and the history show. A non-finite loss stops training.
+    Under torchrun, ``batch`` is this rank's stripe, ``share`` its part of the global batch: the gradients
+    and loss terms are summed over the ranks (training/distributed.py) before the check and the step."""
     xb, yb, eps, noise = batch
+    precision = precision or Precision(False, xb.device)
     stats = torch.zeros(3)
     for phase in model.phases:
         opt.zero_grad(set_to_none=True)
         if step is not None:
             stats = step(xb, eps, yb, noise, phase)  # sets .grad
-        else:
-            out = model(xb, yb, eps=eps, noise=noise, phase=phase)
-            out["loss"].backward()
-            stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()])
+        elif len(xb):  # (a rank's stripe of a short last batch may be empty)
+            with precision.autocast():
+                out = model(xb, yb, eps=eps, noise=noise, phase=phase)
+            precision.backward(out["loss"])
+            stats = torch.stack([out["loss"].detach(), out["recon"].detach(), out["kl"].detach()]).float()
+        if group is not None:
+            stats = group.reduce(list(model.parameters()), stats, share)
         if not torch.isfinite(stats[0]):
             raise TrainError(f"the loss became {stats[0].item()} at {where}; training stopped")
-        opt.step()
+        precision.step(opt)
     return stats
 
 

@@ -43,21 +43,23 @@ def encode_batches(model: Any, images: np.ndarray, progress: Callable[[int, int]
     once ``cancel`` is set. Only one batch is ever converted to floats."""
     import torch
 
+    from explorer.core.torch_fns import model_device
+
     conditional = bool(getattr(model, "conditional", False)) and labels is not None
-    n = len(images)
+    n, device = len(images), model_device(model)
     with torch.inference_mode():
         for i in range(start, n, batch_size):
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
-            x = torch.from_numpy(unit_float(images[i : i + batch_size]))
-            y = torch.from_numpy(np.asarray(labels[i : i + batch_size], np.int64)) if conditional else None
+            x = torch.from_numpy(unit_float(images[i : i + batch_size])).to(device)
+            y = torch.from_numpy(np.asarray(labels[i : i + batch_size], np.int64)).to(device) if conditional else None
             try:
                 mean, logvar = model.encode(x, y)
             except ValueError as e:
                 if not conditional:
                     raise
                 raise SessionError(f"the dataset's labels do not fit this conditional model ({e}).") from None
-            yield i, mean.numpy(), None if logvar is None else logvar.numpy()
+            yield i, mean.float().cpu().numpy(), None if logvar is None else logvar.float().cpu().numpy()
             if progress:
                 progress(min(i + batch_size, n), n)
 

@@ -1,6 +1,9 @@
 """The torch side of decoding: a model laid out once for inference, and its decode / encode as numpy
 functions for the decode workers (:mod:`explorer.core.decode_service`), the pane's batches of 1 and 2
 as traced TorchScript graphs that run without the GIL. Called on worker threads only.
+
+The model may live on any device (CPU, or a CUDA / MPS model): inputs go to the model's device
+(:func:`model_device`) and results come back as CPU numpy arrays.
 """
 
 from __future__ import annotations
@@ -24,6 +27,16 @@ def prepare_model(model: Any) -> Any:
     if getattr(getattr(model, "config", None), "arch", None) == "conv":
         model.to(memory_format=torch.channels_last)
     return model
+
+
+def model_device(model: Any) -> Any:
+    """The device of the model's weights (CPU for a model without any)."""
+    import torch
+
+    try:
+        return next(model.parameters()).device
+    except (AttributeError, StopIteration, TypeError):
+        return torch.device("cpu")
 
 
 TRACED_BATCHES = (1, 2)  # the pane's requests: z, or [z, base] while vectors are on
@@ -53,6 +66,7 @@ def traced_decoders(model: Any, sizes: tuple[int, ...] = TRACED_BATCHES) -> dict
     k = int(getattr(cfg, "num_classes", 0) or 0)
     if conditional and k < 1:
         return {}
+    device = model_device(model)
 
     class _Decode(torch.nn.Module):
         def __init__(self, m: Any) -> None:
@@ -68,8 +82,8 @@ def traced_decoders(model: Any, sizes: tuple[int, ...] = TRACED_BATCHES) -> dict
         gen = torch.Generator().manual_seed(1000 + n)
 
         def probe(gen: Any = gen, n: int = n) -> tuple:
-            z = torch.randn(n, d, generator=gen) * 2.0
-            return (z, torch.randint(0, k, (n,), generator=gen)) if conditional else (z,)
+            z = (torch.randn(n, d, generator=gen) * 2.0).to(device)
+            return (z, torch.randint(0, k, (n,), generator=gen).to(device)) if conditional else (z,)
 
         try:
             with warnings.catch_warnings(), torch.inference_mode():
@@ -96,6 +110,7 @@ def torch_decoder(model: Any, batch_size: int = 1024, traced: tuple[int, ...] = 
     import torch
 
     graphs = traced_decoders(model, traced) if traced else {}
+    device = model_device(model)
     conditional = bool(getattr(model, "conditional", False))
     k = int(getattr(getattr(model, "config", None), "num_classes", 0) or 0)
 
@@ -108,13 +123,13 @@ def torch_decoder(model: Any, batch_size: int = 1024, traced: tuple[int, ...] = 
             graph = graph if y is not None and len(y) == len(z) and np.all((y >= 0) & (y < k)) else None
         out = []
         with torch.inference_mode():
-            zt = torch.from_numpy(np.ascontiguousarray(z, np.float32))
-            yt = None if labels is None else torch.from_numpy(np.asarray(labels, np.int64))
+            zt = torch.from_numpy(np.ascontiguousarray(z, np.float32)).to(device)
+            yt = None if labels is None else torch.from_numpy(np.asarray(labels, np.int64)).to(device)
             if graph is not None:
-                return (graph(zt, yt) if conditional else graph(zt)).float().numpy()
+                return (graph(zt, yt) if conditional else graph(zt)).float().cpu().numpy()
             for i in range(0, len(zt), batch_size):
                 yb = None if yt is None else yt[i : i + batch_size]
-                out.append(model.decode(zt[i : i + batch_size], yb).float().numpy())
+                out.append(model.decode(zt[i : i + batch_size], yb).float().cpu().numpy())
         return np.concatenate(out)
 
     decode.traced = tuple(sorted(graphs))  # the batch sizes that run as one graph (tests, benchmarks)
@@ -125,9 +140,11 @@ def torch_encoder(model: Any) -> Callable[[np.ndarray], tuple[np.ndarray, np.nda
     """An encode function: images (N, C, H, W) -> (means (N, 2), reconstructions decode(means))."""
     import torch
 
+    device = model_device(model)
+
     def encode(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         with torch.inference_mode():
-            mean, _ = model.encode(torch.from_numpy(np.ascontiguousarray(x, np.float32)))
-            return mean.float().numpy(), model.decode(mean).float().numpy()
+            mean, _ = model.encode(torch.from_numpy(np.ascontiguousarray(x, np.float32)).to(device))
+            return mean.float().cpu().numpy(), model.decode(mean).float().cpu().numpy()
 
     return encode

@@ -71,7 +71,7 @@ def test_steps_and_epochs_are_honoured(tmp_path, capsys):
 def _args(**given) -> argparse.Namespace:
     a = {"epochs": None, "steps": None, "batch_size": None, "lr": 1e-3, "schedule": "cosine",
          "lr_warmup": schedule.LR_WARMUP, "kl_warmup": schedule.KL_WARMUP, "free_bits": schedule.FREE_BITS, "seed": 0,
-         "device": "cpu", "threads": 1, "limit": 0, "workers": 1, "snapshots": 0}
+         "device": "cpu", "threads": 1, "limit": 0, "workers": 1, "snapshots": 0, "amp": False}
     return argparse.Namespace(**{**a, **given})
 
 
