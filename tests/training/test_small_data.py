@@ -16,6 +16,7 @@ import torch
 
 from training import checkpoint, schedule, verdict
 from training.cli import _train_config, main
+from training.cli_args import parser_train
 
 SMALL = ["--dataset", "synthetic", "--image-size", "12", "--limit", "600", "--threads", "1", "--workers", "1",
          "--quiet", "--no-download"]
@@ -69,9 +70,8 @@ def test_steps_and_epochs_are_honoured(tmp_path, capsys):
 
 
 def _args(**given) -> argparse.Namespace:
-    a = {"epochs": None, "steps": None, "batch_size": None, "lr": 1e-3, "schedule": "cosine",
-         "lr_warmup": schedule.LR_WARMUP, "kl_warmup": schedule.KL_WARMUP, "free_bits": schedule.FREE_BITS, "seed": 0,
-         "device": "cpu", "threads": 1, "limit": 0, "workers": 1, "snapshots": 0, "amp": False}
+    """The train command's own parsed defaults (training/cli_args.py), with ``given`` set over them."""
+    a = vars(parser_train().parse_args(["--lr", "1e-3", "--device", "cpu", "--threads", "1", "--workers", "1"]))
     return argparse.Namespace(**{**a, **given})
 
 
