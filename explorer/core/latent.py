@@ -160,14 +160,18 @@ class NearestIndex:
 
     Brute force below ``TREE_FROM`` points (about 0.3 ms at 10,000). From there a k-d tree
     (``scipy.spatial.cKDTree``, about 35 us a query at any size, against 2.3 ms brute force at 70,000
-    and 32 ms at 1,000,000) is built on a background thread, so neither the caller nor start-up waits
-    for scipy's import (0.4 s) or the build (0.5 s at 1,000,000); queries are brute force until it is
-    ready. In more than ``TREE_MAX_DIM`` dimensions a k-d tree prunes too little to beat brute force,
+    and 32 ms at 1,000,000, 1.1 s at 10,000,000) is built on a background thread, so neither the caller nor
+    start-up waits for scipy's import (0.4 s) or the build; it is built unbalanced and without compact
+    nodes (sliding-midpoint splits: 3-7 s at 10,000,000 points against 15-24 s for scipy's default, the
+    same queries). From ``CELLS_FROM`` points the same thread first buckets the points in a coarse grid
+    (explorer.core.cell_index, O(N) numpy: 1.7 s at 10,000,000, then ~0.3 ms a query), which answers
+    until the tree is ready; before that, brute force. Every one of these answers is exact. In more than ``TREE_MAX_DIM`` dimensions a k-d tree prunes too little to beat brute force,
     which is then always used (exact either way). With classes hidden, the tree's nearest ``TREE_OVERSAMPLE * k`` points are filtered; if too
     few of them are visible, the query falls back to brute force over the visible points.
     """
 
     TREE_FROM = 20_000
+    CELLS_FROM = 500_000
     TREE_MAX_DIM = 20
     TREE_OVERSAMPLE = 8
 
@@ -179,6 +183,7 @@ class NearestIndex:
         self._all_visible = True
         self._class_rows: dict[int, np.ndarray] = {}  # label -> its rows (nearest within a class)
         self._tree = None  # a cKDTree once built
+        self._cells = None  # a CellIndex once built (until the tree is)
         self._builder: threading.Thread | None = None  # the build's thread (None: brute force only)
         if self.points.ndim != 2:
             raise ValueError(f"points must be (N, D), not {self.points.shape}")
@@ -188,9 +193,14 @@ class NearestIndex:
             self._builder.start()
 
     def _build_tree(self) -> None:
+        if len(self.points) >= self.CELLS_FROM:
+            from explorer.core.cell_index import CellIndex
+
+            self._cells = CellIndex(self.points)
         from scipy.spatial import cKDTree
 
-        self._tree = cKDTree(self.points)
+        self._tree = cKDTree(self.points, balanced_tree=False, compact_nodes=False)
+        self._cells = None  # the tree answers from now on
 
     def wait_tree(self, timeout: float | None = None) -> bool:
         """Wait for the tree's build (tests, benchmarks); True when queries use it."""
@@ -219,6 +229,9 @@ class NearestIndex:
             found = self._from_tree(tree, q, k)
             if found is not None:
                 return found
+        cells = self._cells
+        if tree is None and cells is not None and np.all(np.isfinite(q)):
+            return cells.nearest(q, min(k, self._n_visible), None if self._all_visible else self._visible)
         d = ((self.points - q[None, :]) ** 2).sum(axis=1)
         d[~self._visible] = np.inf
         k = min(k, self._n_visible)
