@@ -114,12 +114,13 @@ def sample_rows(n: int) -> np.ndarray | slice:
 def class_bulk(pts: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The lowest and highest (x, y) of every class's ``CLASS_Q``..1-``CLASS_Q`` quantiles (finite points)."""
     finite = _finite(pts)
+    all_finite = bool(finite.all())
     rows = sample_rows(len(pts))
     s_pts, s_lab, s_fin = pts[rows], labels[rows], finite[rows]
     values, counts = np.unique(s_lab[s_fin], return_counts=True)
     whole = set()  # classes too thin in the sample (or missing from it): all their points
     if not isinstance(rows, slice):
-        lab = labels[finite]
+        lab = labels if all_finite else labels[finite]
         if lab.dtype.kind in "iu" and len(lab) and lab.min() >= 0 and lab.max() < 2**20:
             every = np.flatnonzero(np.bincount(lab.astype(np.int64, copy=False)))  # 11 ms at 10 M; np.unique sorts
         else:
@@ -128,7 +129,8 @@ def class_bulk(pts: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndar
         whole = {k for k in every.tolist() if got.get(k, 0) < CLASS_MIN}
     lo, hi = np.full(2, np.inf), np.full(2, -np.inf)
     for k in values.tolist() + sorted(whole - set(values.tolist())):
-        cls = pts[finite & (labels == k)] if k in whole else s_pts[s_fin & (s_lab == k)]
+        mine = (labels == k if all_finite else finite & (labels == k)) if k in whole else None
+        cls = pts[mine] if mine is not None else s_pts[s_fin & (s_lab == k)]
         c_lo, c_hi = np.quantile(cls.astype(np.float64), [CLASS_Q, 1.0 - CLASS_Q], axis=0)
         lo, hi = np.minimum(lo, c_lo), np.maximum(hi, c_hi)
     return lo, hi

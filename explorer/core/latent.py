@@ -155,6 +155,36 @@ def apply_vectors(z: np.ndarray, vectors: list[np.ndarray], strengths: list[floa
 # ----------------------------------------------------------------------------- neighbours
 
 
+BRUTE_ROWS = 1 << 16  # rows a brute-force pass takes at a time (its temporaries stay in cache)
+
+
+def sq_distances(points: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """(N,) float32 squared distances of ``points`` (N, D) float32 to ``q`` (D,), the same values as
+    ``((points - q) ** 2).sum(axis=1)``, in blocks: 45 ms at 10,000,000 2-D points, not 250-450 ms."""
+    d = np.empty(len(points), np.float32)
+    for i in range(0, len(points), BRUTE_ROWS):
+        c = points[i : i + BRUTE_ROWS] - q[None, :]
+        c *= c
+        if points.shape[1] == 2:
+            np.add(c[:, 0], c[:, 1], out=d[i : i + BRUTE_ROWS])
+        else:
+            c.sum(axis=1, out=d[i : i + BRUTE_ROWS])
+    return d
+
+
+def label_mask(labels: np.ndarray, chosen) -> np.ndarray:
+    """(N,) bool: ``labels`` in ``chosen``; a table look-up for small non-negative integer labels (5 ms at
+    10,000,000, against 0.7 s for np.isin)."""
+    chosen = [int(c) for c in chosen]
+    if labels.dtype.kind in "iu" and len(labels):
+        lo, hi = int(labels.min()), int(labels.max())
+        if lo >= 0 and hi < 1 << 20:
+            table = np.zeros(hi + 1, bool)
+            table[[c for c in chosen if 0 <= c <= hi]] = True
+            return table[labels]
+    return np.isin(labels, chosen)
+
+
 class NearestIndex:
     """Nearest dataset point to a query, exact, in the points' own dimension (the plane's 2, or a model's D).
 
@@ -212,8 +242,8 @@ class NearestIndex:
         if visible is None or self.labels is None:
             self._visible[:] = True
         else:
-            self._visible = np.isin(self.labels, list(visible))
-        self._n_visible = int(self._visible.sum())
+            self._visible = label_mask(np.asarray(self.labels), visible)
+        self._n_visible = int(np.count_nonzero(self._visible))
         self._all_visible = self._n_visible == len(self.points)
 
     def nearest(self, z: np.ndarray, k: int = 1, label: int | None = None) -> np.ndarray:
@@ -232,8 +262,9 @@ class NearestIndex:
         cells = self._cells
         if tree is None and cells is not None and np.all(np.isfinite(q)):
             return cells.nearest(q, min(k, self._n_visible), None if self._all_visible else self._visible)
-        d = ((self.points - q[None, :]) ** 2).sum(axis=1)
-        d[~self._visible] = np.inf
+        d = sq_distances(self.points, q)
+        if not self._all_visible:
+            d[~self._visible] = np.inf
         k = min(k, self._n_visible)
         if k == 1:
             return np.array([int(d.argmin())])
@@ -294,8 +325,12 @@ def typical_point(means: np.ndarray, labels: np.ndarray, bins: int = 32, plane: 
     if len(means) == 0:
         return np.zeros(means.shape[1] if means.ndim == 2 else 2, np.float32)
     xy = means if plane is None else np.asarray(plane, np.float32)
-    values, counts = np.unique(labels, return_counts=True)
-    rows = np.flatnonzero(labels == values[np.argmax(counts)])
+    if labels.dtype.kind in "iu" and labels.min() >= 0 and labels.max() < 1 << 20:
+        largest = int(np.argmax(np.bincount(labels.astype(np.int64, copy=False))))  # np.unique sorts: 0.15 s at 10 M
+    else:
+        values, counts = np.unique(labels, return_counts=True)
+        largest = values[np.argmax(counts)]
+    rows = np.flatnonzero(labels == largest)
     pts = xy[rows, :2]
     lo, hi = np.percentile(pts, [1, 99], axis=0)
     if not np.all(hi > lo):

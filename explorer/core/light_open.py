@@ -93,7 +93,9 @@ def open_light(
         s.index = NearestIndex(s.means, s.labels)
         decode = light.decode
         if not s.conditional:  # (a conditional model's first request names the chosen class)
-            decode = primed(decode, typical_point(s.means, s.labels)[None])
+            typical = typical_point(s.means, s.labels)
+            s.typical = typical if s.means.shape[1] == 2 else None  # a D-dim window finds it on its plane
+            decode = primed(decode, typical[None])
         s.fns = (decode, None)
         return s
     try:  # torch now, as before issue 11: the means must be encoded, or numpy cannot decode this model
@@ -114,7 +116,7 @@ def recheck_means(s: Session, cache: MeansCache | None = None, progress: Callabl
     open); None if they hold."""
     if s.model is None or cached_means_hold(s, s.model):
         return None
-    fresh = dataclasses.replace(s, means=None, index=None, means_cached=False)
+    fresh = dataclasses.replace(s, means=None, index=None, means_cached=False, typical=None)
     cache, key = look_up_means(fresh, cache)
     fresh.means, fresh.means_cached = None, False
     say = progress or (lambda stage, done, total: None)

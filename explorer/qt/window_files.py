@@ -171,7 +171,8 @@ class WindowFiles:
         self._show_dock(self.slice_dock, self.state.ndim > 2, raise_=True)  # a D-dim model: its dims sliders
         if self.state.point is None:  # a crisp, typical first image: the densest spot of the largest class
             xy = self.state.slice.project(session.means) if self.state.ndim > 2 else None
-            z = latent.typical_point(session.means, session.labels, plane=xy)
+            z = session.typical if xy is None and session.typical is not None else \
+                latent.typical_point(session.means, session.labels, plane=xy)
             # a D-dim model: the plane slides (off-plane only) through that mean, so the first image is exactly it
             self.state.set_point(z if xy is None else self.state.slice.contain(z.astype(np.float64)), source="start")
         self.underlay.request()
