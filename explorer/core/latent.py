@@ -190,12 +190,14 @@ class NearestIndex:
 
     Brute force below ``TREE_FROM`` points (about 0.3 ms at 10,000). From there a k-d tree
     (``scipy.spatial.cKDTree``, about 35 us a query at any size, against 2.3 ms brute force at 70,000
-    and 32 ms at 1,000,000, 1.1 s at 10,000,000) is built on a background thread, so neither the caller nor
-    start-up waits for scipy's import (0.4 s) or the build; it is built unbalanced and without compact
-    nodes (sliding-midpoint splits: 3-7 s at 10,000,000 points against 15-24 s for scipy's default, the
-    same queries). From ``CELLS_FROM`` points the same thread first buckets the points in a coarse grid
-    (explorer.core.cell_index, O(N) numpy: 1.7 s at 10,000,000, then ~0.3 ms a query), which answers
-    until the tree is ready; before that, brute force. Every one of these answers is exact. In more than ``TREE_MAX_DIM`` dimensions a k-d tree prunes too little to beat brute force,
+    and 32 ms at 1,000,000) is built on a background thread, so neither the caller nor start-up waits for
+    scipy's import (0.4 s) or the build; it is built unbalanced and without compact nodes (sliding-midpoint
+    splits: ~3 s at 10,000,000 jittered tiled means here, where an earlier profile measured 15-24 s for
+    scipy's default build; the same exact queries). From ``CELLS_FROM`` points the same thread first buckets
+    the points in a coarse grid (explorer.core.cell_index, O(N) numpy: ~1.5 s at 10,000,000, then ~0.3 ms a
+    query), which answers until the tree is ready; before that, brute force in blocks (``sq_distances``:
+    ~50 ms at 10,000,000). Every one of these answers is exact. ``defer=True`` starts the build only on the
+    first query, ``wait_tree`` or ``start_build`` (the app's open: not while the first image is made). In more than ``TREE_MAX_DIM`` dimensions a k-d tree prunes too little to beat brute force,
     which is then always used (exact either way). With classes hidden, the tree's nearest ``TREE_OVERSAMPLE * k`` points are filtered; if too
     few of them are visible, the query falls back to brute force over the visible points.
     """
@@ -205,7 +207,8 @@ class NearestIndex:
     TREE_MAX_DIM = 20
     TREE_OVERSAMPLE = 8
 
-    def __init__(self, points: np.ndarray, labels: np.ndarray | None = None, tree: bool | None = None):
+    def __init__(self, points: np.ndarray, labels: np.ndarray | None = None, tree: bool | None = None,
+                 defer: bool = False):
         self.points = np.ascontiguousarray(points, np.float32)
         self.labels = labels
         self._visible = np.ones(len(self.points), bool)
@@ -218,9 +221,22 @@ class NearestIndex:
         if self.points.ndim != 2:
             raise ValueError(f"points must be (N, D), not {self.points.shape}")
         self.dim = self.points.shape[1]
-        if tree if tree is not None else (len(self.points) >= self.TREE_FROM and self.dim <= self.TREE_MAX_DIM):
-            self._builder = threading.Thread(target=self._build_tree, name="nearest-index-build")
-            self._builder.start()
+        self._build_wanted = bool(tree if tree is not None else
+                                  (len(self.points) >= self.TREE_FROM and self.dim <= self.TREE_MAX_DIM))
+        self._start_lock = threading.Lock()
+        if not defer:
+            self.start_build()
+
+    def start_build(self) -> None:
+        """Start building the grid / tree on its thread, if this index wants one and it has not started. An
+        index made with ``defer=True`` (the app's open, so the build does not compete with the first image and
+        paint) starts on its first query or ``wait_tree``, or when the window calls this."""
+        if not self._build_wanted or self._builder is not None:
+            return
+        with self._start_lock:
+            if self._builder is None:
+                self._builder = threading.Thread(target=self._build_tree, name="nearest-index-build")
+                self._builder.start()
 
     def _build_tree(self) -> None:
         if len(self.points) >= self.CELLS_FROM:
@@ -234,6 +250,7 @@ class NearestIndex:
 
     def wait_tree(self, timeout: float | None = None) -> bool:
         """Wait for the tree's build (tests, benchmarks); True when queries use it."""
+        self.start_build()
         if self._builder is not None:
             self._builder.join(timeout)
         return self._tree is not None
@@ -249,6 +266,8 @@ class NearestIndex:
     def nearest(self, z: np.ndarray, k: int = 1, label: int | None = None) -> np.ndarray:
         """Indices of the k nearest (visible) points, nearest first; empty if none is visible. ``label``: only
         among that class's points (a conditional model decoding as that class)."""
+        if self._builder is None:
+            self.start_build()
         if self._n_visible == 0:
             return np.zeros(0, np.int64)
         q = np.asarray(z, np.float32).reshape(-1)[: self.dim]  # a point (D,) or a row (1, D)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from explorer.core import latent
@@ -176,6 +176,8 @@ class WindowFiles:
             # a D-dim model: the plane slides (off-plane only) through that mean, so the first image is exactly it
             self.state.set_point(z if xy is None else self.state.slice.contain(z.astype(np.float64)), source="start")
         self.underlay.request()
+        if session.index is not None:  # a light open defers it: built once the first image and points are asked for
+            QTimer.singleShot(200, session.index.start_build)
         if session.config.get("kind") != "own":  # a user's module is opened by its command, not from a list
             self.settings.add_recent(session.model_path)
         self._fill_recent()

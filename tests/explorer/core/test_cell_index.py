@@ -106,3 +106,18 @@ def test_nearest_index_answers_exactly_from_the_grid_until_the_tree_is_built():
             got = index.nearest(q, 3)
             d2 = ((pts[got].astype(np.float64) - q.astype(np.float64)) ** 2).sum(axis=1)
             np.testing.assert_allclose(d2, before[hidden is None, i], rtol=1e-12, atol=0)  # the same answer
+
+
+def test_a_deferred_index_builds_on_its_first_query_and_answers_exactly_meanwhile():
+    rng = np.random.default_rng(12)
+    pts = rng.normal(size=(NearestIndex.TREE_FROM, 2)).astype(np.float32)
+    index = NearestIndex(pts, defer=True)
+    time.sleep(0.05)
+    assert index._builder is None and index._tree is None  # nothing started yet
+    q = np.array([0.1, 0.2], np.float32)
+    got = index.nearest(q, 2)  # answered (brute force) and the build started
+    assert index._builder is not None
+    np.testing.assert_allclose(((pts[got].astype(np.float64) - q) ** 2).sum(axis=1), brute(pts, q, 2), rtol=1e-6)
+    assert index.wait_tree(30)
+    np.testing.assert_allclose(((pts[index.nearest(q, 2)].astype(np.float64) - q) ** 2).sum(axis=1),
+                               brute(pts, q, 2), rtol=1e-12)
