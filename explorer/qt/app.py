@@ -145,7 +145,7 @@ def _startup_probe(app: QApplication, win) -> None:
         if not state["points"]:
             state["points"] = True
             print(f"startup-probe points {t:.6f}", file=sys.stderr, flush=True)
-        if win.view.density.active and win.view.density.preview_shown:
+        if win.view.density.active and getattr(win.view.density, "preview_shown", False):
             state["preview"] = True
             return
         state["full"] = True
