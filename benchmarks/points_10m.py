@@ -115,11 +115,13 @@ def seed(folder: Path, cache: Path, model: Path, data_dir: str, seed_: int = 0) 
     return key
 
 
-def app_runs(folder: Path, cache: Path, model: Path, repeats: int, timeout: float) -> tuple[list[dict], list[str]]:
-    """``repeats`` starts of the real app on the dataset, probed (benchmarks/startup.py's run_once)."""
+def app_runs(folder: Path, cache: Path, model: Path, repeats: int, timeout: float,
+             tree: str | None = None) -> tuple[list[dict], list[str]]:
+    """``repeats`` starts of the real app on the dataset, probed (benchmarks/startup.py's run_once); ``tree``:
+    another checkout to run (default: this one)."""
     from startup import run_once
 
-    tree = str(HERE.parent)
+    tree = tree or str(HERE.parent)
     # run in the tree itself: "python -m" puts the working directory before PYTHONPATH on sys.path
     cmd = ["env", "-C", tree, f"PYTHONPATH={tree}", sys.executable, "-m", "explorer", str(model),
            "--dataset", f"npy:{folder}", "--split", "all"]
@@ -148,12 +150,14 @@ def speed_run(folder: Path, cache: Path, model: Path, a) -> tuple[dict, list[str
 
 def measure(a, model: Path) -> None:
     load0 = os.getloadavg()
-    runs, app_cmd = app_runs(a.folder, a.cache, model, a.repeats, a.timeout)
-    print("click and pan ...", file=sys.stderr, flush=True)
-    speed, speed_cmd = speed_run(a.folder, a.cache, model, a)
+    runs, app_cmd = app_runs(a.folder, a.cache, model, a.repeats, a.timeout, a.tree)
+    if a.app_only:
+        speed, speed_cmd = {"results": {}, "env": {}}, []
+    else:
+        print("click and pan ...", file=sys.stderr, flush=True)
+        speed, speed_cmd = speed_run(a.folder, a.cache, model, a)
     load1 = os.getloadavg()
     res, env = speed["results"], speed["env"]
-    c, p = res["click"], res["pan"]
 
     def med(key: str, scale: float = 1.0) -> str:
         values = [r[key] * scale for r in runs if key in r]
@@ -165,7 +169,7 @@ def measure(a, model: Path) -> None:
         values = [r[key] / 2**20 for r in runs if key in r]
         return f"{statistics.median(values):.0f} MB ({', '.join(f'{v:.0f}' for v in values)})"
 
-    n = env.get("scatter_points", 0)
+    n = len(np.load(a.folder / "y.npy", mmap_mode="r"))
     print(f"\n{n:,} points (npy:{a.folder}, split all), means cached; {os.cpu_count()} CPUs, load average "
           f"{load0[0]:.1f} at start, {load1[0]:.1f} at end; Python {platform.python_version()}\n")
     print("| metric | goal | measured | how |\n|---|---|---|---|")
@@ -176,20 +180,25 @@ def measure(a, model: Path) -> None:
         ("open to every point painted", "", med("points-full"), "to the first raster of all the points on screen"),
         ("open to first image", "", med("interactive"), "to the first decoded image shown (numpy decoder, torch not loaded)"),
         ("peak RSS (VmHWM) at open", "< 2 GB", mb("VmHWM_done"), "when the first image and every point are on screen"),
-        ("pan/zoom repaint", "< 33 ms", f"{p['median'] * 1e3:.1f} ms",
-         f"vb.setRange + viewport repaint, median of {p['n']}; p90 {p['p90'] * 1e3:.1f} ms, max {p['max'] * 1e3:.1f} ms"),
-        ("density raster refresh after a pan/zoom", "", f"{p['refresh_median'] * 1e3:.0f} ms",
-         f"request to the new view's raster painted (off the GUI thread); max {p['refresh_max'] * 1e3:.0f} ms"),
-        ("click to image, p50 / p99", "as at 70,000 (~3 ms)", f"{c['median'] * 1e3:.1f} / {c['p99'] * 1e3:.1f} ms",
-         f"{c['n']} clicks (QMouseEvents) after the k-d tree is built (waited {env.get('index_wait_s', 0):.1f} s after "
-         f"the torch model took over); max {c['max'] * 1e3:.1f} ms"),
-        ("peak RSS (VmHWM), click + pan run", "< 2 GB", f"{env.get('VmHWM_MB', 0):.0f} MB", "explorer_speed.py's process"),
     ]
+    if not a.app_only:
+        c, p = res["click"], res["pan"]
+        rows += [
+            ("pan/zoom repaint", "< 33 ms", f"{p['median'] * 1e3:.1f} ms",
+             f"vb.setRange + viewport repaint, median of {p['n']}; p90 {p['p90'] * 1e3:.1f} ms, max {p['max'] * 1e3:.1f} ms"),
+            ("density raster refresh after a pan/zoom", "", f"{p['refresh_median'] * 1e3:.0f} ms",
+             f"request to the new view's raster painted (off the GUI thread); max {p['refresh_max'] * 1e3:.0f} ms"),
+            ("click to image, p50 / p99", "as at 70,000 (~3 ms)", f"{c['median'] * 1e3:.1f} / {c['p99'] * 1e3:.1f} ms",
+             f"{c['n']} clicks (QMouseEvents) after the k-d tree is built (waited {env.get('index_wait_s', 0):.1f} s "
+             f"after the torch model took over); max {c['max'] * 1e3:.1f} ms"),
+            ("peak RSS (VmHWM), click + pan run", "< 2 GB", f"{env.get('VmHWM_MB', 0):.0f} MB", "explorer_speed.py's process"),
+        ]
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print(f"\nApp: `LATENT_EXPLORER_STARTUP_PROBE=1 QT_QPA_PLATFORM=offscreen LATENT_EXPLORER_CACHE={a.cache} "
           f"{shlex.join(app_cmd)}`")
-    print(f"Click and pan: `LATENT_EXPLORER_CACHE={a.cache} {shlex.join(speed_cmd)}`")
+    if speed_cmd:
+        print(f"Click and pan: `LATENT_EXPLORER_CACHE={a.cache} {shlex.join(speed_cmd)}`")
 
 
 def main(argv=None) -> int:
@@ -212,6 +221,8 @@ def main(argv=None) -> int:
     m.add_argument("--clicks", type=int, default=200)
     m.add_argument("--pan-repeats", type=int, default=20)
     m.add_argument("--timeout", type=float, default=900.0)
+    m.add_argument("--tree", default=None, help="run the app from this checkout (e.g. a baseline worktree)")
+    m.add_argument("--app-only", action="store_true", help="only the app starts, not the click and pan run")
     a = p.parse_args(argv)
     from explorer.core.session import default_model_path
 

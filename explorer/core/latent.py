@@ -192,8 +192,8 @@ class NearestIndex:
     (``scipy.spatial.cKDTree``, about 35 us a query at any size, against 2.3 ms brute force at 70,000
     and 32 ms at 1,000,000) is built on a background thread, so neither the caller nor start-up waits for
     scipy's import (0.4 s) or the build; it is built unbalanced and without compact nodes (sliding-midpoint
-    splits: ~3 s at 10,000,000 jittered tiled means here, where an earlier profile measured 15-24 s for
-    scipy's default build; the same exact queries). From ``CELLS_FROM`` points the same thread first buckets
+    splits: ~3 s at 10,000,000 jittered tiled means, against 8.5 s for scipy's default build on the same
+    busy machine; the same exact queries). From ``CELLS_FROM`` points the same thread first buckets
     the points in a coarse grid (explorer.core.cell_index, O(N) numpy: ~1.5 s at 10,000,000, then ~0.3 ms a
     query), which answers until the tree is ready; before that, brute force in blocks (``sq_distances``:
     ~50 ms at 10,000,000). Every one of these answers is exact. ``defer=True`` starts the build only on the
