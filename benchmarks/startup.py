@@ -78,6 +78,8 @@ def run_once(cmd: list[str], cache: Path, timeout: float, assets: Path | None = 
             got[parts[1]] = float(parts[2]) - t0
             if parts[1] == "interactive":
                 got.update(_status(p.pid))
+            if parts[1] == "done":  # the first image and the points both on screen: the peak so far
+                got.update({f"{k}_done": v for k, v in _status(p.pid).items()})
         else:
             tail = (tail + [line])[-20:]
     p.wait()

@@ -40,8 +40,13 @@ def parse_args(argv=None, description: str = "") -> argparse.Namespace:
     p.add_argument("--drag-rate", type=float, default=120.0, help="mouse-move events per second")
     p.add_argument("--drag-mode", choices=["marker", "hover", "both"], default="marker")
     p.add_argument("--scatter-points", type=int, default=70000)
-    p.add_argument("--scatter-data", choices=["auto", "encode", "random"], default="auto",
-                   help="encode Fashion-MNIST (train+test) with the model, or random 10-class blobs; auto = encode if found")
+    p.add_argument("--scatter-data", choices=["auto", "encode", "random", "session"], default="auto",
+                   help="encode Fashion-MNIST (train+test) with the model, or random 10-class blobs; auto = encode if found; "
+                        "session = the points the window opened with (--dataset), as they are")
+    p.add_argument("--no-scale", action="store_true", help="pan: skip the 1,000,000-point and per-class-items rows "
+                   "(run_scale; at 10 M session points its per-class baseline would build 10 M-point ScatterPlotItems)")
+    p.add_argument("--wait-index", action="store_true", help="after the open, wait until the nearest-image index "
+                   "(NearestIndex's k-d tree) is built before any row, and report how long that took")
     p.add_argument("--scatter-repeats", type=int, default=5)
     p.add_argument("--pan-repeats", type=int, default=20)
     p.add_argument("--startup-repeats", type=int, default=3)
@@ -111,7 +116,8 @@ class Run:
 
     def done(self, *keys: str) -> None:
         r = self.results
-        print(report(self.args, self.env, {k: r[k] for k in keys}).split("\n", 2)[2], file=sys.stderr, flush=True)
+        if keys:
+            print(report(self.args, self.env, {k: r[k] for k in keys}).split("\n", 2)[2], file=sys.stderr, flush=True)
         if self.args.json:
             raw = {k: {kk: vv for kk, vv in v.items() if kk not in ("latencies", "clicks")} for k, v in r.items()}
             if "load" in r:
@@ -160,9 +166,21 @@ def points_rows(run: Run, d: Driver, rng) -> None:
         run.say("pan")
         results["pan"] = scatter.run_pan(d, args, rng)
         run.done("pan")
-        run.say("scatter at 1,000,000 points and the per-class-items baseline")
-        results.update(scatter.run_scale(d, args, rng, means, labels, names))
+        if not args.no_scale:
+            run.say("scatter at 1,000,000 points and the per-class-items baseline")
+            results.update(scatter.run_scale(d, args, rng, means, labels, names))
     d.view.refresh_points(force=True)  # the session's own points again (projected for a D-dim model)
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory (VmHWM), in MiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 def print_table(run: Run) -> None:
@@ -211,11 +229,15 @@ def main(argv=None, description: str = "") -> int:
         d = Driver(args)
         s = d.win.session
         run.env["shown"] = f"{s.dataset_name}/{s.split}, {len(s.labels):,} points, decoded with {d.decoder}"
+        if hasattr(d, "index_wait"):
+            run.env["index_wait_s"] = d.index_wait
         window_rows(run, d, rng)
         if "scatter" in args.only or "pan" in args.only:
             points_rows(run, d, rng)
         if d.errors:
             print(f"errors shown by the window: {d.errors}", file=sys.stderr)
+    run.env["VmHWM_MB"] = peak_rss_mb()
+    run.done()  # the JSON with the peak
     print_table(run)
     if d is not None:
         d.close()

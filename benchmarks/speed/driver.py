@@ -118,6 +118,10 @@ class Driver:
         elif not self.wait(lambda: s.ready.is_set() and svc.model is s.model, args.timeout):  # the torch model serves
             raise SystemExit(f"the torch model did not take over in {args.timeout:.0f} s: {self.errors}")
         self.decoder = getattr(svc.lane("pane")._decode_fn, "backend", None) or "torch"
+        if getattr(args, "wait_index", False) and s.index is not None:
+            t0 = time.perf_counter()
+            s.index.wait_tree(args.timeout)
+            self.index_wait = time.perf_counter() - t0  # after the torch model took over
         for i in self.slot_ids:
             self.win.panes[i].shown.connect(lambda shown, i=i: self._on_slot_shown(i, shown))
         if self.slot_ids:
@@ -237,6 +241,10 @@ class Driver:
 
 def scatter_points(d: Driver, args, rng) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     n = args.scatter_points
+    if args.scatter_data == "session":
+        s = d.win.session
+        return (d.win.state.slice.project(s.means), s.labels, list(s.label_names),
+                f"the window's own {len(s.labels):,} points ({s.dataset_name}, split {s.split})")
     if args.scatter_data in ("auto", "encode"):
         from training.data import DatasetError, load_dataset
 

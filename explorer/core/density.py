@@ -39,6 +39,7 @@ class Raster:
     rgba: np.ndarray  # (rows, cols, 4) uint8, row 0 at y0
     rect: tuple[float, float, float, float]  # x0, y0, width, height in data units
     points: int  # points that landed in the view (visible classes only)
+    preview: bool = False  # drawn from a sample of the points, while the full raster is being made
 
 
 def hex_rgb(colours: Sequence[str]) -> np.ndarray:

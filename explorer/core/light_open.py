@@ -12,6 +12,7 @@ returns the session complete, as before.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import threading
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.framing import frame_box
 from explorer.core.latent import NearestIndex, typical_point
 from explorer.core.means_cache import MeansCache
 from explorer.core.session import (
@@ -61,6 +63,18 @@ def primed(decode: Callable, z: np.ndarray) -> Callable:
     return run
 
 
+def _frame_beside(s: Session) -> threading.Thread:
+    """Work out ``s.frame`` (the first view's box of 2-D means) on a thread of its own: numpy releases the GIL,
+    so at millions of points it runs beside the typical point instead of after it, on the GUI thread."""
+    def run() -> None:
+        with contextlib.suppress(Exception):  # the window frames the points itself then
+            s.frame = frame_box(s.means, s.labels)
+
+    t = threading.Thread(target=run, name="frame-box")
+    t.start()
+    return t
+
+
 def open_light(
     path: str | os.PathLike,
     dataset: str | None = None,
@@ -90,10 +104,15 @@ def open_light(
                 snapshots=list(light.metadata.get("snapshots") or []), ready=threading.Event(), light=light)
     cache, key = look_up_means(s, cache)
     if s.means is not None and light.decode is not None:
-        s.index = NearestIndex(s.means, s.labels)
+        s.index = NearestIndex(s.means, s.labels, defer=True)  # built from the first query or the window's call
+        framer = _frame_beside(s) if s.means.shape[1] == 2 else None  # the first view's box, on another core
         decode = light.decode
         if not s.conditional:  # (a conditional model's first request names the chosen class)
-            decode = primed(decode, typical_point(s.means, s.labels)[None])
+            typical = typical_point(s.means, s.labels)
+            s.typical = typical if s.means.shape[1] == 2 else None  # a D-dim window finds it on its plane
+            decode = primed(decode, typical[None])
+        if framer is not None:
+            framer.join()
         s.fns = (decode, None)
         return s
     try:  # torch now, as before issue 11: the means must be encoded, or numpy cannot decode this model
@@ -114,7 +133,7 @@ def recheck_means(s: Session, cache: MeansCache | None = None, progress: Callabl
     open); None if they hold."""
     if s.model is None or cached_means_hold(s, s.model):
         return None
-    fresh = dataclasses.replace(s, means=None, index=None, means_cached=False)
+    fresh = dataclasses.replace(s, means=None, index=None, means_cached=False, typical=None, frame=None)
     cache, key = look_up_means(fresh, cache)
     fresh.means, fresh.means_cached = None, False
     say = progress or (lambda stage, done, total: None)

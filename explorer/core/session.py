@@ -90,6 +90,12 @@ class Session:
     ready: threading.Event = field(default_factory=_ready_event, repr=False)
     light: Any = field(default=None, repr=False)  # the NumpyModel (training.numpy_decode) until then
     load_error: str | None = None  # why the torch model could not be loaded (a light session only)
+    # latent.typical_point(means, labels), worked out on the open worker (0.1-0.3 s at 10 M points) for the
+    # window's first point; None: not yet (the window works it out)
+    typical: np.ndarray | None = field(default=None, repr=False)
+    # framing.frame_box(means, labels) of a 2-D model's means, worked out on the open worker beside the typical
+    # point (0.15-0.5 s at 10 M points, off the GUI thread); None: the window works it out
+    frame: tuple[float, float, float, float] | None = field(default=None, repr=False)
 
     @property
     def conditional(self) -> bool:

@@ -106,14 +106,19 @@ def _run_window(app: QApplication, win) -> int:
 
 
 def _startup_probe(app: QApplication, win) -> None:
-    """For benchmarks/explorer_speed.py: print when the window is shown and first interactive, then quit.
+    """For benchmarks/explorer_speed.py: print when the window is shown, the first image and the points are
+    on screen, then quit.
 
-    Lines on stderr: ``startup-probe shown T``, ``startup-probe interactive T`` (T: time.time()), and
-    before the latter ``startup-probe torch at interactive: imported`` (or ``not imported``): whether
-    torch was already imported when the first decoded image was shown (issue 11: it need not be)."""
+    Lines on stderr (T: time.time()): ``startup-probe shown T``; ``startup-probe interactive T`` at the first
+    decoded image, after ``startup-probe torch at interactive: imported`` (or ``not imported``): whether
+    torch was already imported then (issue 11: it need not be); ``startup-probe points T`` when the scatter
+    is first on screen (a big dataset's first density raster set on its image -- from 2,000,000 points a
+    preview drawn from a sample -- or a small one's points, the event-loop turn after the session is shown);
+    ``startup-probe points-full T`` when a raster of every point is first on screen (big datasets only); and
+    ``startup-probe done T`` once the image and the points (every point) have been shown."""
     import time
 
-    state = {"done": False}
+    state = {"done": False, "image": False, "points": False, "full": False}
 
     def finish(code: int, what: str) -> None:
         if not state["done"]:
@@ -124,13 +129,35 @@ def _startup_probe(app: QApplication, win) -> None:
 
     def interactive(_shown) -> None:
         t = time.time()
-        if not state["done"]:
-            torch = "imported" if "torch" in sys.modules else "not imported"
-            print(f"startup-probe torch at interactive: {torch}", file=sys.stderr, flush=True)
-        finish(0, f"interactive {t:.6f}")
+        if state["done"] or state["image"]:
+            return
+        state["image"] = True
+        torch = "imported" if "torch" in sys.modules else "not imported"
+        print(f"startup-probe torch at interactive: {torch}", file=sys.stderr, flush=True)
+        print(f"startup-probe interactive {t:.6f}", file=sys.stderr, flush=True)
+        if state["full"]:
+            finish(0, f"done {time.time():.6f}")
+
+    def points(*_a) -> None:
+        t = time.time()
+        if state["done"] or state["full"] or win.session is None:
+            return
+        if not state["points"]:
+            state["points"] = True
+            print(f"startup-probe points {t:.6f}", file=sys.stderr, flush=True)
+        if win.view.density.active and getattr(win.view.density, "preview_shown", False):
+            state["preview"] = True
+            return
+        state["full"] = True
+        if state.get("preview"):
+            print(f"startup-probe points-full {t:.6f}", file=sys.stderr, flush=True)
+        if state["image"]:
+            finish(0, f"done {time.time():.6f}")
 
     QTimer.singleShot(0, lambda: print(f"startup-probe shown {time.time():.6f}", file=sys.stderr, flush=True))
     win.decodeShown.connect(interactive)
+    win.view.density.shown.connect(points)
+    win.sessionChanged.connect(lambda _s: None if win.view.density.active else QTimer.singleShot(0, points))
     win.errorShown.connect(lambda msg: finish(1, f"error {msg}") if win.session is None else None)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from explorer.core import latent
@@ -171,10 +171,13 @@ class WindowFiles:
         self._show_dock(self.slice_dock, self.state.ndim > 2, raise_=True)  # a D-dim model: its dims sliders
         if self.state.point is None:  # a crisp, typical first image: the densest spot of the largest class
             xy = self.state.slice.project(session.means) if self.state.ndim > 2 else None
-            z = latent.typical_point(session.means, session.labels, plane=xy)
+            z = session.typical if xy is None and session.typical is not None else \
+                latent.typical_point(session.means, session.labels, plane=xy)
             # a D-dim model: the plane slides (off-plane only) through that mean, so the first image is exactly it
             self.state.set_point(z if xy is None else self.state.slice.contain(z.astype(np.float64)), source="start")
         self.underlay.request()
+        if session.index is not None:  # a light open defers it: built once the first image and points are asked for
+            QTimer.singleShot(200, session.index.start_build)
         if session.config.get("kind") != "own":  # a user's module is opened by its command, not from a list
             self.settings.add_recent(session.model_path)
         self._fill_recent()

@@ -12,7 +12,9 @@ bumps the layer's generation at once and asks for a new raster ``REFRESH_MS`` af
 meanwhile the old raster, placed in data coordinates, moves with the view. A result is shown only if
 nothing has changed since it was asked for (its job id is the current generation); any other is
 stale and dropped. A change of style (hidden classes, palette, point size, opacity, dim) asks at once.
-``render()`` renders synchronously (tests, benchmarks, scrubbing training snapshots).
+``render()`` renders synchronously (tests, benchmarks, scrubbing training snapshots). From 2,000,000 points
+the first raster of new points is a preview drawn from a sample, then the full one follows for the same job
+(explorer.core.raster_worker.PREVIEW_FROM).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class DensityLayer(QObject):
         self.active = False  # the dataset is big enough for the raster
         self.showing_points = False
         self.renders = 0  # rasters put on screen (tests, benchmarks)
+        self.preview_shown = False  # the raster on screen is a preview (drawn from a sample, the full one to come)
         self.dropped = 0  # stale results dropped
         self.generation = 0  # bumped by every change that makes the raster on screen out of date
         self.worker = RasterWorker(self._finished.emit, self._failed.emit)
@@ -60,6 +63,7 @@ class DensityLayer(QObject):
         self.showing_points = not self.active
         self.image.setVisible(False)
         self.generation += 1
+        self._data_gen = self.generation  # jobs from here on draw these points
         if self.active:
             self.request()
 
@@ -80,6 +84,7 @@ class DensityLayer(QObject):
         return not self.active or (not self._timer.isActive() and self.worker.idle and self._shown_gen == self.generation)
 
     _shown_gen = 0  # the generation of the raster on screen
+    _data_gen = 0  # the generation at which the points shown were set
 
     def job(self) -> RasterJob | None:
         """The raster job for the current view and style (None when there is nothing to render)."""
@@ -116,6 +121,9 @@ class DensityLayer(QObject):
 
     def _on_finished(self, job: RasterJob, raster: Raster) -> None:
         if job.id != self.generation or not self.active:
+            if self.active and job.id >= self._data_gen and not self.image.isVisible() and not self.showing_points:
+                self._show(job, raster, current=False)  # nothing of these points on screen yet: better than nothing
+                return
             self.dropped += 1  # the view, the style or the data changed since it was asked for
             return
         self._show(job, raster)
@@ -125,10 +133,14 @@ class DensityLayer(QObject):
             self._shown_gen = self.generation
             self.view.state.error.emit(f"The density view could not be drawn: {err}")
 
-    def _show(self, job: RasterJob, r: Raster) -> None:
+    def _show(self, job: RasterJob, r: Raster, current: bool = True) -> None:
+        """Put a raster on screen; ``current`` False: one for an earlier view or style of the same points (the
+        first raster of new points, shown while the current one is made), which leaves the layer not idle."""
         v, st = self.view, self.view.state
         self.renders += 1
-        self._shown_gen = job.id
+        self.preview_shown = r.preview or not current
+        if current:
+            self._shown_gen = job.id
         few = r.points <= POINTS_UP_TO
         if few and not v.scatters:
             v.build_scatters()

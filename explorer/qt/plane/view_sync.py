@@ -43,12 +43,19 @@ class ViewSync:
         if s is not None and s.means is not None and len(s.means):
             shown = [(v.slot, s)] + (list(enumerate(self.state.compared, 1)) if self.linked and v.slot == 0 else [])
             # the plotted plane coordinates: a D-dim model's means are (N, D), its plane shows their projections
-            box = union(frame_box(slice_of(self.state, k).project(x.means), x.labels)
-                        for k, x in shown if x.means is not None)
+            box = union(self._box(k, x) for k, x in shown if x.means is not None)
             if box is not None:
                 v.vb.setRange(xRange=box[:2], yRange=box[2:], padding=0)
                 return
         v.vb.autoRange()
+
+    def _box(self, slot: int, session) -> tuple | None:
+        """The frame of a session's plotted points: the box the open worker worked out for 2-D means shown as
+        they are (``Session.frame``), else ``frame_box`` of their plane coordinates now."""
+        xy = slice_of(self.state, slot).project(session.means)
+        if xy is session.means and getattr(session, "frame", None) is not None:
+            return session.frame
+        return frame_box(xy, session.labels)
 
     def _on_range(self, *_a) -> None:
         if self._setting or self.state.session is None:  # no plane yet: a resize's default range is not a view

@@ -82,3 +82,42 @@ def test_nan_and_infinite_points_are_left_out_and_degenerate_data_gets_a_box():
 def test_union_of_boxes():
     assert union([(0, 1, 0, 1), None, (-1, 0.5, 0.5, 3)]) == (-1, 1, 0, 3)
     assert union([None]) is None
+
+
+def exact_box(pts: np.ndarray, labels: np.ndarray, monkeypatch) -> tuple:
+    import explorer.core.framing as framing
+
+    with monkeypatch.context() as m:
+        m.setattr(framing, "SAMPLE_FROM", len(pts) + 1)  # no sampling: every quantile over every point
+        return frame_box(pts, labels)
+
+
+def test_a_million_points_framed_from_a_sample_match_the_exact_box(monkeypatch):
+    """Above SAMPLE_FROM the quantiles come from a seeded sample; the box stays within 1 % of its side of
+    the exact one, outliers far out are still left out, and a class too small for the sample keeps its bulk."""
+    rng = np.random.default_rng(5)
+    n = 1_000_000
+    centres = np.array([[-2.0, 0.0], [2.0, 0.5], [0.0, 2.5], [0.5, -2.0]])
+    labels = rng.integers(0, len(centres), n)
+    pts = (centres[labels] + rng.standard_t(5, size=(n, 2)) * 0.5).astype(np.float32)  # heavy-ish tails
+    pts[:3] = [[400.0, 0.0], [0.0, -1e6], [np.nan, 1.0]]
+    pts[3:200] = [9.0, 9.0] + rng.normal(scale=0.05, size=(197, 2))  # a class of 197 points far out
+    labels[3:200] = 9
+    box = frame_box(pts, labels)
+    exact = exact_box(pts, labels, monkeypatch)
+    side = max(exact[1] - exact[0], exact[3] - exact[2])
+    assert np.allclose(box, exact, atol=0.01 * side), (box, exact)
+    assert box[1] < 50 and box[2] > -50, "the far outliers are not framed"
+    assert box[1] > 9.0 and box[3] > 9.0, "the small far class is framed"
+
+
+def test_sampled_framing_is_quick_at_two_million_points():
+    import time
+
+    rng = np.random.default_rng(6)
+    pts = rng.normal(size=(2_000_000, 2)).astype(np.float32)
+    labels = rng.integers(0, 10, len(pts))
+    t0 = time.perf_counter()
+    box = frame_box(pts, labels)
+    assert time.perf_counter() - t0 < 1.0  # 12-16 s at 10 M before sampling; ~0.15 s at 10 M now
+    assert box[0] < pts[:, 0].min() and box[1] > pts[:, 0].max()

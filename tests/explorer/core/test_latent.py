@@ -421,6 +421,20 @@ def test_typical_point_is_a_data_point_in_the_densest_spot_of_the_largest_class(
     np.testing.assert_array_equal(latent.typical_point(np.zeros((0, 2)), np.zeros(0)), [0, 0])
 
 
+def test_typical_point_of_a_class_larger_than_its_sample_is_still_in_the_dense_spot(monkeypatch):
+    """Above TYPICAL_SAMPLE points the class is sampled: the answer is still a real point of the class, in its
+    densest blob, and the same every time (seeded)."""
+    monkeypatch.setattr(latent, "TYPICAL_SAMPLE", 2_000)
+    rng = np.random.default_rng(1)
+    big = np.concatenate([rng.normal((3.0, 3.0), 0.05, (20_000, 2)), rng.normal((-2.0, 0.0), 1.0, (20_000, 2))])
+    means = np.concatenate([big, rng.normal((0.0, 0.0), 0.01, (1_000, 2))]).astype(np.float32)
+    labels = np.array([1] * 40_000 + [0] * 1_000)
+    z = latent.typical_point(means, labels)
+    assert any(np.array_equal(z, m) for m in means[labels == 1])
+    assert np.linalg.norm(z - np.array([3.0, 3.0])) < 0.2
+    np.testing.assert_array_equal(latent.typical_point(means, labels), z)
+
+
 def test_underlay_lattice_cells_are_stable_across_pans_and_the_cache_tiles_them():
     from explorer.core.underlay_cache import CellCache, centre, lattice_for_view
 

@@ -57,6 +57,11 @@ def test_the_first_point_is_primed_and_equals_a_fresh_decode(save_checkpoint):
     np.testing.assert_array_equal(s.fns[0](z0), s.light.decode(z0))
     other = z0 + 0.5
     np.testing.assert_array_equal(s.fns[0](other), s.light.decode(other))
+    # worked out on the open worker for the window: the same first point and first view it would find
+    from explorer.core.framing import frame_box
+
+    np.testing.assert_array_equal(s.typical, z0[0])
+    assert s.frame is not None and s.frame == frame_box(s.means, s.labels)
 
 
 def test_without_cached_means_it_opens_as_before(save_checkpoint):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 from explorer.core.density import DensityPoints, hex_rgb, rasterize
 from explorer.core.raster_worker import RasterJob, RasterWorker
@@ -106,3 +107,32 @@ def test_colour_sums_are_exact_however_full_a_bin_is_and_for_fractional_colours(
     nzp = n > 0
     want = np.clip(np.round(sums[nzp] / n[nzp, None].astype(np.float32)), 0, 255).astype(np.uint8)
     np.testing.assert_array_equal(got.rgba.reshape(-1, 4)[nzp, :3], want)
+
+
+def test_new_points_past_preview_from_are_first_drawn_from_a_sample(monkeypatch):
+    """The first job for many new points: a preview from a seeded sample (its count scaled to all the
+    points), then the full raster, equal to rendering every point; the next job has the points prepared
+    and gets the full raster only."""
+    import explorer.core.raster_worker as rw
+
+    monkeypatch.setattr(rw, "PREVIEW_FROM", 100_000)
+    monkeypatch.setattr(rw, "PREVIEW_POINTS", 20_000)
+    rng = np.random.default_rng(4)
+    means = rng.normal(size=(200_000, 2)).astype(np.float32)
+    labels = rng.integers(0, 3, len(means))
+    colours = np.array([[255, 0, 0], [0, 255, 0], [0, 0, 255]], np.float32)
+    got = []
+    worker = rw.RasterWorker(lambda job, r: got.append((job.id, r)))
+    job = rw.RasterJob(1, means, labels, (-2.0, 2.0, -2.0, 2.0), (200, 150), colours)
+    worker.request(job)
+    assert worker.wait_idle(30)
+    assert [(i, r.preview) for i, r in got] == [(1, True), (1, False)]
+    full = rasterize(means, labels, job.view, job.size_px, colours)
+    np.testing.assert_array_equal(got[1][1].rgba, full.rgba)
+    assert got[0][1].points == pytest.approx(full.points, rel=0.05)
+    # the preview looks like the full raster: the same pixels lit where many points are
+    lit_full, lit_prev = got[1][1].rgba[..., 3] > 0, got[0][1].rgba[..., 3] > 0
+    assert (lit_prev & lit_full).sum() / lit_prev.sum() > 0.99
+    worker.request(rw.RasterJob(2, means, labels, (-1.0, 1.0, -1.0, 1.0), (200, 150), colours))
+    assert worker.wait_idle(30)
+    assert [(i, r.preview) for i, r in got[2:]] == [(2, False)]

@@ -145,3 +145,43 @@ def test_zooming_in_switches_to_real_points_and_back(big, window, qtbot):
     qtbot.waitUntil(lambda: view.density.idle and not view.density.showing_points, timeout=WAIT_MS)
     assert view.density.image.isVisible() and not any(s.isVisible() for s in view.scatters)
     np.testing.assert_array_equal(view.density.image.image, expected(view, means, labels, window.state).rgba)
+
+
+def test_the_first_raster_of_new_points_shows_even_if_the_view_moved_then_the_current_one(window, qtbot):
+    """New points: nothing of them is on screen, so their first raster is shown even when the view moved while
+    it was made (better than an empty plane); the layer is not idle until the current view's raster replaces it."""
+    view = window.view
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, CLASSES, N)
+    means = (rng.normal(0, 1.5, (CLASSES, 2))[labels] + rng.normal(0, 0.5, (N, 2))).astype(np.float32)
+    worker = view.density.worker
+    compute, gate, started, held = worker.compute, threading.Event(), threading.Event(), []
+
+    def hold_first(job):
+        if not held:
+            held.append(job)
+            started.set()
+            assert gate.wait(10)
+        return compute(job)
+
+    worker.compute = hold_first
+    try:
+        view.vb.setRange(xRange=(-4, 4), yRange=(-4, 4), padding=0)
+        view.set_points(means, labels, [f"class {k}" for k in range(CLASSES)])
+        qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
+        view.vb.setRange(xRange=(-1, 3), yRange=(-2, 2), padding=0)  # moved while the first raster is made
+        renders, dropped = view.density.renders, view.density.dropped
+        worker.compute = compute
+        gate.set()
+        qtbot.waitUntil(lambda: view.density.renders > renders, timeout=WAIT_MS)
+        shown_first, first_dropped = view.density.image.image.copy(), view.density.dropped
+        assert not view.density.idle  # the current view's raster is still to come
+        settle(qtbot, view)
+    finally:
+        gate.set()
+        worker.compute = compute
+    from explorer.core.raster_worker import render
+
+    np.testing.assert_array_equal(shown_first, render(held[0]).rgba)  # the first job's raster, as it was asked for
+    assert first_dropped == dropped and not view.density.preview_shown
+    np.testing.assert_array_equal(view.density.image.image, expected(view, means, labels, window.state).rgba)
