@@ -104,6 +104,17 @@ def dial_table(decode, points: np.ndarray, n_classes: int, judge) -> np.ndarray:
     return (judge(images) == y).reshape(len(points), n_classes)
 
 
+def write_png(path: Path, decode, points: np.ndarray, n_classes: int, scale: int = 3) -> None:
+    """decode(z, c) for every point (rows) and class (columns), each image ``scale`` times its size."""
+    import imageio.v3 as iio
+
+    z = np.repeat(points, n_classes, axis=0)
+    images = decode(z, np.tile(np.arange(n_classes), len(points)))  # (P * K, 1, H, W)
+    h, w = images.shape[-2:]
+    grid = images.reshape(len(points), n_classes, h, w).transpose(0, 2, 1, 3).reshape(len(points) * h, n_classes * w)
+    iio.imwrite(path, np.kron((grid * 255).round().astype(np.uint8), np.ones((scale, scale), np.uint8)))
+
+
 def summary(name: str, ok: np.ndarray, names: list[str]) -> str:
     counts, k = ok.sum(1), ok.shape[1]
     return (f"{name}: points with >= {k - 1} of {k}: {int((counts >= k - 1).sum())}/{len(ok)}; fewest {counts.min()}, "
@@ -132,6 +143,7 @@ def main() -> None:
     p.add_argument("--cnn-cache", type=Path, help="read the CNN judge's weights from FILE, or train and write them")
     p.add_argument("--samples", type=int, default=500, help="z drawn from N(0, I) for the per-class shares")
     p.add_argument("--no-coverage", action="store_true", help="skip the means")
+    p.add_argument("--png", type=Path, help="also write the decoded grid: a row per point, a column per class")
     a = p.parse_args()
     model = read_model(a.model)
     if not model.conditional or model.decode is None:
@@ -141,6 +153,8 @@ def main() -> None:
     reference = test.images.reshape(len(test), -1).astype(np.float32)
     points = grid_points(a.span, a.steps, a.square)
     knn = dial_table(model.decode, points, k, lambda im: knn_predict(reference, test.labels, im, a.k))
+    if a.png:
+        write_png(a.png, model.decode, points, k)
     try:
         train = load_dataset("fashion-mnist", "train", data_dir=a.data_dir, download=False)
     except DatasetError:
