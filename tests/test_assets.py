@@ -99,8 +99,10 @@ def test_bundled_cvae_opens_in_the_app_with_the_true_labels():
 
 def test_bundled_cvae_class_dial_works_away_from_the_centre():
     """Issue 24: decode(z, c) is class c to a 5-NN vote among the real test images (pixel space) for at
-    least 9 of the 10 classes at the origin and at (-1, 0.5) -- the old CVAE managed 6 and 4 -- and for 8
-    on average over the grid points of |z| <= 2 (benchmarks/cvae_dial.py; the old one: 4.3)."""
+    least 7 of the 10 classes at every grid point of |z| <= 2 and at (-1, 0.5), and for 8.5 on average
+    (benchmarks/cvae_dial.py; the first CVAE: fewest 1, mean 4.3; the unguided one: fewest 5, mean 8.1).
+    This judge itself names only 8.2 of 10 real images right (shirts 0.53): the CNN judge of the
+    benchmark gives this model 9 or 10 at every point."""
     from training.data import load_dataset
     from training.numpy_decode import read_model
 
@@ -115,5 +117,5 @@ def test_bundled_cvae_class_dial_works_away_from_the_centre():
         d2 = (images**2).sum(1)[:, None] - 2 * images @ reference.T + (reference**2).sum(1)[None, :]
         votes = test.labels[np.argsort(d2, axis=1)[:, :5]]
         recognised[point] = sum(np.bincount(v, minlength=10).argmax() == c for c, v in enumerate(votes))
-    assert recognised[(0.0, 0.0)] >= 9 and recognised[(-1.0, 0.5)] >= 9, recognised
-    assert np.mean(list(recognised.values())) >= 8, recognised
+    assert min(recognised.values()) >= 7 and recognised[(0.0, 0.0)] >= 9, recognised
+    assert np.mean(list(recognised.values())) >= 8.5, recognised
