@@ -156,12 +156,15 @@ def test_the_first_raster_of_new_points_shows_even_if_the_view_moved_then_the_cu
     means = (rng.normal(0, 1.5, (CLASSES, 2))[labels] + rng.normal(0, 0.5, (N, 2))).astype(np.float32)
     worker = view.density.worker
     compute, gate, started, held = worker.compute, threading.Event(), threading.Event(), []
+    later = threading.Event()  # the jobs after the first wait until the first raster has been looked at
 
     def hold_first(job):
         if not held:
             held.append(job)
             started.set()
             assert gate.wait(10)
+        else:
+            assert later.wait(10)
         return compute(job)
 
     worker.compute = hold_first
@@ -171,14 +174,15 @@ def test_the_first_raster_of_new_points_shows_even_if_the_view_moved_then_the_cu
         qtbot.waitUntil(started.is_set, timeout=WAIT_MS)
         view.vb.setRange(xRange=(-1, 3), yRange=(-2, 2), padding=0)  # moved while the first raster is made
         renders, dropped = view.density.renders, view.density.dropped
-        worker.compute = compute
         gate.set()
         qtbot.waitUntil(lambda: view.density.renders > renders, timeout=WAIT_MS)
         shown_first, first_dropped = view.density.image.image.copy(), view.density.dropped
         assert not view.density.idle  # the current view's raster is still to come
+        later.set()
         settle(qtbot, view)
     finally:
         gate.set()
+        later.set()
         worker.compute = compute
     from explorer.core.raster_worker import render
 
