@@ -12,10 +12,13 @@ def test_the_info_panel_draws_the_models_history(qapp):
 
     with Explorer(ASSETS / "fashion-mnist-vae.safetensors", size=(1280, 720), timeout=180) as ex:
         info = ex.window.info
-        history = ex.state.session.metadata["history"]
-        assert len(history) == 30
+        meta = ex.state.session.metadata
+        history = meta["history"]
+        assert len(history) == meta["metrics"]["epochs"] >= 10
+        tested = [h for h in history if "test" in h]  # the test ELBO is measured on some epochs, always the last
+        assert len(tested) >= 5 and tested[-1] is history[-1]
         xs, ys = info.shown_series["test"]
-        assert xs == [h["epoch"] for h in history] and ys == [h["test"]["neg_elbo"] for h in history]
+        assert xs == [h["epoch"] for h in tested] and ys == [h["test"]["neg_elbo"] for h in tested]
         drawn = [c for c in info.plots[0].listDataItems() if c.name() == "test \u2212ELBO"]
         assert len(drawn) == 1
         np.testing.assert_allclose(drawn[0].getData()[1], ys)
