@@ -72,6 +72,9 @@ def parser_train() -> argparse.ArgumentParser:
     p.add_argument("--label-guide", type=float, default=0.0, metavar="W",
                    help="cvae: weight of label guidance, a frozen classifier's cross-entropy on decode(z, c) at z from "
                    "the prior, so the class dial works at every z (training/guide.py; 0 = off, the default)")
+    p.add_argument("--clip-grad", type=float, default=0.0, metavar="NORM",
+                   help="scale each step's gradient down to this global L2 norm when it is longer, against the rare "
+                   "batches whose gradient is 10-20 times the median (0 = off, the default)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
@@ -127,6 +130,8 @@ def check_args(a: argparse.Namespace) -> None:
         raise TrainError(f"--snapshots must be in 0..{snap.MAX_SNAPSHOTS} (got {a.snapshots})")
     if not (math.isfinite(a.label_guide) and 0 <= a.label_guide <= 1000):
         raise TrainError(f"--label-guide must be a weight in 0..1000 (got {a.label_guide})")
+    if not (math.isfinite(a.clip_grad) and a.clip_grad >= 0):
+        raise TrainError(f"--clip-grad must be a gradient norm of 0 or more (got {a.clip_grad})")
     if a.label_guide and not kind_spec(a.model).conditional:
         raise TrainError(f"--label-guide needs a conditional kind (cvae), not {a.model}")
     for option, used in (("--snapshots", a.snapshots), ("--resume", a.resume)):

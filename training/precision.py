@@ -41,6 +41,11 @@ class Precision:
     def backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler is not None else loss).backward()
 
+    def unscale(self, opt: torch.optim.Optimizer) -> None:
+        """The gradients in their true units before they are clipped (a no-op without a scaler)."""
+        if self.scaler is not None:
+            self.scaler.unscale_(opt)
+
     def step(self, opt: torch.optim.Optimizer) -> None:
         """The optimizer step (with a scaler: unscaled, skipped on inf gradients, the scale updated)."""
         if self.scaler is None:

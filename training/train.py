@@ -48,6 +48,7 @@ class TrainConfig:
     limit: int = 0  # use only the first N training images (0 = all), for quick runs
     workers: int = 0  # CPU: data-parallel threads over batch slices (training/parallel.py); 0 = one per torch thread
     label_guide: float = 0.0  # conditional kinds: weight of the label-guidance term (training/guide.py)
+    clip_grad: float = 0.0  # clip the gradient's global L2 norm to this before each step (0 = off)
     snapshots: int = 0  # keep this many snapshots spread over training, in the checkpoint (training/snapshots.py)
     amp: bool = False  # mixed precision: float16 autocast + grad scaler on cuda, bfloat16 on cpu (training/precision.py)
     world_size: int = 1  # processes training together under torchrun (training/distributed.py); recorded
@@ -174,7 +175,7 @@ def fit(
                 noise = torch.randn((len(idx), *xb.shape[1:]), generator=gen)[rows].to(device) \
                     if model.config.denoise > 0 else None
                 stats = _train_step(model, opt, step, (xb, yb, eps, noise), f"epoch {epoch + 1}, step {i + 1}",
-                                    precision, group, len(xb) / len(idx))
+                                    precision, group, len(xb) / len(idx), tc.clip_grad)
                 if on_step is not None and on_step(global_step + 1, model):
                     raise _Stop
                 meter.add(stats, len(idx), show=i % 10 == 0 or i == n_steps - 1)
@@ -244,11 +245,12 @@ def snapshot_steps(total_steps: int, n: int, start_step: int, taken: int) -> set
 def _train_step(model: LatentModel, opt: torch.optim.Optimizer, step: ThreadedStep | None,
                 batch: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor, torch.Tensor | None],
                 where: str, precision: Precision | None = None, group: distributed.Group | None = None,
-                share: float = 1.0) -> torch.Tensor:
+                share: float = 1.0, clip: float = 0.0) -> torch.Tensor:
     """One optimizer step per phase (aae: discriminator, then autoencoder); the last phase's
     (loss, recon, kl) are what the progress bar and the history show. A non-finite loss stops training.
     Under torchrun, ``batch`` is this rank's stripe, ``share`` its part of the global batch: the gradients
-    and loss terms are summed over the ranks (training/distributed.py) before the check and the step."""
+    and loss terms are summed over the ranks (training/distributed.py) before the check and the step. ``clip``
+    > 0 scales the summed gradient down to that global L2 norm when it is longer (``--clip-grad``)."""
     xb, yb, eps, noise = batch
     precision = precision or Precision(False, xb.device)
     stats = torch.zeros(3)
@@ -265,6 +267,9 @@ def _train_step(model: LatentModel, opt: torch.optim.Optimizer, step: ThreadedSt
             stats = group.reduce(list(model.parameters()), stats, share)
         if not torch.isfinite(stats[0]):
             raise TrainError(f"the loss became {stats[0].item()} at {where}; training stopped")
+        if clip > 0:
+            precision.unscale(opt)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip, foreach=True)
         precision.step(opt)
     return stats
 
