@@ -18,14 +18,13 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel
-from superqt.utils import create_worker
 
 from explorer.core import export
 from explorer.core.activity import Activity
 from explorer.core.encoding import Cancelled
 from explorer.core.pane import condition_labels
 from explorer.core.tour import FPS, TourError, leg_path, tour_path
-from training.errors import UserError
+from explorer.qt.writing import write_off_thread
 
 TITLE_SCALE = 2.2  # the bookmark's name on the plane: this many times the window's font
 EXPORT_SCALE = 10  # a tour's frames are upscaled this many times (28 px -> 280 px)
@@ -232,22 +231,24 @@ class TourExport(QObject):
             with contextlib.suppress(RuntimeError):  # the window closed meanwhile
                 self._progress.emit(done, total)
 
-        self.worker = create_worker(write, path, res.images, fps=fps, scale=scale, ping_pong=False,
-                                    progress=progress, _start_thread=False,
-                                    _connect={"returned": lambda _r: self._done(path), "errored": self._errored})
-        self.worker.start()
+        self.worker = write_off_thread(
+            path, lambda: write(path, res.images, fps=fps, scale=scale, ping_pong=False, progress=progress),
+            written=self._done, failed=self._errored, cancelled=self._stopped)
 
     def _done(self, path: str) -> None:
         self._end()
         self.state.info.emit(f"wrote {path}")
         self.written.emit(path)
 
-    def _errored(self, e: BaseException) -> None:
-        if isinstance(e, Cancelled) or self._cancelled:
-            self._end()
-            self.state.info.emit("stopped exporting the tour")
-            return
-        self._fail(str(e) if isinstance(e, UserError) else f"the tour could not be written ({e}).")
+    def _stopped(self) -> None:
+        self._end()
+        self.state.info.emit("stopped exporting the tour")
+
+    def _errored(self, sentence: str) -> None:
+        if self._cancelled:  # the file failed while being stopped: a stop
+            self._stopped()
+        else:
+            self._fail(sentence)
 
     def _fail(self, sentence: str, started: bool = True) -> None:
         if started:

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import create_worker
 
 from explorer.core import export
 from explorer.core.decode_service import DecodeResult
@@ -30,7 +29,7 @@ from explorer.core.state import FRAMES_MAX, FRAMES_MIN, METHODS, T_MAX, T_MIN, E
 from explorer.qt.bridge import ServiceBridge
 from explorer.qt.pane.image_view import ImageView
 from explorer.qt.widgets import SnugButton, ValueSlider
-from training.errors import UserError
+from explorer.qt.writing import write_off_thread
 
 GIF_FRAMES = 30
 MP4_FRAMES, MP4_FPS = 60, 24.0  # the same 5-second back-and-forth as the GIF, twice as smooth
@@ -309,18 +308,9 @@ class InterpolationPanel(QWidget):
         self._export_pending = None
         write = export.writer_for(kind, path).write
         progress = lambda done, total: self.mp4Progress.emit(path, done, total)  # noqa: E731
-        kwargs = {"fps": ANIMATION_FPS.get(kind, 12.0), "progress": progress}
-
-        def failed(e: Exception) -> None:
-            if isinstance(e, UserError):
-                self.state.error.emit(str(e))
-            else:
-                self.state.error.emit(f"{Path(path).name}: could not be written ({getattr(e, 'strerror', None) or e}).")
-
-        worker = create_worker(write, path, frames, **kwargs, _start_thread=False,
-                               _connect={"returned": lambda _r: self._written(path), "errored": failed})
+        worker = write_off_thread(path, lambda: write(path, frames, fps=ANIMATION_FPS.get(kind, 12.0), progress=progress),
+                                  written=self._written, failed=self.state.error.emit)
         self.workers = [w for w in self.workers if w.is_running] + [worker]
-        worker.start()
 
     def _written(self, path: str) -> None:
         self.state.info.emit(f"wrote {path}")

@@ -4,15 +4,13 @@ a GIF or MP4, rendered and written off the GUI thread (a part of
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
-from superqt.utils import create_worker
 
 from explorer.core import export
 from explorer.core import snapshots as snaps
-from training.errors import UserError
+from explorer.qt.writing import write_off_thread
 
 MOVIE_FPS = 4.0  # frames per second of an exported GIF / MP4
 MOVIE_SIZE = 480  # pixels across an exported frame
@@ -50,10 +48,8 @@ class MovieExport:
                                                 progress=lambda d, t: self.exportProgress.emit("writing frame", d, t))
             return path
 
-        worker = create_worker(work, _start_thread=False,
-                               _connect={"returned": self._on_exported, "errored": partial(self._on_export_error, path)})
+        worker = write_off_thread(path, work, written=self._on_exported, failed=self.state.error.emit)
         self.workers = [w for w in self.workers if w.is_running] + [worker]
-        worker.start()
         return True
 
     def _on_export_progress(self, stage: str, done: int, total: int) -> None:
@@ -62,10 +58,3 @@ class MovieExport:
     def _on_exported(self, path: str) -> None:
         self.state.info.emit(f"wrote {path}")
         self.exported.emit(path)
-
-    def _on_export_error(self, path: str, e: Exception) -> None:
-        if isinstance(e, UserError):
-            self.state.error.emit(str(e))
-        else:
-            self.state.error.emit(f"{Path(path).name}: could not be written ({getattr(e, 'strerror', None) or e}).")
-

@@ -114,3 +114,14 @@ def test_cancel_leaves_no_file(ex, tmp_path):
     assert ex.wait_idle(30) and not tour.busy
     ex._wait(lambda: False, 0.5)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_tour_that_cannot_be_written_is_one_sentence_naming_the_file(ex, tmp_path):
+    taken = tmp_path / "taken.gif"
+    taken.mkdir()  # the finished GIF cannot replace a folder
+    with pytest.raises(UserError) as err:
+        ex.export_tour(taken, fps=10, seconds_per_leg=0.2, hold_seconds=0.1)
+    msg = str(err.value)
+    assert "taken.gif: could not be saved" in msg and "Traceback" not in msg and "\n" not in msg
+    assert taken.is_dir() and list(tmp_path.iterdir()) == [taken]
+    assert not ex.window.bookmarks.tour_export.busy and ex.state.session is not None
