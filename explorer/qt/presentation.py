@@ -15,6 +15,7 @@ from explorer.core.state import STRENGTH_MAX, STRENGTH_MIN, T_MAX, T_MIN, Explor
 from explorer.qt.panels.dims_panel import DimSliders
 from explorer.qt.widgets import ValueSlider
 
+SLIDER_ROOM = 140  # pixels a vector's strength slider and its value keep beside the name on the strip
 PRESENT_DIMS = 3  # dims sliders on the presentation strip (the directions with the most variance)
 
 
@@ -45,17 +46,17 @@ class PresentationStrip(QWidget):
         self.vector_box = QWidget()
         self.vector_layout = QHBoxLayout(self.vector_box)
         self.vector_layout.setContentsMargins(0, 0, 0, 0)
+        self.vector_layout.setSpacing(12)  # a value never runs into the next vector's name
         self.sliders: list[tuple[object, ValueSlider]] = []
         self.dims = DimSliders(state, PRESENT_DIMS, compact=True)  # a D-dim model: its first directions off the plane
-        # the t slider the widest (0 to 1 is the talk's main gesture), beside it the enabled vectors' strengths
-        # (only while there are any); under them a D-dim model's dims sliders, on a row of their own
+        # the t slider across the strip (0 to 1 is the talk's main gesture); under it the enabled vectors'
+        # strengths, on a row of their own only while there are any, so their names read whole from the back
+        # of a room; under them a D-dim model's dims sliders
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 2, 8, 2)
         lay.setSpacing(2)
-        top = QHBoxLayout()
-        top.addWidget(self.t_box, 3)
-        top.addWidget(self.vector_box, 2)
-        lay.addLayout(top)
+        lay.addWidget(self.t_box)
+        lay.addWidget(self.vector_box)
         lay.addWidget(self.dims)
         # never wider than the plane above it: a crowded strip squeezes, it does not push the decode pane aside
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Maximum)
@@ -104,14 +105,31 @@ class PresentationStrip(QWidget):
                 item.widget().deleteLater()
         self.sliders = []
         for v in wanted:
-            name = QElidingLabel(v.name)  # a long name gives way to its slider
+            name = QElidingLabel(v.name)  # whole while it fits; only a crowded row elides it
             name.setToolTip(v.name)
-            self.vector_layout.addWidget(name, 1)
+            self.vector_layout.addWidget(name)
             sl = ValueSlider(STRENGTH_MIN, STRENGTH_MAX, 0.05, value=v.strength, signed=True)
             sl.setToolTip(f"strength of {v.name}")
             sl.valueChanged.connect(lambda x, v=v: setattr(v, "strength", x))
-            self.vector_layout.addWidget(sl, 2)
+            self.vector_layout.addWidget(sl, 1)
             self.sliders.append((v, sl))
+        self._fit_names()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_names()
+
+    def _fit_names(self) -> None:
+        """Each vector's name as wide as its whole text while its share of the row leaves its slider
+        ``SLIDER_ROOM`` pixels (an eliding label's own size hint is what it shows, already cut)."""
+        labels = [self.vector_layout.itemAt(i).widget() for i in range(0, self.vector_layout.count(), 2)]
+        if not labels:
+            return
+        share = self.width() // len(labels) - SLIDER_ROOM
+        for label in labels:
+            fm = label.fontMetrics()
+            whole = fm.horizontalAdvance(label.text()) + 4
+            label.setMinimumWidth(max(fm.horizontalAdvance("\u2026") * 4, min(whole, share)))
 
 
 class PresentationLayout:

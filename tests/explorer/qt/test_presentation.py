@@ -49,7 +49,7 @@ def test_f11_presents_scales_the_plot_and_esc_restores_the_exact_layout(ex720, q
     v = ex720.state.vectors
     from explorer.core.state import Vector
 
-    v.append(Vector("right", (0.3, 0.0), strength=1.0))
+    v.append(Vector("Ankle boot \u2212 Sneaker", (0.3, 0.0), strength=1.0))  # a name as long as a talk's
     ex720.wait_idle()
     w.present_fullscreen = False  # the offscreen platform's "full screen" is not a real screen size
     qtbot.wait(100)  # the layout settles
@@ -72,6 +72,10 @@ def test_f11_presents_scales_the_plot_and_esc_restores_the_exact_layout(ex720, q
     # the control strip keeps t and the enabled vector's strength on screen, bound to the state
     strip = w.strip
     assert strip.isVisible() and strip.t_box.isVisible() and len(strip.sliders) == 1
+    from PySide6.QtWidgets import QLabel
+
+    shown = QLabel.text(strip.vector_layout.itemAt(0).widget())  # what is painted (the eliding label's own cut)
+    assert shown == v[0].name, f"the vector's name reads {shown!r} on the strip at 720p"
     strip.t.setValue(0.75)
     assert ip.t == pytest.approx(0.75)
     strip.sliders[0][1].setValue(-1.5)
