@@ -13,7 +13,7 @@ from training import checkpoint
 from training.verdict import warning_of
 
 ROOT = Path(__file__).resolve().parents[3]
-GOOD = ROOT / "assets" / "mnist-5k-vae.safetensors"  # 2 active units, stored before verdicts were
+GOOD = ROOT / "assets" / "mnist-5k-vae.safetensors"  # 2 active units, its verdict has no warning
 
 
 @pytest.fixture(scope="module")
