@@ -24,7 +24,9 @@ batch split unevenly needs weighted ones. The explicit reduce is a dozen lines a
 Only rank 0 writes (checkpoint, resume state, snapshots, metrics, progress bar, events). A rank
 that dies makes the others' next collective fail (gloo/NCCL raise), or torchrun ends them with
 SIGTERM: both become :class:`PeerLost`, one sentence; the committed checkpoint is untouched
-(training/commit.py's protocol holds for any interruption).
+(training/commit.py's protocol holds for any interruption). A rank that hangs (or is paused) makes the
+others' collective time out after :func:`peer_timeout` (30 minutes, or ``$LATENT_TRAIN_PEER_TIMEOUT``
+seconds): the same one sentence, saying so.
 """
 
 from __future__ import annotations
@@ -44,6 +46,22 @@ from training.errors import PeerLost, TrainError
 
 ENV = ("WORLD_SIZE", "RANK", "LOCAL_RANK")
 TIMEOUT = timedelta(minutes=30)  # a rank that hangs (not dies) stops the others after this long
+TIMEOUT_ENV = "LATENT_TRAIN_PEER_TIMEOUT"  # seconds, to wait other than TIMEOUT for a silent rank
+
+
+def peer_timeout() -> timedelta:
+    """How long a rank waits for a silent peer before it stops: ``$LATENT_TRAIN_PEER_TIMEOUT`` seconds, else
+    :data:`TIMEOUT`."""
+    raw = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not raw:
+        return TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < 1e7:
+        raise TrainError(f"{TIMEOUT_ENV}={raw!r}: give the seconds to wait for a silent process, a number above 0")
+    return timedelta(seconds=seconds)
 
 
 @dataclass(frozen=True)
@@ -144,7 +162,12 @@ class Group:
 
 def _lost(group: Group, e: BaseException) -> PeerLost:
     _going_down()
-    return PeerLost(f"rank {group.rank} of {group.world}: another process of this run stopped ({_first_line(e)})")
+    who = f"rank {group.rank} of {group.world}"
+    if re.search(r"timed out|timeout", str(e), re.IGNORECASE):  # alive but silent: hung, or stopped (SIGSTOP)
+        wait = peer_timeout().total_seconds()
+        return PeerLost(f"{who}: another process of this run did not answer for {wait:g} s (hung or paused; "
+                        f"{TIMEOUT_ENV} sets the wait)")
+    return PeerLost(f"{who}: another process of this run stopped ({_first_line(e)})")
 
 
 def _first_line(e: BaseException) -> str:
@@ -184,8 +207,9 @@ def setup(launch: Launch, device: torch.device, *, set_threads: bool = True) -> 
         torch.cuda.set_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
     where = f"{os.environ.get('MASTER_ADDR', '?')}:{os.environ.get('MASTER_PORT', '?')}"
+    timeout = peer_timeout()
     try:
-        dist.init_process_group(backend, timeout=TIMEOUT, **({"device_id": device} if backend == "nccl" else {}))
+        dist.init_process_group(backend, timeout=timeout, **({"device_id": device} if backend == "nccl" else {}))
     except (RuntimeError, ValueError) as e:
         raise TrainError(f"rank {launch.rank} could not join the torchrun run at {where} ({_first_line(e)})") from None
     _group = Group(launch.rank, launch.world_size, backend, launch.local_rank)

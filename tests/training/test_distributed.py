@@ -4,12 +4,13 @@ torchrun is started in its module form (``python -m torch.distributed.run``), so
 checkout's ``training`` package are used; the ranks talk gloo over the loopback only. Checked: 2 processes
 give the 1-process run's losses with the same global batch (epoch 1, and epoch 2 after ``--resume`` under
 torchrun), one checkpoint recording world size 2 and no temp file; a batch the world size does not divide
-is refused in one sentence; a rank killed mid-training stops the other with one sentence and the last
-committed checkpoint stays a valid pair.
+is refused in one sentence; a rank killed mid-training, or paused (a hang) for the peer timeout, stops
+the other with one sentence and the last committed checkpoint stays a valid pair.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -21,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from training import checkpoint
+from training import checkpoint, distributed
 from training.commit import load_for_resume, resume_file_of
+from training.errors import TrainError
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--dataset", "synthetic", "--channels", "4,8", "--hidden", "8", "--threads", "1", "--schedule", "constant",
@@ -46,11 +48,11 @@ def _env(cache: Path) -> dict[str, str]:
     return env
 
 
-def _start(args: list[str], cache: Path, nproc: int = 0) -> subprocess.Popen:
-    """``python -m training.cli ARGS``, or under torchrun with ``nproc`` processes."""
+def _start(args: list[str], cache: Path, nproc: int = 0, env: dict[str, str] | None = None) -> subprocess.Popen:
+    """``python -m training.cli ARGS``, or under torchrun with ``nproc`` processes (``env`` added)."""
     launch = ["-m", "torch.distributed.run", "--nproc_per_node", str(nproc), "--master_addr", "127.0.0.1",
               "--master_port", str(_free_port())] if nproc else []
-    return subprocess.Popen([sys.executable, *launch, "-m", "training.cli", *args], cwd=ROOT, env=_env(cache),
+    return subprocess.Popen([sys.executable, *launch, "-m", "training.cli", *args], cwd=ROOT, env={**_env(cache), **(env or {})},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -164,3 +166,48 @@ def test_a_rank_that_dies_stops_the_others_and_keeps_the_checkpoint(tmp_path):
     assert 1 <= state.epoch < 60
     assert checkpoint.read_metadata(out)["train"]["world_size"] == 2
     _no_temp_files(tmp_path)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds torchrun's workers through /proc (Linux)")
+def test_a_rank_that_hangs_stops_the_others_after_the_peer_timeout(tmp_path):
+    out = tmp_path / "m.safetensors"
+    proc = _start([*TINY, "--epochs", "60", "--out", str(out)], tmp_path / "cache", nproc=2,
+                  env={distributed.TIMEOUT_ENV: "4"})
+    t0 = time.monotonic()
+    while not out.exists():
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.monotonic() - t0 < TIMEOUT, "no checkpoint appeared"
+        time.sleep(0.05)
+    ranks = _rank_pids(proc.pid)
+    os.kill(ranks[1], signal.SIGSTOP)  # alive, holding its sockets, silent: what a hung rank looks like
+    paused = time.monotonic()
+    try:
+        while Path(f"/proc/{ranks[0]}").exists() and time.monotonic() - paused < TIMEOUT:
+            time.sleep(0.1)
+        waited = time.monotonic() - paused
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(ranks[1], signal.SIGCONT)  # it then takes torchrun's SIGTERM and ends quietly
+    rc, err = _wait(proc)
+    assert 4 <= waited < 60, f"rank 0 stopped {waited:.1f} s after rank 1 was paused"
+    assert rc != 0
+    errors = _our_errors(err)  # each rank's own news (training/errors.py rank_message): rank 0's, then rank 1's
+    assert len(errors) in (1, 2), err
+    assert errors[0].startswith("latent-train: error: rank 0 of 2: another process of this run did not answer "
+                                "for 4 s (hung or paused; LATENT_TRAIN_PEER_TIMEOUT sets the wait)"), errors
+    assert all("still holds epoch" in e for e in errors), errors
+    assert all(e.startswith("latent-train: error: rank 1 of 2: stopped by torchrun") for e in errors[1:]), errors
+    _, state = load_for_resume(out, checkpoint.load(out).config)
+    assert 1 <= state.epoch < 60
+    _no_temp_files(tmp_path)
+
+
+@pytest.mark.parametrize("raw", ["soon", "0", "-3", "nan"])
+def test_a_bad_peer_timeout_is_one_sentence(monkeypatch, raw):
+    monkeypatch.setenv(distributed.TIMEOUT_ENV, raw)
+    with pytest.raises(TrainError, match=rf"^LATENT_TRAIN_PEER_TIMEOUT='{raw}': give the seconds"):
+        distributed.peer_timeout()
+    monkeypatch.setenv(distributed.TIMEOUT_ENV, "90")
+    assert distributed.peer_timeout().total_seconds() == 90
+    monkeypatch.delenv(distributed.TIMEOUT_ENV)
+    assert distributed.peer_timeout() == distributed.TIMEOUT
