@@ -48,6 +48,7 @@ class PresentationStrip(QWidget):
         self.vector_layout.setContentsMargins(0, 0, 0, 0)
         self.vector_layout.setSpacing(12)  # a value never runs into the next vector's name
         self.sliders: list[tuple[object, ValueSlider]] = []
+        self.names: list[QElidingLabel] = []  # the sliders' name labels, in the same order
         self.dims = DimSliders(state, PRESENT_DIMS, compact=True)  # a D-dim model: its first directions off the plane
         # the t slider across the strip (0 to 1 is the talk's main gesture); under it the enabled vectors'
         # strengths, on a row of their own only while there are any, so their names read whole from the back
@@ -103,7 +104,7 @@ class PresentationStrip(QWidget):
             item = self.vector_layout.takeAt(0)
             if item.widget() is not None:
                 item.widget().deleteLater()
-        self.sliders = []
+        self.sliders, self.names = [], []
         for v in wanted:
             name = QElidingLabel(v.name)  # whole while it fits; only a crowded row elides it
             name.setToolTip(v.name)
@@ -113,6 +114,7 @@ class PresentationStrip(QWidget):
             sl.valueChanged.connect(lambda x, v=v: setattr(v, "strength", x))
             self.vector_layout.addWidget(sl, 1)
             self.sliders.append((v, sl))
+            self.names.append(name)
         self._fit_names()
 
     def resizeEvent(self, event) -> None:
@@ -122,11 +124,10 @@ class PresentationStrip(QWidget):
     def _fit_names(self) -> None:
         """Each vector's name as wide as its whole text while its share of the row leaves its slider
         ``SLIDER_ROOM`` pixels (an eliding label's own size hint is what it shows, already cut)."""
-        labels = [self.vector_layout.itemAt(i).widget() for i in range(0, self.vector_layout.count(), 2)]
-        if not labels:
+        if not self.names:
             return
-        share = self.width() // len(labels) - SLIDER_ROOM
-        for label in labels:
+        share = self.width() // len(self.names) - SLIDER_ROOM
+        for label in self.names:
             fm = label.fontMetrics()
             whole = fm.horizontalAdvance(label.text()) + 4
             label.setMinimumWidth(max(fm.horizontalAdvance("\u2026") * 4, min(whole, share)))

@@ -127,6 +127,15 @@ def test_world_size_must_divide_the_global_batch(tmp_path):
     assert not out.exists() and list(tmp_path.glob("*.safetensors*")) == []
 
 
+def _first_commit(proc: subprocess.Popen, out: Path) -> None:
+    """Wait until the run has committed its first epoch to ``out``."""
+    t0 = time.monotonic()
+    while not out.exists():
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        assert time.monotonic() - t0 < TIMEOUT, "no checkpoint appeared"
+        time.sleep(0.05)
+
+
 def _rank_pids(launcher: int) -> dict[int, int]:
     """{rank: pid} of torchrun's worker processes (children of the launcher, RANK from their environment)."""
     pids = {}
@@ -142,11 +151,7 @@ def _rank_pids(launcher: int) -> dict[int, int]:
 def test_a_rank_that_dies_stops_the_others_and_keeps_the_checkpoint(tmp_path):
     out = tmp_path / "m.safetensors"
     proc = _start([*TINY, "--epochs", "60", "--out", str(out)], tmp_path / "cache", nproc=2)
-    t0 = time.monotonic()
-    while not out.exists():  # the first committed epoch
-        assert proc.poll() is None, proc.communicate()[1][-3000:]
-        assert time.monotonic() - t0 < TIMEOUT, "no checkpoint appeared"
-        time.sleep(0.05)
+    _first_commit(proc, out)
     ranks = _rank_pids(proc.pid)
     assert sorted(ranks) == [0, 1], ranks
     os.kill(ranks[1], signal.SIGKILL)
@@ -173,11 +178,7 @@ def test_a_rank_that_hangs_stops_the_others_after_the_peer_timeout(tmp_path):
     out = tmp_path / "m.safetensors"
     proc = _start([*TINY, "--epochs", "60", "--out", str(out)], tmp_path / "cache", nproc=2,
                   env={distributed.TIMEOUT_ENV: "4"})
-    t0 = time.monotonic()
-    while not out.exists():
-        assert proc.poll() is None, proc.communicate()[1][-3000:]
-        assert time.monotonic() - t0 < TIMEOUT, "no checkpoint appeared"
-        time.sleep(0.05)
+    _first_commit(proc, out)
     ranks = _rank_pids(proc.pid)
     os.kill(ranks[1], signal.SIGSTOP)  # alive, holding its sockets, silent: what a hung rank looks like
     paused = time.monotonic()
@@ -187,7 +188,7 @@ def test_a_rank_that_hangs_stops_the_others_after_the_peer_timeout(tmp_path):
         waited = time.monotonic() - paused
     finally:
         with contextlib.suppress(ProcessLookupError):
-            os.kill(ranks[1], signal.SIGCONT)  # it then takes torchrun's SIGTERM and ends quietly
+            os.kill(ranks[1], signal.SIGCONT)  # it then takes torchrun's SIGTERM and says so (PeerLost)
     rc, err = _wait(proc)
     assert 4 <= waited < 60, f"rank 0 stopped {waited:.1f} s after rank 1 was paused"
     assert rc != 0
