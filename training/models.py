@@ -110,6 +110,10 @@ class ConvDecoder(nn.Module):
         n = len(cfg.channels)
         self.start = (cfg.channels[-1], *_conv_sizes(h, w, n)[-1])
         self.out_hw = (h, w)
+        # each stride-2 ConvT doubles the size: sizes that are not a multiple of 2^n come out larger and are
+        # cropped to the centre; decided here, so forward never tests a tensor's shape (jit.trace warns on it)
+        full = [s * 2**n for s in self.start[1:]]
+        self.crop = None if full == [h, w] else ((full[0] - h) // 2, (full[1] - w) // 2)
         self.join = k = extra if cfg.decoder_label == "every" else 0
         # classic: z -> Dense 7x7x64 directly (hidden[-1] only feeds the encoder's latent heads)
         self.dense = _mlp([cfg.latent_dim + extra, *reversed(cfg.hidden[:-1]), math.prod(self.start)], join=k)
@@ -127,9 +131,8 @@ class ConvDecoder(nn.Module):
             x = _label_joined(self.ups, _label_joined(self.dense, z, onehot, True).view(-1, *self.start), onehot)
         else:
             x = self.ups(self.dense(z).view(-1, *self.start))
-        h, w = self.out_hw
-        if x.shape[-2:] != (h, w):  # sizes that are not a multiple of 2^n: crop the centre
-            top, left = (x.shape[-2] - h) // 2, (x.shape[-1] - w) // 2
+        if self.crop is not None:
+            (top, left), (h, w) = self.crop, self.out_hw
             x = x[..., top : top + h, left : left + w]
         return x
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -58,6 +59,21 @@ def test_other_sizes_and_colour(arch, shape):
     assert torch.isfinite(losses["loss"])
     losses["loss"].backward()  # the whole graph is differentiable for every size
     assert all(p.grad is not None for p in model.parameters())
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (1, 13, 13), (3, 17, 9)])
+def test_conv_decoder_traces_without_warnings(shape):
+    # the app traces decode (explorer/core/torch_fns.py); a shape test inside forward would make
+    # torch.jit.trace warn (and, on a cropped size, bake one branch in silently)
+    torch.manual_seed(0)
+    model = build_model(small(image_shape=shape)).eval()
+    z = torch.randn(2, 2)
+    with warnings.catch_warnings(record=True) as caught, torch.inference_mode():
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)  # jit.trace itself is deprecated
+        graph = torch.jit.trace(model.decoder, z, check_trace=False)
+    assert [str(w.message) for w in caught if issubclass(w.category, torch.jit.TracerWarning)] == []
+    assert torch.equal(graph(z), model.decoder(z)) and graph(z).shape[-3:] == shape
 
 
 @pytest.mark.parametrize("cfg", [small(beta=0.0), small(kind="ae"), small(kind="ae", beta=4.0)])
