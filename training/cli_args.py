@@ -14,6 +14,8 @@ from training.datasets import dataset_names
 from training.errors import TrainError
 from training.kinds import KIND_SPECS, KINDS, kind_spec
 
+MAX_IW_TRAIN = 100  # --iw-train: K z per image are decoded in one batch (batch x K images of activations)
+
 
 def ints(text: str) -> tuple[int, ...]:
     try:
@@ -75,6 +77,10 @@ def parser_train() -> argparse.ArgumentParser:
     p.add_argument("--clip-grad", type=float, default=0.0, metavar="NORM",
                    help="scale each step's gradient down to this global L2 norm when it is longer, against the rare "
                    "batches whose gradient is 10-20 times the median (0 = off, the default)")
+    p.add_argument("--iw-train", type=int, default=1, metavar="K",
+                   help="importance-weighted training (IWAE, Burda et al. 2016): the loss is the K-sample bound "
+                   "on -log p(x), K z decoded per image, so a step costs about K times the decoder's work "
+                   f"(1..{MAX_IW_TRAIN}; 1 = the ELBO, the default; free bits do not apply; stochastic kinds only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, mps")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = all cores)")
@@ -117,6 +123,21 @@ def _check_length(a: argparse.Namespace) -> None:
         raise TrainError(f"--free-bits must be a number of nats in 0..100 (got {a.free_bits})")
 
 
+def _check_objective(a: argparse.Namespace) -> None:
+    """--label-guide, --clip-grad and --iw-train: in range, and for a kind they apply to."""
+    if not (math.isfinite(a.label_guide) and 0 <= a.label_guide <= 1000):
+        raise TrainError(f"--label-guide must be a weight in 0..1000 (got {a.label_guide})")
+    if not (math.isfinite(a.clip_grad) and a.clip_grad >= 0):
+        raise TrainError(f"--clip-grad must be a gradient norm of 0 or more (got {a.clip_grad})")
+    if not 1 <= a.iw_train <= MAX_IW_TRAIN:
+        raise TrainError(f"--iw-train is a number of samples in 1..{MAX_IW_TRAIN}, not {a.iw_train}")
+    if a.iw_train > 1 and not kind_spec(a.model).stochastic(a.beta):
+        raise TrainError(f"--iw-train needs a model with a posterior variance (vae or cvae with beta > 0), "
+                         f"not {a.model} with beta {a.beta:g}")
+    if a.label_guide and not kind_spec(a.model).conditional:
+        raise TrainError(f"--label-guide needs a conditional kind (cvae), not {a.model}")
+
+
 def check_args(a: argparse.Namespace) -> None:
     a.latent_dim = _latent_dim(a.latent_dim)
     _check_length(a)
@@ -128,12 +149,7 @@ def check_args(a: argparse.Namespace) -> None:
         raise TrainError("--threads, --workers and --limit must not be negative")
     if not 0 <= a.snapshots <= snap.MAX_SNAPSHOTS:
         raise TrainError(f"--snapshots must be in 0..{snap.MAX_SNAPSHOTS} (got {a.snapshots})")
-    if not (math.isfinite(a.label_guide) and 0 <= a.label_guide <= 1000):
-        raise TrainError(f"--label-guide must be a weight in 0..1000 (got {a.label_guide})")
-    if not (math.isfinite(a.clip_grad) and a.clip_grad >= 0):
-        raise TrainError(f"--clip-grad must be a gradient norm of 0 or more (got {a.clip_grad})")
-    if a.label_guide and not kind_spec(a.model).conditional:
-        raise TrainError(f"--label-guide needs a conditional kind (cvae), not {a.model}")
+    _check_objective(a)
     for option, used in (("--snapshots", a.snapshots), ("--resume", a.resume)):
         if used and not kind_spec(a.model).gradient_trained:
             raise TrainError(f"{option} does not apply to {a.model}, which is fitted in closed form")

@@ -70,9 +70,11 @@ def _train_words(train: dict[str, Any]) -> str:
         parts.append(f"{train['epochs']} epochs")
     for key, words in (("batch_size", "batch {}"), ("lr", "lr {:g}"), ("schedule", "{}"),
                        ("lr_warmup", "lr warm-up {:g}"), ("kl_warmup", "KL warm-up {:g}"), ("free_bits", "free bits {:g}"),
-                       ("label_guide", "label guidance {:g}"), ("clip_grad", "gradient clipped at {:g}")):
+                       ("label_guide", "label guidance {:g}"), ("clip_grad", "gradient clipped at {:g}"),
+                       ("iw_samples", "importance-weighted training, k = {}")):
         value = train.get(key)
-        if value is not None and not isinstance(value, bool) and (value or key not in ("label_guide", "clip_grad")):
+        if value is not None and not isinstance(value, bool) and (value or key not in ("label_guide", "clip_grad")) \
+                and not (key == "iw_samples" and value == 1):
             try:
                 parts.append(words.format(value))
             except (TypeError, ValueError):

@@ -20,11 +20,6 @@ from training import losses
 from training.models import LatentModel
 
 
-def _log_normal(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """log N(z; mean, exp(logvar)) summed over the last axis."""
-    return -0.5 * (((z - mean) ** 2) * torch.exp(-logvar) + logvar + math.log(2 * math.pi)).sum(-1)
-
-
 @torch.inference_mode()
 def iw_bound(model: LatentModel, images: Any, labels: Any = None, k: int = 100, batch_size: int = 100,
              seed: int = 0) -> float:
@@ -58,11 +53,9 @@ def iw_bound(model: LatentModel, images: Any, labels: Any = None, k: int = 100, 
         flat_z = z.reshape(k * b, -1)
         flat_y = None if y is None else y.repeat(k)
         x_rep = x.unsqueeze(0).expand(k, *x.shape).reshape(k * b, *x.shape[1:])
-        log_px_z = -losses.reconstruction(model.decode_logits(flat_z, flat_y), x_rep, cfg.likelihood,
-                                          cfg.gaussian_sigma).reshape(k, b)
-        log_pz = _log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
-        log_qz = _log_normal(z, mean, logvar)
-        log_w = log_px_z + log_pz - log_qz  # (k, B)
+        recon = losses.reconstruction(model.decode_logits(flat_z, flat_y), x_rep, cfg.likelihood,
+                                      cfg.gaussian_sigma).reshape(k, b)
+        log_w = losses.iw_log_weights(recon, z, mean, logvar)  # (k, B)
         total += float((torch.logsumexp(log_w, 0) - math.log(k)).sum())
     model.train(was_training)
     return -total / max(n, 1)

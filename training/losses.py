@@ -38,3 +38,17 @@ def free_bits_kl(kl: torch.Tensor, free_bits: float) -> torch.Tensor:
     gradient and the KL never pays to switch a unit off entirely. With 0 it is the plain batch-mean KL."""
     per_unit = kl.mean(0)  # (D,)
     return (per_unit.clamp(min=free_bits) if free_bits > 0 else per_unit).sum()
+
+
+def log_normal(z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mean, exp(logvar)) summed over the last axis (mean, logvar broadcast against z)."""
+    return -0.5 * (((z - mean) ** 2) * torch.exp(-logvar) + logvar + math.log(2 * math.pi)).sum(-1)
+
+
+def iw_log_weights(recon: torch.Tensor, z: torch.Tensor, mean: torch.Tensor, logvar: torch.Tensor,
+                   kl_scale: float = 1.0) -> torch.Tensor:
+    """The log importance weights log p(x|z) + kl_scale * (log p(z) - log q(z|x)) of samples ``z`` (..., D),
+    ``recon`` = -log p(x|z) of each (its shape is z's without D). With kl_scale 1, -(logsumexp over k samples
+    - log k) is the k-sample importance-weighted bound (Burda et al. 2016, arXiv:1509.00519)."""
+    prior = torch.zeros((), dtype=z.dtype, device=z.device)
+    return -recon + kl_scale * (log_normal(z, prior, prior) - log_normal(z, mean, logvar))

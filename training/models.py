@@ -218,6 +218,7 @@ class Autoencoder(nn.Module):
         self.metadata: dict[str, Any] = {}
         # training knobs the fit loop sets each step (training/schedule.py), not part of the model
         self.kl_weight, self.free_bits = 1.0, 0.0  # KL warm-up factor (times beta); free bits per unit
+        self.iw_samples = 1  # importance-weighted training (IWAE) with this many z per image; 1 = the ELBO
         self.guide: Any = None  # conditional kinds: label guidance in training (training/guide.py), never saved
         k = cfg.num_classes if cfg.conditional else 0
         enc, dec = (ConvEncoder, ConvDecoder) if cfg.arch == "conv" else (MLPEncoder, MLPDecoder)
@@ -270,9 +271,12 @@ class Autoencoder(nn.Module):
         """One pass for training: the batch-mean loss terms (per image, in nats).
 
         ``eps`` (N, D) is the reparameterisation noise and ``noise`` (N, C, H, W) the denoising noise;
-        each is drawn here if not given. The target is always the clean ``x``.
+        each is drawn here if not given. The target is always the clean ``x``. With ``iw_samples`` k > 1
+        (a stochastic kind) the loss is the k-sample importance-weighted bound and ``eps`` is (N, k, D).
         """
         mean, logvar = self.encode(self.corrupt(x, noise), y)
+        if logvar is not None and self.iw_samples > 1:
+            return self._iw_forward(x, y, mean, logvar, eps)
         if logvar is not None:  # reparameterization trick: z = mu + sigma * eps
             eps = torch.randn_like(mean) if eps is None else eps
             z = mean + torch.exp(0.5 * logvar) * eps
@@ -287,6 +291,25 @@ class Autoencoder(nn.Module):
         if self.training and self.guide is not None and y is not None:  # the class dial at prior z
             loss = loss + self.guide.weight * self.guide.loss(self, eps, y)
         return {"loss": loss, "recon": recon.mean(), "kl": kl.sum(1).mean()}
+
+    def _iw_forward(self, x: torch.Tensor, y: torch.Tensor | None, mean: torch.Tensor, logvar: torch.Tensor,
+                    eps: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """The IWAE objective (Burda et al. 2016): k z per image, the loss is -(logsumexp_k log w - log k),
+        log w = log p(x|z) + beta * kl_weight * (log p(z) - log q(z|x)); free bits do not apply. "recon" and
+        "kl" are the first sample's reconstruction and the closed-form KL, as the ELBO path reports them."""
+        n, k = len(mean), self.iw_samples
+        eps = torch.randn(n, k, mean.shape[1], device=mean.device, dtype=mean.dtype) if eps is None else eps
+        z = mean.unsqueeze(1) + torch.exp(0.5 * logvar).unsqueeze(1) * eps  # (N, k, D)
+        yk = None if y is None else y.repeat_interleave(k)
+        logits = self.decode_logits(z.flatten(0, 1), yk)
+        recon = losses.reconstruction(logits, x.repeat_interleave(k, 0), self.config.likelihood,
+                                      self.config.gaussian_sigma).view(n, k)
+        log_w = losses.iw_log_weights(recon, z, mean.unsqueeze(1), logvar.unsqueeze(1),
+                                      self.config.beta * self.kl_weight)
+        loss = -(torch.logsumexp(log_w, 1) - math.log(k)).mean()
+        if self.training and self.guide is not None and y is not None:
+            loss = loss + self.guide.weight * self.guide.loss(self, eps[:, 0], y)
+        return {"loss": loss, "recon": recon[:, 0].mean(), "kl": losses.kl_normal(mean, logvar).mean()}
 
 
 VAE = Autoencoder  # the name the rest of the code used before the family grew

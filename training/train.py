@@ -49,6 +49,7 @@ class TrainConfig:
     workers: int = 0  # CPU: data-parallel threads over batch slices (training/parallel.py); 0 = one per torch thread
     label_guide: float = 0.0  # conditional kinds: weight of the label-guidance term (training/guide.py)
     clip_grad: float = 0.0  # clip the gradient's global L2 norm to this before each step (0 = off)
+    iw_samples: int = 1  # importance-weighted training (IWAE) with this many z per image (1 = the ELBO)
     snapshots: int = 0  # keep this many snapshots spread over training, in the checkpoint (training/snapshots.py)
     amp: bool = False  # mixed precision: float16 autocast + grad scaler on cuda, bfloat16 on cpu (training/precision.py)
     world_size: int = 1  # processes training together under torchrun (training/distributed.py); recorded
@@ -171,7 +172,8 @@ def fit(
                 xb = batch_of(x_all, idx[rows])
                 yb = y_all.index_select(0, idx[rows]) if y_all is not None else None
                 # the noise of the whole global batch, then this stripe's rows: the same noise on any path
-                eps = torch.randn(len(idx), model.config.latent_dim, generator=gen)[rows].to(device)
+                rows_k = (len(idx), tc.iw_samples) if tc.iw_samples > 1 else (len(idx),)  # IWAE: k z per image
+                eps = torch.randn(*rows_k, model.config.latent_dim, generator=gen)[rows].to(device)
                 noise = torch.randn((len(idx), *xb.shape[1:]), generator=gen)[rows].to(device) \
                     if model.config.denoise > 0 else None
                 stats = _train_step(model, opt, step, (xb, yb, eps, noise), f"epoch {epoch + 1}, step {i + 1}",
@@ -192,7 +194,7 @@ def fit(
     finally:
         if step is not None:
             step.close()
-        model.kl_weight, model.free_bits, model.guide = 1.0, 0.0, None  # the model's own objective again
+        model.kl_weight, model.free_bits, model.guide, model.iw_samples = 1.0, 0.0, None, 1  # its own objective
         model.eval()
         result.seconds = time.perf_counter() - t_start
     model.to(memory_format=torch.contiguous_format)
@@ -228,11 +230,11 @@ lr_at = sched.lr_at  # the learning rate at a step (warm-up, then cosine or cons
 
 
 def _set_schedule(model: LatentModel, opt: torch.optim.Optimizer, tc: TrainConfig, step: int, total: int) -> None:
-    """This step's learning rate, KL weight and free bits (training/schedule.py)."""
+    """This step's learning rate, KL weight and free bits (training/schedule.py), and the IWAE samples."""
     for g in opt.param_groups:
         g["lr"] = sched.lr_at(tc, step, total)
     model.kl_weight = sched.kl_weight_at(tc, step, total)
-    model.free_bits = tc.free_bits
+    model.free_bits, model.iw_samples = tc.free_bits, tc.iw_samples
 
 
 def snapshot_steps(total_steps: int, n: int, start_step: int, taken: int) -> set[int]:
