@@ -40,6 +40,7 @@ VARIANTS: dict[str, list[str]] = {
     "defaults, encoder width only (--hidden 256)": ["--hidden", "256"],
     "defaults, wider (--hidden 512,512: encoder and decoder dense 512)": ["--hidden", "512,512"],
     "defaults, KL warm-up 50 %": ["--kl-warmup", "0.5"],
+    "defaults, importance-weighted training (--iw-train 5)": ["--iw-train", "5"],
 }
 
 
