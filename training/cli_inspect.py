@@ -61,6 +61,9 @@ def run_info(argv: list[str]) -> int:
     return 0
 
 
+_UNSHOWN = {"label_guide": 0, "clip_grad": 0, "iw_samples": 1}  # options left out at their "off" value
+
+
 def _train_words(train: dict[str, Any]) -> str:
     """The training options a checkpoint records, in one line ("" parts left out when absent)."""
     parts = []
@@ -73,8 +76,7 @@ def _train_words(train: dict[str, Any]) -> str:
                        ("label_guide", "label guidance {:g}"), ("clip_grad", "gradient clipped at {:g}"),
                        ("iw_samples", "importance-weighted training, k = {}")):
         value = train.get(key)
-        if value is not None and not isinstance(value, bool) and (value or key not in ("label_guide", "clip_grad")) \
-                and not (key == "iw_samples" and value == 1):
+        if value is not None and not isinstance(value, bool) and value != _UNSHOWN.get(key):
             try:
                 parts.append(words.format(value))
             except (TypeError, ValueError):
