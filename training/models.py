@@ -188,10 +188,11 @@ class TiedMLPDecoder(nn.Module):
 
 def one_hot(y: torch.Tensor, num_classes: int) -> torch.Tensor:
     """(N,) int64 class indices -> (N, K) float32; indices outside 0..K-1 raise ValueError."""
-    y = torch.as_tensor(y)
+    y = y if isinstance(y, torch.Tensor) else torch.as_tensor(y)  # (as_tensor on a tensor warns in a trace)
     if y.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8) or y.dim() != 1:
         raise ValueError(f"y must be a 1-D tensor of class indices, got {y.dtype} of shape {tuple(y.shape)}")
-    if len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+    # not while torch.jit.trace records decode: a value or size read back into Python warns and is baked in
+    if not torch.jit.is_tracing() and len(y) and (int(y.min()) < 0 or int(y.max()) >= num_classes):
         raise ValueError(f"class indices must be in 0..{num_classes - 1}")
     return F.one_hot(y.long(), num_classes).float()
 
@@ -244,16 +245,16 @@ class Autoencoder(nn.Module):
             return None
         if y is None:  # the contract's default: one class for every row
             y = torch.full((n,), self.config.default_class, dtype=torch.int64)
-        if len(y) != n:
+        if not torch.jit.is_tracing() and len(y) != n:  # (see one_hot)
             raise ValueError(f"got {len(y)} labels for {n} rows")
         return one_hot(y, self.config.num_classes).to(device)
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        h = self.encoder(x, self._onehot(y, len(x), x.device))  # (N, F)
+        h = self.encoder(x, self._onehot(y, x.shape[0], x.device))  # (N, F)
         return self.mean(h), (self.logvar(h) if self.logvar is not None else None)  # (N, D) each
 
     def decode_logits(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        onehot = self._onehot(y, len(z), z.device)
+        onehot = self._onehot(y, z.shape[0], z.device)
         return self.decoder(z if onehot is None else torch.cat([z, onehot], 1))  # (N, C, H, W), unbounded
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:

@@ -8,7 +8,6 @@ The model may live on any device (CPU, or a CUDA / MPS model): inputs go to the 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -54,8 +53,11 @@ def traced_decoders(model: Any, sizes: tuple[int, ...] = TRACED_BATCHES) -> dict
     inputs, run often enough for TorchScript's profiling executor to settle; any failure (an untraceable
     model, a torch without ``torch.jit.trace``) leaves that size to the eager path. Conditional models
     are traced with labels, per batch size (their one-hot code bakes the batch size into the graph).
-    The graphs share the model's weights. ``torch.jit.trace`` is deprecated in torch 2.x; its
-    DeprecationWarning and the tracer's own warnings are silenced here, and the eager path stays.
+    The graphs share the model's weights. ``torch.jit.trace`` is deprecated in torch 2.x (its
+    DeprecationWarning is hidden by Python's default filters; the eager path stays). Nothing here touches
+    the warning filters: ``warnings.catch_warnings`` is not thread-safe and this runs on a worker, where
+    it let a TracerWarning through and could restore another thread's filters. The models instead trace
+    without warnings (tests/training/test_models.py::test_decode_traces_without_warnings).
     """
 
     import torch
@@ -86,8 +88,7 @@ def traced_decoders(model: Any, sizes: tuple[int, ...] = TRACED_BATCHES) -> dict
             return (z, torch.randint(0, k, (n,), generator=gen).to(device)) if conditional else (z,)
 
         try:
-            with warnings.catch_warnings(), torch.inference_mode():
-                warnings.simplefilter("ignore")
+            with torch.inference_mode():
                 graph = torch.jit.trace(wrapper, probe(), check_trace=False)
                 for _ in range(6):  # the profiling executor optimises the plan after its first runs
                     args = probe()

@@ -76,6 +76,33 @@ def test_conv_decoder_traces_without_warnings(shape):
     assert torch.equal(graph(z), model.decoder(z)) and graph(z).shape[-3:] == shape
 
 
+class _Decode(torch.nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, *args):
+        return self.model.decode(*args)
+
+
+@pytest.mark.parametrize("cfg", [small(), small(arch="mlp"), small(kind="aae"), small(kind="pca", arch="mlp"),
+                                 small(kind="ae", arch="mlp", tied=True), small(kind="cvae", num_classes=3),
+                                 small(kind="cvae", num_classes=3, arch="mlp", decoder_label="every")])
+def test_decode_traces_without_warnings(cfg):
+    # the app traces model.decode, labels and all, on a worker thread (explorer/core/torch_fns.py),
+    # where warnings.catch_warnings cannot be relied on (it is not thread-safe): the trace itself must
+    # not warn, so nothing about the batch size or the labels may be read back into Python
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    args = (torch.randn(3, 2), torch.tensor([0, 2, 1])) if model.conditional else (torch.randn(3, 2),)
+    with warnings.catch_warnings(record=True) as caught, torch.inference_mode():
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)  # jit.trace itself is deprecated
+        graph = torch.jit.trace(_Decode(model), args, check_trace=False)
+    assert [str(w.message) for w in caught if issubclass(w.category, torch.jit.TracerWarning)] == []
+    assert torch.equal(graph(*args), model.decode(*args))
+
+
 @pytest.mark.parametrize("cfg", [small(beta=0.0), small(kind="ae"), small(kind="ae", beta=4.0)])
 def test_plain_autoencoder_is_deterministic(cfg):
     torch.manual_seed(0)

@@ -447,6 +447,7 @@ def test_the_traced_decode_gives_exactly_model_decode(make_model, config):
                 fn(np.zeros((n, 2), np.float32), [5] * n)
 
 
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # the tracer says so, as it should
 def test_an_untraceable_model_decodes_eagerly(make_model):
     model = make_model()
     calls = []
