@@ -28,13 +28,16 @@ def robust_box(xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def frame_boxes(boxes: Iterable[tuple[np.ndarray, np.ndarray]], pad: float = PAD) -> View:
-    """The view that holds every (lo, hi) box, padded by ``pad`` of its longer side."""
+def frame_boxes(boxes: Iterable[tuple[np.ndarray, np.ndarray]], pad: float = PAD, square: bool = False) -> View:
+    """The view that holds every (lo, hi) box, padded by ``pad`` of its longer side; ``square``: as wide as
+    high (a square image: the exported movie)."""
     boxes = list(boxes)
     lo = np.min([b[0] for b in boxes], axis=0)
     hi = np.max([b[1] for b in boxes], axis=0)
     c = (lo + hi) / 2
     half = np.maximum((hi - lo) / 2, MIN_HALF)
+    if square:
+        half = np.full(2, half.max())
     margin = pad * 2 * float(half.max())
     half = half + margin
     return float(c[0] - half[0]), float(c[0] + half[0]), float(c[1] - half[1]), float(c[1] + half[1])

@@ -23,6 +23,7 @@ from explorer.core.density import hex_rgb, rasterize
 from explorer.core.means_cache import MeansCache
 from explorer.core.palettes import colour
 from explorer.core.session import Cancelled, Session, SessionError, file_sha256, open_session
+from explorer.core.snapshot_framing import View, frame_boxes, robust_box
 
 
 def describe(entry: dict[str, Any] | None, n: int) -> str:
@@ -99,12 +100,9 @@ def movie_sessions(main: Session) -> list[Session]:
     return [main.snapshot_sessions[k] for k in sorted(main.snapshot_sessions)] + [main]
 
 
-def movie_view(sessions: list[Session], pad: float = 0.06) -> tuple[float, float, float, float]:
+def movie_view(sessions: list[Session], pad: float = 0.06) -> View:
     """One (x0, x1, y0, y1) that frames the bulk (0.5..99.5 percentiles) of every frame's points, square."""
-    lo = np.min([np.percentile(s.means, 0.5, axis=0) for s in sessions], axis=0)
-    hi = np.max([np.percentile(s.means, 99.5, axis=0) for s in sessions], axis=0)
-    c, half = (lo + hi) / 2, max(float((hi - lo).max()) / 2, 1e-3) * (1 + 2 * pad)
-    return float(c[0] - half), float(c[0] + half), float(c[1] - half), float(c[1] + half)
+    return frame_boxes([robust_box(s.means) for s in sessions], pad, square=True)
 
 
 def render_plane(means: np.ndarray, labels: np.ndarray, n_classes: int, view: tuple[float, float, float, float],

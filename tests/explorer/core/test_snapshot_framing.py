@@ -26,6 +26,14 @@ def test_a_frame_holds_the_points_at_a_readable_size_whatever_their_scale(scale)
     assert (hi[1] - lo[1]) / (y1 - y0) >= 0.6  # the same pad on the shorter side
 
 
+def test_a_square_frame_holds_every_box_and_is_as_wide_as_high():
+    boxes = [(np.array([0.0, 0.0]), np.array([4.0, 1.0])), (np.array([-1.0, 0.5]), np.array([2.0, 2.0]))]
+    x0, x1, y0, y1 = framing.frame_boxes(boxes, pad=0.06, square=True)
+    assert x1 - x0 == pytest.approx(y1 - y0) == pytest.approx(5.0 * 1.12)  # the longer side (x: -1..4), padded
+    assert x0 < -1 and x1 > 4 and y0 < 0 and y1 > 2
+    assert framing.frame_boxes(boxes, pad=0.06)[3] - framing.frame_boxes(boxes, pad=0.06)[2] < 5.0
+
+
 def test_a_few_outliers_do_not_shrink_the_shape():
     rng = np.random.default_rng(1)
     xy = np.vstack([rng.normal(0, 1, size=(5000, 2)), [[500.0, 500.0], [-400.0, 0.0]]])
