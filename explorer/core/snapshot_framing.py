@@ -55,12 +55,10 @@ def plotted_means(state: Any, session: Any) -> np.ndarray | None:
     return np.asarray(state.slice.project(session.means))
 
 
-def snapshot_view(state: Any) -> View | None:
-    """The view that frames the main plane's points as shown now: the training snapshot's (or the final
-    weights'). None without a model."""
-    from explorer.core.pane import shown_session
-
-    xy = plotted_means(state, shown_session(state, 0))
+def snapshot_view(state: Any, shown: Any) -> View | None:
+    """The view that frames the main plane's points as shown now: ``shown`` is the training snapshot's
+    session (or the final weights'), explorer.core.pane.shown_session(state). None without a model."""
+    xy = plotted_means(state, shown)
     return None if xy is None else frame_points(xy)
 
 

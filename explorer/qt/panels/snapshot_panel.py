@@ -342,7 +342,7 @@ class SnapshotPanel(MovieExport, QWidget):
             return
         self._shown, asked, self._asked_view = shown, self._asked_view, None
         if not self.btn_frame.isChecked() and (asked is None or self.state.view == asked):
-            self.glide.to(framing.snapshot_view(self.state))
+            self.glide.to(framing.snapshot_view(self.state, shown))
 
     def _show_label(self) -> None:
         s, k = self.state.session, self.state.snapshot
@@ -389,7 +389,7 @@ class SnapshotPanel(MovieExport, QWidget):
         if bool(on) != self.btn_frame.isChecked():
             self.btn_frame.setChecked(bool(on))  # toggled: back here
             return
-        self.glide.to(framing.all_snapshots_view(self.state) if on else framing.snapshot_view(self.state))
+        self.glide.to(framing.all_snapshots_view(self.state) if on else framing.snapshot_view(self.state, shown_session(self.state)))
 
     def shutdown(self) -> None:
         self.play(False)

@@ -66,6 +66,7 @@ def test_a_widened_frame_is_told_from_a_chosen_view():
 def test_snapshot_view_frames_the_snapshot_shown():
     from types import SimpleNamespace
 
+    from explorer.core.pane import shown_session
     from explorer.core.state import ExplorerState
 
     rng = np.random.default_rng(2)
@@ -74,10 +75,10 @@ def test_snapshot_view_frames_the_snapshot_shown():
                            snapshots=[{"index": 0}], label_names=["a"], compared=())
     st = ExplorerState()
     object.__setattr__(st, "session", main)  # a stand-in session: only its means are read
-    final = framing.snapshot_view(st)
+    final = framing.snapshot_view(st, shown_session(st))
     assert inside(main.means, final) >= 0.99
     st.snapshot = 0
-    shown = framing.snapshot_view(st)
+    shown = framing.snapshot_view(st, shown_session(st))
     assert inside(snap.means, shown) >= 0.99 and shown[1] - shown[0] < 0.1
     both = framing.all_snapshots_view(st)
     assert inside(snap.means, both) >= 0.99 and inside(main.means, both) >= 0.99
