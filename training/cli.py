@@ -179,7 +179,8 @@ def _train_config(a: argparse.Namespace, n_train: int) -> TrainConfig:
     epochs = a.epochs or (math.ceil(a.steps / per_epoch) if a.steps else schedule.default_epochs(n_train, batch))
     return TrainConfig(epochs=epochs, steps=a.steps or 0, batch_size=batch, lr=a.lr, schedule=a.schedule,
                        lr_warmup=a.lr_warmup, kl_warmup=a.kl_warmup, free_bits=a.free_bits, seed=a.seed,
-                       label_guide=a.label_guide, clip_grad=a.clip_grad, iw_samples=a.iw_train, device=a.device, threads=a.threads,
+                       label_guide=a.label_guide, clip_grad=a.clip_grad,
+                       weight_decay=a.weight_decay, iw_samples=a.iw_train, device=a.device, threads=a.threads,
                        limit=a.limit, workers=a.workers, snapshots=a.snapshots, amp=a.amp)
 
 

@@ -77,6 +77,9 @@ def parser_train() -> argparse.ArgumentParser:
     p.add_argument("--clip-grad", type=float, default=0.0, metavar="NORM",
                    help="scale each step's gradient down to this global L2 norm when it is longer, against the rare "
                    "batches whose gradient is 10-20 times the median (0 = off, the default)")
+    p.add_argument("--weight-decay", type=float, default=0.0, metavar="WD",
+                   help="decoupled weight decay (AdamW): each step shrinks every weight by lr * WD, against "
+                   "overfitting on long runs (0 = off, plain Adam, the default)")
     p.add_argument("--iw-train", type=int, default=1, metavar="K",
                    help="importance-weighted training (IWAE, Burda et al. 2016): the loss is the K-sample bound "
                    "on -log p(x), K z decoded per image, so a step costs about K times the decoder's work "
@@ -124,11 +127,13 @@ def _check_length(a: argparse.Namespace) -> None:
 
 
 def _check_objective(a: argparse.Namespace) -> None:
-    """--label-guide, --clip-grad and --iw-train: in range, and for a kind they apply to."""
+    """--label-guide, --clip-grad, --weight-decay and --iw-train: in range, and for a kind they apply to."""
     if not (math.isfinite(a.label_guide) and 0 <= a.label_guide <= 1000):
         raise TrainError(f"--label-guide must be a weight in 0..1000 (got {a.label_guide})")
     if not (math.isfinite(a.clip_grad) and a.clip_grad >= 0):
         raise TrainError(f"--clip-grad must be a gradient norm of 0 or more (got {a.clip_grad})")
+    if not (math.isfinite(a.weight_decay) and 0 <= a.weight_decay <= 10):
+        raise TrainError(f"--weight-decay must be a number in 0..10 (got {a.weight_decay})")
     if not 1 <= a.iw_train <= MAX_IW_TRAIN:
         raise TrainError(f"--iw-train is a number of samples in 1..{MAX_IW_TRAIN}, not {a.iw_train}")
     if a.iw_train > 1 and not kind_spec(a.model).stochastic(a.beta):

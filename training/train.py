@@ -49,6 +49,7 @@ class TrainConfig:
     workers: int = 0  # CPU: data-parallel threads over batch slices (training/parallel.py); 0 = one per torch thread
     label_guide: float = 0.0  # conditional kinds: weight of the label-guidance term (training/guide.py)
     clip_grad: float = 0.0  # clip the gradient's global L2 norm to this before each step (0 = off)
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on every weight; 0 = plain Adam
     iw_samples: int = 1  # importance-weighted training (IWAE) with this many z per image (1 = the ELBO)
     snapshots: int = 0  # keep this many snapshots spread over training, in the checkpoint (training/snapshots.py)
     amp: bool = False  # mixed precision: float16 autocast + grad scaler on cuda, bfloat16 on cpu (training/precision.py)
@@ -215,14 +216,22 @@ def _lay_out(model: LatentModel, train_x: torch.Tensor | LazyImages, train_y: to
 
 
 def _optimizer(model: LatentModel, tc: TrainConfig, device: torch.device, state: dict | None) -> torch.optim.Optimizer:
-    # fused Adam: one kernel per step instead of ~10 elementwise passes (benchmarks/README.md)
-    opt = torch.optim.Adam(model.parameters(), lr=tc.lr, fused=device.type in ("cpu", "cuda"))
+    # fused Adam: one kernel per step instead of ~10 elementwise passes (benchmarks/README.md); with a weight
+    # decay, AdamW: each step shrinks every weight by lr * weight_decay, apart from the gradient's moments
+    fused = device.type in ("cpu", "cuda")
+    if tc.weight_decay > 0:
+        opt: torch.optim.Optimizer = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay,
+                                                       fused=fused)
+    else:
+        opt = torch.optim.Adam(model.parameters(), lr=tc.lr, fused=fused)
     if state is not None:
         try:
             opt.load_state_dict(state)
         except (ValueError, KeyError, RuntimeError):
             raise TrainError("the optimizer state in the resume file does not fit this model") from None
         _match_layout(opt)
+        for g in opt.param_groups:  # this run's decay, not the resumed one's (Adam and AdamW keep the same state)
+            g["weight_decay"] = tc.weight_decay
     return opt
 
 
