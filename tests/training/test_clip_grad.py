@@ -51,14 +51,18 @@ def test_a_long_gradient_is_scaled_to_the_norm_and_a_short_one_is_left_alone(wor
     assert _step_length(model, full * 10, workers) == pytest.approx(full, rel=1e-6)
 
 
-def test_the_option_is_recorded_and_shown_by_info(tmp_path, capsys):
-    out = tmp_path / "clip.safetensors"
+@pytest.mark.parametrize(("option", "value", "key", "words"), [
+    ("--clip-grad", "5", "clip_grad", "gradient clipped at 5"),
+    ("--weight-decay", "0.01", "weight_decay", "weight decay 0.01"),  # tests/training/test_weight_decay.py
+])
+def test_the_option_is_recorded_and_shown_by_info(option, value, key, words, tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
     assert main(["--dataset", "synthetic", "--arch", "mlp", "--hidden", "8", "--steps", "20", "--threads", "1",
-                 "--quiet", "--clip-grad", "5", "--out", str(out)]) == 0, capsys.readouterr().err
-    assert checkpoint.read_metadata(out)["train"]["clip_grad"] == 5.0
+                 "--quiet", option, value, "--out", str(out)]) == 0, capsys.readouterr().err
+    assert checkpoint.read_metadata(out)["train"][key] == float(value)
     capsys.readouterr()
     assert main(["info", str(out)]) == 0
-    assert "gradient clipped at 5" in capsys.readouterr().out
+    assert words in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("bad", ["-1", "nan"])
