@@ -121,6 +121,23 @@ def _print_snapshots(entries: list[dict[str, Any]]) -> None:
         print(f"    {e['index']:3d}  epoch {e['epoch']:4d}  step {e['step']:7d}  {shown}".rstrip())
 
 
+def _train_sample_report(model: Any, images: Any, labels: Any, n: int, iw: int) -> dict[str, Any]:
+    """The test measures on ``n`` training images drawn at random (seed 0), keyed ``train_...``."""
+    import numpy as np
+
+    from training import evaluate
+
+    rows = np.sort(np.random.default_rng(0).choice(len(images), min(n, len(images)), replace=False))
+    y = None if labels is None else labels[rows]
+    got = {f"train_{k}": v for k, v in evaluate.evaluate(model, images[rows], y).items()}
+    got["train_images"] = len(rows)
+    if iw:
+        from training.iw_bound import iw_bound
+
+        got[f"train_iw{iw}_neg_log_px"] = iw_bound(model, images[rows], y, k=iw)
+    return got
+
+
 def run_eval(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="latent-train eval", description="Measure a checkpoint's test metrics again.")
     p.add_argument("file")
@@ -130,9 +147,14 @@ def run_eval(argv: list[str]) -> int:
     p.add_argument("--iw", type=int, default=0, metavar="K",
                    help="also the importance-weighted bound on -log p(x) with K samples per test image (K >= 2; "
                    "papers quote K = 100 to 5000); VAE kinds only")
+    p.add_argument("--train-sample", type=int, default=0, metavar="N",
+                   help="also the same measures on N training images drawn at random (seeded): how much better the "
+                   "model fits what it was trained on than the test images (its generalization gap)")
     a = p.parse_args(argv)
     if a.iw < 0 or a.iw == 1:
         raise TrainError(f"--iw {a.iw}: give K >= 2 samples (K = 1 is the ELBO, which eval always prints)")
+    if a.train_sample < 0:
+        raise TrainError(f"--train-sample {a.train_sample}: give a number of training images, 1 or more")
     from training import checkpoint, evaluate
     from training.data import DatasetError, load_dataset
 
@@ -161,6 +183,10 @@ def run_eval(argv: list[str]) -> int:
         if not kind_spec(model.config.kind).stochastic(model.config.beta):
             raise TrainError(f"{a.file}: a {model.config.kind} model has no posterior variance, so no --iw bound")
         report[f"iw{a.iw}_neg_log_px"] = iw_bound(model, test.images, test.labels, k=a.iw)
+    if a.train_sample:
+        if tr_x is None:
+            raise TrainError(f"--train-sample: dataset {name} has no training split here")
+        report.update(_train_sample_report(model, tr_x, tr_y, a.train_sample, a.iw))
     print(f"{a.file} on {name} (test, {len(test)} images), latent {_latent_words(model.config.latent_dim)}")
     print_metrics(report)
     return 0

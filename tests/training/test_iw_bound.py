@@ -1,4 +1,4 @@
-"""The importance-weighted bound (training/iw_bound.py) and ``latent-train eval --iw K``."""
+"""The importance-weighted bound (training/iw_bound.py), ``latent-train eval --iw K`` and ``--train-sample N``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import torch
 
 from training import checkpoint, evaluate
 from training.cli import main
+from training.data import load_dataset
 from training.iw_bound import iw_bound
 from training.models import ModelConfig, build_model
 
@@ -75,3 +76,27 @@ def test_eval_prints_the_bound_and_refuses_k_one(tmp_path, capsys, monkeypatch):
     assert main(["eval", str(ae), "--iw", "10"]) != 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "no posterior variance" in err[0] and "ae.safetensors" in err[0]
+
+
+def test_eval_measures_a_training_sample_beside_the_test_split(tmp_path, capsys, monkeypatch):
+    """``eval --train-sample N``: the same measures on N training images: a model trained long on 102 images
+    fits them better than the 18 it never saw (its generalization gap), and N past the split takes them all."""
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    data = tmp_path / "d.npz"
+    np.savez(data, x=rng.integers(0, 256, (120, 28, 28), dtype=np.uint8), y=np.arange(120) % 3)
+    out = tmp_path / "m.safetensors"
+    assert main(["--dataset", f"npz:{data}", "--arch", "mlp", "--hidden", "256", "--steps", "400", "--batch-size", "32",
+                 "--threads", "1", "--quiet", "--out", str(out)]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["eval", str(out), "--train-sample", "1000", "--iw", "10"]) == 0, capsys.readouterr().err
+    got = {k: float(v) for k, v in (line.split() for line in capsys.readouterr().out.splitlines()[1:])}
+    assert got["train_images"] == 102  # all of the 85 % train split
+    model = checkpoint.load(out)
+    train = load_dataset(f"npz:{data}", "train")
+    assert got["train_neg_elbo"] == pytest.approx(evaluate.evaluate(model, train.images, train.labels)["neg_elbo"], abs=1e-3)
+    assert got["train_neg_elbo"] < got["neg_elbo"] - 5  # noise images: what it saw, it memorised in part
+    assert got["train_iw10_neg_log_px"] < got["train_neg_elbo"]
+    assert main(["eval", str(out), "--train-sample", "-3"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--train-sample -3" in err[0]
