@@ -10,6 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
+
 from explorer.api import Explorer
 
 docs = Path(__file__).resolve().parent
@@ -25,7 +27,19 @@ with Explorer(size=(1280, 720)) as ex:
     ex.state.off_manifold = True
     ex.state.view = (-4.0, 4.0, -3.6, 3.6)
     ex.wait_idle(120)
-    ex.state.point = (2.9, 2.4)  # a corner of the plane where no image was put
+    ex.state.point = (0.0, 0.0)
+    ex.wait_idle(60)
+    shown = ex.shown()
+    offset, means = shown.z - shown.base_z, ex.means  # the scene's vector moves the pane's z by offset
+
+    def clearance(q: np.ndarray) -> float:
+        """How far the point and the point plus the vector lie from the nearest encoded mean."""
+        return min(float(np.sqrt(((means - r) ** 2).sum(1)).min()) for r in (q, q + offset))
+
+    # a corner of the plane where no image was put, found for the model shown (inside the view, vector too)
+    grid = [np.array([x, y]) for x in np.linspace(-3.2, 3.2, 17) for y in np.linspace(-2.8, 2.8, 15)]
+    inside = [q for q in grid if abs((q + offset)[0]) < 3.4 and abs((q + offset)[1]) < 3.0]
+    ex.state.point = tuple(float(v) for v in max(inside, key=clearance))
     ex.wait_idle(60)
     ex.screenshot(docs / "off-manifold.png")
     print(f"wrote {docs / 'off-manifold.png'}")
