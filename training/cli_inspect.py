@@ -128,13 +128,13 @@ def _train_sample_report(model: Any, images: Any, labels: Any, n: int, iw: int) 
     from training import evaluate
 
     rows = np.sort(np.random.default_rng(0).choice(len(images), min(n, len(images)), replace=False))
-    y = None if labels is None else labels[rows]
-    got = {f"train_{k}": v for k, v in evaluate.evaluate(model, images[rows], y).items()}
+    x, y = images[rows], None if labels is None else labels[rows]
+    got = {f"train_{k}": v for k, v in evaluate.evaluate(model, x, y).items()}
     got["train_images"] = len(rows)
     if iw:
         from training.iw_bound import iw_bound
 
-        got[f"train_iw{iw}_neg_log_px"] = iw_bound(model, images[rows], y, k=iw)
+        got[f"train_iw{iw}_neg_log_px"] = iw_bound(model, x, y, k=iw)
     return got
 
 
@@ -175,6 +175,8 @@ def run_eval(argv: list[str]) -> int:
         tr_x, tr_y = train.images, train.labels
     except DatasetError:
         tr_x = tr_y = None
+    if a.train_sample and tr_x is None:  # said before the test split's measures, not after them
+        raise TrainError(f"--train-sample: dataset {name} has no training split here")
     report = evaluate.full_report(model, tr_x, tr_y, test.images, test.labels)
     if a.iw:
         from training.iw_bound import iw_bound
@@ -184,8 +186,6 @@ def run_eval(argv: list[str]) -> int:
             raise TrainError(f"{a.file}: a {model.config.kind} model has no posterior variance, so no --iw bound")
         report[f"iw{a.iw}_neg_log_px"] = iw_bound(model, test.images, test.labels, k=a.iw)
     if a.train_sample:
-        if tr_x is None:
-            raise TrainError(f"--train-sample: dataset {name} has no training split here")
         report.update(_train_sample_report(model, tr_x, tr_y, a.train_sample, a.iw))
     print(f"{a.file} on {name} (test, {len(test)} images), latent {_latent_words(model.config.latent_dim)}")
     print_metrics(report)

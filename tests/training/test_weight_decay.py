@@ -34,9 +34,10 @@ def test_a_step_shrinks_every_weight_by_lr_times_the_decay(wd, kind):
         torch.testing.assert_close(p.detach(), b * (1 - 0.1 * wd))
 
 
-def test_a_resumed_optimizer_takes_this_runs_decay():
+@pytest.mark.parametrize("saved", [0.5, 0.0])  # an AdamW run's state, and a plain Adam run's
+def test_a_resumed_optimizer_takes_this_runs_decay(saved):
     model = _model()
-    first = _optimizer(model, TrainConfig(lr=0.1, weight_decay=0.5), torch.device("cpu"), None)
+    first = _optimizer(model, TrainConfig(lr=0.1, weight_decay=saved), torch.device("cpu"), None)
     _zero_gradient_step(model, first)
     resumed = _optimizer(model, TrainConfig(lr=0.1, weight_decay=0.2), torch.device("cpu"), first.state_dict())
     assert {g["weight_decay"] for g in resumed.param_groups} == {0.2}
