@@ -103,9 +103,10 @@ def _train(a: argparse.Namespace) -> int:
     torch.manual_seed(tc.seed)
     model = build_model(cfg).to(device)
     resume_ref: dict[str, Any] | None = None
+    ema_weights: dict[str, torch.Tensor] | None = None
     if a.resume:
         old, state = load_for_resume(out, cfg)
-        model.load_state_dict(old.state_dict())
+        ema_weights = _load_resumed(model, old, state.live, tc.ema > 0)
         start_epoch, opt_state, history = state.epoch, state.optimizer, old.metadata.get("history", [])
         resume_ref = old.metadata["resume"]
         snapshots = [(m.metadata["snapshot"], m.state_dict()) for m in checkpoint.load_snapshots(out)]  # one pass
@@ -126,7 +127,8 @@ def _train(a: argparse.Namespace) -> int:
         metrics = {"epochs": epoch, "seconds": round(time.perf_counter() - t_begin, 1),
                    **{f"test_{k}": v for k, v in last.items()}}
         try:
-            resume_ref = commit_epoch(out, m, opt, epoch=epoch, train_config=dict(tc.__dict__), dataset=dataset_meta,
+            resume_ref = commit_epoch(out, m, opt, epoch=epoch, train_config=dict(tc.__dict__), live=tc.ema > 0,
+                                      dataset=dataset_meta,
                                       metrics=metrics, history=hist, snapshots=snapshots, train=dict(tc.__dict__))
         except SaveError as e:
             raise SaveError(f"{str(e).rstrip('.')}; training stopped after epoch {epoch}, {_kept_pair(out)}") from None
@@ -137,7 +139,7 @@ def _train(a: argparse.Namespace) -> int:
     try:
         res = fit(model, train_x, tc, train_y=train_y, test_x=None if distributed.quiet() else test_x,
                   test_y=test_y, on_epoch=save_epoch, start_epoch=start_epoch, optimizer_state=opt_state, history=history, snapshots=snapshots,
-                  progress=not a.quiet, on_step=lambda done, _m: events.step(done, total_steps))
+                  progress=not a.quiet, on_step=lambda done, _m: events.step(done, total_steps), ema_weights=ema_weights)
     except TrainError as e:
         kept = f"the last good checkpoint {out} was kept" if out.exists() else "no checkpoint was written"
         raise TrainError(f"{e}; {kept}. Try a lower --lr.") from None
@@ -149,6 +151,7 @@ def _train(a: argparse.Namespace) -> int:
         return 130
     if distributed.quiet():  # the final metrics and the last save are rank 0's
         return 0
+    model = res.model  # with --ema, the moving average
 
     # final metrics: test ELBO terms, active units + 5-NN accuracy of the (D-dim) test means; the verdict
     train_images, train_labels = first(train.images, a.limit), train.labels[: a.limit or None]
@@ -170,6 +173,22 @@ def _train(a: argparse.Namespace) -> int:
     return 0
 
 
+def _load_resumed(model: LatentModel, old: LatentModel, live: list[Any] | None, ema: bool) -> dict[str, Any] | None:
+    """Give ``model`` the weights training goes on from; returns the moving average to go on with (``--ema``).
+
+    A checkpoint whose resume state has ``live`` weights holds their average (an ``--ema`` run): training goes
+    on from the live weights, and the average from the checkpoint's if this run averages too."""
+    import torch
+
+    model.load_state_dict(old.state_dict())
+    if live is None:
+        return None
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), live, strict=True):
+            p.copy_(w)
+    return old.state_dict() if ema else None
+
+
 def _train_config(a: argparse.Namespace, n_train: int) -> TrainConfig:
     """The training options with the defaults sized to the data (training/schedule.py)."""
     from training.train import TrainConfig
@@ -180,7 +199,7 @@ def _train_config(a: argparse.Namespace, n_train: int) -> TrainConfig:
     return TrainConfig(epochs=epochs, steps=a.steps or 0, batch_size=batch, lr=a.lr, schedule=a.schedule,
                        lr_warmup=a.lr_warmup, kl_warmup=a.kl_warmup, free_bits=a.free_bits, seed=a.seed,
                        label_guide=a.label_guide, clip_grad=a.clip_grad,
-                       weight_decay=a.weight_decay, iw_samples=a.iw_train, device=a.device, threads=a.threads,
+                       weight_decay=a.weight_decay, ema=a.ema, iw_samples=a.iw_train, device=a.device, threads=a.threads,
                        limit=a.limit, workers=a.workers, snapshots=a.snapshots, amp=a.amp)
 
 

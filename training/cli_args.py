@@ -80,6 +80,10 @@ def parser_train() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=0.0, metavar="WD",
                    help="decoupled weight decay (AdamW): each step shrinks every weight by lr * WD, against "
                    "overfitting on long runs (0 = off, plain Adam, the default)")
+    p.add_argument("--ema", type=float, default=0.0, metavar="DECAY",
+                   help="keep an exponential moving average of the weights, updated after every step with this "
+                   "decay (e.g. 0.999: about the last 1,000 steps), and save, test and show the average; the live "
+                   "weights go into the resume state (0 = off, the default)")
     p.add_argument("--iw-train", type=int, default=1, metavar="K",
                    help="importance-weighted training (IWAE, Burda et al. 2016): the loss is the K-sample bound "
                    "on -log p(x), K z decoded per image, so a step costs about K times the decoder's work "
@@ -127,13 +131,15 @@ def _check_length(a: argparse.Namespace) -> None:
 
 
 def _check_objective(a: argparse.Namespace) -> None:
-    """--label-guide, --clip-grad, --weight-decay and --iw-train: in range, and for a kind they apply to."""
+    """--label-guide, --clip-grad, --weight-decay, --ema and --iw-train: in range, and for a kind they apply to."""
     if not (math.isfinite(a.label_guide) and 0 <= a.label_guide <= 1000):
         raise TrainError(f"--label-guide must be a weight in 0..1000 (got {a.label_guide})")
     if not (math.isfinite(a.clip_grad) and a.clip_grad >= 0):
         raise TrainError(f"--clip-grad must be a gradient norm of 0 or more (got {a.clip_grad})")
     if not (math.isfinite(a.weight_decay) and 0 <= a.weight_decay <= 10):
         raise TrainError(f"--weight-decay must be a number in 0..10 (got {a.weight_decay})")
+    if not (math.isfinite(a.ema) and 0 <= a.ema < 1):
+        raise TrainError(f"--ema must be a decay of 0 or more and below 1 (got {a.ema})")
     if not 1 <= a.iw_train <= MAX_IW_TRAIN:
         raise TrainError(f"--iw-train is a number of samples in 1..{MAX_IW_TRAIN}, not {a.iw_train}")
     if a.iw_train > 1 and not kind_spec(a.model).stochastic(a.beta):

@@ -61,7 +61,7 @@ def run_info(argv: list[str]) -> int:
     return 0
 
 
-_UNSHOWN = {"label_guide": 0, "clip_grad": 0, "weight_decay": 0, "iw_samples": 1}  # options left out at their "off" value
+_UNSHOWN = {"label_guide": 0, "clip_grad": 0, "weight_decay": 0, "ema": 0, "iw_samples": 1}  # options left out at their "off" value
 
 
 def _train_words(train: dict[str, Any]) -> str:
@@ -74,7 +74,7 @@ def _train_words(train: dict[str, Any]) -> str:
     for key, words in (("batch_size", "batch {}"), ("lr", "lr {:g}"), ("schedule", "{}"),
                        ("lr_warmup", "lr warm-up {:g}"), ("kl_warmup", "KL warm-up {:g}"), ("free_bits", "free bits {:g}"),
                        ("label_guide", "label guidance {:g}"), ("clip_grad", "gradient clipped at {:g}"),
-                       ("weight_decay", "weight decay {:g}"),
+                       ("weight_decay", "weight decay {:g}"), ("ema", "weights averaged (EMA {:g})"),
                        ("iw_samples", "importance-weighted training, k = {}")):
         value = train.get(key)
         if value is not None and not isinstance(value, bool) and value != _UNSHOWN.get(key):

@@ -39,12 +39,14 @@ def _resume_name_re(out: Path) -> re.Pattern[str]:
 
 
 def commit_epoch(out: Path, model: VAE, optimizer: torch.optim.Optimizer, *, epoch: int,
-                 train_config: dict[str, Any], **save_kwargs: Any) -> dict[str, Any]:
+                 train_config: dict[str, Any], live: bool = False, **save_kwargs: Any) -> dict[str, Any]:
     """Save the checkpoint and resume state of ``epoch`` as one unit; returns the ``resume`` reference.
 
-    ``save_kwargs`` (dataset, metrics, history, ...) go to ``checkpoint.save`` with ``resume=`` added.
+    ``live``: ``model`` is the moving average of the weights ``optimizer`` steps (``--ema``), which go into
+    the resume state. ``save_kwargs`` (dataset, metrics, history, ...) go to ``checkpoint.save`` with ``resume=`` added.
     """
-    data = resume_state.encode(optimizer.state_dict(), epoch=epoch, train_config=train_config)
+    data = resume_state.encode(optimizer.state_dict(), epoch=epoch, train_config=train_config,
+                               live=resume_state.live_weights(optimizer) if live else None)
     sha = hashlib.sha256(data).hexdigest()
     rp = out.with_name(f"{out.name}.resume-{epoch}-{sha[:16]}.safetensors")
     ref = {"file": rp.name, "sha256": sha, "epoch": epoch}

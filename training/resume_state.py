@@ -4,6 +4,8 @@ One file per committed epoch (training/commit.py decides its name and when it is
 
 - tensors ``state.<i>.<key>``: the optimizer's per-parameter tensors (Adam: ``step``,
   ``exp_avg``, ``exp_avg_sq``), ``i`` being the parameter's index in ``model.parameters()``;
+- tensors ``live.<i>`` (``--ema`` runs only): the live weights the optimizer steps, since the checkpoint
+  then holds their exponential moving average, which is what the run shows and is resumed as the average;
 - ``__metadata__``: ``format = "latent-explorer-resume"``, ``schema = "1"``, ``epoch``,
   ``param_groups`` (JSON: lr, betas, ..., params), ``scalars`` (JSON: per-parameter non-tensor
   state), ``train_config`` (JSON).
@@ -32,9 +34,10 @@ from training.safetensors_reader import SafetensorsReader, short
 
 FORMAT = "latent-explorer-resume"
 SCHEMA = 1
-MAX_BYTES = 3 * 512 * 1024**2  # Adam keeps two tensors per weight: three times the checkpoint cap
+MAX_BYTES = 4 * 512 * 1024**2  # Adam keeps two tensors per weight, --ema the live weights: four times the checkpoint cap
 TENSOR_KEYS = {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
 _NAME = re.compile(r"^state\.(0|[1-9][0-9]{0,5})\.([a-z_]{1,20})$")
+_LIVE = re.compile(r"^live\.(0|[1-9][0-9]{0,5})$")
 _JSON_LIMITS = {"max_bytes": 1024**2, "max_depth": 6, "max_number_digits": 40}
 
 
@@ -47,11 +50,21 @@ class ResumeState:
     epoch: int
     optimizer: dict[str, Any]  # torch.optim.Optimizer.state_dict() layout
     train_config: dict[str, Any]
+    live: list[torch.Tensor] | None = None  # --ema: the live weights, in model.parameters() order
 
 
-def encode(optimizer_state: dict[str, Any], *, epoch: int, train_config: dict[str, Any]) -> bytes:
-    """The bytes of a resume file for ``optimizer.state_dict()`` after ``epoch`` finished epochs."""
+def live_weights(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+    """The weights ``optimizer`` steps, in its parameter order (that of ``model.parameters()``)."""
+    return [p for g in optimizer.param_groups for p in g["params"]]
+
+
+def encode(optimizer_state: dict[str, Any], *, epoch: int, train_config: dict[str, Any],
+           live: list[torch.Tensor] | None = None) -> bytes:
+    """The bytes of a resume file for ``optimizer.state_dict()`` after ``epoch`` finished epochs, with the
+    ``live`` weights when the checkpoint holds their moving average (``--ema``)."""
     tensors: dict[str, torch.Tensor] = {}
+    for index, weight in enumerate(live or []):
+        tensors[f"live.{index}"] = weight.detach().to("cpu", memory_format=torch.contiguous_format).contiguous()
     scalars: dict[str, Any] = {}
     for index, state in optimizer_state["state"].items():
         for key, value in state.items():
@@ -100,31 +113,45 @@ def read(path: str | os.PathLike, *, sha256: str, param_shapes: list[tuple[int, 
         meta = _metadata(path, reader.metadata)
         groups = _param_groups(path, meta["param_groups"], len(param_shapes))
         state: dict[int, dict[str, Any]] = {}
+        live: dict[int, torch.Tensor | None] = {}
         for name, info in reader.tensors.items():  # names, dtypes and shapes first ...
+            if (lm := _LIVE.match(name)) is not None and int(lm[1]) < len(param_shapes):
+                _check_shape(path, name, info, param_shapes[int(lm[1])])
+                live[int(lm[1])] = None
+                continue
             m = _NAME.match(name)
             if m is None or int(m[1]) >= len(param_shapes) or m[2] not in TENSOR_KEYS:
                 raise ResumeError(f"{path}: has an unexpected tensor {short(name)} for this model.")
             index, key = int(m[1]), m[2]
-            want = () if key == "step" else param_shapes[index]
-            if info.dtype not in ("F32", "F64") or info.shape != want:
-                raise ResumeError(f"{path}: tensor {name!r} is {info.dtype_name} {info.shape}, but this model "
-                                  f"needs float32 {want}.")
+            _check_shape(path, name, info, () if key == "step" else param_shapes[index])
             state.setdefault(index, {})[key] = None
         for index, entries in state.items():
             if not {"step", "exp_avg", "exp_avg_sq"} <= set(entries):
                 raise ResumeError(f"{path}: the state of parameter {index} is incomplete.")
+        if live and sorted(live) != list(range(len(param_shapes))):
+            raise ResumeError(f"{path}: holds the live weights of {len(live)} parameters, but this model has "
+                              f"{len(param_shapes)}.")
         for name in reader.tensors:  # ... then the data
-            m = _NAME.match(name)
             t = torch.from_numpy(reader.tensor(name))
             if not torch.isfinite(t).all():
                 raise ResumeError(f"{path}: tensor {name!r} contains NaN or infinite values.")
-            state[int(m[1])][m[2]] = t
+            if (lm := _LIVE.match(name)) is not None:
+                live[int(lm[1])] = t.float()
+            else:
+                m = _NAME.match(name)
+                state[int(m[1])][m[2]] = t
     for key, value in meta["scalars"].items():
         index, _, name = key.partition(".")
         if index.isdigit() and int(index) in state and name and isinstance(value, (int, float, bool)):
             state[int(index)][name] = value
     return ResumeState(epoch=meta["epoch"], optimizer={"state": state, "param_groups": groups},
-                       train_config=meta["train_config"])
+                       train_config=meta["train_config"], live=[live[i] for i in sorted(live)] if live else None)
+
+
+def _check_shape(path: Path, name: str, info: Any, want: tuple[int, ...]) -> None:
+    if info.dtype not in ("F32", "F64") or info.shape != want:
+        raise ResumeError(f"{path}: tensor {name!r} is {info.dtype_name} {info.shape}, but this model "
+                          f"needs float32 {want}.")
 
 
 def _metadata(path: Path, raw: Any) -> dict[str, Any]:

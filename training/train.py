@@ -50,6 +50,7 @@ class TrainConfig:
     label_guide: float = 0.0  # conditional kinds: weight of the label-guidance term (training/guide.py)
     clip_grad: float = 0.0  # clip the gradient's global L2 norm to this before each step (0 = off)
     weight_decay: float = 0.0  # decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on every weight; 0 = plain Adam
+    ema: float = 0.0  # keep and show an exponential moving average of the weights with this decay per step (0 = off)
     iw_samples: int = 1  # importance-weighted training (IWAE) with this many z per image (1 = the ELBO)
     snapshots: int = 0  # keep this many snapshots spread over training, in the checkpoint (training/snapshots.py)
     amp: bool = False  # mixed precision: float16 autocast + grad scaler on cuda, bfloat16 on cpu (training/precision.py)
@@ -123,6 +124,7 @@ def fit(
     snapshots: list[Snapshot] | None = None,
     on_step: Callable[[int, LatentModel], bool] | None = None,
     progress: bool = True,
+    ema_weights: dict[str, torch.Tensor] | None = None,
 ) -> FitResult:
     """Train ``model`` on images ``train_x`` (N, C, H, W) in [0, 1] -- or uint8 images on disk (a LazyImages,
     read a batch at a time: training/batches.py) -- for ``tc.steps`` optimizer steps, or
@@ -135,10 +137,17 @@ def fit(
     until it holds ``tc.snapshots`` (N in total over resumes, never more).
     ``on_step(steps_done, model)`` runs after every step; returning True stops training there
     (``result.stopped``; the unfinished epoch is not counted), e.g. once a quality target is met.
+
+    With ``tc.ema`` the model shown -- tested, snapshotted, passed to ``on_epoch`` and ``on_step``, and
+    returned as ``result.model`` -- is an exponential moving average of the trained weights (Polyak
+    averaging), updated after every step: ``avg = ema * avg + (1 - ema) * weights``; ``ema_weights`` is
+    the average a resumed run continues from (None: it starts at the weights ``model`` has now).
     """
     device = next(model.parameters()).device
     x_all, y_all = _lay_out(model, train_x, train_y, tc, device)
     opt = _optimizer(model, tc, device, optimizer_state)
+    averaged = _averaged(model, tc.ema, ema_weights)
+    shown = averaged.module if averaged is not None else model
     steps_per_epoch = sched.steps_per_epoch(len(x_all), tc.batch_size)
     total_steps = sched.total_steps(tc, len(x_all))
     epochs = math.ceil(total_steps / steps_per_epoch)
@@ -150,7 +159,7 @@ def fit(
         model.guide = guide.train_guide(x_all, y_all, model.config.image_shape, model.config.num_classes,
                                         tc.label_guide, tc.seed)
     history = list(history or [])
-    result = FitResult(model=model, history=history, epochs_done=start_epoch,
+    result = FitResult(model=shown, history=history, epochs_done=start_epoch,
                        snapshots=snapshots if snapshots is not None else [])
     snap_steps = snapshot_steps(total_steps, tc.snapshots, start_epoch * steps_per_epoch, len(result.snapshots))
     t_start = time.perf_counter()
@@ -166,7 +175,7 @@ def fit(
             for i in range(n_steps):
                 global_step = epoch * steps_per_epoch + i
                 if global_step in snap_steps:
-                    result.snapshots.append(_snapshot(model, epoch, global_step, meter, test_x, test_y))
+                    result.snapshots.append(_snapshot(shown, epoch, global_step, meter, test_x, test_y))
                 _set_schedule(model, opt, tc, global_step, total_steps)
                 idx = order[i * tc.batch_size : (i + 1) * tc.batch_size]
                 rows = group.rows(len(idx)) if group else slice(None)  # this rank's stripe (all rows: one process)
@@ -179,14 +188,16 @@ def fit(
                     if model.config.denoise > 0 else None
                 stats = _train_step(model, opt, step, (xb, yb, eps, noise), f"epoch {epoch + 1}, step {i + 1}",
                                     precision, group, len(xb) / len(idx), tc.clip_grad)
-                if on_step is not None and on_step(global_step + 1, model):
+                if averaged is not None:
+                    averaged.update_parameters(model)
+                if on_step is not None and on_step(global_step + 1, shown):
                     raise _Stop
                 meter.add(stats, len(idx), show=i % 10 == 0 or i == n_steps - 1)
             tested = (epoch + 1) % test_every == 0 or epoch + 1 == epochs
-            history.append(_epoch_row(model, epoch, meter.close(), test_x if tested else None, test_y,
+            history.append(_epoch_row(shown, epoch, meter.close(), test_x if tested else None, test_y,
                                       steps=global_step + 1))
             if on_epoch is not None:
-                on_epoch(epoch + 1, model, opt, history)
+                on_epoch(epoch + 1, shown, opt, history)
             result.epochs_done = epoch + 1  # only once its checkpoint is on disk
     except KeyboardInterrupt:
         result.interrupted = True
@@ -195,11 +206,27 @@ def fit(
     finally:
         if step is not None:
             step.close()
-        model.kl_weight, model.free_bits, model.guide, model.iw_samples = 1.0, 0.0, None, 1  # its own objective
-        model.eval()
+        for m in {model, shown}:
+            m.kl_weight, m.free_bits, m.guide, m.iw_samples = 1.0, 0.0, None, 1  # its own objective
+            m.eval()
         result.seconds = time.perf_counter() - t_start
-    model.to(memory_format=torch.contiguous_format)
+    for m in {model, shown}:
+        m.to(memory_format=torch.contiguous_format)
     return result
+
+
+def _averaged(model: LatentModel, decay: float,
+              weights: dict[str, torch.Tensor] | None) -> torch.optim.swa_utils.AveragedModel | None:
+    """torch's AveragedModel keeping the exponential moving average of ``model``'s weights (None without
+    ``--ema``), started at ``weights`` (a resumed run's average) or at the weights ``model`` has now."""
+    if not decay:
+        return None
+    swa = torch.optim.swa_utils
+    averaged = swa.AveragedModel(model, multi_avg_fn=swa.get_ema_multi_avg_fn(decay))
+    if weights is not None:
+        averaged.module.load_state_dict(weights)
+    averaged.n_averaged.fill_(1)  # average from here on (0 would first copy the weights after one step)
+    return averaged
 
 
 def _lay_out(model: LatentModel, train_x: torch.Tensor | LazyImages, train_y: torch.Tensor | None, tc: TrainConfig,

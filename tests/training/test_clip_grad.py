@@ -54,6 +54,7 @@ def test_a_long_gradient_is_scaled_to_the_norm_and_a_short_one_is_left_alone(wor
 @pytest.mark.parametrize(("option", "value", "key", "words"), [
     ("--clip-grad", "5", "clip_grad", "gradient clipped at 5"),
     ("--weight-decay", "0.01", "weight_decay", "weight decay 0.01"),  # tests/training/test_weight_decay.py
+    ("--ema", "0.99", "ema", "weights averaged (EMA 0.99)"),  # tests/training/test_ema.py
 ])
 def test_the_option_is_recorded_and_shown_by_info(option, value, key, words, tmp_path, capsys):
     out = tmp_path / "m.safetensors"
