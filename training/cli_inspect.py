@@ -138,6 +138,24 @@ def _train_sample_report(model: Any, images: Any, labels: Any, n: int, iw: int) 
     return got
 
 
+def _take_live_weights(model: Any, path: Path) -> None:
+    """Give ``model`` (an --ema run's checkpoint: the average) the live weights its resume state holds."""
+    import torch
+
+    from training.commit import load_for_resume, resume_file_of
+
+    named = resume_file_of(path)
+    if named is None or not named.exists():
+        raise TrainError(f"{path}: its resume state {'is missing' if named else 'is not named'}, so --live has no "
+                         f"live weights to measure")
+    live = load_for_resume(path, model.config)[1].live
+    if live is None:
+        raise TrainError(f"{path}: was not trained with --ema, so its weights are the live ones; drop --live")
+    with torch.no_grad():
+        for p, w in zip(model.parameters(), live, strict=True):
+            p.copy_(w)
+
+
 def run_eval(argv: list[str]) -> int:
     p = argparse.ArgumentParser(prog="latent-train eval", description="Measure a checkpoint's test metrics again.")
     p.add_argument("file")
@@ -150,6 +168,9 @@ def run_eval(argv: list[str]) -> int:
     p.add_argument("--train-sample", type=int, default=0, metavar="N",
                    help="also the same measures on N training images drawn at random (seeded): how much better the "
                    "model fits what it was trained on than the test images (its generalization gap)")
+    p.add_argument("--live", action="store_true",
+                   help="an --ema run: measure the live weights its resume state holds instead of their moving "
+                   "average (what the checkpoint holds), to see what the average bought")
     a = p.parse_args(argv)
     if a.iw < 0 or a.iw == 1:
         raise TrainError(f"--iw {a.iw}: give K >= 2 samples (K = 1 is the ELBO, which eval always prints)")
@@ -159,6 +180,8 @@ def run_eval(argv: list[str]) -> int:
     from training.data import DatasetError, load_dataset
 
     model = checkpoint.load(a.file)
+    if a.live:
+        _take_live_weights(model, Path(a.file))
     name = a.dataset or model.metadata.get("dataset", {}).get("name")
     if not name:
         raise TrainError(f"{a.file}: does not say which dataset it was trained on; pass --dataset")
@@ -187,6 +210,7 @@ def run_eval(argv: list[str]) -> int:
         report[f"iw{a.iw}_neg_log_px"] = iw_bound(model, test.images, test.labels, k=a.iw)
     if a.train_sample:
         report.update(_train_sample_report(model, tr_x, tr_y, a.train_sample, a.iw))
-    print(f"{a.file} on {name} (test, {len(test)} images), latent {_latent_words(model.config.latent_dim)}")
+    which = ", the live weights" if a.live else ""
+    print(f"{a.file}{which} on {name} (test, {len(test)} images), latent {_latent_words(model.config.latent_dim)}")
     print_metrics(report)
     return 0

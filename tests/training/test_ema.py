@@ -84,3 +84,24 @@ def test_a_bad_decay_is_one_sentence(bad, capsys, tmp_path):
     assert capsys.readouterr().err.strip().splitlines() == [
         f"latent-train: error: --ema must be a decay of 0 or more and below 1 (got {float(bad)})"]
     assert not out.exists()
+
+
+def test_eval_live_measures_the_weights_training_left_and_refuses_a_run_without_ema(tmp_path, capsys):
+    ema, plain = tmp_path / "ema.safetensors", tmp_path / "plain.safetensors"
+    assert main([*TINY, "--epochs", "1", "--ema", "0.9", "--out", str(ema)]) == 0
+    assert main([*TINY, "--epochs", "1", "--out", str(plain)]) == 0  # the same training, no average
+    capsys.readouterr()
+
+    def measures(*argv: str) -> list[str]:
+        assert main(["eval", *argv, "--no-download"]) == 0
+        return capsys.readouterr().out.splitlines()[1:]
+
+    live, averaged, trained = measures(str(ema), "--live"), measures(str(ema)), measures(str(plain))
+    assert live == trained and live != averaged
+    assert main(["eval", str(plain), "--live", "--no-download"]) != 0
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"latent-train: error: {plain}: was not trained with --ema, so its weights are the live ones; drop --live"]
+    next(tmp_path.glob("ema.safetensors.resume-*")).unlink()  # e.g. the checkpoint copied without it
+    assert main(["eval", str(ema), "--live", "--no-download"]) != 0
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"latent-train: error: {ema}: its resume state is missing, so --live has no live weights to measure"]
