@@ -11,7 +11,7 @@ from explorer.api import Explorer
 out = Path(__file__).resolve().parent / "interpolation.gif"
 ex = Explorer(size=(1280, 720))
 ip = ex.state.interpolation
-ip.a, ip.b, ip.method = (1.19, 1.05), (1.07, -1.26), "spherical"
+ip.a, ip.b, ip.method = (1.18, 1.06), (1.06, -1.23), "spherical"
 done = []
 ex.window.interp.exported.connect(done.append)
 ex.window.interp.export_gif(str(out), n_frames=24)
