@@ -178,15 +178,14 @@ def _load_resumed(model: LatentModel, old: LatentModel, live: list[Any] | None, 
 
     A checkpoint whose resume state has ``live`` weights holds their average (an ``--ema`` run): training goes
     on from the live weights, and the average from the checkpoint's if this run averages too."""
-    import torch
+    from training.resume_state import put_live
 
-    model.load_state_dict(old.state_dict())
+    saved = old.state_dict()
+    model.load_state_dict(saved)
     if live is None:
         return None
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), live, strict=True):
-            p.copy_(w)
-    return old.state_dict() if ema else None
+    put_live(model, live)
+    return saved if ema else None
 
 
 def _train_config(a: argparse.Namespace, n_train: int) -> TrainConfig:

@@ -140,9 +140,8 @@ def _train_sample_report(model: Any, images: Any, labels: Any, n: int, iw: int) 
 
 def _take_live_weights(model: Any, path: Path) -> None:
     """Give ``model`` (an --ema run's checkpoint: the average) the live weights its resume state holds."""
-    import torch
-
     from training.commit import load_for_resume, resume_file_of
+    from training.resume_state import put_live
 
     named = resume_file_of(path)
     if named is None or not named.exists():
@@ -151,9 +150,7 @@ def _take_live_weights(model: Any, path: Path) -> None:
     live = load_for_resume(path, model.config)[1].live
     if live is None:
         raise TrainError(f"{path}: was not trained with --ema, so its weights are the live ones; drop --live")
-    with torch.no_grad():
-        for p, w in zip(model.parameters(), live, strict=True):
-            p.copy_(w)
+    put_live(model, live)
 
 
 def run_eval(argv: list[str]) -> int:

@@ -58,6 +58,13 @@ def live_weights(optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for g in optimizer.param_groups for p in g["params"]]
 
 
+@torch.no_grad()
+def put_live(model: torch.nn.Module, live: list[torch.Tensor]) -> None:
+    """Give ``model`` the live weights a resume state holds (``ResumeState.live``, in parameter order)."""
+    for p, w in zip(model.parameters(), live, strict=True):
+        p.copy_(w)
+
+
 def encode(optimizer_state: dict[str, Any], *, epoch: int, train_config: dict[str, Any],
            live: list[torch.Tensor] | None = None) -> bytes:
     """The bytes of a resume file for ``optimizer.state_dict()`` after ``epoch`` finished epochs, with the
